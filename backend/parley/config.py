@@ -1,0 +1,70 @@
+"""Settings from PARLEY_* environment variables, overridable by `parley serve` flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", env_file=None, extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    data_dir: Path = Field(
+        Path.home() / ".local" / "share" / "parley",
+        description="Where the database, the secret key and the converted models live.",
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to SQLite in the data directory."
+    )
+    model: str = Field(
+        "smollm2",
+        description=(
+            "Default model: 'smollm2' (embedded SmolLM2-135M-Instruct), a local Hugging Face "
+            "folder, a .gguf file, or 'scripted' (deterministic test engine)."
+        ),
+    )
+    models_file: Path | None = Field(
+        None, description="JSON file listing several models (see docs/models.md)."
+    )
+    device: str = Field(
+        "auto", description="'auto' (GPU with most free memory, else CPU), 'cpu' or 'cuda:N'."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weight precision; 'auto' picks per device."
+    )
+    secret_key: str | None = Field(
+        None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
+    )
+    token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
+    )
+    max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
+    max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
+    max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
+    log_level: LogLevel = Field("info", description="Log level.")
+    log_json: bool = Field(False, description="Write logs as JSON lines.")
+    static_dir: Path | None = Field(
+        None, description="Built SPA to serve at / (defaults to frontend/dist if present)."
+    )
+    # Scripted engine knobs (tests and demos only).
+    scripted_thinking: str = "Let me think about that."
+    scripted_answer: str = "You said: {user}"
+    scripted_token_delay_s: float = 0.01
+    scripted_first_token_delay_s: float = 0.0
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "parley.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
