@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import auth, conversations, models
+from parley.api.routes import admin, auth, conversations, models, system
 from parley.chat.runs import RunConfig
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
@@ -25,6 +25,7 @@ from parley.db import Database
 from parley.engine.manager import EngineManager
 from parley.realtime import socket
 from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
+from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
     engines = EngineManager(settings)
+    telemetry = Telemetry()
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -52,7 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        observer=telemetry,
     )
+    gpus = GpuProbe()
+    telemetry.watch(chat, engines, gpus)
     accounts = AccountService(
         db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
     )
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await chat.shutdown(settings.shutdown_grace_s)
         await engines.close()
+        gpus.close()
         db.close()
 
     app = FastAPI(
@@ -80,7 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engines = engines
     app.state.chat = chat
     app.state.accounts = accounts
+    app.state.telemetry = telemetry
+    app.state.host = HostSampler(settings.data_dir, gpus)
     install_error_handlers(app)
+    app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -88,13 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for router in (auth.router, conversations.router, models.router, socket.router):
-        app.include_router(router)
-
-    @app.get("/health", tags=["system"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    routers = (auth, conversations, models, admin, system, socket)
+    for module in routers:
+        app.include_router(module.router)
     _mount_spa(app, settings)
     return app
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from parley.config import Settings
+from parley.logs import configure_logging
 
 
 def _flag(name: str) -> str:
@@ -46,19 +46,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 def serve(settings: Settings) -> int:
     import uvicorn
 
     from parley.app import create_app
 
-    _configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_json)
     try:
         app = create_app(settings)
     except ValueError as exc:
@@ -71,6 +64,9 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         ws_max_size=64 * 1024,
         log_level=settings.log_level,
+        # Logging is set up by parley.logs; uvicorn's access log is replaced by ours.
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
     uvicorn.Server(config).run()

@@ -13,6 +13,7 @@ from parley.chat.service import ChatService
 from parley.config import Settings
 from parley.models import User
 from parley.security import InvalidToken
+from parley.telemetry import HostSampler, Telemetry
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
@@ -32,9 +33,21 @@ def get_chat(request: Request) -> ChatService:
     return chat
 
 
+def get_telemetry(request: Request) -> Telemetry:
+    telemetry: Telemetry = request.app.state.telemetry
+    return telemetry
+
+
+def get_host(request: Request) -> HostSampler:
+    host: HostSampler = request.app.state.host
+    return host
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
+HostDep = Annotated[HostSampler, Depends(get_host)]
 
 
 def _unauthenticated(message: str) -> ApiError:
@@ -42,14 +55,16 @@ def _unauthenticated(message: str) -> ApiError:
 
 
 async def get_current_user(
-    accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> User:
     if not token:
         raise _unauthenticated("A bearer token is required.")
     try:
-        return await accounts.user_for_token(token)
+        user = await accounts.user_for_token(token)
     except InvalidToken as exc:
         raise _unauthenticated("The token is invalid, expired or revoked.") from exc
+    request.state.user_id = user.id  # for the request's log line
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

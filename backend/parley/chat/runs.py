@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
@@ -61,6 +62,50 @@ class RunPlan:
     options: SendOptions
 
 
+RunPhase = Literal["queued", "prefill", "decoding"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What is known of a run once it has ended: counts and timings, never its text."""
+
+    run_id: str
+    conversation_id: str
+    user_id: str
+    model: str
+    status: str
+    finish_reason: str | None
+    error_code: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float | None
+    duration_s: float
+    tokens_per_s: float | None
+
+
+class RunObserver(Protocol):
+    """Told of every run's progress (telemetry); called on the event loop, must not block."""
+
+    def first_token(self, model: str, ttft_s: float) -> None: ...
+
+    def tokens(self, model: str, count: int, gap_s: float | None) -> None:
+        """`count` new tokens, `gap_s` after the previous ones (None: first, or not timed)."""
+        ...
+
+    def run_finished(self, report: RunReport) -> None: ...
+
+
+class NullObserver:
+    def first_token(self, model: str, ttft_s: float) -> None:
+        pass
+
+    def tokens(self, model: str, count: int, gap_s: float | None) -> None:
+        pass
+
+    def run_finished(self, report: RunReport) -> None:
+        pass
+
+
 class RunFailed(Exception):
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
@@ -79,6 +124,7 @@ class Run:
         engines: EngineManager,
         config: RunConfig,
         on_done: Callable[[Run], None],
+        observer: RunObserver | None = None,
     ) -> None:
         self.channel = channel
         self.message = message
@@ -87,6 +133,7 @@ class Run:
         self._engines = engines
         self._config = config
         self._on_done = on_done
+        self._observer: RunObserver = observer or NullObserver()
         self.done = False
         self.finished = asyncio.Event()
         self._stop_requested = asyncio.Event()
@@ -94,6 +141,8 @@ class Run:
         self._engine: Engine | None = None
         self._status = StatusFrame(state="queued")
         self._first_token_at: float | None = None
+        self._last_token_at = 0.0
+        self._tokens_seen = 0
         self._started_at = time.monotonic()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
@@ -101,6 +150,15 @@ class Run:
     @property
     def id(self) -> str:
         return self.message.id
+
+    @property
+    def model(self) -> str:
+        return self.message.model or self._plan.model or "default"
+
+    @property
+    def phase(self) -> RunPhase:
+        """Waiting for a slot (`queued`), reading the prompt (`prefill`), or streaming."""
+        return self._status.state if self._first_token_at is None else "decoding"
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._execute(), name=f"run-{self.id}")
@@ -190,14 +248,15 @@ class Run:
         try:
             async for event in engine.generate(request):
                 if isinstance(event, Delta):
-                    if self._first_token_at is None:
-                        self._first_token_at = time.monotonic()
+                    self._count_tokens(event.completion_tokens)
                     completion_tokens = event.completion_tokens
                     await self._emit(splitter.feed(event.text))
                 elif isinstance(event, Finished):
                     finish = event.finish_reason
                     prompt_tokens = event.prompt_tokens
                     completion_tokens = event.completion_tokens
+                    # Tokens that produced no delta (a stop string, say) still count.
+                    self._count_tokens(completion_tokens, timed=False)
                 elif isinstance(event, Queued):
                     self._set_status(StatusFrame(state="queued", position=event.position))
                 elif isinstance(event, Prefilling):
@@ -207,6 +266,20 @@ class Run:
             raise RunFailed("generation_failed", str(exc)) from exc
         await self._emit(splitter.flush())
         return finish, prompt_tokens, completion_tokens
+
+    def _count_tokens(self, completion_tokens: int, *, timed: bool = True) -> None:
+        """Time the first token and the gaps between later ones, for the observer."""
+        now = time.monotonic()
+        gap: float | None = now - self._last_token_at if timed else None
+        if timed and self._first_token_at is None:
+            self._first_token_at = now
+            self._observer.first_token(self.model, now - self._started_at)
+            gap = None
+        new = completion_tokens - self._tokens_seen
+        if new > 0:
+            self._observer.tokens(self.model, new, gap)
+            self._tokens_seen = completion_tokens
+            self._last_token_at = now
 
     def _set_status(self, status: StatusFrame) -> None:
         self._status = status
@@ -258,6 +331,27 @@ class Run:
         self.message.end_seq = self.channel.next_seq()
         await self._store.save_answer(self.message, self.channel.last_seq)
         self.channel.publish(end_event(self.message))
+        self._observer.run_finished(self._report())
+
+    def _report(self) -> RunReport:
+        message = self.message
+        usage = message.usage or {}
+        rate = (message.timings or {}).get("tokens_per_s")
+        first = self._first_token_at
+        return RunReport(
+            run_id=self.id,
+            conversation_id=self.channel.conversation_id,
+            user_id=self.channel.owner_id,
+            model=self.model,
+            status=message.status,
+            finish_reason=message.finish_reason,
+            error_code=message.error_code,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or self._tokens_seen),
+            ttft_s=None if first is None else first - self._started_at,
+            duration_s=time.monotonic() - self._started_at,
+            tokens_per_s=None if rate is None else float(rate),
+        )
 
     def _timings(self, completion_tokens: int) -> dict[str, float | None]:
         if self._first_token_at is None:

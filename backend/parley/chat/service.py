@@ -10,7 +10,7 @@ from typing import Any
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.prompts import branch_to, history_turns
-from parley.chat.runs import Run, RunConfig, RunPlan
+from parley.chat.runs import Run, RunConfig, RunObserver, RunPlan
 from parley.chat.store import ChatStore
 from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
 from parley.models import (
@@ -61,10 +61,17 @@ class Connection:
 
 
 class ChatService:
-    def __init__(self, store: ChatStore, engines: EngineManager, config: RunConfig) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        engines: EngineManager,
+        config: RunConfig,
+        observer: RunObserver | None = None,
+    ) -> None:
         self._store = store
         self._engines = engines
         self._config = config
+        self._observer = observer
         self._channels = ChannelRegistry()
 
     # ---------- conversations ----------
@@ -290,6 +297,7 @@ class ChatService:
             engines=self._engines,
             config=self._config,
             on_done=self._run_done,
+            observer=self._observer,
         )
         channel.run = run
         if accepted.user is not None:

@@ -161,6 +161,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         if authenticated is None:
             return
         user_id, after_seq = authenticated
+        websocket.state.user_id = user_id  # for the socket's log line
         try:
             connection = await chat.connect(user_id, conversation_id, after_seq)
         except ConversationNotFound:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from parley.api.deps import ChatDep, CurrentUser
+from parley.engine.manager import ModelStatus
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -21,6 +23,10 @@ class ModelPublic(BaseModel):
     dtype: str | None = None
 
 
+def public_models(statuses: Iterable[ModelStatus]) -> list[ModelPublic]:
+    return [ModelPublic.model_validate(status, from_attributes=True) for status in statuses]
+
+
 class ModelList(BaseModel):
     models: list[ModelPublic]
     default: str
@@ -30,6 +36,6 @@ class ModelList(BaseModel):
 async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelList:
     statuses = chat.models()
     return ModelList(
-        models=[ModelPublic.model_validate(status, from_attributes=True) for status in statuses],
+        models=public_models(statuses),
         default=next((s.id for s in statuses if s.is_default), statuses[0].id),
     )
