@@ -187,7 +187,7 @@ async def test_send_while_busy_is_refused(scripted_server: ServerProcess) -> Non
     await socket.until("start")
     await socket.say("too soon")
     error = (await socket.until("error"))[-1]
-    assert error["code"] == "busy" and "seq" not in error or error.get("seq") is None
+    assert (error["code"] == "busy" and "seq" not in error) or error.get("seq") is None
     await socket.until("end")
     await socket.close()
 
@@ -318,7 +318,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_open(
     socket, _ = await ChatSocket.open(user, user.new_conversation())
     await socket.connection.send(raw)
     error = await socket.next()
-    assert error["type"] == "error" and error["code"] == expected and "seq" not in error or (
+    assert (error["type"] == "error" and error["code"] == expected and "seq" not in error) or (
         error.get("seq") is None
     )
     await socket.send({"type": "ping"})
@@ -456,7 +456,9 @@ async def test_a_foreign_origin_is_refused_at_the_handshake(
 
 
 async def test_a_configured_origin_is_allowed(server_factory: type[ServerProcess]) -> None:
-    server = server_factory(model="scripted", allowed_origins='["http://app.example"]').start()
+    server = server_factory(
+        model="scripted", allowed_origins="http://app.example, http://other.example"
+    ).start()
     user = new_user(server)
     socket, ready = await ChatSocket.open(
         user, user.new_conversation(), origin="http://app.example"
