@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
+    # --- engine: model residency and batching limits (owned by the engine) ---
+    max_loaded_models: int = Field(
+        2, ge=1, description="Models kept in memory at once; the least recently used is unloaded."
+    )
+    kv_cache_gib: float = Field(
+        4.0, gt=0, description="KV cache memory per model that admitted runs may reserve (GiB)."
+    )
+    prefill_chunk_tokens: int = Field(
+        256, ge=16, description="Prompt tokens read per decode step while other runs stream."
+    )
+    # --- end engine block ---
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
