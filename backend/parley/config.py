@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     bench_ignore_eos: bool = Field(
         False, description="Benchmarks only: answers always run to max_tokens."
     )
+    # --- engine: model residency and batching limits (owned by the engine) ---
+    max_loaded_models: int = Field(
+        2, ge=1, description="Models kept in memory at once; the least recently used is unloaded."
+    )
+    kv_cache_gib: float = Field(
+        4.0, gt=0, description="KV cache memory per model that admitted runs may reserve (GiB)."
+    )
+    prefill_chunk_tokens: int = Field(
+        256, ge=16, description="Prompt tokens read per decode step while other runs stream."
+    )
+    # --- end engine block ---
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
