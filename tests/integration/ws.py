@@ -69,9 +69,11 @@ class ChatSocket:
         *,
         after_seq: int | None = None,
         token: str | None = None,
+        ws_url: str | None = None,
         **connect: Any,
     ) -> tuple[ChatSocket, Frame]:
-        url = f"{user.server.ws_url}/ws/conversations/{conversation_id}"
+        """`ws_url` reaches the server another way (through a proxy, say)."""
+        url = f"{ws_url or user.server.ws_url}/ws/conversations/{conversation_id}"
         connection = await websockets.connect(url, max_size=None, **connect)
         socket = cls(connection)
         auth: Frame = {"type": "auth", "token": token if token is not None else user.token}
