@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -100,8 +101,14 @@ def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model-data")
 
 
+class ServerFactory(Protocol):
+    """What `server_factory` hands a test: ServerProcess's constructor, data_dir optional."""
+
+    def __call__(self, data_dir: Path | None = None, **settings: str) -> ServerProcess: ...
+
+
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     """Servers of a test's own, stopped at its end."""
     started: list[ServerProcess] = []
 

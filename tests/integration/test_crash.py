@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerFactory
 from tests.integration.ws import ChatSocket, new_user, seqs, text_of
 
 SETTINGS = {
@@ -17,7 +17,7 @@ SETTINGS = {
 
 
 async def test_kill_mid_answer_keeps_every_acknowledged_message(
-    server_factory: type[ServerProcess],
+    server_factory: ServerFactory,
 ) -> None:
     server = server_factory(**SETTINGS).start()
     user = new_user(server)

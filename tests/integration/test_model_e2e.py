@@ -7,14 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerFactory
 from tests.integration.ws import ChatSocket, new_user, seqs, text_of
 
 pytestmark = pytest.mark.model
 
 
 async def test_register_login_and_chat_with_the_real_model(
-    server_factory: type[ServerProcess], model_data_dir: Path
+    server_factory: ServerFactory, model_data_dir: Path
 ) -> None:
     server = server_factory(data_dir=model_data_dir, max_new_tokens="24").start(timeout_s=300)
     user = new_user(server)

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerFactory, ServerProcess
 from tests.integration.ws import ChatSocket, new_user, seqs, text_of
 
 THINKING = "Let me think about that."
@@ -64,7 +64,7 @@ async def test_chat_streams_thinking_and_answer_and_stores_them(
 
 
 async def test_reconnect_with_after_seq_rebuilds_the_exact_text(
-    server_factory: type[ServerProcess],
+    server_factory: ServerFactory,
 ) -> None:
     server = server_factory(model="scripted", scripted_token_delay_s="0.05").start()
     user = new_user(server)
@@ -193,7 +193,7 @@ async def test_send_while_busy_is_refused(scripted_server: ServerProcess) -> Non
 
 
 async def test_stop_cancels_the_run_and_saves_it_cancelled(
-    server_factory: type[ServerProcess],
+    server_factory: ServerFactory,
 ) -> None:
     server = server_factory(
         model="scripted", scripted_token_delay_s="0.1", scripted_answer="word " * 200
@@ -271,7 +271,7 @@ async def test_a_failing_run_ends_with_an_error_event_and_is_saved(
 
 
 async def test_status_heartbeats_come_before_the_first_token(
-    server_factory: type[ServerProcess],
+    server_factory: ServerFactory,
 ) -> None:
     server = server_factory(
         model="scripted", scripted_first_token_delay_s="2", status_interval_s="0.3"
@@ -455,7 +455,7 @@ async def test_a_foreign_origin_is_refused_at_the_handshake(
     await socket.close()
 
 
-async def test_a_configured_origin_is_allowed(server_factory: type[ServerProcess]) -> None:
+async def test_a_configured_origin_is_allowed(server_factory: ServerFactory) -> None:
     server = server_factory(
         model="scripted", allowed_origins="http://app.example, http://other.example"
     ).start()

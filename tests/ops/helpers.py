@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tests.conftest import REPO, ServerProcess, free_port
 from tests.integration.ws import ChatSocket, ChatUser, Frame
 
 DEPLOY = REPO / "deploy"
+LETSENCRYPT = "/etc/letsencrypt/live/parley.example.com"
 
 # Series Prometheus makes itself, not the target.
 PROMETHEUS_OWN = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -74,7 +76,7 @@ def exported_names(families: dict[str, Metric]) -> set[str]:
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_IDENTIFIER = re.compile(r"(?<![\w:.$])([A-Za-z_:][\w:]*)(?!\s*\()")
+_IDENTIFIER = re.compile(r"(?<![\w:.$])([A-Za-z_:][\w:]*)(?![\w:])(?!\s*\()")
 _LABEL_VALUES = re.compile(r"^\s*label_values\((.*),\s*\w+\s*\)\s*$")
 _KEYWORDS = frozenset(
     {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "inf", "nan"}
@@ -90,9 +92,7 @@ def promql_metrics(expr: str) -> set[str]:
     expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
     expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
     expr = _GROUPING.sub("", expr)
-    return {
-        name for name in _IDENTIFIER.findall(expr) if name.lower() not in _KEYWORDS
-    }
+    return {name for name in _IDENTIFIER.findall(expr) if name.lower() not in _KEYWORDS}
 
 
 def unknown_metrics(exprs: Iterable[str], exported: set[str]) -> dict[str, set[str]]:
@@ -127,7 +127,7 @@ def new_admin(server: ServerProcess, password: str = "correct horse battery") ->
 
 
 async def chat_once(
-    user: ChatUser, content: str, ws_url: str | None = None, **connect: object
+    user: ChatUser, content: str, ws_url: str | None = None, **connect: Any
 ) -> list[Frame]:
     """Send one message on a new conversation and read every frame up to its `end`."""
     conversation_id = user.new_conversation()
@@ -177,7 +177,10 @@ class Nginx:
             ("listen 80;", f"listen 127.0.0.1:{self.http_port};"),
             ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;"),
             ("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.upstream.port};"),
-            ("/etc/letsencrypt/live/parley.example.com/fullchain.pem", str(self.prefix / "cert.pem")),
+            (
+                "/etc/letsencrypt/live/parley.example.com/fullchain.pem",
+                str(self.prefix / "cert.pem"),
+            ),
             ("/etc/letsencrypt/live/parley.example.com/privkey.pem", str(self.prefix / "key.pem")),
             ("/var/log/nginx/parley.error.log", str(self.prefix / "logs" / "error.log")),
         ):
@@ -214,9 +217,24 @@ class Nginx:
         (self.prefix / "logs").mkdir(parents=True, exist_ok=True)
         (self.prefix / "temp").mkdir(exist_ok=True)
         subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-             "-keyout", str(self.prefix / "key.pem"), "-out", str(self.prefix / "cert.pem")],
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                str(self.prefix / "key.pem"),
+                "-out",
+                str(self.prefix / "cert.pem"),
+            ],
             check=True,
             capture_output=True,
         )

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerFactory, ServerProcess
 from tests.integration.ws import ChatSocket, new_user
 from tests.ops.helpers import chat_once, new_admin, scrape, value
 
@@ -62,7 +62,7 @@ def test_routes_are_labelled_by_template_and_never_by_query(ops_server: ServerPr
     assert value(families, "parley_http_request_duration_seconds_count", route=route) >= 1
 
 
-async def test_live_gauges_follow_a_run(server_factory: type[ServerProcess]) -> None:
+async def test_live_gauges_follow_a_run(server_factory: ServerFactory) -> None:
     server = server_factory(
         model="scripted", scripted_first_token_delay_s="1.5", scripted_token_delay_s="0.1"
     ).start()
@@ -127,7 +127,7 @@ def test_health_reports_the_model_and_device(ops_server: ServerProcess) -> None:
     assert httpx.get(f"{ops_server.base_url}/health").json() == {"status": "ok"}
 
 
-def test_health_is_503_when_the_model_failed(server_factory: type[ServerProcess]) -> None:
+def test_health_is_503_when_the_model_failed(server_factory: ServerFactory) -> None:
     server = server_factory(model="/nonexistent/model-folder").start()
     deadline = time.monotonic() + 120
     while True:
