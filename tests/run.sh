@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
 
-ensure_apt curl:curl chromium:chromium nginx:nginx promtool:prometheus tmux:tmux
+ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux
 ensure_python dev
 ensure_frontend
 export PATH="$VENV/bin:$PATH" HF_HUB_OFFLINE=1
