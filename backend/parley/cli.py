@@ -60,8 +60,8 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         ws_max_size=64 * 1024,
-        log_level=settings.log_level,
-        # Logging is set up by parley.logs; uvicorn's access log is replaced by ours.
+        # Logging, levels included, is set up by parley.logs (given no log_level, uvicorn leaves
+        # the levels alone); uvicorn's access log is replaced by ours.
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,

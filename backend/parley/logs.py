@@ -71,6 +71,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+# Loggers whose lower levels carry what must never be logged, and the least level they keep:
+# WebSocket frames with tokens and message text (websockets logs them at DEBUG, through
+# `uvicorn.error` inside uvicorn), URLs with query strings, request bodies. (SQLAlchemy sets
+# its own logger to WARNING, which hides SQL parameters; it is left alone.)
+LEVEL_FLOORS = {
+    "uvicorn.error": logging.INFO,
+    "websockets": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "httpx": logging.WARNING,
+    "multipart": logging.WARNING,
+    "python_multipart": logging.WARNING,
+}
+
+
 class _DropUvicornSocketLines(logging.Filter):
     """uvicorn logs each WebSocket handshake with its path and query string on `uvicorn.error`
     whatever `access_log` says; query strings can hold secrets, and our own `socket` event
@@ -94,6 +108,8 @@ def configure_logging(level: str, json_lines: bool) -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+    for name, floor in LEVEL_FLOORS.items():
+        logging.getLogger(name).setLevel(max(root.level, floor))
     logging.getLogger("uvicorn.error").addFilter(_DropUvicornSocketLines())
     # Uvicorn's access log is replaced by the `request` events of parley.telemetry.
     logging.getLogger("uvicorn.access").disabled = True

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerFactory, ServerProcess
 from tests.integration.ws import ChatSocket, ChatUser, new_user
 from tests.ops.helpers import chat_once
 
@@ -78,6 +78,16 @@ async def test_one_line_per_request_socket_and_run(ops_server: ServerProcess) ->
 
 
 async def test_no_password_token_query_or_text_in_the_log(ops_server: ServerProcess) -> None:
+    await _assert_no_secrets_logged(ops_server)
+
+
+async def test_not_even_at_debug_level(server_factory: ServerFactory) -> None:
+    server = server_factory(model="scripted", log_level="debug", log_json="true").start()
+    await _assert_no_secrets_logged(server)
+    assert any(line["level"] == "debug" for line in log_lines(server))
+
+
+async def _assert_no_secrets_logged(ops_server: ServerProcess) -> None:
     password = "pw-never-logged-71"
     user = new_user(ops_server, password=password)
     message = "secret-sauce-message-text"

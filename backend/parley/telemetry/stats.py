@@ -91,6 +91,10 @@ class Stats:
         self._generated = 0
         self._prompt = 0
 
+    @property
+    def uptime_s(self) -> float:
+        return round(time.monotonic() - self._started, 1)
+
     def request(self, status: int, duration_s: float) -> None:
         self._requests += 1
         if 400 <= status < 500:
@@ -118,7 +122,7 @@ class Stats:
         cancelled = self._runs.get("cancelled", 0)
         return StatsPublic(
             started_at=self.started_at,
-            uptime_s=round(time.monotonic() - self._started, 1),
+            uptime_s=self.uptime_s,
             requests=RequestStats(
                 total=self._requests,
                 client_errors=self._client_errors,

@@ -61,7 +61,7 @@ async def health(
         device=default.device or settings.device,
         models=models,
         version=__version__,
-        uptime_s=telemetry.snapshot().uptime_s,
+        uptime_s=telemetry.stats.uptime_s,
     )
 
 
