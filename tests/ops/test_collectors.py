@@ -1,19 +1,21 @@
-"""GPU readings through a stand-in pynvml: this suite runs on machines without a GPU, so the
-NVML path is checked against a fake driver with two cards, one of which cannot report its
-utilisation (as MIG slices cannot)."""
+"""The scrape-time collectors, in process: GPU readings through a stand-in pynvml (this suite
+runs on machines without a GPU, so the NVML path is checked against a fake driver with two
+cards, one of which cannot report its utilisation, as MIG slices cannot), and the engine's
+optional batch-load hook."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from parley.chat.runs import RunPhase
 from parley.engine.manager import ModelStatus
-from parley.telemetry import GpuProbe, Telemetry
+from parley.telemetry import BatchLoadReporter, GpuProbe, Telemetry
 from parley.telemetry.metrics import LiveRun
 
 GIB = 1024**3
@@ -89,16 +91,59 @@ class _Models:
         return [ModelStatus(id="m", state="loaded", is_default=True, device="cuda:0")]
 
 
+class _Phase:
+    def __init__(self, phase: RunPhase) -> None:
+        self.model = "m"
+        self.phase: RunPhase = phase
+
+
+class _BusyRuns:
+    def active_runs(self) -> Sequence[LiveRun]:
+        return [_Phase("decoding"), _Phase("queued"), _Phase("prefill")]
+
+
+class _ReportingModels(_Models):
+    """An engine manager with the optional hook: 12 rows in the batch, 3 waiting."""
+
+    def batch_load(self) -> Mapping[str, tuple[int, int]]:
+        return {"m": (12, 3)}
+
+
+def _samples(telemetry: Telemetry, label: str) -> dict[tuple[str, str | None], float]:
+    body, _ = telemetry.exposition()
+    return {
+        (sample.name, sample.labels.get(label)): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def test_batch_and_queue_counted_at_the_chat_layer_without_the_hook() -> None:
+    telemetry = Telemetry()
+    telemetry.watch(_BusyRuns(), _Models(), GpuProbe())
+    samples = _samples(telemetry, "model")
+    assert samples["parley_runs_active", "m"] == 3
+    assert samples["parley_runs_queued", "m"] == 2
+    assert samples["parley_batch_size", "m"] == 1
+    assert samples["parley_engine_queue_depth", "m"] == 2
+
+
+def test_batch_and_queue_come_from_the_engine_hook() -> None:
+    assert isinstance(_ReportingModels(), BatchLoadReporter)
+    telemetry = Telemetry()
+    telemetry.watch(_BusyRuns(), _ReportingModels(), GpuProbe())
+    samples = _samples(telemetry, "model")
+    assert samples["parley_runs_active", "m"] == 3
+    assert samples["parley_runs_queued", "m"] == 2
+    assert samples["parley_batch_size", "m"] == 12
+    assert samples["parley_engine_queue_depth", "m"] == 3
+
+
 def test_gpus_are_in_the_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     _install(monkeypatch, FakeNvml())
     telemetry = Telemetry()
     telemetry.watch(_Runs(), _Models(), GpuProbe())
-    body, _ = telemetry.exposition()
-    samples = {
-        (sample.name, sample.labels.get("gpu")): sample.value
-        for family in text_string_to_metric_families(body.decode())
-        for sample in family.samples
-    }
+    samples = _samples(telemetry, "gpu")
     assert samples["parley_gpu_memory_used_bytes", "0"] == GIB
     assert samples["parley_gpu_memory_total_bytes", "1"] == 80 * GIB
     assert samples["parley_gpu_utilization_ratio", "0"] == pytest.approx(0.37)
