@@ -240,7 +240,9 @@ class Nginx:
         )
         conf = self.prefix / "nginx.conf"
         conf.write_text(self._config())
-        command = [nginx, "-p", str(self.prefix), "-c", str(conf)]
+        # -e: the log for errors before the configuration is read (not /var/log/nginx).
+        startup_log = self.prefix / "logs" / "startup-error.log"
+        command = [nginx, "-p", str(self.prefix), "-e", str(startup_log), "-c", str(conf)]
         checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
         self.process = subprocess.Popen(
