@@ -13,10 +13,11 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
+from parley.chat.metering import RunObserver, RunReport, TokenMeter
 from parley.chat.prompts import PromptTooLong, build_prompt
 from parley.chat.store import ChatStore
 from parley.engine.base import (
@@ -65,47 +66,6 @@ class RunPlan:
 RunPhase = Literal["queued", "prefill", "decoding"]
 
 
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    """What is known of a run once it has ended: counts and timings, never its text."""
-
-    run_id: str
-    conversation_id: str
-    user_id: str
-    model: str
-    status: str
-    finish_reason: str | None
-    error_code: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    ttft_s: float | None
-    duration_s: float
-    tokens_per_s: float | None
-
-
-class RunObserver(Protocol):
-    """Told of every run's progress (telemetry); called on the event loop, must not block."""
-
-    def first_token(self, model: str, ttft_s: float) -> None: ...
-
-    def tokens(self, model: str, count: int, gap_s: float | None) -> None:
-        """`count` new tokens, `gap_s` after the previous ones (None: first, or not timed)."""
-        ...
-
-    def run_finished(self, report: RunReport) -> None: ...
-
-
-class NullObserver:
-    def first_token(self, model: str, ttft_s: float) -> None:
-        pass
-
-    def tokens(self, model: str, count: int, gap_s: float | None) -> None:
-        pass
-
-    def run_finished(self, report: RunReport) -> None:
-        pass
-
-
 class RunFailed(Exception):
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
@@ -133,17 +93,13 @@ class Run:
         self._engines = engines
         self._config = config
         self._on_done = on_done
-        self._observer: RunObserver = observer or NullObserver()
         self.done = False
         self.finished = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._interrupted = False
         self._engine: Engine | None = None
         self._status = StatusFrame(state="queued")
-        self._first_token_at: float | None = None
-        self._last_token_at = 0.0
-        self._tokens_seen = 0
-        self._started_at = time.monotonic()
+        self._meter = TokenMeter(observer, message.model or plan.model or "default")
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
 
@@ -153,12 +109,12 @@ class Run:
 
     @property
     def model(self) -> str:
-        return self.message.model or self._plan.model or "default"
+        return self._meter.model
 
     @property
     def phase(self) -> RunPhase:
         """Waiting for a slot (`queued`), reading the prompt (`prefill`), or streaming."""
-        return self._status.state if self._first_token_at is None else "decoding"
+        return self._status.state if self._meter.first_token_at is None else "decoding"
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._execute(), name=f"run-{self.id}")
@@ -248,7 +204,7 @@ class Run:
         try:
             async for event in engine.generate(request):
                 if isinstance(event, Delta):
-                    self._count_tokens(event.completion_tokens)
+                    self._meter.tokens(event.completion_tokens)
                     completion_tokens = event.completion_tokens
                     await self._emit(splitter.feed(event.text))
                 elif isinstance(event, Finished):
@@ -256,7 +212,7 @@ class Run:
                     prompt_tokens = event.prompt_tokens
                     completion_tokens = event.completion_tokens
                     # Tokens that produced no delta (a stop string, say) still count.
-                    self._count_tokens(completion_tokens, timed=False)
+                    self._meter.tokens(completion_tokens, timed=False)
                 elif isinstance(event, Queued):
                     self._set_status(StatusFrame(state="queued", position=event.position))
                 elif isinstance(event, Prefilling):
@@ -267,23 +223,9 @@ class Run:
         await self._emit(splitter.flush())
         return finish, prompt_tokens, completion_tokens
 
-    def _count_tokens(self, completion_tokens: int, *, timed: bool = True) -> None:
-        """Time the first token and the gaps between later ones, for the observer."""
-        now = time.monotonic()
-        gap: float | None = now - self._last_token_at if timed else None
-        if timed and self._first_token_at is None:
-            self._first_token_at = now
-            self._observer.first_token(self.model, now - self._started_at)
-            gap = None
-        new = completion_tokens - self._tokens_seen
-        if new > 0:
-            self._observer.tokens(self.model, new, gap)
-            self._tokens_seen = completion_tokens
-            self._last_token_at = now
-
     def _set_status(self, status: StatusFrame) -> None:
         self._status = status
-        if self._first_token_at is None:
+        if self._meter.first_token_at is None:
             self.channel.publish(status)
 
     async def _emit(self, pieces: list[Piece]) -> None:
@@ -331,38 +273,38 @@ class Run:
         self.message.end_seq = self.channel.next_seq()
         await self._store.save_answer(self.message, self.channel.last_seq)
         self.channel.publish(end_event(self.message))
-        self._observer.run_finished(self._report())
+        self._meter.finished(self._report())
 
     def _report(self) -> RunReport:
         message = self.message
         usage = message.usage or {}
         rate = (message.timings or {}).get("tokens_per_s")
-        first = self._first_token_at
+        meter = self._meter
         return RunReport(
             run_id=self.id,
             conversation_id=self.channel.conversation_id,
             user_id=self.channel.owner_id,
-            model=self.model,
+            model=meter.model,
             status=message.status,
             finish_reason=message.finish_reason,
             error_code=message.error_code,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or self._tokens_seen),
-            ttft_s=None if first is None else first - self._started_at,
-            duration_s=time.monotonic() - self._started_at,
+            completion_tokens=int(usage.get("completion_tokens") or meter.count),
+            ttft_s=meter.ttft_s,
+            duration_s=time.monotonic() - meter.started_at,
             tokens_per_s=None if rate is None else float(rate),
         )
 
     def _timings(self, completion_tokens: int) -> dict[str, float | None]:
-        if self._first_token_at is None:
+        first, ttft = self._meter.first_token_at, self._meter.ttft_s
+        if first is None or ttft is None:
             return {"ttft_ms": None, "tokens_per_s": None}
-        now = time.monotonic()
-        decode_s = now - self._first_token_at
+        decode_s = time.monotonic() - first
         rate = (
             (completion_tokens - 1) / decode_s if completion_tokens > 1 and decode_s > 0 else None
         )
         return {
-            "ttft_ms": round((self._first_token_at - self._started_at) * 1000, 1),
+            "ttft_ms": round(ttft * 1000, 1),
             "tokens_per_s": round(rate, 2) if rate is not None else None,
         }
 
@@ -378,9 +320,9 @@ class Run:
     async def _send_status_until_first_token(self) -> None:
         """Heartbeats before the first token keep proxies and clients from timing out."""
         self.channel.publish(self._status)
-        while self._first_token_at is None:
+        while self._meter.first_token_at is None:
             await asyncio.sleep(self._config.status_interval_s)
-            if self._first_token_at is None:
+            if self._meter.first_token_at is None:
                 self.channel.publish(self._status)
 
     async def wait(self, limit_s: float | None = None) -> None:

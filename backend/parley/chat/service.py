@@ -9,8 +9,9 @@ from typing import Any
 
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
+from parley.chat.metering import RunObserver
 from parley.chat.prompts import branch_to, history_turns
-from parley.chat.runs import Run, RunConfig, RunObserver, RunPlan
+from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
 from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
 from parley.models import (

@@ -25,7 +25,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from parley import __version__
-from parley.chat.runs import RunPhase, RunReport
+from parley.chat.metering import RunReport
+from parley.chat.runs import RunPhase
 from parley.engine.manager import ModelState, ModelStatus
 from parley.logs import event
 from parley.telemetry.resources import GpuProbe
