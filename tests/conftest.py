@@ -24,6 +24,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(
+    process: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout_s: float
+) -> None:
+    """Ask a process to stop with `sig`; kill it if it has not within `timeout_s`."""
+    if process is not None and process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ServerProcess:
     """`parley serve` in a subprocess, with its own data directory and log file."""
 
@@ -66,13 +79,7 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout_s=30)
 
     def kill(self) -> None:
         """kill -9: no chance to save anything."""

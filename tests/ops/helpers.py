@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import REPO, ServerProcess, free_port
+from tests.conftest import REPO, ServerProcess, free_port, stop_process
 from tests.integration.ws import ChatSocket, ChatUser, Frame
 
 DEPLOY = REPO / "deploy"
@@ -246,7 +246,7 @@ class Nginx:
         checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
         self.process = subprocess.Popen(
-            [*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -266,10 +266,4 @@ class Nginx:
         return "\n".join(path.read_text() for path in sorted(logs.glob("*error.log")))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGQUIT, timeout_s=10)  # SIGQUIT: graceful
