@@ -9,7 +9,8 @@ model state, GPUs) are read at scrape time, so they can never drift from the tru
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from prometheus_client import (
@@ -66,6 +67,24 @@ class BatchLoadReporter(Protocol):
     def batch_load(self) -> Mapping[str, tuple[int, int]]: ...
 
 
+@dataclass
+class RunCounts:
+    """Runs in progress per model: all of them, those waiting for a first token, the rest."""
+
+    active: dict[str, int] = field(default_factory=dict)
+    queued: dict[str, int] = field(default_factory=dict)
+    decoding: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, runs: Iterable[LiveRun], models: Iterable[str] = ()) -> RunCounts:
+        counts = cls(*(dict.fromkeys(models, 0) for _ in range(3)))
+        for run in runs:
+            counts.active[run.model] = counts.active.get(run.model, 0) + 1
+            phase = counts.decoding if run.phase == "decoding" else counts.queued
+            phase[run.model] = phase.get(run.model, 0) + 1
+        return counts
+
+
 class _LiveState(Collector):
     def __init__(self, runs: LiveRuns, models: ModelSource, gpus: GpuProbe) -> None:
         self._runs = runs
@@ -73,41 +92,33 @@ class _LiveState(Collector):
         self._gpus = gpus
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._run_families()
-        yield from self._model_families()
+        statuses = self._models.statuses()
+        yield from self._run_families(statuses)
+        yield from self._model_families(statuses)
         yield from self._gpu_families()
 
-    def _run_families(self) -> Iterator[Metric]:
-        statuses = self._models.statuses()
-        models = {status.id for status in statuses}
-        active: dict[str, int] = dict.fromkeys(models, 0)
-        queued: dict[str, int] = dict.fromkeys(models, 0)
-        decoding: dict[str, int] = dict.fromkeys(models, 0)
-        for run in self._runs.active_runs():
-            active[run.model] = active.get(run.model, 0) + 1
-            if run.phase == "decoding":
-                decoding[run.model] = decoding.get(run.model, 0) + 1
-            else:
-                queued[run.model] = queued.get(run.model, 0) + 1
-        engine_queue: Mapping[str, int] = queued
+    def _run_families(self, statuses: list[ModelStatus]) -> Iterator[Metric]:
+        counts = RunCounts.of(self._runs.active_runs(), (status.id for status in statuses))
+        batch: Mapping[str, int] = counts.decoding
+        engine_queue: Mapping[str, int] = counts.queued
         if isinstance(self._models, BatchLoadReporter):
             load = self._models.batch_load()
-            decoding = {model: rows for model, (rows, _waiting) in load.items()}
+            batch = {model: rows for model, (rows, _waiting) in load.items()}
             engine_queue = {model: waiting for model, (_rows, waiting) in load.items()}
-        yield _per_model("parley_runs_active", "Runs in progress.", active)
-        yield _per_model("parley_runs_queued", "Runs waiting for their first token.", queued)
-        yield _per_model("parley_batch_size", "Sequences decoded together now.", decoding)
+        yield _per_model("parley_runs_active", "Runs in progress.", counts.active)
+        yield _per_model("parley_runs_queued", "Runs waiting for their first token.", counts.queued)
+        yield _per_model("parley_batch_size", "Sequences decoded together now.", batch)
         yield _per_model(
             "parley_engine_queue_depth", "Requests waiting for a slot in the batch.", engine_queue
         )
 
-    def _model_families(self) -> Iterator[Metric]:
+    def _model_families(self, statuses: list[ModelStatus]) -> Iterator[Metric]:
         state = GaugeMetricFamily(
             "parley_model_state",
             "1 for the state each model is in (available, loading, loaded, failed).",
             labels=["model", "state"],
         )
-        for status in self._models.statuses():
+        for status in statuses:
             for name in MODEL_STATES:
                 state.add_metric([status.id, name], 1.0 if status.state == name else 0.0)
         yield state
@@ -216,9 +227,10 @@ class Telemetry:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def snapshot(self) -> StatsPublic:
-        runs = self._runs.active_runs() if self._runs is not None else []
-        queued = sum(1 for run in runs if run.phase != "decoding")
-        return self.stats.snapshot(active_runs=len(runs), queued_runs=queued)
+        counts = RunCounts.of(self._runs.active_runs() if self._runs is not None else [])
+        return self.stats.snapshot(
+            active_runs=sum(counts.active.values()), queued_runs=sum(counts.queued.values())
+        )
 
     # ---------- transports ----------
 
