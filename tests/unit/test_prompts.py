@@ -79,7 +79,10 @@ def test_dropping_stops_as_soon_as_the_prompt_fits() -> None:
 
 def test_max_new_tokens_shrinks_to_the_room_left() -> None:
     prompt = build_prompt(
-        engine(100), "", [ChatTurn("user", words("w", 40))], max_new_tokens=500,
+        engine(100),
+        "",
+        [ChatTurn("user", words("w", 40))],
+        max_new_tokens=500,
         enable_thinking=None,
     )
     assert prompt.max_new_tokens == 100 - prompt.tokens
