@@ -279,7 +279,9 @@ def secret_client(server_factory: type) -> Iterator[httpx.Client]:
         yield http
 
 
-def forge(account: Account, secret: str = SECRET, algorithm: str = "HS256", **claims: object) -> str:
+def forge(
+    account: Account, secret: str = SECRET, algorithm: str = "HS256", **claims: object
+) -> str:
     now = datetime.now(UTC)
     payload: dict[str, object] = {
         "sub": account.id,
