@@ -393,7 +393,7 @@ def test_another_users_conversation_is_404_like_a_missing_one(
     ],
 )
 def test_no_token_is_401(client: httpx.Client, method: str, path: str) -> None:
-    body = {} if method in ("POST", "PATCH") else None
+    body: dict[str, str] | None = {} if method in ("POST", "PATCH") else None
     response = client.request(method, path, json=body)
     assert response.status_code == 401
     assert error_code(response) == "not_authenticated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,17 +35,27 @@ def add_user(name: str) -> User:
     return User(username=name, password_hash="x")
 
 
+def adder(name: str) -> Callable[[Session], None]:
+    """Write work that adds one user."""
+
+    def work(session: Session) -> None:
+        session.add(add_user(name))
+
+    return work
+
+
 def test_pragmas_are_wal_and_foreign_keys(db: Database) -> None:
     with db.read_session() as session:
         connection = session.connection()
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        busy_timeout_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert busy_timeout_ms is not None and busy_timeout_ms >= 5000
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:
     def work(session: Session) -> None:
-        session.add(Conversation(owner_id="no-such-user"))
+        session.add(Conversation.model_validate({"owner_id": "no-such-user"}))
 
     with pytest.raises(Exception, match="FOREIGN KEY"):
         db.run_write(work)
@@ -96,7 +106,7 @@ async def test_async_writes_from_two_databases_do_not_lock(db_url: str) -> None:
     try:
         await asyncio.gather(
             *(
-                database.write(lambda session, n=f"{tag}{i}": session.add(add_user(n)))
+                database.write(adder(f"{tag}{i}"))
                 for i in range(40)
                 for tag, database in (("x", first), ("y", second))
             )
