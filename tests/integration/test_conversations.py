@@ -63,7 +63,7 @@ def test_create_with_defaults(client: httpx.Client, account: Account) -> None:
     assert conversation["system_prompt"] == ""
     assert conversation["last_seq"] == 0
     assert conversation["generating"] is False
-    assert stamp(conversation["created_at"]) <= stamp(conversation["updated_at"])
+    assert stamp(conversation["created_at"]) == stamp(conversation["updated_at"])
 
 
 def test_create_with_title_and_system_prompt(client: httpx.Client, account: Account) -> None:
