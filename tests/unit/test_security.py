@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -203,3 +206,20 @@ def test_token_with_non_integer_version_is_rejected() -> None:
 def test_garbage_token_is_rejected() -> None:
     with pytest.raises(InvalidToken):
         signer().verify("not.a.jwt")
+
+
+def test_concurrent_first_starts_agree_on_one_secret(tmp_path: Path) -> None:
+    # Two processes (a server and `parley user create`, say) starting on a fresh data directory.
+    data_dir = tmp_path / "fresh"
+    start = threading.Barrier(8)
+
+    def first_start() -> str:
+        start.wait()
+        return load_or_create_secret(None, data_dir)
+
+    for _ in range(20):
+        shutil.rmtree(data_dir, ignore_errors=True)
+        with ThreadPoolExecutor(8) as pool:
+            secrets = list(pool.map(lambda _: first_start(), range(8)))
+        assert len(set(secrets)) == 1
+        assert (data_dir / "secret_key").read_text().strip() == secrets[0]
