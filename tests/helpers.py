@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -50,10 +49,11 @@ def new_account(client: httpx.Client, prefix: str = "u", password: str = PASSWOR
     return Account(created.json()["id"], username, password, logged_in.json()["access_token"])
 
 
-def error_code(response: httpx.Response) -> Any:
+def error_code(response: httpx.Response) -> str:
     """The `code` of an error answer, checking the `{"detail": {"code", "message"}}` shape."""
     detail = response.json()["detail"]
     assert isinstance(detail, dict), response.text
     assert set(detail) == {"code", "message"}, response.text
-    assert isinstance(detail["message"], str) and detail["message"]
-    return detail["code"]
+    code, message = detail["code"], detail["message"]
+    assert isinstance(code, str) and isinstance(message, str) and message, response.text
+    return code
