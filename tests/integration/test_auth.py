@@ -150,6 +150,15 @@ def test_login_with_json_returns_a_bearer_token(client: httpx.Client) -> None:
     assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
 
 
+def test_login_token_is_hs256_with_sub_iat_exp_matching_expires_in(client: httpx.Client) -> None:
+    account = new_account(client)
+    body = login(client, account.username).json()
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == account.id
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+
+
 def test_login_with_an_oauth2_form_returns_a_bearer_token(client: httpx.Client) -> None:
     username = unique_username()
     register(client, username)

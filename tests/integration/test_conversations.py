@@ -397,3 +397,15 @@ def test_no_token_is_401(client: httpx.Client, method: str, path: str) -> None:
     response = client.request(method, path, json=body)
     assert response.status_code == 401
     assert error_code(response) == "not_authenticated"
+
+
+def test_unknown_api_route_is_404_with_the_error_shape(client: httpx.Client) -> None:
+    response = client.get("/api/no-such-route")
+    assert response.status_code == 404
+    assert error_code(response) == "not_found"
+
+
+def test_wrong_method_is_405_with_the_error_shape(client: httpx.Client, account: Account) -> None:
+    response = client.put("/api/conversations", json={}, headers=account.headers)
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"
