@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -154,3 +156,29 @@ def test_migrate_twice_on_a_fresh_database_is_harmless(db_url: str) -> None:
         assert database.integrity_ok()
     finally:
         database.close()
+
+
+MIGRATE = (
+    "import sys; from parley.db import Database; d = Database(sys.argv[1]); d.migrate(); d.close()"
+)
+
+
+def test_processes_migrating_a_fresh_database_at_once_all_succeed(tmp_path: Path) -> None:
+    # A server and `parley user create` (or two servers) starting together on a new data dir.
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'fresh{attempt}.db'}"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        for process in processes:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+        database = Database(url)
+        try:
+            assert database.integrity_ok()
+            assert database.run_read(lambda session: list(session.exec(select(User)).all())) == []
+        finally:
+            database.close()
