@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -43,7 +44,8 @@ class Settings(BaseSettings):
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
-    allowed_origins: list[str] = Field(
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
@@ -72,6 +74,19 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            value = text.split(",")
+        if isinstance(value, list):
+            # An origin has no path: "https://chat.example/" means "https://chat.example".
+            return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
+        return value
 
     @property
     def sqlite_path(self) -> Path:
