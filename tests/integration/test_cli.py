@@ -82,6 +82,26 @@ def test_serve_refuses_a_bad_setting_with_a_clear_message(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_serve_takes_allowed_origins_comma_separated_from_the_environment(
+    server_factory: type,
+) -> None:
+    server = server_factory(
+        model="scripted", allowed_origins="https://a.example,https://b.example"
+    ).start()
+    for origin in ("https://a.example", "https://b.example"):
+        response = httpx.options(
+            f"{server.base_url}/api/auth/login",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == origin
+    refused = httpx.options(
+        f"{server.base_url}/api/auth/login",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in refused.headers
+
+
 def test_user_create_admin_from_stdin_can_log_in_as_admin(
     tmp_path: Path, server_factory: type
 ) -> None:
