@@ -135,6 +135,14 @@ class LoginThrottle:
             return None
         return max(1, math.ceil(failures[-self.max_failures] + self.window_s - now))
 
+    def attempt(self, username: str, address: str) -> int | None:
+        """Start an attempt: seconds to wait, or None with the attempt counted as a failure
+        until `succeeded` clears it, so guesses in flight together count before they finish."""
+        retry_after = self.retry_after(username, address)
+        if retry_after is None:
+            self.failed(username, address)
+        return retry_after
+
     def failed(self, username: str, address: str) -> None:
         key = (username.lower(), address)
         self._recent(key, time.monotonic())
