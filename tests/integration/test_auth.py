@@ -400,3 +400,16 @@ def test_logout_twice_with_the_same_token_is_401(client: httpx.Client) -> None:
     account = new_account(client)
     assert client.post("/api/auth/logout", headers=account.headers).status_code == 204
     assert client.post("/api/auth/logout", headers=account.headers).status_code == 401
+
+
+def test_concurrent_failed_logins_get_at_most_five_guesses(client: httpx.Client) -> None:
+    username = unique_username()
+    register(client, username)
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(
+            pool.map(lambda index: login(client, username, f"guess number {index}"), range(12))
+        )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes.count(401) <= 5, codes
+    assert codes.count(429) >= 7, codes
+    assert login(client, username).status_code == 429

@@ -223,3 +223,17 @@ def test_concurrent_first_starts_agree_on_one_secret(tmp_path: Path) -> None:
             secrets = list(pool.map(lambda _: first_start(), range(8)))
         assert len(set(secrets)) == 1
         assert (data_dir / "secret_key").read_text().strip() == secrets[0]
+
+
+def test_throttle_attempt_counts_before_the_outcome_is_known(clock: Clock) -> None:
+    throttle = LoginThrottle()
+    assert [throttle.attempt("alice", "10.0.0.1") for _ in range(5)] == [None] * 5
+    retry_after = throttle.attempt("alice", "10.0.0.1")
+    assert retry_after is not None and retry_after > 0
+
+
+def test_throttle_attempt_then_success_is_not_a_failure(clock: Clock) -> None:
+    throttle = LoginThrottle()
+    for _ in range(10):
+        assert throttle.attempt("alice", "10.0.0.1") is None
+        throttle.succeeded("alice", "10.0.0.1")
