@@ -55,6 +55,15 @@ def test_register_username_taken_in_other_case_is_409(client: httpx.Client) -> N
     assert error_code(response) == "username_taken"
 
 
+def test_concurrent_registrations_of_one_name_create_one_user(client: httpx.Client) -> None:
+    username = unique_username("Race")
+    variants = [username, username.lower(), username.upper(), username, username.lower()]
+    with ThreadPoolExecutor(len(variants)) as pool:
+        answers = list(pool.map(lambda name: register(client, name), variants))
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [201, 409, 409, 409, 409]
+
+
 @pytest.mark.parametrize(
     "username",
     [
