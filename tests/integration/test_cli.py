@@ -145,6 +145,20 @@ def test_user_create_without_admin_makes_a_plain_user(tmp_path: Path, server_fac
         assert client.get("/api/auth/me", headers=bearer(token)).json()["is_admin"] is False
 
 
+def test_user_create_with_a_short_secret_key_fails_with_a_clear_message(tmp_path: Path) -> None:
+    result = parley(
+        "user",
+        "create",
+        unique_username(),
+        "--password-stdin",
+        env={"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_SECRET_KEY": "short"},
+        stdin=PASSWORD,
+    )
+    assert result.returncode != 0
+    assert "secret key must be at least 32 bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_user_create_taken_username_fails(tmp_path: Path) -> None:
     env = {"PARLEY_DATA_DIR": str(tmp_path)}
     username = unique_username()
