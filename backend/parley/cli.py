@@ -84,7 +84,7 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password: ")
     try:
