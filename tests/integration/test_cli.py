@@ -128,7 +128,9 @@ def test_user_create_admin_from_stdin_can_log_in_as_admin(
         assert me.json()["is_admin"] is True
 
 
-def test_user_create_without_admin_makes_a_plain_user(tmp_path: Path, server_factory: type) -> None:
+def test_user_create_without_admin_makes_a_plain_user_and_strips_crlf(
+    tmp_path: Path, server_factory: type
+) -> None:
     username = unique_username()
     result = parley(
         "user",
@@ -136,7 +138,7 @@ def test_user_create_without_admin_makes_a_plain_user(tmp_path: Path, server_fac
         username,
         "--password-stdin",
         env={"PARLEY_DATA_DIR": str(tmp_path)},
-        stdin=PASSWORD + "\n",
+        stdin=PASSWORD + "\r\n",  # a line ending from Windows is not part of the password
     )
     assert result.returncode == 0, result.stderr
     server = server_factory(data_dir=tmp_path, model="scripted").start()
