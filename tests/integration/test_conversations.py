@@ -295,6 +295,13 @@ def test_cursor_pagination_survives_an_update_between_pages(
     assert cursor is None
 
 
+def test_empty_cursor_is_the_first_page(client: httpx.Client, account: Account) -> None:
+    ids = [create(client, account)["id"] for _ in range(2)]
+    items, next_cursor = list_page(client, account, limit=50, cursor="")
+    assert [item["id"] for item in items] == ids[::-1]
+    assert next_cursor is None
+
+
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
