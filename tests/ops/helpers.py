@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import REPO, ServerProcess, free_port, stop_process
+from tests.helpers import PASSWORD, login, unique_username
 from tests.integration.ws import ChatSocket, ChatUser, Frame
 
 DEPLOY = REPO / "deploy"
@@ -107,21 +108,18 @@ def unknown_metrics(exprs: Iterable[str], exported: set[str]) -> dict[str, set[s
 # ---------- users and chats ----------
 
 
-def new_admin(server: ServerProcess, password: str = "correct horse battery") -> ChatUser:
+def new_admin(server: ServerProcess) -> ChatUser:
     """An administrator made with `parley user create --admin`, logged in."""
-    username = f"admin{time.monotonic_ns() % 10**9}"
+    username = unique_username("admin")
     subprocess.run(
         [sys.executable, "-m", "parley", "user", "create", username, "--admin", "--password-stdin"],
-        input=f"{password}\n".encode(),
+        input=f"{PASSWORD}\n".encode(),
         env=server.env,
         check=True,
         capture_output=True,
     )
-    response = httpx.post(
-        f"{server.base_url}/api/auth/login",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        response = login(client, username)
     response.raise_for_status()
     return ChatUser(server, username, response.json()["access_token"])
 

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import ServerFactory, ServerProcess
-from tests.integration.ws import ChatSocket, ChatUser, new_user
+from tests.helpers import PASSWORD, new_account
+from tests.integration.ws import ChatSocket, ChatUser
 from tests.ops.helpers import chat_once
 
 LogLine = dict[str, Any]
@@ -35,17 +36,18 @@ def wait_for(server: ServerProcess, **fields: object) -> list[LogLine]:
         time.sleep(0.05)
 
 
-def user_id(user: ChatUser) -> str:
-    with user.http() as client:
-        return str(client.get("/api/auth/me").json()["id"])
+def new_chat_user(server: ServerProcess, password: str = PASSWORD) -> tuple[ChatUser, str]:
+    """A fresh user and their id."""
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        account = new_account(client, password=password)
+    return ChatUser(server, account.username, account.token), account.id
 
 
 async def test_one_line_per_request_socket_and_run(ops_server: ServerProcess) -> None:
-    user = new_user(ops_server)
+    user, me = new_chat_user(ops_server)
     frames = await chat_once(user, "a message for the log")
     end = frames[-1]
     run_id = next(f["run_id"] for f in frames if f["type"] == "start")
-    me = user_id(user)
 
     [run] = wait_for(ops_server, msg="run", run_id=run_id)
     assert run["logger"] == "parley.runs"
@@ -89,7 +91,7 @@ async def test_not_even_at_debug_level(server_factory: ServerFactory) -> None:
 
 async def _assert_no_secrets_logged(ops_server: ServerProcess) -> None:
     password = "pw-never-logged-71"
-    user = new_user(ops_server, password=password)
+    user, _ = new_chat_user(ops_server, password)
     message = "secret-sauce-message-text"
     frames = await chat_once(user, message)
     answer = "".join(f["content"] for f in frames if f["type"] in ("chunk", "thinking"))
