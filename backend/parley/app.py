@@ -60,7 +60,10 @@ def create_app(settings: Settings) -> FastAPI:
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
     accounts = AccountService(
-        db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
+        db,
+        TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
     )
 
     @asynccontextmanager
