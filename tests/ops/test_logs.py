@@ -17,9 +17,10 @@ LogLine = dict[str, Any]
 
 
 def log_lines(server: ServerProcess) -> list[LogLine]:
-    """Every JSON line of the server's log (the startup banner on stdout is not one)."""
+    """Every complete JSON line of the server's log (the startup banner on stdout is not one;
+    the last piece may be a line still being written)."""
     lines = []
-    for raw in server.log().splitlines():
+    for raw in server.log().split("\n")[:-1]:
         if raw.startswith("{"):
             lines.append(json.loads(raw))
     return lines
