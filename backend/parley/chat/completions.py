@@ -22,8 +22,8 @@ from parley.chat.generation import (
     split_generation,
 )
 from parley.chat.prompts import PromptTooLong
-from parley.engine.base import ChatTurn, Engine, FinishReason, Prefilling, Queued
-from parley.engine.manager import EngineManager, ModelUnavailable
+from parley.engine.base import ChatTurn, Engine, FinishReason, ModelCard, Prefilling, Queued
+from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
 from parley.engine.reasoning import Piece
 
 # How long a client is told to wait before retrying while a model loads.
@@ -114,10 +114,37 @@ class CompletionService:
         self._engines = engines
         self._default_max_tokens = default_max_tokens
 
-    def model_ids(self) -> list[str]:
-        return [status.id for status in self._engines.statuses()]
+    # ---------- models ----------
+
+    @property
+    def default_model(self) -> str:
+        return self._engines.default_model
+
+    def model_statuses(self) -> list[ModelStatus]:
+        return self._engines.statuses()
+
+    def default_status(self) -> ModelStatus:
+        statuses = self._engines.statuses()
+        default = self._engines.default_model
+        return next((s for s in statuses if s.id == default), statuses[0])
+
+    async def loaded_card(self, model_id: str) -> ModelCard | None:
+        """The card of a model that is loaded now; None (without loading it) otherwise."""
+        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
+        if status is None or status.state != "loaded":
+            return None
+        return (await self._engines.acquire(model_id)).card
+
+    async def load(self, model: str | None) -> str:
+        """Load a model (waiting while it loads); raises ModelUnavailable."""
+        model_id = self._engines.resolve(model)
+        await self._engines.acquire(model_id)
+        return model_id
+
+    # ---------- completions ----------
 
     def _ready_model(self, model: str | None) -> str:
+        """The model's id if it can answer now or after an on-demand load."""
         try:
             model_id = self._engines.resolve(model)
         except ModelUnavailable as exc:
