@@ -53,9 +53,7 @@ def bearer(credential: str) -> dict[str, str]:
 
 
 def create_key(server: ServerProcess, token: str, name: str = "script") -> dict[str, str]:
-    answer = httpx.post(
-        f"{server.base_url}/api/keys", json={"name": name}, headers=bearer(token)
-    )
+    answer = httpx.post(f"{server.base_url}/api/keys", json={"name": name}, headers=bearer(token))
     assert answer.status_code == 201, answer.text
     body: dict[str, str] = answer.json()
     return body

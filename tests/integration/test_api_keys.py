@@ -9,6 +9,7 @@ import httpx
 import pytest
 import websockets
 from compat_support import bearer, create_key, register
+
 from conftest import ServerProcess
 
 
@@ -93,15 +94,16 @@ async def test_websocket_accepts_a_key_and_refuses_a_revoked_one(
 ) -> None:
     _, token = register(scripted_server)
     key = create_key(scripted_server, token)
-    conversation = httpx.post(
-        f"{scripted_server.base_url}/api/conversations", json={}, headers=bearer(key["key"])
-    ).json()
+    async with httpx.AsyncClient(base_url=scripted_server.base_url) as client:
+        created = await client.post("/api/conversations", json={}, headers=bearer(key["key"]))
+    conversation = created.json()
     url = f"{scripted_server.ws_url}/ws/conversations/{conversation['id']}"
     async with websockets.connect(url) as socket:
         await socket.send(json.dumps({"type": "auth", "token": key["key"]}))
         ready = json.loads(await socket.recv())
         assert ready["type"] == "ready"
-    httpx.delete(f"{scripted_server.base_url}/api/keys/{key['id']}", headers=bearer(token))
+    async with httpx.AsyncClient(base_url=scripted_server.base_url) as client:
+        await client.delete(f"/api/keys/{key['id']}", headers=bearer(token))
     async with websockets.connect(url) as socket:
         await socket.send(json.dumps({"type": "auth", "token": key["key"]}))
         with pytest.raises(websockets.ConnectionClosed) as closed:

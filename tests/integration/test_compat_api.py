@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from compat_support import bearer, create_admin, create_key, register
+
 from conftest import ServerProcess
 
 THINKING = "Let me think about that."
@@ -152,9 +153,7 @@ def test_an_api_key_works_like_a_token(scripted_server: ServerProcess, token: st
 # ---------- /chat/stream ----------
 
 
-def test_stream_sends_start_thinking_chunks_end(
-    scripted_server: ServerProcess, token: str
-) -> None:
+def test_stream_sends_start_thinking_chunks_end(scripted_server: ServerProcess, token: str) -> None:
     with httpx.stream(
         "POST",
         f"{scripted_server.base_url}/api/v1/chat/stream",
@@ -215,7 +214,8 @@ def test_stream_refuses_bad_options_before_streaming(api: httpx.Client) -> None:
 
 def test_generate(api: httpx.Client) -> None:
     answer = api.post(
-        "/generate", json={"prompt": "write code", "temperature": 0.3, "top_p": 0.8, "max_tokens": 600}
+        "/generate",
+        json={"prompt": "write code", "temperature": 0.3, "top_p": 0.8, "max_tokens": 600},
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -233,7 +233,8 @@ def test_generate_streams_when_asked(api: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"prompt": ""}, {"prompt": "x", "temperature": 3}, {"prompt": "x", "stream": "maybe"}]
+    "body",
+    [{}, {"prompt": ""}, {"prompt": "x", "temperature": 3}, {"prompt": "x", "stream": "maybe"}],
 )
 def test_bad_generate_bodies_get_422(api: httpx.Client, body: dict[str, Any]) -> None:
     assert api.post("/generate", json=body).status_code == 422
@@ -265,7 +266,10 @@ def test_batch_prompts_run_concurrently(server_factory: type[ServerProcess]) -> 
     _, token = register(server)
     one = time.monotonic()
     httpx.post(
-        f"{server.base_url}/api/v1/batch", json={"prompts": ["a"]}, headers=bearer(token), timeout=60
+        f"{server.base_url}/api/v1/batch",
+        json={"prompts": ["a"]},
+        headers=bearer(token),
+        timeout=60,
     )
     single_s = time.monotonic() - one
     eight = time.monotonic()
@@ -310,7 +314,9 @@ def test_model_info(api: httpx.Client) -> None:
     assert {"model_path", "parameter_count", "memory_bytes"} <= body.keys()
 
 
-def test_model_load_is_for_administrators(scripted_server: ServerProcess, api: httpx.Client) -> None:
+def test_model_load_is_for_administrators(
+    scripted_server: ServerProcess, api: httpx.Client
+) -> None:
     refused = api.post("/model/load")
     assert refused.status_code == 403
     admin = create_admin(scripted_server)
