@@ -4,7 +4,9 @@ Bounded: a few examples per operation against a scripted engine that answers at 
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
 
 import httpx
 import hypothesis
@@ -12,7 +14,7 @@ import schemathesis
 from compat_support import bearer, create_key, register
 from hypothesis import HealthCheck
 
-from conftest import ServerProcess
+from conftest import REPO, ServerProcess
 
 EXAMPLES_PER_OPERATION = 15
 TIME_LIMIT_S = 110
@@ -61,3 +63,40 @@ def test_openapi_schema_fuzzing_finds_no_server_error(
     assert len(statuses) >= 2 * len(checked)
     assert not failures, "\n".join(failures) + "\n" + server.log()[-3000:]
     assert {"POST /api/v1/chat", "POST /v1/chat/completions", "POST /api/keys"} <= set(checked)
+
+
+def _has_example(body: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    for content in body["content"].values():
+        if "example" in content or "examples" in content:
+            return True
+        schema = content.get("schema", {})
+        if "examples" in schema:
+            return True
+        refs = [schema.get("$ref")] + [s.get("$ref") for s in schema.get("anyOf", [])]
+        for ref in filter(None, refs):
+            if {"example", "examples"} & schemas[ref.rsplit("/", 1)[-1]].keys():
+                return True
+    return False
+
+
+def test_every_route_is_documented_and_in_the_http_file(scripted_server: ServerProcess) -> None:
+    spec = httpx.get(f"{scripted_server.base_url}/openapi.json").json()
+    http_file = (REPO / "docs" / "parley.http").read_text()
+    requests = {
+        (method, re.sub(r"\{\{[^}]+\}\}", "{}", path.split("?")[0]))
+        for method, path in re.findall(
+            r"^(GET|POST|PATCH|PUT|DELETE) \{\{base\}\}(\S*)", http_file, flags=re.M
+        )
+    }
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert _has_example(operation["requestBody"], spec["components"]["schemas"]), (
+                    method,
+                    path,
+                )
+            if path != "/health":
+                template = re.sub(r"\{[^}]+\}", "{}", path)
+                assert (method.upper(), template) in requests, (method, path)
+    assert httpx.get(f"{scripted_server.base_url}/docs").status_code == 200
+    assert httpx.get(f"{scripted_server.base_url}/redoc").status_code == 200

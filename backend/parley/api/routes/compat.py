@@ -233,6 +233,8 @@ class ModelInfo(BaseModel):
 
 
 class LoadRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"model": "smollm2"}]})
+
     model: str | None = Field(None, max_length=200)
 
 
