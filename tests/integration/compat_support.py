@@ -5,24 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from typing import TYPE_CHECKING
 
 import httpx
 
-if TYPE_CHECKING:
-    from conftest import ServerProcess
+from tests.conftest import ServerProcess
+from tests.integration.ws import new_user
 
 PASSWORD = "correct horse battery"
 
 
-def register(server: ServerProcess, prefix: str = "user") -> tuple[str, str]:
+def register(server: ServerProcess) -> tuple[str, str]:
     """A new user on the server: (username, access token)."""
-    username = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    created = httpx.post(
-        f"{server.base_url}/api/auth/register", json={"username": username, "password": PASSWORD}
-    )
-    assert created.status_code == 201, created.text
-    return username, login(server, username)
+    user = new_user(server, PASSWORD)
+    return user.username, user.token
 
 
 def login(server: ServerProcess, username: str) -> str:

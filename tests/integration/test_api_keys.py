@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 import websockets
-from compat_support import bearer, create_key, register
 
-from conftest import ServerProcess
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import bearer, create_key, register
 
 
 def me(server: ServerProcess, credential: str) -> httpx.Response:

@@ -4,9 +4,7 @@ stop, resume with after_seq; sync and async."""
 from __future__ import annotations
 
 import pytest
-from compat_support import PASSWORD, create_key, register
 
-from conftest import ServerProcess
 from parley.client import AsyncParleyClient, ParleyClient, ParleyError
 from parley.realtime.protocol import (
     ChunkFrame,
@@ -16,6 +14,8 @@ from parley.realtime.protocol import (
     StartFrame,
     ThinkingFrame,
 )
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import PASSWORD, create_key, register
 
 THINKING = "Let me think about that."
 

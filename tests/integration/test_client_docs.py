@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from compat_support import create_key, register
 
-from conftest import REPO, ServerProcess
+from tests.conftest import REPO, ServerProcess
+from tests.integration.compat_support import create_key, register
 
 DOC = REPO / "docs" / "client.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)

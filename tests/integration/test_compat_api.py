@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from compat_support import bearer, create_admin, create_key, register
 
-from conftest import ServerProcess
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import bearer, create_admin, create_key, register
 
 THINKING = "Let me think about that."
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from compat_support import bearer, create_key, register
 
-from conftest import ServerProcess
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import bearer, create_key, register
 
 THINKING = "Let me think about that."
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import hypothesis
 import schemathesis
-from compat_support import bearer, create_key, register
 from hypothesis import HealthCheck
 
-from conftest import REPO, ServerProcess
+from tests.conftest import REPO, ServerProcess
+from tests.integration.compat_support import bearer, create_key, register
 
 EXAMPLES_PER_OPERATION = 15
 TIME_LIMIT_S = 110

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pexpect
 import pytest
-from compat_support import create_key, register
 
-from conftest import ServerProcess
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import create_key, register
 
 PROMPT = "you> "
 

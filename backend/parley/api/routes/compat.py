@@ -481,8 +481,9 @@ async def model_info(
         device=status.device,
         dtype=status.dtype,
         context_length=card.context_length if card else None,
+        # Not every engine's card says how many parameters it has.
         parameter_count=getattr(card, "parameter_count", None) or None,
-        memory_bytes=getattr(card, "memory_bytes", None) or None,
+        memory_bytes=card.memory_bytes or None if card else None,
         error=status.error,
     )
 
