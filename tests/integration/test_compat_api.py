@@ -362,3 +362,76 @@ def test_model_not_loaded_is_503(server_factory: type[ServerProcess]) -> None:
         assert answer.json()["detail"]["code"] == "model_not_loaded"
     info = httpx.get(f"{server.base_url}/api/v1/model/info", headers=bearer(token)).json()
     assert info["is_loaded"] is False and info["state"] == "failed"
+
+
+# ---------- naming a conversation ----------
+
+
+def test_chat_in_a_conversation_is_stored(
+    scripted_server: ServerProcess, api: httpx.Client, token: str
+) -> None:
+    conversation = httpx.post(
+        f"{scripted_server.base_url}/api/conversations", json={}, headers=bearer(token)
+    ).json()
+    body = api.post("/chat", json={"message": "keep this", "conversation_id": conversation["id"]})
+    assert body.status_code == 200, body.text
+    answer = body.json()
+    assert answer["response"] == "You said: keep this" and answer["thinking"] == THINKING
+    assert answer["success"] is True and answer["usage"]["completion_tokens"] > 0
+
+    with api.stream(
+        "POST", "/chat/stream", json={"message": "and this", "conversation_id": conversation["id"]}
+    ) as response:
+        events = list(sse_events(response))
+    assert events[0]["type"] == "start" and events[-1]["type"] == "end"
+    assert "".join(e["content"] for e in events if e["type"] == "chunk") == "You said: and this"
+
+    detail = httpx.get(
+        f"{scripted_server.base_url}/api/conversations/{conversation['id']}", headers=bearer(token)
+    ).json()
+    messages = detail["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    assert messages[1]["id"] == answer["message_id"]
+    assert messages[3]["id"] == events[-1]["message_id"]
+    assert messages[3]["content"] == "You said: and this" and messages[3]["status"] == "complete"
+
+
+def test_naming_a_conversation_that_is_not_yours(
+    scripted_server: ServerProcess, api: httpx.Client
+) -> None:
+    _, stranger = register(scripted_server)
+    theirs = httpx.post(
+        f"{scripted_server.base_url}/api/conversations", json={}, headers=bearer(stranger)
+    ).json()
+    for conversation_id in (theirs["id"], "no-such-conversation"):
+        for path in ("/chat", "/chat/stream"):
+            answer = api.post(path, json={"message": "x", "conversation_id": conversation_id})
+            assert answer.status_code == 404, answer.text
+    mixed = api.post(
+        "/chat",
+        json={
+            "message": "x",
+            "conversation_id": theirs["id"],
+            "history": [{"role": "user", "content": "y"}],
+        },
+    )
+    assert mixed.status_code == 422
+
+
+def test_a_busy_conversation_is_409(server_factory: type[ServerProcess]) -> None:
+    server = server_factory(model="scripted", scripted_token_delay_s="0.2").start()
+    _, token = register(server)
+    conversation = httpx.post(
+        f"{server.base_url}/api/conversations", json={}, headers=bearer(token)
+    ).json()
+    url = f"{server.base_url}/api/v1/chat/stream"
+    body = {"message": "a slow answer", "conversation_id": conversation["id"]}
+    with httpx.stream("POST", url, json=body, headers=bearer(token), timeout=30) as response:
+        events = sse_events(response)
+        assert next(events)["type"] == "start"
+        busy = httpx.post(
+            f"{server.base_url}/api/v1/chat", json=body, headers=bearer(token), timeout=30
+        )
+        assert busy.status_code == 409
+        assert busy.json()["detail"]["code"] == "busy"
+        assert list(events)[-1]["type"] == "end"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
@@ -24,8 +25,9 @@ from parley.api.completion_http import (
     sse_comment,
     sse_data,
 )
-from parley.api.deps import AdminUser, CompletionsDep, CurrentUser, SettingsDep
-from parley.api.errors import ApiError
+from parley.api.deps import AdminUser, ChatDep, CompletionsDep, CurrentUser, SettingsDep
+from parley.api.errors import ApiError, not_found
+from parley.chat.answers import AnswerEvent, AnswerTracker
 from parley.chat.completions import (
     Completion,
     CompletionFailed,
@@ -37,10 +39,21 @@ from parley.chat.completions import (
     Waiting,
 )
 from parley.chat.generation import GenerationOptions
+from parley.chat.service import ChatRefused, ChatService, ConversationNotFound
 from parley.config import Settings
 from parley.engine.base import ChatTurn
 from parley.engine.manager import ModelUnavailable
 from parley.engine.reasoning import Piece
+from parley.models import Usage, User
+from parley.realtime.protocol import (
+    ChunkFrame,
+    EndFrame,
+    ErrorFrame,
+    SendOptions,
+    StartFrame,
+    StatusFrame,
+    ThinkingFrame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +114,13 @@ class ChatRequest(SamplingFields):
     )
 
     message: str | None = Field(None, min_length=1, description="The new user message.")
+    conversation_id: str | None = Field(
+        None,
+        max_length=100,
+        description="Answer inside this conversation of yours: the message and the answer are "
+        "stored and seen by its open sockets. Takes `message` alone (no history, "
+        "system_prompt or model: the conversation has them).",
+    )
     history: list[HistoryTurn] = Field(default_factory=list, description="Earlier turns.")
     system_prompt: str | None = None
     messages: list[ChatMessage] | None = Field(
@@ -113,7 +133,19 @@ class ChatRequest(SamplingFields):
             raise ValueError("send either 'message' (with 'history') or 'messages'")
         if self.messages is not None and not any(m.role == "user" for m in self.messages):
             raise ValueError("'messages' needs at least one user message")
+        if self.conversation_id is not None and (
+            self.messages is not None or self.history or self.system_prompt or self.model
+        ):
+            raise ValueError("with 'conversation_id', send 'message' and options only")
         return self
+
+    def send_options(self) -> SendOptions:
+        return SendOptions(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            thinking=self.thinking,
+        )
 
     def completion_request(self) -> CompletionRequest:
         if self.messages is not None:
@@ -138,6 +170,15 @@ class UsageInfo(BaseModel):
     total_tokens: int
 
     @classmethod
+    def of_usage(cls, usage: Usage) -> UsageInfo:
+        total = usage.prompt_tokens + usage.completion_tokens
+        return cls(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=total,
+        )
+
+    @classmethod
     def of(cls, finishes: Sequence[Finish]) -> UsageInfo:
         prompt = sum(f.prompt_tokens for f in finishes)
         completion = sum(f.completion_tokens for f in finishes)
@@ -148,6 +189,7 @@ class UsageInfo(BaseModel):
 
 class ChatResponse(BaseModel):
     response: str
+    message_id: str | None = Field(None, description="The stored answer, with conversation_id.")
     thinking: str = ""
     success: bool = True
     error: str | None = None
@@ -161,6 +203,7 @@ class StreamEvent(BaseModel):
 
     type: Literal["start", "thinking", "chunk", "end", "error"]
     content: str = ""
+    message_id: str | None = None
     usage: UsageInfo | None = None
     finish_reason: str | None = None
     model: str | None = None
@@ -323,6 +366,51 @@ async def _complete(completions: CompletionService, request: CompletionRequest) 
     return await completions.collect(pending, time.monotonic())
 
 
+async def _ask(
+    chat: ChatService, user: User, body: ChatRequest, tracker: AnswerTracker
+) -> AsyncIterator[AnswerEvent]:
+    """The answer's events in the named conversation; refusals raised before it starts."""
+    assert body.conversation_id is not None and body.message is not None
+    events = chat.ask(user.id, body.conversation_id, body.message, body.send_options(), tracker)
+    try:
+        first = await anext(events)
+    except ConversationNotFound as exc:
+        raise not_found() from exc
+    except ChatRefused as exc:
+        raise ApiError(409 if exc.code == "busy" else 422, exc.code, exc.message) from exc
+
+    async def rest() -> AsyncIterator[AnswerEvent]:
+        yield first
+        async for event in events:
+            yield event
+
+    return rest()
+
+
+async def _conversation_stream_events(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        match event:
+            case StatusFrame():
+                yield sse_comment(event.state)
+            case StartFrame():
+                yield sse_data(StreamEvent(type="start", message_id=event.message_id))
+            case ThinkingFrame():
+                yield sse_data(StreamEvent(type="thinking", content=event.content))
+            case ChunkFrame():
+                yield sse_data(StreamEvent(type="chunk", content=event.content))
+            case EndFrame():
+                yield sse_data(
+                    StreamEvent(
+                        type="end",
+                        message_id=event.message_id,
+                        usage=UsageInfo.of_usage(event.usage),
+                        finish_reason=event.finish_reason,
+                    )
+                )
+            case ErrorFrame():
+                yield sse_data(StreamEvent(type="error", content=event.message, code=event.code))
+
+
 _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
@@ -372,8 +460,27 @@ async def health(completions: CompletionsDep) -> HealthInfo:
 
 @router.post("/chat", response_model=ChatResponse, responses=_MODEL_ERRORS)
 async def chat(
-    body: ChatRequest, _user: CurrentUser, completions: CompletionsDep, settings: SettingsDep
+    body: ChatRequest,
+    user: CurrentUser,
+    completions: CompletionsDep,
+    chat_service: ChatDep,
+    settings: SettingsDep,
 ) -> ChatResponse:
+    if body.conversation_id is not None:
+        _check_lengths(settings, [body.message or ""])
+        tracker = AnswerTracker(client_id=str(uuid.uuid4()))
+        async for _ in await _ask(chat_service, user, body, tracker):
+            pass
+        answer = tracker.answer()
+        return ChatResponse(
+            response=answer.content,
+            thinking=answer.thinking,
+            success=answer.error is None,
+            error=answer.error.message if answer.error else None,
+            usage=UsageInfo.of_usage(answer.usage) if answer.usage else None,
+            finish_reason=answer.finish_reason,
+            message_id=answer.message_id,
+        )
     request = body.completion_request()
     _check_lengths(settings, [turn.content for turn in request.turns])
     try:
@@ -395,8 +502,17 @@ async def chat(
     responses={**_STREAM_RESPONSES, **_MODEL_ERRORS},
 )
 async def chat_stream(
-    body: ChatRequest, _user: CurrentUser, completions: CompletionsDep, settings: SettingsDep
+    body: ChatRequest,
+    user: CurrentUser,
+    completions: CompletionsDep,
+    chat_service: ChatDep,
+    settings: SettingsDep,
 ) -> StreamingResponse:
+    if body.conversation_id is not None:
+        _check_lengths(settings, [body.message or ""])
+        tracker = AnswerTracker(client_id=str(uuid.uuid4()))
+        events = await _ask(chat_service, user, body, tracker)
+        return event_stream(_conversation_stream_events(events))
     request = body.completion_request()
     _check_lengths(settings, [turn.content for turn in request.turns])
     return await _stream(completions, request)
