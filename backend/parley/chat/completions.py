@@ -209,12 +209,8 @@ class CompletionService:
         except GenerationFailed as exc:
             raise CompletionFailed(exc.message) from exc
 
-    async def complete(self, request: CompletionRequest) -> Completion:
-        started = time.monotonic()
-        pending = await self.prepare(request)
-        return await self.collect(pending, started)
-
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
+        """The whole answer; `started` (time.monotonic()) is when the request came in."""
         answer: list[str] = []
         thinking: list[str] = []
         finish = Finish("stop", pending.generation.prompt.tokens, 0)

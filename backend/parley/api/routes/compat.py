@@ -296,8 +296,12 @@ class ServiceInfo(BaseModel):
     health: str
 
 
+HealthStatus = Literal["healthy", "loading", "unhealthy"]
+_HEALTH_OF_STATE: dict[str, HealthStatus] = {"loaded": "healthy", "failed": "unhealthy"}
+
+
 class HealthInfo(BaseModel):
-    status: Literal["healthy", "loading", "unhealthy"]
+    status: HealthStatus
     model_loaded: bool
     model_name: str
 
@@ -362,8 +366,9 @@ async def _stream(completions: CompletionService, request: CompletionRequest) ->
 
 
 async def _complete(completions: CompletionService, request: CompletionRequest) -> Completion:
+    started = time.monotonic()
     pending = await _prepare(completions, request)
-    return await completions.collect(pending, time.monotonic())
+    return await completions.collect(pending, started)
 
 
 async def _ask(
@@ -448,11 +453,7 @@ async def service_info() -> ServiceInfo:
 async def health(completions: CompletionsDep) -> HealthInfo:
     status = completions.default_status()
     return HealthInfo(
-        status="healthy"
-        if status.state == "loaded"
-        else "unhealthy"
-        if status.state == "failed"
-        else "loading",
+        status=_HEALTH_OF_STATE.get(status.state, "loading"),
         model_loaded=status.state == "loaded",
         model_name=status.id,
     )
