@@ -113,3 +113,10 @@ def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     yield Factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def client(scripted_server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client on the shared scripted server."""
+    with httpx.Client(base_url=scripted_server.base_url, timeout=30) as http:
+        yield http

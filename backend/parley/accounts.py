@@ -68,7 +68,8 @@ class AccountService:
             raise UsernameTaken(data.username) from exc
 
     async def login(self, username: str, password: str, address: str) -> IssuedToken:
-        retry_after = self._throttle.retry_after(username, address)
+        # Counted before the slow hash check, so concurrent guesses cannot outrun the limit.
+        retry_after = self._throttle.attempt(username, address)
         if retry_after is not None:
             raise TooManyAttempts(retry_after)
         user = await self._db.read(
@@ -80,7 +81,6 @@ class AccountService:
         stored_hash = user.password_hash if user is not None else DUMMY_PASSWORD_HASH
         valid = await asyncio.to_thread(verify_password, password, stored_hash)
         if user is None or not valid:
-            self._throttle.failed(username, address)
             raise InvalidCredentials()
         self._throttle.succeeded(username, address)
         return self.issue(user)
