@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 
 import httpx
 
 from tests.conftest import ServerProcess
-from tests.integration.ws import new_user
+from tests.helpers import PASSWORD, bearer, login, new_account, unique_username
 
-PASSWORD = "correct horse battery"
+__all__ = ["PASSWORD", "bearer", "create_admin", "create_key", "register"]
 
 
 def register(server: ServerProcess) -> tuple[str, str]:
     """A new user on the server: (username, access token)."""
-    user = new_user(server, PASSWORD)
-    return user.username, user.token
-
-
-def login(server: ServerProcess, username: str) -> str:
-    answer = httpx.post(
-        f"{server.base_url}/api/auth/login", json={"username": username, "password": PASSWORD}
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        account = new_account(client)
+    return account.username, account.token
 
 
 def create_admin(server: ServerProcess) -> str:
     """An administrator made with `parley user create --admin`; returns a token."""
-    username = f"admin_{uuid.uuid4().hex[:8]}"
+    username = unique_username("admin")
     subprocess.run(
         [sys.executable, "-m", "parley", "user", "create", username, "--admin", "--password-stdin"],
         input=PASSWORD + "\n",
@@ -40,11 +31,11 @@ def create_admin(server: ServerProcess) -> str:
         check=True,
         capture_output=True,
     )
-    return login(server, username)
-
-
-def bearer(credential: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {credential}"}
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        answer = login(client, username)
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
 
 
 def create_key(server: ServerProcess, token: str, name: str = "script") -> dict[str, str]:
