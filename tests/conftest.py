@@ -38,6 +38,8 @@ class ServerProcess:
             "PARLEY_HOST": "127.0.0.1",
             "PARLEY_PORT": str(self.port),
             "PARLEY_LOG_LEVEL": "warning",
+            # The lowest bcrypt cost: the tests make hundreds of accounts.
+            "PARLEY_BCRYPT_ROUNDS": "4",
             "HF_HUB_OFFLINE": "1",
             **{f"PARLEY_{key.upper()}": value for key, value in settings.items()},
         }

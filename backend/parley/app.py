@@ -57,7 +57,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     completions = CompletionService(engines, default_max_tokens=settings.max_new_tokens)
     accounts = AccountService(
-        db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
+        db,
+        TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
     )
 
     @asynccontextmanager

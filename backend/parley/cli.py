@@ -97,7 +97,12 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
         return 2
     db = Database(settings.resolved_database_url)
     db.migrate()
-    accounts = AccountService(db, TokenSigner(secret, timedelta(minutes=1)), LoginThrottle())
+    accounts = AccountService(
+        db,
+        TokenSigner(secret, timedelta(minutes=1)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
+    )
     try:
         user = asyncio.run(accounts.register(data, is_admin=admin))
     except UsernameTaken:

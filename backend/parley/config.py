@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
+    bcrypt_rounds: int = Field(
+        12, ge=4, le=16, description="bcrypt cost of new password hashes (tests lower it)."
+    )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
     # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
     allowed_origins: Annotated[list[str], NoDecode] = Field(

@@ -23,8 +23,11 @@ class InvalidToken(Exception):
     pass
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+DEFAULT_BCRYPT_ROUNDS = 12
+
+
+def hash_password(password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -32,10 +35,6 @@ def verify_password(password: str, password_hash: str) -> bool:
         return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
     except ValueError:
         return False
-
-
-# Checked against when a username is unknown, so both failures take the same time.
-DUMMY_PASSWORD_HASH = hash_password(secrets.token_hex(8))
 
 
 def load_or_create_secret(configured: str | None, data_dir: Path) -> str:

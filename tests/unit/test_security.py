@@ -237,3 +237,11 @@ def test_throttle_attempt_then_success_is_not_a_failure(clock: Clock) -> None:
     for _ in range(10):
         assert throttle.attempt("alice", "10.0.0.1") is None
         throttle.succeeded("alice", "10.0.0.1")
+
+
+def test_hash_password_uses_the_configured_bcrypt_cost() -> None:
+    from parley.security import hash_password, verify_password
+
+    hashed = hash_password("a fine password", rounds=4)
+    assert hashed.startswith("$2b$04$")
+    assert verify_password("a fine password", hashed)
