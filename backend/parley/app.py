@@ -17,7 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import admin, auth, conversations, models, system
+from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
+from parley.chat.completions import CompletionService
 from parley.chat.runs import RunConfig
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
@@ -57,6 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         observer=telemetry,
     )
+    completions = CompletionService(
+        engines, default_max_tokens=settings.max_new_tokens, observer=telemetry
+    )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
     accounts = AccountService(
@@ -90,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.engines = engines
     app.state.chat = chat
+    app.state.completions = completions
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
@@ -102,8 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    routers = (auth, conversations, models, admin, system, socket)
-    for module in routers:
+    for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app
@@ -113,6 +117,11 @@ def _mount_spa(app: FastAPI, settings: Settings) -> None:
     static = _static_dir(settings)
     if static is None:
         log.info("no built frontend found; serving the API only")
+
+        @app.get("/", include_in_schema=False)
+        async def no_frontend() -> dict[str, str]:
+            return {"name": "Parley", "api": "/api/v1", "docs": "/docs", "openai": "/v1"}
+
         return
     index = static / "index.html"
     if (static / "assets").is_dir():

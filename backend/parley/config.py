@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
+    max_batch_prompts: int = Field(
+        16, ge=1, description="Most prompts one POST /api/v1/batch may carry."
+    )
     max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
     ws_rate_burst: int = Field(30, ge=1, description="WebSocket frames a client may send at once.")
     ws_rate_per_s: float = Field(10.0, gt=0, description="WebSocket frames per second sustained.")

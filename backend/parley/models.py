@@ -191,3 +191,39 @@ class MessagePublic(SQLModel):
 class ConversationDetail(SQLModel):
     conversation: ConversationPublic
     messages: list[MessagePublic]
+
+
+# ---------- API keys ----------
+
+API_KEY_PREFIX = "pk-"
+
+
+class ApiKeyBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="What the key is for.")
+
+
+class ApiKeyCreate(ApiKeyBase):
+    pass
+
+
+class ApiKey(ApiKeyBase, table=True):
+    """A long-lived credential for scripts. Only its SHA-256 is kept; logout leaves it valid."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    key_hash: str = Field(unique=True, index=True, max_length=64)
+    # The key's first characters, enough to tell keys apart in a list.
+    hint: str = Field(max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class ApiKeyPublic(ApiKeyBase):
+    id: str
+    hint: str
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key itself; shown this once and never again.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import secrets
@@ -73,6 +74,27 @@ def _create_secret(path: Path) -> str:
     finally:
         draft.unlink()
     return secret
+
+
+API_KEY_BYTES = 32
+API_KEY_HINT_CHARS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    key: str
+    key_hash: str
+    hint: str
+
+
+def hash_api_key(key: str) -> str:
+    """Keys carry 256 random bits, so a plain SHA-256 is as good as a slow hash here."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def generate_api_key(prefix: str) -> NewApiKey:
+    key = prefix + secrets.token_urlsafe(API_KEY_BYTES)
+    return NewApiKey(key=key, key_hash=hash_api_key(key), hint=key[:API_KEY_HINT_CHARS] + "…")
 
 
 @dataclass(frozen=True, slots=True)

@@ -467,8 +467,13 @@ async def test_a_configured_origin_is_allowed(server_factory: ServerFactory) -> 
     await socket.close()
 
 
-async def test_deleting_a_conversation_cancels_its_run(scripted_server: ServerProcess) -> None:
-    user = new_user(scripted_server)
+async def test_deleting_a_conversation_cancels_its_run(
+    server_factory: type[ServerProcess],
+) -> None:
+    server = server_factory(
+        model="scripted", scripted_token_delay_s="0.1", scripted_answer="word " * 200
+    ).start()
+    user = new_user(server)
     conversation_id = user.new_conversation()
     socket, _ = await ChatSocket.open(user, conversation_id)
     await socket.say("delete me while I talk")

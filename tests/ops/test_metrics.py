@@ -120,7 +120,7 @@ def test_health_reports_the_model_and_device(ops_server: ServerProcess) -> None:
     assert response.status_code == 200
     health = response.json()
     assert health["status"] == "healthy"
-    assert health["model"] == "scripted"
+    assert health["model_name"] == "scripted"
     assert health["model_loaded"] is True
     assert health["device"] == "cpu"
     assert health["models"][0]["state"] == "loaded"

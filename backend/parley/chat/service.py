@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from parley.chat.answers import AnswerEvent, AnswerTracker
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.metering import RunObserver
@@ -31,6 +33,7 @@ from parley.realtime.protocol import (
     ReadyFrame,
     SendOptions,
     StartFrame,
+    server_frame_adapter,
 )
 
 log = logging.getLogger(__name__)
@@ -324,6 +327,32 @@ class ChatService:
         if run is None:
             raise ChatRefused("no_active_run", "Nothing is being generated.")
         await run.stop()
+
+    # ---------- one answer, for REST callers that name a conversation ----------
+
+    async def ask(
+        self,
+        user_id: str,
+        conversation_id: str,
+        content: str,
+        options: SendOptions,
+        tracker: AnswerTracker,
+    ) -> AsyncIterator[AnswerEvent]:
+        """Send a message to a conversation as a socket would, and follow its answer (which
+        `tracker` adds up): the message is stored, and every socket open on the conversation
+        sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        connection = await self.connect(user_id, conversation_id, after_seq=None)
+        try:
+            await self.send(connection, content, tracker.client_id, options)
+            while not tracker.done:
+                item = await connection.subscriber.queue.get()
+                if isinstance(item, Close):
+                    raise ChatRefused("bad_request", "The conversation was closed.")
+                event = tracker.feed(server_frame_adapter.validate_json(item))
+                if event is not None:
+                    yield event
+        finally:
+            self.disconnect(connection)
 
     # ---------- life cycle ----------
 

@@ -18,10 +18,12 @@ HealthStatus = Literal["healthy", "loading", "unhealthy"]
 
 
 class Health(BaseModel):
+    """The seed services' `status`, `model_loaded` and `model_name`, and more."""
+
     status: HealthStatus
-    message: str
-    model: str
     model_loaded: bool
+    model_name: str
+    message: str
     device: str
     models: list[ModelPublic]
     version: str
@@ -42,7 +44,8 @@ async def liveness() -> dict[str, str]:
 async def health(
     response: Response, chat: ChatDep, settings: SettingsDep, telemetry: TelemetryDep
 ) -> Health:
-    """The default model's load state and device; 503 when it failed to load."""
+    """The default model's load state and device; 503 when it failed to load (a load
+    balancer then stops sending users to a server that cannot answer)."""
     models = public_models(chat.models())
     default = next((m for m in models if m.is_default), models[0])
     status: HealthStatus
@@ -55,9 +58,9 @@ async def health(
         status, message = "loading", f"{default.id} is loading."
     return Health(
         status=status,
-        message=message,
-        model=default.id,
         model_loaded=default.state == "loaded",
+        model_name=default.id,
+        message=message,
         device=default.device or settings.device,
         models=models,
         version=__version__,
