@@ -45,6 +45,24 @@ async def test_metrics_move_after_a_chat(ops_server: ServerProcess) -> None:
     assert value(after, "parley_info") == 1
 
 
+def test_completions_of_the_simple_api_are_metered_too(ops_server: ServerProcess) -> None:
+    user = new_user(ops_server)
+    before = scrape(ops_server)
+    with user.http() as client:
+        response = client.post("/api/v1/chat", json={"message": "meter me"})
+    assert response.status_code == 200, response.text
+    completion = response.json()["usage"]["completion_tokens"]
+    assert completion > 3
+    after = scrape(ops_server)
+
+    def moved(sample: str) -> float:
+        return value(after, sample, model="scripted") - value(before, sample, model="scripted")
+
+    assert moved("parley_generated_tokens_total") == completion
+    assert moved("parley_time_to_first_token_seconds_count") == 1
+    assert moved("parley_inter_token_latency_seconds_count") == completion - 1
+
+
 def test_routes_are_labelled_by_template_and_never_by_query(ops_server: ServerProcess) -> None:
     user = new_user(ops_server)
     conversation_id = user.new_conversation()
