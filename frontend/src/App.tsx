@@ -1,0 +1,135 @@
+import { useCallback, useEffect, useState } from "react";
+import { onSessionExpired } from "./api/http";
+import { fetchCurrentUser, listModels, logout } from "./api/rest";
+import type { ModelList, User } from "./api/types";
+import { ChatView } from "./components/ChatView";
+import { LoginPage } from "./components/LoginPage";
+import { Sidebar } from "./components/Sidebar";
+import { useConversationList } from "./hooks/useConversationList";
+import { openConversationRoute, useConversationRoute } from "./lib/router";
+import { clearAllCachedData, loadToken, saveToken } from "./state/cache";
+
+const SESSION_EXPIRED = "Your session has ended. Please log in again.";
+
+export function App() {
+  const [token, setToken] = useState<string | null>(loadToken);
+  const [loginNotice, setLoginNotice] = useState<string | null>(null);
+
+  const endSession = useCallback((notice: string | null) => {
+    clearAllCachedData();
+    setLoginNotice(notice);
+    setToken(null);
+    openConversationRoute(null, { replace: true });
+  }, []);
+
+  useEffect(() => {
+    onSessionExpired(() => endSession(SESSION_EXPIRED));
+    return () => onSessionExpired(null);
+  }, [endSession]);
+
+  if (!token) {
+    return (
+      <LoginPage
+        notice={loginNotice}
+        onLoggedIn={(newToken) => {
+          clearAllCachedData();
+          saveToken(newToken);
+          setToken(newToken);
+        }}
+      />
+    );
+  }
+  return (
+    <ChatApp
+      key={token}
+      token={token}
+      onLogout={async () => {
+        await logout(token).catch(() => undefined);
+        endSession(null);
+      }}
+      onSessionExpired={() => endSession(SESSION_EXPIRED)}
+    />
+  );
+}
+
+interface ChatAppProps {
+  token: string;
+  onLogout: () => Promise<void>;
+  onSessionExpired: () => void;
+}
+
+function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppProps) {
+  const conversationId = useConversationRoute();
+  const list = useConversationList(token);
+  const [user, setUser] = useState<User | null>(null);
+  const [models, setModels] = useState<ModelList | null>(null);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+
+  useEffect(() => {
+    fetchCurrentUser(token).then(setUser, () => undefined);
+    listModels(token).then(setModels, () => undefined);
+  }, [token]);
+
+  const open = (id: string | null) => {
+    openConversationRoute(id);
+    setSidebarOpen(false);
+  };
+
+  async function createAndOpen() {
+    try {
+      open((await list.create()).id);
+    } catch {
+      // The list shows its error.
+    }
+  }
+
+  const listed = list.conversations.find((item) => item.id === conversationId) ?? null;
+
+  return (
+    <div className={`app${sidebarOpen ? " sidebar-open" : ""}`}>
+      <aside className="sidebar" aria-label="Conversation list">
+        <Sidebar
+          list={list}
+          activeId={conversationId}
+          username={user?.username ?? null}
+          onOpen={open}
+          onCreate={() => void createAndOpen()}
+          onDeleted={(id) => id === conversationId && open(null)}
+          onLogout={() => void onLogout()}
+        />
+      </aside>
+      {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
+      <main className="main">
+        {conversationId ? (
+          <ChatView
+            key={conversationId}
+            conversationId={conversationId}
+            token={token}
+            listed={listed}
+            models={models}
+            onUpdate={(changes) => list.update(conversationId, changes)}
+            onToggleSidebar={() => setSidebarOpen(!sidebarOpen)}
+            onSessionExpired={sessionExpired}
+            onNotFound={() => open(null)}
+            onRunActivity={() => void list.refresh()}
+          />
+        ) : (
+          <section className="welcome" aria-labelledby="welcome-title">
+            <header className="chat-header">
+              <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={() => setSidebarOpen(!sidebarOpen)}>
+                ☰
+              </button>
+              <h1 id="welcome-title" className="chat-title">Parley</h1>
+            </header>
+            <div className="welcome-body">
+              <p>Pick a conversation, or start a new one.</p>
+              <button type="button" className="primary" onClick={() => void createAndOpen()}>
+                New chat
+              </button>
+            </div>
+          </section>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,172 @@
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import type { ConnectionState } from "../api/socket";
+import type { Conversation, ConversationChanges, ModelList } from "../api/types";
+import { useConversationStream } from "../hooks/useConversationStream";
+import { visibleThread } from "../state/streamReducer";
+import { Composer } from "./Composer";
+import { MessageItem } from "./MessageItem";
+import { SystemPromptEditor } from "./SystemPromptEditor";
+
+interface ChatViewProps {
+  conversationId: string;
+  token: string;
+  /** The list's copy, shown until the conversation itself is loaded. */
+  listed: Conversation | null;
+  models: ModelList | null;
+  onUpdate: (changes: ConversationChanges) => Promise<Conversation>;
+  onToggleSidebar: () => void;
+  onSessionExpired: () => void;
+  onNotFound: () => void;
+  onRunActivity: () => void;
+}
+
+export function ChatView(props: ChatViewProps) {
+  const { conversationId, token, listed, models, onUpdate } = props;
+  const { state, connection, dispatch, send, stop, regenerate } = useConversationStream(conversationId, token, {
+    onSessionExpired: props.onSessionExpired,
+    onNotFound: props.onNotFound,
+    onRunActivity: props.onRunActivity,
+  });
+  const [editingPrompt, setEditingPrompt] = useState(false);
+  const [settingsProblem, setSettingsProblem] = useState<string | null>(null);
+  const conversation = state.conversation ?? listed;
+  const thread = visibleThread(state.messages);
+  const generating = state.activeRun !== null;
+  const connected = connection.kind === "open";
+  const lastMessage = thread.at(-1);
+
+  async function change(changes: ConversationChanges) {
+    try {
+      const updated = await onUpdate(changes);
+      dispatch({ type: "conversationChanged", conversation: updated });
+      setSettingsProblem(null);
+      return true;
+    } catch (error) {
+      setSettingsProblem(error instanceof Error ? error.message : "The change was not saved.");
+      return false;
+    }
+  }
+
+  const scroller = useStickToBottom(state.messages);
+
+  return (
+    <section className="chat-view" aria-labelledby="chat-title">
+      <header className="chat-header">
+        <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={props.onToggleSidebar}>
+          ☰
+        </button>
+        <h1 id="chat-title" className="chat-title">{conversation?.title ?? "Conversation"}</h1>
+        <div className="header-controls">
+          <label className="model-picker">
+            <span>Model</span>
+            <select
+              value={conversation?.model ?? models?.default ?? ""}
+              disabled={!models || !conversation}
+              onChange={(event) => void change({ model: event.target.value })}
+            >
+              {!models && <option value="">Loading…</option>}
+              {models?.models.map((model) => (
+                <option key={model.id} value={model.id} disabled={model.state === "failed"}>
+                  {model.id}
+                  {model.state === "failed" ? " (failed)" : model.state === "loading" ? " (loading)" : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="secondary"
+            aria-expanded={editingPrompt}
+            aria-controls="system-prompt-editor"
+            onClick={() => setEditingPrompt(!editingPrompt)}
+          >
+            System prompt
+          </button>
+        </div>
+      </header>
+      {editingPrompt && conversation && (
+        <SystemPromptEditor
+          id="system-prompt-editor"
+          initial={conversation.system_prompt}
+          onSave={async (systemPrompt) => {
+            if (await change({ system_prompt: systemPrompt })) setEditingPrompt(false);
+          }}
+          onCancel={() => setEditingPrompt(false)}
+        />
+      )}
+      {settingsProblem && <p className="banner error" role="alert">{settingsProblem}</p>}
+      <ConnectionBanner connection={connection} />
+      <div className="messages" ref={scroller}>
+        {thread.length === 0 ? (
+          <p className="muted empty-chat">Send a message to start.</p>
+        ) : (
+          <ol className="message-list" aria-label="Messages">
+            {thread.map((message) => (
+              <MessageItem
+                key={message.id}
+                message={message}
+                waitingState={state.waitingState}
+                canRegenerate={message === lastMessage && message.role === "assistant" && !generating && connected}
+                onRegenerate={regenerate}
+              />
+            ))}
+          </ol>
+        )}
+      </div>
+      {state.notice && (
+        <div className="banner error" role="alert">
+          <span>{state.notice.message}</span>
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => dispatch({ type: "noticeDismissed" })}>
+            ×
+          </button>
+        </div>
+      )}
+      <Composer generating={generating} connected={connected} onSend={send} onStop={stop} />
+    </section>
+  );
+}
+
+function ConnectionBanner({ connection }: { connection: ConnectionState }) {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    if (connection.kind !== "waiting") return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(timer);
+  }, [connection]);
+
+  let text: string | null = null;
+  if (connection.kind === "waiting") {
+    const seconds = Math.max(0, Math.ceil((connection.retryAt - now) / 1000));
+    text = `Connection lost. Reconnecting in ${seconds} s…`;
+  } else if (connection.kind === "connecting" && connection.attempt > 1) {
+    text = "Reconnecting…";
+  } else if (connection.kind === "closed" && connection.reason === "not_found") {
+    text = "This conversation does not exist any more.";
+  }
+  return (
+    <div className="connection-status" role="status" aria-live="polite">
+      {text && <p className="banner warning">{text}</p>}
+    </div>
+  );
+}
+
+/** Keeps the list scrolled to the bottom while new text arrives, unless the reader scrolled up. */
+function useStickToBottom(content: unknown) {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const stuck = useRef(true);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const onScroll = () => {
+      stuck.current = element.scrollHeight - element.scrollTop - element.clientHeight < 48;
+    };
+    element.addEventListener("scroll", onScroll, { passive: true });
+    return () => element.removeEventListener("scroll", onScroll);
+  }, []);
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (element && stuck.current) element.scrollTop = element.scrollHeight;
+  }, [content]);
+  return ref;
+}

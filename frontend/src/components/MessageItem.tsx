@@ -1,0 +1,72 @@
+import type { ChatMessage } from "../state/streamReducer";
+import { Markdown } from "./Markdown";
+import { ThinkingBlock } from "./ThinkingBlock";
+
+const STATUS_NOTES: Partial<Record<ChatMessage["status"], string>> = {
+  cancelled: "Stopped",
+  interrupted: "Interrupted: the server stopped before this answer was finished",
+  error: "Failed",
+  failed: "Not sent",
+};
+
+interface MessageItemProps {
+  message: ChatMessage;
+  waitingState: "queued" | "prefill" | null;
+  canRegenerate: boolean;
+  onRegenerate: () => void;
+}
+
+export function MessageItem({ message, waitingState, canRegenerate, onRegenerate }: MessageItemProps) {
+  if (message.role === "user") {
+    return (
+      <li className={`message user${message.status === "failed" ? " failed" : ""}`} data-status={message.status}>
+        <h3 className="visually-hidden">You</h3>
+        <div className="bubble">{message.content}</div>
+        {message.status === "failed" && (
+          <p className="message-note error">{message.errorMessage ?? STATUS_NOTES.failed}</p>
+        )}
+      </li>
+    );
+  }
+
+  const streaming = message.status === "streaming";
+  const thinkingInProgress = streaming && message.thinking !== "" && message.content === "";
+  const waiting = streaming && message.thinking === "" && message.content === "";
+  const note = STATUS_NOTES[message.status];
+
+  return (
+    <li className="message assistant" data-status={message.status} aria-busy={streaming}>
+      <h3 className="visually-hidden">Assistant</h3>
+      {message.thinking !== "" && (
+        <ThinkingBlock thinking={message.thinking} inProgress={thinkingInProgress} durationMs={message.thinkingMs} />
+      )}
+      {waiting && (
+        <p className="waiting" role="status">
+          {waitingState === "queued" ? "Queued…" : waitingState === "prefill" ? "Reading the conversation…" : "Starting…"}
+        </p>
+      )}
+      {message.content !== "" && <Markdown text={message.content} />}
+      {streaming && message.content !== "" && <span className="cursor" aria-hidden="true" />}
+      <div className="message-footer">
+        {note && <span className={`message-note${message.status === "error" ? " error" : ""}`}>{message.errorMessage ? `${note}: ${message.errorMessage}` : note}</span>}
+        <AnswerStats message={message} />
+        {canRegenerate && (
+          <button type="button" className="secondary small" onClick={onRegenerate}>
+            Regenerate
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function AnswerStats({ message }: { message: ChatMessage }) {
+  const parts: string[] = [];
+  const timings = message.timings;
+  if (timings?.tokens_per_s !== null && timings?.tokens_per_s !== undefined) parts.push(`${timings.tokens_per_s.toFixed(1)} tokens/s`);
+  if (timings?.ttft_ms !== null && timings?.ttft_ms !== undefined) parts.push(`first token ${Math.round(timings.ttft_ms)} ms`);
+  if (message.usage?.completion_tokens) parts.push(`${message.usage.completion_tokens} tokens`);
+  if (message.finishReason === "length") parts.push("cut at the length limit");
+  if (parts.length === 0) return null;
+  return <span className="stats">{parts.join(" · ")}</span>;
+}
