@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
+    ws_rate_burst: int = Field(30, ge=1, description="WebSocket frames a client may send at once.")
+    ws_rate_per_s: float = Field(10.0, gt=0, description="WebSocket frames per second sustained.")
+    flush_interval_s: float = Field(1.0, gt=0, description="How often a streaming answer is saved.")
+    status_interval_s: float = Field(
+        10.0, gt=0, le=15, description="Heartbeat period while an answer waits for its first token."
+    )
+    shutdown_grace_s: float = Field(
+        5.0, ge=0, description="On stop, how long running answers may finish before being cut."
+    )
+    bench_ignore_eos: bool = Field(
+        False, description="Benchmarks only: answers always run to max_tokens."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(

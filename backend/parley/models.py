@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import field_validator
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 MessageRole = Literal["user", "assistant"]
@@ -28,8 +28,25 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Times stored in UTC and read back timezone-aware (SQLite keeps no zone itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
 def _utc_column(**kwargs: Any) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), **kwargs))
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), **kwargs))
 
 
 # ---------- users ----------
@@ -98,6 +115,9 @@ class Conversation(ConversationBase, table=True):
     owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE")
     # The seq of the last event of this conversation; events are numbered per conversation.
     last_seq: int = 0
+    # Seqs are handed out in blocks reserved here before use, so after a crash the next seq
+    # is above any seq a client may already have seen, even one that was never saved.
+    seq_reserved: int = 0
     created_at: datetime = _utc_column(nullable=False)
     updated_at: datetime = _utc_column(nullable=False)
 
@@ -132,17 +152,24 @@ class Message(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     conversation_id: str = Field(foreign_key="conversations.id", ondelete="CASCADE")
-    parent_id: str | None = Field(default=None, foreign_key="messages.id")
+    parent_id: str | None = Field(default=None, foreign_key="messages.id", ondelete="CASCADE")
     role: str
     content: str = ""
     thinking: str = ""
     status: str = "complete"
     client_id: str | None = None
     model: str | None = None
-    # The seq of the event that created the message.
+    # The seq of the event that created the message (`message` or `start`).
     seq: int = 0
+    # An answer's stream as [seq, channel ("t" thinking, "c" chunk), length] triples over
+    # `thinking`/`content`, so the exact events can be replayed; `end_seq` is its `end`/`error`.
+    deltas: list[list[Any]] | None = Field(default=None, sa_column=Column(JSON))
+    end_seq: int | None = None
     usage: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
+    timings: dict[str, float | None] | None = Field(default=None, sa_column=Column(JSON))
     finish_reason: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
     created_at: datetime = _utc_column(nullable=False)
 
 

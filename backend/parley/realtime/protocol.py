@@ -125,11 +125,14 @@ class Timings(Frame):
     tokens_per_s: float | None
 
 
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
 class EndFrame(Frame):
     type: Literal["end"] = "end"
     seq: int
     message_id: str
-    finish_reason: Literal["stop", "length", "cancelled"]
+    finish_reason: FinishReason
     usage: Usage
     timings: Timings
 
@@ -142,6 +145,7 @@ ErrorCode = Literal[
     "no_active_run",
     "model_unavailable",
     "generation_failed",
+    "interrupted",
     "internal_error",
 ]
 
