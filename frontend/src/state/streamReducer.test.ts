@@ -248,10 +248,28 @@ describe("streamReducer: resume and reconciliation", () => {
     expect(answer(reconciled)?.content).toBe("You said: Hi");
   });
 
+  it("keeps what the socket applied after the REST snapshot was taken", () => {
+    const live = frames(emptyConversationState(CONVERSATION_ID), fullRun.slice(0, 6));
+    const staleDetail: ConversationDetail = { conversation: conversation({ last_seq: 0 }), messages: [] };
+    const reconciled = frames(apply(live, { type: "loaded", detail: staleDetail }), fullRun.slice(6));
+    expect(reconciled.messages.map((message) => message.id)).toEqual(["u1", "a1"]);
+    expect(answer(reconciled)).toMatchObject({ content: "You said: Hi", status: "complete" });
+  });
+
+  it("never turns a finished answer back to streaming from an older REST copy", () => {
+    const finished = frames(emptyConversationState(CONVERSATION_ID), fullRun);
+    const staleDetail: ConversationDetail = {
+      conversation: conversation({ last_seq: 5, generating: true }),
+      messages: [userMessage(), assistantMessage({ content: "You ", thinking: "Let me think." })],
+    };
+    const reconciled = apply(finished, { type: "loaded", detail: staleDetail });
+    expect(answer(reconciled)).toMatchObject({ content: "You said: Hi", status: "complete" });
+  });
+
   it("keeps unconfirmed messages and drops what the server no longer has", () => {
     let state = frames(emptyConversationState(CONVERSATION_ID), fullRun);
     state = apply(state, { type: "sendQueued", clientId: "pending", content: "Next", createdAt: "2026-01-01T00:01:00Z" });
-    const detail: ConversationDetail = { conversation: conversation(), messages: [userMessage()] };
+    const detail: ConversationDetail = { conversation: conversation({ last_seq: 8 }), messages: [userMessage()] };
     state = apply(state, { type: "loaded", detail });
     expect(state.messages.map((message) => message.id)).toEqual(["u1", localMessageId("pending")]);
     expect(state.conversation?.title).toBe("Chat");

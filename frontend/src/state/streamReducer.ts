@@ -344,21 +344,30 @@ function sortBySeq(messages: ChatMessage[]): ChatMessage[] {
   return [...messages].sort((a, b) => a.seq - b.seq);
 }
 
+/**
+ * Merges the REST copy of the conversation. The REST answer may be older than what the
+ * socket has applied since it was asked for, so: a message the server reports final wins;
+ * a server copy still streaming never replaces the socket's copy; local messages newer
+ * than the snapshot's last_seq (or not yet confirmed) are kept; older ones it lacks are gone.
+ */
 function applyServerDetail(state: ConversationState, detail: ConversationDetail): ConversationState {
   const localById = new Map(state.messages.map((message) => [message.id, message]));
+  const serverIds = new Set(detail.messages.map((message) => message.id));
   const serverClientIds = new Set(detail.messages.map((message) => message.client_id).filter(Boolean));
-  const merged = detail.messages.map((serverMessage) => {
+  const fromServer = detail.messages.map((serverMessage) => {
     const incoming = chatMessageFromServer(serverMessage);
     const local = localById.get(incoming.id);
     if (!local) return incoming;
-    // The socket drives a message that is still streaming; the server's copy of it may lag.
-    if (incoming.status === "streaming" && local.status === "streaming") return local;
+    if (incoming.status === "streaming") return local;
     return { ...local, ...serverFields(incoming) };
   });
-  const unconfirmed = state.messages.filter(
-    (message) => (message.status === "sending" || message.status === "failed") && !serverClientIds.has(message.clientId),
-  );
-  const messages = [...sortBySeq(merged), ...unconfirmed];
+  const newerOrUnconfirmed = state.messages.filter((message) => {
+    if (serverIds.has(message.id) || (message.clientId !== null && message.role === "user" && serverClientIds.has(message.clientId))) {
+      return false;
+    }
+    return message.status === "sending" || message.status === "failed" || message.seq > detail.conversation.last_seq;
+  });
+  const messages = sortBySeq([...fromServer, ...newerOrUnconfirmed]);
   const activeMessage = messages.find((message) => message.id === state.activeRun?.messageId);
   const activeRun = activeMessage?.status === "streaming" ? state.activeRun : null;
   return { ...state, conversation: detail.conversation, messages, activeRun };
