@@ -7,7 +7,7 @@ import { LoginPage } from "./components/LoginPage";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
 import { openConversationRoute, useConversationRoute } from "./lib/router";
-import { clearAllCachedData, loadToken, saveToken } from "./state/cache";
+import { clearAllCachedData, loadToken, saveToken, watchSessionEndedElsewhere } from "./state/cache";
 
 const SESSION_EXPIRED = "Your session has ended. Please log in again.";
 
@@ -24,7 +24,11 @@ export function App() {
 
   useEffect(() => {
     onSessionExpired(() => endSession(SESSION_EXPIRED));
-    return () => onSessionExpired(null);
+    const stopWatching = watchSessionEndedElsewhere(() => endSession(null));
+    return () => {
+      onSessionExpired(null);
+      stopWatching();
+    };
   }, [endSession]);
 
   if (!token) {

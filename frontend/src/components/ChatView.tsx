@@ -29,7 +29,7 @@ export function ChatView(props: ChatViewProps) {
   });
   const [editingPrompt, setEditingPrompt] = useState(false);
   const [settingsProblem, setSettingsProblem] = useState<string | null>(null);
-  const conversation = state.conversation ?? listed;
+  const conversation = newerConversation(state.conversation, listed);
   const thread = visibleThread(state.messages);
   const generating = state.activeRun !== null;
   const connected = connection.kind === "open";
@@ -124,6 +124,12 @@ export function ChatView(props: ChatViewProps) {
       <Composer generating={generating} connected={connected} onSend={send} onStop={stop} />
     </section>
   );
+}
+
+/** The list and the open chat each hold a copy of the conversation; the later edit wins. */
+function newerConversation(first: Conversation | null, second: Conversation | null): Conversation | null {
+  if (!first || !second) return first ?? second;
+  return second.updated_at > first.updated_at ? second : first;
 }
 
 function ConnectionBanner({ connection }: { connection: ConnectionState }) {

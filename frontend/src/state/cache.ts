@@ -20,7 +20,9 @@ function readJson<T>(key: string): T | null {
   }
 }
 
+/** Writes only while a session is active, so nothing is left behind after logout. */
 function writeJson(key: string, value: unknown): void {
+  if (loadToken() === null) return;
   try {
     localStorage.setItem(key, JSON.stringify(value));
   } catch {
@@ -34,6 +36,16 @@ export function loadToken(): string | null {
 
 export function saveToken(token: string): void {
   localStorage.setItem(TOKEN_KEY, token);
+}
+
+/** Calls `onEnded` when another tab of this browser logs out (removes the token). */
+export function watchSessionEndedElsewhere(onEnded: () => void): () => void {
+  const listener = (event: StorageEvent) => {
+    if (event.key === TOKEN_KEY && event.newValue === null) onEnded();
+    if (event.key === null) onEnded(); // localStorage.clear()
+  };
+  window.addEventListener("storage", listener);
+  return () => window.removeEventListener("storage", listener);
 }
 
 /** Removes the token and every cached conversation. */

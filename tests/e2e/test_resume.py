@@ -1,0 +1,109 @@
+"""Reload mid-answer, two tabs on one conversation: the live answer everywhere, exact text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from browser_helpers import (
+    answer_text,
+    last_answer,
+    log_in,
+    log_in_as,
+    long_message,
+    new_chat,
+    send,
+    wait_answer_done,
+    wait_connected,
+)
+from playwright.sync_api import Page, Route, expect
+
+
+def test_reload_mid_answer_shows_the_cache_at_once_then_continues_live(
+    tab: Page, server: Any
+) -> None:
+    page = tab
+    log_in(page, server.base_url)
+    new_chat(page)
+    message = long_message(120)
+    send(page, message)
+    expect(last_answer(page).locator(".markdown")).to_contain_text("word10 ")
+    page.wait_for_timeout(400)  # let the cache catch up with the screen
+
+    # Hold the REST answers back: what shows first must come from localStorage.
+    held: list[Route] = []
+    released = False
+
+    def hold_back(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/conversations**", hold_back)
+    page.reload()
+    expect(page.locator(".message.user .bubble")).to_have_text([message])
+    expect(last_answer(page).locator(".markdown")).to_contain_text("word10 ")
+    expect(page.locator(".sidebar .row-title")).to_have_count(1)
+    released = True
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/conversations**")
+
+    # The socket's after_seq replay continues the same answer live.
+    expect(last_answer(page)).to_have_attribute("data-status", "streaming")
+    wait_answer_done(page, timeout_ms=30_000)
+    assert answer_text(page) == "You said: " + message
+    expect(page.locator(".message.assistant")).to_have_count(1)
+
+    # And once more after it ended: the same text, not doubled.
+    page.reload()
+    wait_connected(page)
+    wait_answer_done(page)
+    assert answer_text(page) == "You said: " + message
+
+
+def test_two_tabs_on_one_conversation_both_show_the_live_answer(
+    session_factory: Any, server: Any
+) -> None:
+    session = session_factory()
+    first = session.new_page()
+    log_in(first, server.base_url)
+    new_chat(first)
+    second = session.new_page()
+    second.goto(first.url)
+    wait_connected(second)
+
+    message = long_message(60)
+    send(first, message)
+    # The other tab sees the user's message and the answer while it streams.
+    expect(second.locator(".message.user .bubble")).to_have_text([message])
+    expect(last_answer(second)).to_have_attribute("data-status", "streaming")
+    expect(last_answer(second).locator(".markdown")).to_contain_text("You said:")
+    for page in (first, second):
+        wait_answer_done(page, timeout_ms=30_000)
+        assert answer_text(page) == "You said: " + message
+        expect(page.locator(".message.user .bubble")).to_have_count(1)
+
+    # And it can answer from there too.
+    send(second, "from the second tab")
+    for page in (first, second):
+        expect(page.locator(".message.user .bubble")).to_have_count(2)
+        wait_answer_done(page)
+        assert answer_text(page) == "You said: from the second tab"
+
+
+def test_fresh_tab_without_cache_joins_a_run_in_progress(session_factory: Any, server: Any) -> None:
+    writer = session_factory().new_page()
+    username = log_in(writer, server.base_url)
+    new_chat(writer)
+    message = long_message(100)
+    send(writer, message)
+    expect(last_answer(writer).locator(".markdown")).to_contain_text("word5 ")
+
+    # Another browser profile: empty localStorage, same account.
+    reader = session_factory().new_page()
+    log_in_as(reader, server.base_url, username)
+    reader.goto(writer.url)
+    expect(last_answer(reader)).to_have_attribute("data-status", "streaming")
+    wait_answer_done(reader, timeout_ms=30_000)
+    assert answer_text(reader) == "You said: " + message
