@@ -3,6 +3,7 @@ import { onSessionExpired } from "./api/http";
 import { fetchCurrentUser, listModels, logout } from "./api/rest";
 import type { ModelList, User } from "./api/types";
 import { ChatView } from "./components/ChatView";
+import { Icon } from "./components/Icon";
 import { LoginPage } from "./components/LoginPage";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
@@ -70,6 +71,13 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
   const [sidebarOpen, setSidebarOpen] = useState(false);
 
   useEffect(() => {
+    if (!sidebarOpen) return;
+    const closeOnEscape = (event: KeyboardEvent) => event.key === "Escape" && setSidebarOpen(false);
+    window.addEventListener("keydown", closeOnEscape);
+    return () => window.removeEventListener("keydown", closeOnEscape);
+  }, [sidebarOpen]);
+
+  useEffect(() => {
     fetchCurrentUser(token).then(setUser, () => undefined);
     listModels(token).then(setModels, () => undefined);
   }, [token]);
@@ -121,7 +129,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
           <section className="welcome" aria-labelledby="welcome-title">
             <header className="chat-header">
               <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={() => setSidebarOpen(!sidebarOpen)}>
-                ☰
+                <Icon name="menu" />
               </button>
               <h1 id="welcome-title" className="chat-title">Parley</h1>
             </header>

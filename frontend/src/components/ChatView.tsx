@@ -4,6 +4,7 @@ import type { Conversation, ConversationChanges, ModelList } from "../api/types"
 import { useConversationStream } from "../hooks/useConversationStream";
 import { visibleThread } from "../state/streamReducer";
 import { Composer } from "./Composer";
+import { Icon } from "./Icon";
 import { MessageItem } from "./MessageItem";
 import { SystemPromptEditor } from "./SystemPromptEditor";
 
@@ -53,12 +54,12 @@ export function ChatView(props: ChatViewProps) {
     <section className="chat-view" aria-labelledby="chat-title">
       <header className="chat-header">
         <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={props.onToggleSidebar}>
-          ☰
+          <Icon name="menu" />
         </button>
         <h1 id="chat-title" className="chat-title">{conversation?.title ?? "Conversation"}</h1>
         <div className="header-controls">
           <label className="model-picker">
-            <span>Model</span>
+            <span className="model-label">Model</span>
             <select
               value={conversation?.model ?? models?.default ?? ""}
               disabled={!models || !conversation}
@@ -117,7 +118,7 @@ export function ChatView(props: ChatViewProps) {
         <div className="banner error" role="alert">
           <span>{state.notice.message}</span>
           <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => dispatch({ type: "noticeDismissed" })}>
-            ×
+            <Icon name="close" />
           </button>
         </div>
       )}

@@ -35,10 +35,14 @@ export function Composer({ generating, connected, onSend, onStop }: ComposerProp
         id="composer-input"
         rows={2}
         value={draft}
-        placeholder={connected ? "Message (Enter sends, Shift+Enter for a new line)" : "Waiting for the connection…"}
+        placeholder={connected ? "Message…" : "Waiting for the connection…"}
+        aria-describedby="composer-hint"
         onChange={(event) => setDraft(event.target.value)}
         onKeyDown={onKeyDown}
       />
+      <p id="composer-hint" className="composer-hint">
+        Enter sends, Shift+Enter adds a line
+      </p>
       {generating ? (
         <button type="button" className="danger" onClick={onStop}>
           Stop

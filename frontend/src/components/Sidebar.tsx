@@ -2,6 +2,7 @@ import { useState, type KeyboardEvent } from "react";
 import type { ConversationList } from "../hooks/useConversationList";
 import type { Conversation } from "../api/types";
 import { formatRelativeTime } from "../lib/format";
+import { Icon } from "./Icon";
 
 interface SidebarProps {
   list: ConversationList;
@@ -152,7 +153,7 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
               setMode("rename");
             }}
           >
-            ✎
+            <Icon name="pencil" />
           </button>
           <button
             type="button"
@@ -161,7 +162,7 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
             title="Delete"
             onClick={() => setMode("confirm-delete")}
           >
-            🗑
+            <Icon name="trash" />
           </button>
         </div>
       )}
