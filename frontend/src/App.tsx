@@ -8,7 +8,7 @@ import { LoginPage } from "./components/LoginPage";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
 import { openConversationRoute, useConversationRoute } from "./lib/router";
-import { clearAllCachedData, loadToken, saveToken, watchSessionEndedElsewhere } from "./state/cache";
+import { clearAllCachedData, forgetConversation, loadToken, saveToken, watchSessionEndedElsewhere } from "./state/cache";
 
 const SESSION_EXPIRED = "Your session has ended. Please log in again.";
 
@@ -91,7 +91,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
     try {
       open((await list.create()).id);
     } catch {
-      // The list shows its error.
+      // useConversationList shows the error in the sidebar.
     }
   }
 
@@ -122,7 +122,11 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
             onUpdate={(changes) => list.update(conversationId, changes)}
             onToggleSidebar={() => setSidebarOpen(!sidebarOpen)}
             onSessionExpired={sessionExpired}
-            onNotFound={() => open(null)}
+            onNotFound={() => {
+              forgetConversation(conversationId);
+              open(null);
+              void list.refresh();
+            }}
             onRunActivity={() => void list.refresh()}
           />
         ) : (

@@ -28,6 +28,14 @@ def register_via_api(base_url: str, username: str) -> None:
     assert response.status_code == 201, response.text
 
 
+def api_token(base_url: str, username: str) -> str:
+    response = httpx.post(
+        f"{base_url}/api/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 def log_in(page: Page, base_url: str) -> str:
     """Registers a new user (over REST) and logs in through the form; answers the username."""
     username = new_username()
@@ -57,8 +65,10 @@ def message_box(page: Page) -> Locator:
     return page.get_by_role("textbox", name="Message", exact=True)
 
 
-def wait_connected(page: Page) -> None:
-    expect(message_box(page)).to_have_attribute("placeholder", re.compile("^Message"))
+def wait_connected(page: Page, timeout_ms: float = 5_000) -> None:
+    expect(message_box(page)).to_have_attribute(
+        "placeholder", re.compile("^Message"), timeout=timeout_ms
+    )
 
 
 def send(page: Page, text: str) -> None:

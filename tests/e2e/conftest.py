@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,10 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+# Failed requests the tests cause on purpose (wrong password, taken name, ...).
+EXPECTED_CONSOLE_ERRORS = re.compile(r"status of (401|409|422|429)")
+
+
 @dataclass
 class BrowserSession:
     """One browser profile (context): its pages share localStorage, like tabs."""
@@ -93,25 +97,22 @@ class BrowserSession:
     context: BrowserContext
     base_url: str
     errors: list[str]
+    tolerated: list[re.Pattern[str]] = field(default_factory=lambda: [EXPECTED_CONSOLE_ERRORS])
+
+    def tolerate(self, console_error: str) -> None:
+        """Console errors matching this pattern are expected (a server stopped on purpose)."""
+        self.tolerated.append(re.compile(console_error))
 
     def new_page(self) -> Page:
         page = self.context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         page.on("dialog", lambda dialog: self.errors.append(f"dialog: {dialog.message}"))
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error"
-                and not _expected_console_error(message.text)
-                and self.errors.append(f"console: {message.text}")
-            ),
-        )
+        page.on("console", self._on_console)
         return page
 
-
-def _expected_console_error(text: str) -> bool:
-    # Failed requests the tests cause on purpose (wrong password, taken name, ...).
-    return bool(re.search(r"status of (401|409|422|429)", text))
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error" and not any(p.search(message.text) for p in self.tolerated):
+            self.errors.append(f"console: {message.text}")
 
 
 @pytest.fixture

@@ -5,15 +5,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from browser_helpers import (
     THINKING,
     answer_text,
+    api_token,
     assistant_messages,
+    cached_keys,
     last_answer,
     log_in,
+    log_in_as,
     long_message,
     message_box,
     new_chat,
+    new_username,
+    register_via_api,
     send,
     wait_answer_done,
 )
@@ -121,6 +127,7 @@ def test_conversations_create_rename_filter_delete(tab: Page, server: Any) -> No
     confirm.get_by_role("button", name="Delete").click()
     expect(rows.locator(".row-title")).to_have_text(["Apples"])
     expect(page).to_have_url(re.compile(r"/$"))
+    assert f"parley:conversation:{second_id}" not in cached_keys(page)
 
     page.reload()
     expect(rows.locator(".row-title")).to_have_text(["Apples"])
@@ -146,3 +153,25 @@ def test_generating_marker_and_model_and_system_prompt(tab: Page, server: Any) -
     wait_answer_done(page)
     # The marker follows the run's end without a page reload.
     expect(page.locator(".sidebar .generating-dot")).to_have_count(0)
+
+
+def test_conversation_list_loads_page_by_page(tab: Page, server: Any) -> None:
+    username = new_username()
+    register_via_api(server.base_url, username)
+    token = api_token(server.base_url, username)
+    for index in range(35):
+        response = httpx.post(
+            f"{server.base_url}/api/conversations",
+            json={"title": f"Topic {index:02d}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201, response.text
+
+    log_in_as(tab, server.base_url, username)
+    rows = tab.locator(".sidebar .conversation-row")
+    expect(rows).to_have_count(30)
+    expect(rows.first).to_contain_text("Topic 34")
+    tab.get_by_role("button", name="Load more").click()
+    expect(rows).to_have_count(35)
+    expect(rows.last).to_contain_text("Topic 00")
+    expect(tab.get_by_role("button", name="Load more")).to_have_count(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from browser_helpers import (
@@ -10,6 +11,7 @@ from browser_helpers import (
     log_in,
     log_in_as,
     long_message,
+    message_box,
     new_chat,
     send,
     wait_answer_done,
@@ -107,3 +109,32 @@ def test_fresh_tab_without_cache_joins_a_run_in_progress(session_factory: Any, s
     expect(last_answer(reader)).to_have_attribute("data-status", "streaming")
     wait_answer_done(reader, timeout_ms=30_000)
     assert answer_text(reader) == "You said: " + message
+
+
+def test_server_restart_mid_answer_reconnects_and_marks_the_answer_interrupted(
+    start_server: Any, session_factory: Any
+) -> None:
+    server = start_server("restart", model="scripted", scripted_token_delay_s="0.05")
+    session = session_factory(base_url=server.base_url)
+    session.tolerate("ERR_CONNECTION_REFUSED")
+    page = session.new_page()
+    log_in(page, server.base_url)
+    new_chat(page)
+    send(page, long_message(150))
+    expect(last_answer(page).locator(".markdown")).to_contain_text("word5 ")
+
+    server.kill()
+    expect(page.get_by_role("status").filter(has_text="Connection lost")).to_contain_text(
+        re.compile(r"Reconnecting in \d+ s")
+    )
+    expect(message_box(page)).to_have_attribute("placeholder", "Waiting for the connection…")
+
+    server.start()
+    wait_connected(page, timeout_ms=30_000)
+    expect(page.get_by_text("Connection lost")).to_have_count(0)
+    wait_answer_done(page, "interrupted")
+    expect(last_answer(page)).to_contain_text("Interrupted")
+
+    send(page, "after the restart")
+    wait_answer_done(page)
+    assert answer_text(page) == "You said: after the restart"

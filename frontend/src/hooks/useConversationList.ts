@@ -23,7 +23,6 @@ export interface ConversationList {
   create: () => Promise<Conversation>;
   update: (id: string, changes: ConversationChanges) => Promise<Conversation>;
   remove: (id: string) => Promise<void>;
-  replace: (conversation: Conversation) => void;
 }
 
 function newestFirst(conversations: Conversation[]): Conversation[] {
@@ -92,9 +91,14 @@ export function useConversationList(token: string): ConversationList {
   }, []);
 
   const create = useCallback(async () => {
-    const conversation = await createConversation(token);
-    setConversations((previous) => [conversation, ...previous.filter((item) => item.id !== conversation.id)]);
-    return conversation;
+    try {
+      const conversation = await createConversation(token);
+      setConversations((previous) => [conversation, ...previous.filter((item) => item.id !== conversation.id)]);
+      return conversation;
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : "Could not create a conversation.");
+      throw caught;
+    }
   }, [token]);
 
   const update = useCallback(
@@ -115,5 +119,5 @@ export function useConversationList(token: string): ConversationList {
     [token],
   );
 
-  return { conversations, hasMore: nextCursor !== null, loading, error, refresh, loadMore, create, update, remove, replace };
+  return { conversations, hasMore: nextCursor !== null, loading, error, refresh, loadMore, create, update, remove };
 }

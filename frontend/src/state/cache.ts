@@ -83,11 +83,16 @@ export function loadConversationState(id: string): ConversationState {
   return { ...empty, ...cached.state, messages };
 }
 
+/** Conversations deleted or gone in this page's life: a late write must not bring them back. */
+const forgotten = new Set<string>();
+
 export function saveConversationState(state: ConversationState): void {
+  if (forgotten.has(state.conversationId)) return;
   const { conversation, messages, lastSeq } = state;
   writeJson(conversationKey(state.conversationId), { version: CACHE_VERSION, state: { conversation, messages, lastSeq } });
 }
 
 export function forgetConversation(id: string): void {
+  forgotten.add(id);
   localStorage.removeItem(conversationKey(id));
 }

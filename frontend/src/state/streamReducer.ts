@@ -102,7 +102,7 @@ export function localMessageId(clientId: string): string {
   return `local:${clientId}`;
 }
 
-export function chatMessageFromServer(message: MessagePublic): ChatMessage {
+function chatMessageFromServer(message: MessagePublic): ChatMessage {
   return {
     id: message.id,
     parentId: message.parent_id,
@@ -389,8 +389,4 @@ export function visibleThread(messages: ChatMessage[]): ChatMessage[] {
   return messages.filter(
     (message) => message.role !== "assistant" || latestReplyByParent.get(message.parentId) === message.id,
   );
-}
-
-export function isGenerating(state: ConversationState): boolean {
-  return state.activeRun !== null;
 }
