@@ -23,7 +23,7 @@ interface ChatViewProps {
 
 export function ChatView(props: ChatViewProps) {
   const { conversationId, token, listed, models, onUpdate } = props;
-  const { state, connection, dispatch, send, stop, regenerate } = useConversationStream(conversationId, token, {
+  const { state, connection, dispatch, send, stop, regenerate, retry } = useConversationStream(conversationId, token, {
     onSessionExpired: props.onSessionExpired,
     onNotFound: props.onNotFound,
     onRunActivity: props.onRunActivity,
@@ -35,6 +35,9 @@ export function ChatView(props: ChatViewProps) {
   const generating = state.activeRun !== null;
   const connected = connection.kind === "open";
   const lastMessage = thread.at(-1);
+  // Announced to screen readers only for runs seen in this view, not on opening an old chat.
+  const [answeredHere, setAnsweredHere] = useState(false);
+  if (generating && !answeredHere) setAnsweredHere(true);
 
   async function change(changes: ConversationChanges) {
     try {
@@ -49,6 +52,14 @@ export function ChatView(props: ChatViewProps) {
   }
 
   const scroller = useStickToBottom(state.messages);
+
+  const title = conversation?.title;
+  useEffect(() => {
+    document.title = title ? `${title} · Parley` : "Parley";
+    return () => {
+      document.title = "Parley";
+    };
+  }, [title]);
 
   return (
     <section className="chat-view" aria-labelledby="chat-title">
@@ -97,6 +108,9 @@ export function ChatView(props: ChatViewProps) {
       )}
       {settingsProblem && <p className="banner error" role="alert">{settingsProblem}</p>}
       <ConnectionBanner connection={connection} />
+      <p className="visually-hidden" role="status">
+        {generating ? "The assistant is answering." : answeredHere ? "The answer is complete." : ""}
+      </p>
       <div className="messages" ref={scroller}>
         {thread.length === 0 ? (
           <p className="muted empty-chat">Send a message to start.</p>
@@ -109,6 +123,7 @@ export function ChatView(props: ChatViewProps) {
                 waitingState={state.waitingState}
                 canRegenerate={message === lastMessage && message.role === "assistant" && !generating && connected}
                 onRegenerate={regenerate}
+                onRetry={connected && !generating ? retry : null}
               />
             ))}
           </ol>

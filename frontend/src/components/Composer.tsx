@@ -34,6 +34,7 @@ export function Composer({ generating, connected, onSend, onStop }: ComposerProp
       <textarea
         id="composer-input"
         rows={2}
+        autoFocus
         value={draft}
         placeholder={connected ? "Message…" : "Waiting for the connection…"}
         aria-describedby="composer-hint"

@@ -69,6 +69,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
           id="username"
           name="username"
           autoComplete="username"
+          autoFocus
           value={username}
           onChange={(event) => setUsername(event.target.value)}
           maxLength={32}

@@ -14,16 +14,26 @@ interface MessageItemProps {
   waitingState: "queued" | "prefill" | null;
   canRegenerate: boolean;
   onRegenerate: () => void;
+  /** Offered on a user message that was not sent; null while it cannot be sent. */
+  onRetry: ((clientId: string) => void) | null;
 }
 
-export function MessageItem({ message, waitingState, canRegenerate, onRegenerate }: MessageItemProps) {
+export function MessageItem({ message, waitingState, canRegenerate, onRegenerate, onRetry }: MessageItemProps) {
   if (message.role === "user") {
+    const clientId = message.clientId;
     return (
       <li className={`message user${message.status === "failed" ? " failed" : ""}`} data-status={message.status}>
         <h3 className="visually-hidden">You</h3>
         <div className="bubble">{message.content}</div>
         {message.status === "failed" && (
-          <p className="message-note error">{message.errorMessage ?? STATUS_NOTES.failed}</p>
+          <p className="message-note error">
+            {message.errorMessage ?? STATUS_NOTES.failed}
+            {onRetry && clientId && (
+              <button type="button" className="secondary small retry" onClick={() => onRetry(clientId)}>
+                Retry
+              </button>
+            )}
+          </p>
         )}
       </li>
     );

@@ -18,6 +18,8 @@ export interface ConversationStream {
   send: (content: string) => void;
   stop: () => void;
   regenerate: () => void;
+  /** Sends a failed message again, with its client_id: the server never stores it twice. */
+  retry: (clientId: string) => void;
 }
 
 interface StreamHandlers {
@@ -52,7 +54,16 @@ export function useConversationStream(conversationId: string, token: string, han
       afterSeq: () => stateRef.current.lastSeq,
       onFrame: (frame) => {
         dispatch({ type: "frame", frame, receivedAt: Date.now() });
-        if (frame.type === "ready") void reconcile();
+        if (frame.type === "ready") {
+          void reconcile();
+          // Messages sent just before the connection dropped: the server answers a client_id
+          // it already has with the original message event, so resending is safe.
+          for (const message of stateRef.current.messages) {
+            if (message.status === "sending" && message.clientId) {
+              socket.send({ type: "send", content: message.content, client_id: message.clientId, options: {} });
+            }
+          }
+        }
         if (RUN_BOUNDARY_FRAMES.has(frame.type)) handlersRef.current.onRunActivity();
       },
       onStateChange: (next) => {
@@ -90,12 +101,29 @@ export function useConversationStream(conversationId: string, token: string, han
     };
   }, []);
 
-  const send = useCallback((content: string) => {
-    const clientId = newClientId();
-    dispatch({ type: "sendQueued", clientId, content, createdAt: new Date().toISOString() });
+  const transmit = useCallback((clientId: string, content: string) => {
     const sent = socketRef.current?.send({ type: "send", content, client_id: clientId, options: {} }) ?? false;
     if (!sent) dispatch({ type: "sendFailed", clientId, message: "Not connected: the message was not sent." });
   }, []);
+
+  const send = useCallback(
+    (content: string) => {
+      const clientId = newClientId();
+      dispatch({ type: "sendQueued", clientId, content, createdAt: new Date().toISOString() });
+      transmit(clientId, content);
+    },
+    [transmit],
+  );
+
+  const retry = useCallback(
+    (clientId: string) => {
+      const message = stateRef.current.messages.find((item) => item.clientId === clientId && item.status === "failed");
+      if (!message) return;
+      dispatch({ type: "sendRetried", clientId });
+      transmit(clientId, message.content);
+    },
+    [transmit],
+  );
 
   const stop = useCallback(() => {
     socketRef.current?.send({ type: "stop" });
@@ -105,5 +133,5 @@ export function useConversationStream(conversationId: string, token: string, han
     socketRef.current?.send({ type: "regenerate", options: {} });
   }, []);
 
-  return { state, connection, dispatch, send, stop, regenerate };
+  return { state, connection, dispatch, send, stop, regenerate, retry };
 }

@@ -182,6 +182,20 @@ describe("streamReducer: optimistic messages", () => {
     expect(state.lastSeq).toBe(0);
   });
 
+  it("sends a failed message again under the same client_id", () => {
+    let state = apply(
+      emptyConversationState(CONVERSATION_ID),
+      { type: "sendQueued", clientId: "client-1", content: "Hi", createdAt: "2026-01-01T00:00:00Z" },
+      { type: "sendFailed", clientId: "client-1", message: "Not connected." },
+    );
+    expect(state.messages[0]).toMatchObject({ status: "failed", errorMessage: "Not connected." });
+    state = apply(state, { type: "sendRetried", clientId: "client-1" });
+    expect(state.messages[0]).toMatchObject({ status: "sending", errorMessage: null });
+    state = frames(state, [fullRun[0]!]);
+    expect(state.messages).toHaveLength(1);
+    expect(state.messages[0]).toMatchObject({ id: "u1", status: "complete" });
+  });
+
   it("shows a message sent from another tab (unknown client_id)", () => {
     const state = frames(emptyConversationState(CONVERSATION_ID), [fullRun[0]!]);
     expect(state.messages).toHaveLength(1);

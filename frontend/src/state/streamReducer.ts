@@ -78,6 +78,7 @@ export type StreamAction =
   | { type: "conversationChanged"; conversation: Conversation }
   | { type: "sendQueued"; clientId: string; content: string; createdAt: string }
   | { type: "sendFailed"; clientId: string; message: string }
+  | { type: "sendRetried"; clientId: string }
   | { type: "resyncStarted" }
   | { type: "noticeDismissed" };
 
@@ -144,6 +145,14 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
           message.id === localMessageId(action.clientId)
             ? { ...message, status: "failed", errorMessage: action.message }
             : message,
+        ),
+      };
+    case "sendRetried":
+      return {
+        ...state,
+        notice: null,
+        messages: state.messages.map((message) =>
+          message.id === localMessageId(action.clientId) ? { ...message, status: "sending", errorMessage: null } : message,
         ),
       };
     case "resyncStarted":
