@@ -49,7 +49,8 @@ def log_in_as(page: Page, base_url: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    # The log-out button lives in the sidebar, a closed drawer on a phone.
+    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
 
 
 def new_chat(page: Page) -> str:

@@ -116,3 +116,17 @@ def test_keyboard_only_chat(tab: Page, server: Any) -> None:
             .map((element) => element.outerHTML)"""
     )
     assert unnamed == []
+
+
+def test_login_and_empty_screens_screenshots(
+    session_factory: Any, server: Any, artifacts: Any
+) -> None:
+    for name, (width, height) in {"phone-390": (390, 844), "desktop-1440": (1440, 900)}.items():
+        page = session_factory(viewport={"width": width, "height": height}).new_page()
+        page.goto(server.base_url)
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        page.screenshot(path=str(artifacts / f"login-{name}.png"))
+        log_in(page, server.base_url)
+        expect(page.get_by_role("heading", name="Parley", level=1)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(artifacts / f"welcome-{name}.png"))
