@@ -94,6 +94,12 @@ def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for every real-model server, so the GGUF is converted only once."""
+    return tmp_path_factory.mktemp("model-data")
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     """Servers of a test's own, stopped at its end."""

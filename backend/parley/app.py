@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,8 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db.migrate()
-        recovered = chat.recover()
+        # Both finish before the first request is served; threads keep the loop free meanwhile.
+        await asyncio.to_thread(db.migrate)
+        recovered = await asyncio.to_thread(chat.recover)
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
         engines.start()

@@ -36,13 +36,10 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         value = getattr(args, name, None)
-        if value is None:
-            continue
-        if field.annotation == list[str]:
-            value = [item.strip() for item in str(value).split(",") if item.strip()]
-        overrides[name] = value
+        if value is not None:
+            overrides[name] = value
     return Settings(**overrides)
 
 

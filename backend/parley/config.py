@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
-    allowed_origins: list[str] = Field(
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
@@ -62,6 +63,17 @@ class Settings(BaseSettings):
     bench_ignore_eos: bool = Field(
         False, description="Benchmarks only: answers always run to max_tokens."
     )
+    # --- engine: model residency and batching limits (owned by the engine) ---
+    max_loaded_models: int = Field(
+        2, ge=1, description="Models kept in memory at once; the least recently used is unloaded."
+    )
+    kv_cache_gib: float = Field(
+        4.0, gt=0, description="KV cache memory per model that admitted runs may reserve (GiB)."
+    )
+    prefill_chunk_tokens: int = Field(
+        256, ge=16, description="Prompt tokens read per decode step while other runs stream."
+    )
+    # --- end engine block ---
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
@@ -72,6 +84,15 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
 
     @property
     def sqlite_path(self) -> Path:

@@ -41,7 +41,7 @@ class GenerationRequest:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """Waiting for a free slot in the batch."""
+    """Waiting for a free slot in the batch; position 1 is next in line."""
 
     position: int
 
@@ -85,6 +85,8 @@ class ModelCard:
     think_close: str = "</think>"
     device: str = "cpu"
     dtype: str = "float32"
+    # Weights and buffers; the KV cache comes on top while requests run.
+    memory_bytes: int = 0
 
 
 class Engine(Protocol):

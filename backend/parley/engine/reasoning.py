@@ -18,7 +18,7 @@ class Piece:
     text: str
 
 
-def _partial_tag_suffix(text: str, tag: str) -> int:
+def partial_tag_suffix(text: str, tag: str) -> int:
     """Length of the longest suffix of `text` that is a proper prefix of `tag`."""
     for size in range(min(len(text), len(tag) - 1), 0, -1):
         if tag.startswith(text[-size:]):
@@ -62,7 +62,7 @@ class ReasoningSplitter:
                     self._thinking = False
                     self._strip_leading_newlines = True
                     continue
-                keep = _partial_tag_suffix(buffer, self._close)
+                keep = partial_tag_suffix(buffer, self._close)
                 self._emit(pieces, "thinking", buffer[: len(buffer) - keep])
                 self._held = buffer[len(buffer) - keep :]
                 break

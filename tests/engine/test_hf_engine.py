@@ -1,0 +1,179 @@
+"""The transformers engine on the real SmolLM2: batching must not change answers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+from engine_helpers import GREEDY, answer, engine_settings, prompt_for
+
+from parley.engine.base import (
+    Delta,
+    Engine,
+    EngineError,
+    Finished,
+    GenerationRequest,
+    Prefilling,
+    Queued,
+    SamplingParams,
+)
+
+pytestmark = pytest.mark.model
+
+QUESTIONS = [
+    "Hi!",
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "Explain in detail how a bicycle works, including the gears, the brakes and the chain, "
+    "for a curious child of ten who likes to take things apart.",
+]
+
+
+@pytest.fixture(scope="session")
+async def sequential_answers(smollm2: Engine) -> list[str]:
+    """Each question alone: the reference every batched run must reproduce."""
+    return [(await answer(smollm2, f"alone-{i}", q))[0] for i, q in enumerate(QUESTIONS)]
+
+
+async def test_greedy_batched_equals_one_at_a_time(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    async def staggered(index: int, question: str) -> str:
+        # Later requests join a batch that is already decoding.
+        await asyncio.sleep(0.05 * index)
+        return (await answer(smollm2, f"batched-{index}", question))[0]
+
+    batched = await asyncio.gather(*(staggered(i, q) for i, q in enumerate(QUESTIONS)))
+    assert batched == sequential_answers
+    assert all(sequential_answers)
+
+
+async def test_cancel_mid_batch_frees_the_row_and_others_finish_intact(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    async def cancel_after_two_deltas() -> Finished:
+        request = GenerationRequest("victim", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
+        deltas = 0
+        last = None
+        async for event in smollm2.generate(request):
+            if isinstance(event, Delta):
+                deltas += 1
+                if deltas == 2:
+                    await smollm2.cancel("victim")
+            last = event
+        assert isinstance(last, Finished)
+        return last
+
+    victim, first, second = await asyncio.gather(
+        cancel_after_two_deltas(),
+        answer(smollm2, "keep-1", QUESTIONS[1]),
+        answer(smollm2, "keep-2", QUESTIONS[2]),
+    )
+    assert victim.finish_reason == "cancelled"
+    assert victim.completion_tokens < GREEDY.max_tokens
+    assert [first[0], second[0]] == sequential_answers[1:3]
+
+
+async def test_a_queued_run_starts_when_a_slot_frees(
+    one_slot_smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    first, second = await asyncio.gather(
+        answer(one_slot_smollm2, "first", QUESTIONS[1]),
+        answer(one_slot_smollm2, "second", QUESTIONS[2]),
+    )
+    assert [first[0], second[0]] == sequential_answers[1:3]
+    assert not any(isinstance(e, Queued) for e in first[2])
+    assert second[2][0] == Queued(position=1)
+    assert [type(e) for e in second[2]].index(Prefilling) > 0
+
+
+async def test_cancelling_the_running_request_lets_the_queued_one_run(
+    one_slot_smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    async def cancelled_after_first_delta() -> Finished:
+        request = GenerationRequest("hog", prompt_for(one_slot_smollm2, QUESTIONS[3]), GREEDY)
+        async for event in one_slot_smollm2.generate(request):
+            if isinstance(event, Delta):
+                await one_slot_smollm2.cancel("hog")
+            if isinstance(event, Finished):
+                return event
+        raise AssertionError("the stream ended without Finished")
+
+    hog, waiter = await asyncio.gather(
+        cancelled_after_first_delta(), answer(one_slot_smollm2, "waiter", QUESTIONS[1])
+    )
+    assert hog.finish_reason == "cancelled"
+    assert waiter[0] == sequential_answers[1]
+    assert waiter[2][0] == Queued(position=1)
+
+
+async def test_closing_the_stream_early_frees_the_slot(smollm2: Engine) -> None:
+    request = GenerationRequest("walk-away", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
+    stream = smollm2.generate(request)
+    async for event in stream:
+        if isinstance(event, Delta):
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+    # The engine still serves: a new request completes.
+    text, finished, _ = await answer(smollm2, "after", QUESTIONS[1])
+    assert finished.finish_reason == "stop" and text
+
+
+async def test_stop_string_ends_the_answer_before_it(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    reference = sequential_answers[2]
+    stop = reference[10:14]  # Cut anywhere, likely across tokens.
+    params = dataclasses.replace(GREEDY, stop=(stop,))
+    text, finished, _ = await answer(smollm2, "stopped", QUESTIONS[2], params)
+    assert text == reference[: reference.index(stop)]
+    assert finished.finish_reason == "stop"
+
+
+async def test_max_tokens_ends_with_length(smollm2: Engine) -> None:
+    params = SamplingParams(max_tokens=5, temperature=0.0, ignore_eos=True)
+    _, finished, events = await answer(smollm2, "short", QUESTIONS[0], params)
+    assert finished.finish_reason == "length"
+    assert finished.completion_tokens == 5
+    assert isinstance(events[0], Prefilling) and events[0].prompt_tokens == finished.prompt_tokens
+
+
+async def test_same_seed_samples_the_same_answer(smollm2: Engine) -> None:
+    params = SamplingParams(max_tokens=12, temperature=0.9, top_p=0.9, top_k=50, seed=7)
+    first, _, _ = await answer(smollm2, "seed-a", QUESTIONS[2], params)
+    second, _, _ = await answer(smollm2, "seed-b", QUESTIONS[2], params)
+    other, _, _ = await answer(smollm2, "seed-c", QUESTIONS[2], dataclasses.replace(params, seed=8))
+    assert first == second
+    assert other != first
+
+
+async def test_a_prompt_beyond_the_context_is_refused(smollm2: Engine) -> None:
+    too_long = "word " * smollm2.card.context_length
+    with pytest.raises(EngineError):
+        async for _ in smollm2.generate(GenerationRequest("huge", too_long)):
+            pass
+
+
+async def test_converted_gguf_is_reused_on_the_next_load(
+    smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parley.engine import hf
+
+    loads: list[dict[str, object]] = []
+    original = hf.AutoModelForCausalLM.from_pretrained
+
+    def recording(*args: object, **kwargs: object) -> object:
+        loads.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hf.AutoModelForCausalLM, "from_pretrained", recording)
+    converted = model_data_dir / "models" / "SmolLM2-135M-Instruct.Q4_1"
+    weights_written = (converted / "model.safetensors").stat().st_mtime_ns
+    engine = hf.load_engine("smollm2", engine_settings(model_data_dir))
+    await engine.close()
+    assert loads and not any("gguf_file" in kwargs for kwargs in loads)
+    assert (converted / "model.safetensors").stat().st_mtime_ns == weights_written
+    # No staging folder was left behind either.
+    assert [p.name for p in converted.parent.iterdir()] == [converted.name]
