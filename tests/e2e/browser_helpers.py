@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "frontend" / "dist"
+ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct horse battery"
 # The e2e server's scripted engine: slow enough to watch an answer stream, reload in the
 # middle of it and stop it.

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-from browser_helpers import THINKING, TOKEN_DELAY_S  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
+from tests.conftest import ServerProcess
+from tests.e2e.browser_helpers import DIST, THINKING, TOKEN_DELAY_S
 
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "frontend" / "dist"
 CHROMIUM = os.environ.get("PARLEY_E2E_CHROMIUM", "/usr/bin/chromium")
-
-
-def server_process_class(config: pytest.Config) -> Any:
-    """ServerProcess from tests/conftest.py (conftest modules cannot be imported by name)."""
-    plugin = config.pluginmanager.get_plugin(str(REPO / "tests" / "conftest.py"))
-    if plugin is None or not hasattr(plugin, "ServerProcess"):
-        raise RuntimeError("tests/conftest.py with ServerProcess is required for the e2e tests")
-    return plugin.ServerProcess
 
 
 def require_built_frontend() -> None:
@@ -41,15 +31,14 @@ def require_built_frontend() -> None:
 
 @pytest.fixture(scope="session")
 def start_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Any]:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ServerProcess]]:
     """Starts servers serving the built SPA; all of them stop at the end of the session."""
     require_built_frontend()
-    server_class = server_process_class(request.config)
-    started: list[Any] = []
+    started: list[ServerProcess] = []
 
-    def start(name: str, **settings: str) -> Any:
-        server = server_class(
+    def start(name: str, **settings: str) -> ServerProcess:
+        server = ServerProcess(
             tmp_path_factory.mktemp(name),
             static_dir=str(DIST),
             status_interval_s="0.5",
@@ -65,7 +54,7 @@ def start_server(
 
 
 @pytest.fixture(scope="session")
-def server(start_server: Any) -> Any:
+def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
     return start_server(
         "e2e", model="scripted", scripted_token_delay_s=TOKEN_DELAY_S, scripted_thinking=THINKING
     )
@@ -116,7 +105,7 @@ class BrowserSession:
 
 
 @pytest.fixture
-def session_factory(browser: Browser, server: Any) -> Iterator[Any]:
+def session_factory(browser: Browser, server: ServerProcess) -> Iterator[Any]:
     """Makes browser profiles; fails the test on any page error or dialog."""
     sessions: list[BrowserSession] = []
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_helpers import (
+from playwright.sync_api import Page, expect
+
+from tests.e2e.browser_helpers import (
     PASSWORD,
     cached_keys,
     log_in,
@@ -14,7 +16,6 @@ from browser_helpers import (
     send,
     wait_answer_done,
 )
-from playwright.sync_api import Page, expect
 
 
 def test_register_then_errors_for_taken_name_weak_password_and_wrong_password(

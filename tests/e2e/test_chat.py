@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 import httpx
-from browser_helpers import (
+from playwright.sync_api import Page, expect
+
+from tests.e2e.browser_helpers import (
     THINKING,
     answer_text,
     api_token,
@@ -23,7 +25,6 @@ from browser_helpers import (
     send,
     wait_answer_done,
 )
-from playwright.sync_api import Page, expect
 
 
 def test_answer_streams_in_with_thinking_block_and_timings(tab: Page, server: Any) -> None:

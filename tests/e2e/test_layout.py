@@ -6,8 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import ARTIFACTS, log_in, message_box, new_chat, send, wait_answer_done
 from playwright.sync_api import Page, expect
+
+from tests.e2e.browser_helpers import (
+    ARTIFACTS,
+    log_in,
+    message_box,
+    new_chat,
+    send,
+    wait_answer_done,
+)
 
 CODE_MESSAGE = "Show me code:\n```python\ndef greet(name):\n    return f'hello {name}'\n```"
 

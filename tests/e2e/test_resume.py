@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from browser_helpers import (
+from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.browser_helpers import (
     answer_text,
     last_answer,
     log_in,
@@ -17,7 +19,6 @@ from browser_helpers import (
     wait_answer_done,
     wait_connected,
 )
-from playwright.sync_api import Page, Route, expect
 
 
 def test_reload_mid_answer_shows_the_cache_at_once_then_continues_live(

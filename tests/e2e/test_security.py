@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_helpers import last_answer, log_in, new_chat, send, wait_answer_done
 from playwright.sync_api import expect
+
+from tests.e2e.browser_helpers import last_answer, log_in, new_chat, send, wait_answer_done
 
 XSS_ANSWER = (
     "Here: <img src=x onerror=alert(1)> and [link](javascript:alert(1)) and "
