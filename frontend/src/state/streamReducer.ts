@@ -247,7 +247,7 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
       return {
         ...next,
         activeRun: { runId: frame.run_id, messageId: frame.message_id },
-        messages: upsertMessage(state.messages, started),
+        messages: known ? state.messages.map((message) => (message === known ? started : message)) : sortBySeq([...state.messages, started]),
       };
     }
     case "thinking":
@@ -343,7 +343,7 @@ function upsertMessage(messages: ChatMessage[], incoming: ChatMessage): ChatMess
     (message) =>
       message.id === incoming.id || (incoming.clientId !== null && message.clientId === incoming.clientId && message.role === incoming.role),
   );
-  if (index === -1) return [...messages, incoming];
+  if (index === -1) return sortBySeq([...messages, incoming]);
   const known = messages[index]!;
   const merged = { ...known, ...serverFields(incoming) };
   return sortBySeq(messages.map((message, position) => (position === index ? merged : message)));
