@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ServerProcess
 from tests.e2e.browser_helpers import DIST, THINKING, TOKEN_DELAY_S
 
 CHROMIUM = os.environ.get("PARLEY_E2E_CHROMIUM", "/usr/bin/chromium")
+# Two busy CPU cores are enough to make a 5 s assertion flaky.
+expect.set_options(timeout=10_000)
 
 
 def require_built_frontend() -> None:
