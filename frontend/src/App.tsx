@@ -1,10 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { onSessionExpired } from "./api/http";
 import { fetchCurrentUser, listModels, logout } from "./api/rest";
 import type { ModelList, User } from "./api/types";
 import { ChatView } from "./components/ChatView";
-import { Icon } from "./components/Icon";
 import { LoginPage } from "./components/LoginPage";
+import { MenuButton, SIDEBAR_ID } from "./components/MenuButton";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
 import { openConversationRoute, useConversationRoute } from "./lib/router";
@@ -70,9 +70,16 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
   const [models, setModels] = useState<ModelList | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
 
+  // The drawer takes the focus when it opens and gives it back to the menu button on Escape.
+  const sidebarRef = useRef<HTMLElement | null>(null);
   useEffect(() => {
     if (!sidebarOpen) return;
-    const closeOnEscape = (event: KeyboardEvent) => event.key === "Escape" && setSidebarOpen(false);
+    sidebarRef.current?.querySelector("button")?.focus();
+    const closeOnEscape = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      setSidebarOpen(false);
+      document.querySelector<HTMLButtonElement>(".main .menu-button")?.focus();
+    };
     window.addEventListener("keydown", closeOnEscape);
     return () => window.removeEventListener("keydown", closeOnEscape);
   }, [sidebarOpen]);
@@ -99,7 +106,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
 
   return (
     <div className={`app${sidebarOpen ? " sidebar-open" : ""}`}>
-      <aside className="sidebar" aria-label="Conversation list">
+      <aside className="sidebar" id={SIDEBAR_ID} aria-label="Conversation list" ref={sidebarRef}>
         <Sidebar
           list={list}
           activeId={conversationId}
@@ -120,6 +127,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
             listed={listed}
             models={models}
             onUpdate={(changes) => list.update(conversationId, changes)}
+            sidebarOpen={sidebarOpen}
             onToggleSidebar={() => setSidebarOpen(!sidebarOpen)}
             onSessionExpired={sessionExpired}
             onNotFound={() => {
@@ -132,9 +140,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
         ) : (
           <section className="welcome" aria-labelledby="welcome-title">
             <header className="chat-header">
-              <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={() => setSidebarOpen(!sidebarOpen)}>
-                <Icon name="menu" />
-              </button>
+              <MenuButton expanded={sidebarOpen} onClick={() => setSidebarOpen(!sidebarOpen)} />
               <h1 id="welcome-title" className="chat-title">Parley</h1>
             </header>
             <div className="welcome-body">

@@ -96,11 +96,15 @@ def test_chat_view_layout_and_screenshots(
     # On a phone the conversation list is a drawer opened from the header.
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.locator(".sidebar")).to_be_hidden()
-    page.get_by_role("button", name="Show conversations").click()
-    expect(page.locator(".sidebar").get_by_role("button", name="New chat")).to_be_visible()
+    menu = page.get_by_role("button", name="Show conversations")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(page.locator(".sidebar").get_by_role("button", name="New chat")).to_be_focused()
     page.wait_for_timeout(250)
     page.screenshot(path=str(artifacts / "chat-phone-390-drawer.png"))
     page.keyboard.press("Escape")
+    expect(page.locator(".sidebar")).to_be_hidden()
+    expect(menu).to_be_focused()
 
 
 def test_keyboard_only_chat(tab: Page, server: Any) -> None:

@@ -5,6 +5,7 @@ import { useConversationStream } from "../hooks/useConversationStream";
 import { visibleThread } from "../state/streamReducer";
 import { Composer } from "./Composer";
 import { Icon } from "./Icon";
+import { MenuButton } from "./MenuButton";
 import { MessageItem } from "./MessageItem";
 import { SystemPromptEditor } from "./SystemPromptEditor";
 
@@ -15,6 +16,7 @@ interface ChatViewProps {
   listed: Conversation | null;
   models: ModelList | null;
   onUpdate: (changes: ConversationChanges) => Promise<Conversation>;
+  sidebarOpen: boolean;
   onToggleSidebar: () => void;
   onSessionExpired: () => void;
   onNotFound: () => void;
@@ -64,9 +66,7 @@ export function ChatView(props: ChatViewProps) {
   return (
     <section className="chat-view" aria-labelledby="chat-title">
       <header className="chat-header">
-        <button type="button" className="icon-button menu-button" aria-label="Show conversations" onClick={props.onToggleSidebar}>
-          <Icon name="menu" />
-        </button>
+        <MenuButton expanded={props.sidebarOpen} onClick={props.onToggleSidebar} />
         <h1 id="chat-title" className="chat-title">{conversation?.title ?? "Conversation"}</h1>
         <div className="header-controls">
           <label className="model-picker">
