@@ -67,7 +67,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
   const conversationId = useConversationRoute();
   const list = useConversationList(token);
   const [user, setUser] = useState<User | null>(null);
-  const [models, setModels] = useState<ModelList | null>(null);
+  const [models, setModels] = useState<ModelList | null | "unavailable">(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
 
   // The drawer takes the focus when it opens and gives it back to the menu button on Escape.
@@ -86,7 +86,7 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
 
   useEffect(() => {
     fetchCurrentUser(token).then(setUser, () => undefined);
-    listModels(token).then(setModels, () => undefined);
+    listModels(token).then(setModels, () => setModels("unavailable"));
   }, [token]);
 
   const open = (id: string | null) => {

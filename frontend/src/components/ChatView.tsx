@@ -7,6 +7,7 @@ import { Composer } from "./Composer";
 import { Icon } from "./Icon";
 import { MenuButton } from "./MenuButton";
 import { MessageItem } from "./MessageItem";
+import { ModelPicker } from "./ModelPicker";
 import { SystemPromptEditor } from "./SystemPromptEditor";
 
 interface ChatViewProps {
@@ -14,7 +15,7 @@ interface ChatViewProps {
   token: string;
   /** The list's copy, shown until the conversation itself is loaded. */
   listed: Conversation | null;
-  models: ModelList | null;
+  models: ModelList | null | "unavailable";
   onUpdate: (changes: ConversationChanges) => Promise<Conversation>;
   sidebarOpen: boolean;
   onToggleSidebar: () => void;
@@ -69,22 +70,12 @@ export function ChatView(props: ChatViewProps) {
         <MenuButton expanded={props.sidebarOpen} onClick={props.onToggleSidebar} />
         <h1 id="chat-title" className="chat-title">{conversation?.title ?? "Conversation"}</h1>
         <div className="header-controls">
-          <label className="model-picker">
-            <span className="model-label">Model</span>
-            <select
-              value={conversation?.model ?? models?.default ?? ""}
-              disabled={!models || !conversation}
-              onChange={(event) => void change({ model: event.target.value })}
-            >
-              {!models && <option value="">Loading…</option>}
-              {models?.models.map((model) => (
-                <option key={model.id} value={model.id} disabled={model.state === "failed"}>
-                  {model.id}
-                  {model.state === "failed" ? " (failed)" : model.state === "loading" ? " (loading)" : ""}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ModelPicker
+            models={models}
+            value={conversation?.model ?? null}
+            disabled={!conversation}
+            onChange={(model) => void change({ model })}
+          />
           <button
             type="button"
             className="secondary"
