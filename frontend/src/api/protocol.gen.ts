@@ -133,6 +133,7 @@ export interface ErrorFrame {
     | "no_active_run"
     | "model_unavailable"
     | "generation_failed"
+    | "interrupted"
     | "internal_error";
   message: string;
   message_id?: string | null;

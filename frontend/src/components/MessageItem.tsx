@@ -2,12 +2,19 @@ import type { ChatMessage } from "../state/streamReducer";
 import { Markdown } from "./Markdown";
 import { ThinkingBlock } from "./ThinkingBlock";
 
-const STATUS_NOTES: Partial<Record<ChatMessage["status"], string>> = {
-  cancelled: "Stopped",
-  interrupted: "Interrupted: the server stopped before this answer was finished",
-  error: "Failed",
-  failed: "Not sent",
-};
+/** What the footer says about an answer that did not end normally (the server's reason wins). */
+function statusNote(message: ChatMessage): string | null {
+  switch (message.status) {
+    case "cancelled":
+      return "Stopped";
+    case "interrupted":
+      return `Interrupted: ${message.errorMessage ?? "the server stopped before this answer was finished."}`;
+    case "error":
+      return `Failed: ${message.errorMessage ?? "the answer could not be generated."}`;
+    default:
+      return null;
+  }
+}
 
 interface MessageItemProps {
   message: ChatMessage;
@@ -27,7 +34,7 @@ export function MessageItem({ message, waitingState, canRegenerate, onRegenerate
         <div className="bubble">{message.content}</div>
         {message.status === "failed" && (
           <p className="message-note error">
-            {message.errorMessage ?? STATUS_NOTES.failed}
+            {message.errorMessage ?? "Not sent."}
             {onRetry && clientId && (
               <button type="button" className="secondary small retry" onClick={() => onRetry(clientId)}>
                 Retry
@@ -42,7 +49,7 @@ export function MessageItem({ message, waitingState, canRegenerate, onRegenerate
   const streaming = message.status === "streaming";
   const thinkingInProgress = streaming && message.thinking !== "" && message.content === "";
   const waiting = streaming && message.thinking === "" && message.content === "";
-  const note = STATUS_NOTES[message.status];
+  const note = statusNote(message);
 
   return (
     <li className="message assistant" data-status={message.status} aria-busy={streaming}>
@@ -58,7 +65,7 @@ export function MessageItem({ message, waitingState, canRegenerate, onRegenerate
       {message.content !== "" && <Markdown text={message.content} />}
       {streaming && message.content !== "" && <span className="cursor" aria-hidden="true" />}
       <div className="message-footer">
-        {note && <span className={`message-note${message.status === "error" ? " error" : ""}`}>{message.errorMessage ? `${note}: ${message.errorMessage}` : note}</span>}
+        {note && <span className={`message-note${message.status === "error" ? " error" : ""}`}>{note}</span>}
         <AnswerStats message={message} />
         {canRegenerate && (
           <button type="button" className="secondary small" onClick={onRegenerate}>

@@ -145,6 +145,15 @@ describe("streamReducer: live run", () => {
     expect(state.activeRun).toBeNull();
   });
 
+  it("marks an answer cut by a server crash interrupted, keeping its text", () => {
+    const state = frames(emptyConversationState(CONVERSATION_ID), [
+      ...fullRun.slice(0, 5),
+      { type: "error", seq: 1001, code: "interrupted", message: "The server stopped.", message_id: "a1" },
+    ]);
+    expect(answer(state)).toMatchObject({ status: "interrupted", content: "You ", errorMessage: "The server stopped." });
+    expect(state.activeRun).toBeNull();
+  });
+
   it("tracks queued/prefill status until the first delta", () => {
     let state = frames(emptyConversationState(CONVERSATION_ID), fullRun.slice(0, 2));
     state = frames(state, [{ type: "status", state: "prefill" }]);

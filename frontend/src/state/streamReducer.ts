@@ -274,7 +274,8 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
     case "error":
       return finishRun(next, frame.message_id ?? state.activeRun?.messageId ?? null, (message) => ({
         ...message,
-        status: "error",
+        // `interrupted`: the server stopped or died mid-answer; the text so far is kept.
+        status: frame.code === "interrupted" ? "interrupted" : "error",
         errorMessage: frame.message,
       }));
   }
