@@ -10,6 +10,7 @@ import { streamReducer, type ConversationState, type StreamAction } from "../sta
 import { newClientId } from "../lib/ids";
 
 const CACHE_WRITE_INTERVAL_MS = 300;
+const FRAME_BATCH_MS = 30;
 
 export interface ConversationStream {
   state: ConversationState;
@@ -50,10 +51,21 @@ export function useConversationStream(conversationId: string, token: string, han
   }, [token, conversationId]);
 
   useEffect(() => {
+    // Frames are applied in batches, one render per batch, not one per token.
+    let batch: StreamAction[] = [];
+    let batchTimer: ReturnType<typeof setTimeout> | null = null;
+    const applyBatch = () => {
+      batchTimer = null;
+      const actions = batch;
+      batch = [];
+      for (const action of actions) dispatch(action);
+    };
+
     const socket = new ConversationSocket(conversationId, token, {
       afterSeq: () => stateRef.current.lastSeq,
       onFrame: (frame) => {
-        dispatch({ type: "frame", frame, receivedAt: Date.now() });
+        batch.push({ type: "frame", frame, receivedAt: Date.now() });
+        batchTimer ??= setTimeout(applyBatch, FRAME_BATCH_MS);
         if (frame.type === "ready") {
           void reconcile();
           // Messages sent just before the connection dropped: the server answers a client_id
@@ -77,6 +89,8 @@ export function useConversationStream(conversationId: string, token: string, han
     return () => {
       socket.stop();
       socketRef.current = null;
+      // Frames not applied yet are replayed (after_seq) the next time this conversation opens.
+      if (batchTimer) clearTimeout(batchTimer);
     };
   }, [conversationId, token, reconcile]);
 
