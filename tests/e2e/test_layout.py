@@ -79,13 +79,21 @@ def artifacts() -> Any:
 def test_chat_view_layout_and_screenshots(
     session_factory: Any, server: Any, artifacts: Any
 ) -> None:
-    session = session_factory(viewport={"width": 1440, "height": 900})
+    session = session_factory(
+        viewport={"width": 1440, "height": 900},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page = session.new_page()
     log_in(page, server.base_url)
     new_chat(page)
     send(page, CODE_MESSAGE)
     wait_answer_done(page)
     expect(page.locator(".code-block .hljs-keyword").first).to_have_text("def")
+    copy = page.get_by_role("button", name="Copy code")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    clipboard = page.evaluate("navigator.clipboard.readText()")
+    assert clipboard == "def greet(name):\n    return f'hello {name}'"
 
     for name, (width, height) in VIEWPORTS.items():
         page.set_viewport_size({"width": width, "height": height})
