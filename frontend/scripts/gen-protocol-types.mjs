@@ -49,7 +49,9 @@ const generated = await compile(root, "ParleyProtocol", {
 if (checkOnly) {
   const current = await readFile(outputPath, "utf8").catch(() => "");
   if (current !== generated) {
-    console.error("src/api/protocol.gen.ts is out of date with shared/protocol.schema.json: run `npm run gen:types` and commit it.");
+    console.error(
+      "src/api/protocol.gen.ts is out of date with shared/protocol.schema.json: run `npm run gen:types` and commit it.",
+    );
     process.exit(1);
   }
   console.log("protocol.gen.ts matches the schema.");

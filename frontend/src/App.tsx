@@ -8,7 +8,13 @@ import { MenuButton, SIDEBAR_ID } from "./components/MenuButton";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
 import { openConversationRoute, useConversationRoute } from "./lib/router";
-import { clearAllCachedData, forgetConversation, loadToken, saveToken, watchSessionEndedElsewhere } from "./state/cache";
+import {
+  clearAllCachedData,
+  forgetConversation,
+  loadToken,
+  saveToken,
+  watchSessionEndedElsewhere,
+} from "./state/cache";
 
 const SESSION_EXPIRED = "Your session has ended. Please log in again.";
 
@@ -141,7 +147,9 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
           <section className="welcome" aria-labelledby="welcome-title">
             <header className="chat-header">
               <MenuButton expanded={sidebarOpen} onClick={() => setSidebarOpen(!sidebarOpen)} />
-              <h1 id="welcome-title" className="chat-title">Parley</h1>
+              <h1 id="welcome-title" className="chat-title">
+                Parley
+              </h1>
             </header>
             <div className="welcome-body">
               <p>Pick a conversation, or start a new one.</p>

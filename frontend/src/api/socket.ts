@@ -80,7 +80,9 @@ export class ConversationSocket {
     const socket = new WebSocket(conversationSocketUrl(this.conversationId));
     this.socket = socket;
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "auth", token: this.token, after_seq: this.callbacks.afterSeq() } satisfies ClientFrame));
+      socket.send(
+        JSON.stringify({ type: "auth", token: this.token, after_seq: this.callbacks.afterSeq() } satisfies ClientFrame),
+      );
     };
     socket.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== "string") return;

@@ -68,7 +68,9 @@ export function ChatView(props: ChatViewProps) {
     <section className="chat-view" aria-labelledby="chat-title">
       <header className="chat-header">
         <MenuButton expanded={props.sidebarOpen} onClick={props.onToggleSidebar} />
-        <h1 id="chat-title" className="chat-title">{conversation?.title ?? "Conversation"}</h1>
+        <h1 id="chat-title" className="chat-title">
+          {conversation?.title ?? "Conversation"}
+        </h1>
         <div className="header-controls">
           <ModelPicker
             models={models}
@@ -97,7 +99,11 @@ export function ChatView(props: ChatViewProps) {
           onCancel={() => setEditingPrompt(false)}
         />
       )}
-      {settingsProblem && <p className="banner error" role="alert">{settingsProblem}</p>}
+      {settingsProblem && (
+        <p className="banner error" role="alert">
+          {settingsProblem}
+        </p>
+      )}
       <ConnectionBanner connection={connection} />
       <p className="visually-hidden" role="status">
         {generating ? "The assistant is answering." : answeredHere ? "The answer is complete." : ""}
@@ -123,7 +129,12 @@ export function ChatView(props: ChatViewProps) {
       {state.notice && (
         <div className="banner error" role="alert">
           <span>{state.notice.message}</span>
-          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => dispatch({ type: "noticeDismissed" })}>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Dismiss"
+            onClick={() => dispatch({ type: "noticeDismissed" })}
+          >
             <Icon name="close" />
           </button>
         </div>

@@ -25,7 +25,9 @@ function explain(error: unknown, mode: Mode): string {
     case "invalid_credentials":
       return "Wrong username or password.";
     case "too_many_attempts": {
-      const wait = error.retryAfterS ? ` Try again in ${Math.ceil(error.retryAfterS / 60)} min (${error.retryAfterS} s).` : " Try again later.";
+      const wait = error.retryAfterS
+        ? ` Try again in ${Math.ceil(error.retryAfterS / 60)} min (${error.retryAfterS} s).`
+        : " Try again later.";
       return `Too many failed attempts.${wait}`;
     }
   }
@@ -63,7 +65,11 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
       <form className="login-card" onSubmit={submit} noValidate aria-labelledby="login-title">
         <h1 className="brand">Parley</h1>
         <h2 id="login-title">{title}</h2>
-        {notice && !problem && <p className="notice" role="status">{notice}</p>}
+        {notice && !problem && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
         <label htmlFor="username">Username</label>
         <input
           id="username"
@@ -86,8 +92,16 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
           aria-describedby={mode === "register" ? "password-rule" : undefined}
           required
         />
-        {mode === "register" && <p id="password-rule" className="hint">8 to 72 bytes.</p>}
-        {problem && <p className="form-error" role="alert">{problem}</p>}
+        {mode === "register" && (
+          <p id="password-rule" className="hint">
+            8 to 72 bytes.
+          </p>
+        )}
+        {problem && (
+          <p className="form-error" role="alert">
+            {problem}
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Please wait…" : title}
         </button>

@@ -59,7 +59,11 @@ export function MessageItem({ message, waitingState, canRegenerate, onRegenerate
       )}
       {waiting && (
         <p className="waiting" role="status">
-          {waitingState === "queued" ? "Queued…" : waitingState === "prefill" ? "Reading the conversation…" : "Starting…"}
+          {waitingState === "queued"
+            ? "Queued…"
+            : waitingState === "prefill"
+              ? "Reading the conversation…"
+              : "Starting…"}
         </p>
       )}
       {message.content !== "" && <Markdown text={message.content} />}
@@ -80,8 +84,10 @@ export function MessageItem({ message, waitingState, canRegenerate, onRegenerate
 function AnswerStats({ message }: { message: ChatMessage }) {
   const parts: string[] = [];
   const timings = message.timings;
-  if (timings?.tokens_per_s !== null && timings?.tokens_per_s !== undefined) parts.push(`${timings.tokens_per_s.toFixed(1)} tokens/s`);
-  if (timings?.ttft_ms !== null && timings?.ttft_ms !== undefined) parts.push(`first token ${Math.round(timings.ttft_ms)} ms`);
+  if (timings?.tokens_per_s !== null && timings?.tokens_per_s !== undefined)
+    parts.push(`${timings.tokens_per_s.toFixed(1)} tokens/s`);
+  if (timings?.ttft_ms !== null && timings?.ttft_ms !== undefined)
+    parts.push(`first token ${Math.round(timings.ttft_ms)} ms`);
   if (message.usage?.completion_tokens) parts.push(`${message.usage.completion_tokens} tokens`);
   if (message.finishReason === "length") parts.push("cut at the length limit");
   if (parts.length === 0) return null;

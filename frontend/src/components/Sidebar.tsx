@@ -17,7 +17,9 @@ interface SidebarProps {
 export function Sidebar({ list, activeId, username, onOpen, onCreate, onDeleted, onLogout }: SidebarProps) {
   const [filter, setFilter] = useState("");
   const needle = filter.trim().toLowerCase();
-  const shown = needle ? list.conversations.filter((item) => item.title.toLowerCase().includes(needle)) : list.conversations;
+  const shown = needle
+    ? list.conversations.filter((item) => item.title.toLowerCase().includes(needle))
+    : list.conversations;
 
   return (
     <div className="sidebar-inner">
@@ -38,7 +40,11 @@ export function Sidebar({ list, activeId, username, onOpen, onCreate, onDeleted,
         value={filter}
         onChange={(event) => setFilter(event.target.value)}
       />
-      {list.error && <p className="form-error" role="alert">{list.error}</p>}
+      {list.error && (
+        <p className="form-error" role="alert">
+          {list.error}
+        </p>
+      )}
       <nav aria-label="Conversations" className="conversation-nav">
         <ul className="conversation-list">
           {shown.map((conversation) => (
@@ -59,7 +65,12 @@ export function Sidebar({ list, activeId, username, onOpen, onCreate, onDeleted,
           <p className="muted empty-list">{needle ? "No conversation matches." : "No conversations yet."}</p>
         )}
         {list.hasMore && (
-          <button type="button" className="secondary load-more" onClick={() => void list.loadMore()} disabled={list.loading}>
+          <button
+            type="button"
+            className="secondary load-more"
+            onClick={() => void list.loadMore()}
+            disabled={list.loading}
+          >
             {list.loading ? "Loading…" : "Load more"}
           </button>
         )}
@@ -169,7 +180,11 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
       {mode === "confirm-delete" && (
         <div className="row-confirm" role="group" aria-label="Confirm deletion">
           <span>Delete this conversation?</span>
-          <button type="button" className="danger small" onClick={() => void onDelete().catch((error: Error) => setProblem(error.message))}>
+          <button
+            type="button"
+            className="danger small"
+            onClick={() => void onDelete().catch((error: Error) => setProblem(error.message))}
+          >
             Delete
           </button>
           <button type="button" className="secondary small" autoFocus onClick={() => setMode("view")}>
@@ -177,7 +192,11 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
           </button>
         </div>
       )}
-      {problem && <p className="form-error" role="alert">{problem}</p>}
+      {problem && (
+        <p className="form-error" role="alert">
+          {problem}
+        </p>
+      )}
     </li>
   );
 }

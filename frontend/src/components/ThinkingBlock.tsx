@@ -12,7 +12,11 @@ export function ThinkingBlock({ thinking, inProgress, durationMs }: ThinkingBloc
   const [openedByReader, setOpenedByReader] = useState<boolean | null>(null);
   const open = openedByReader ?? inProgress;
   const bodyId = useId();
-  const label = inProgress ? "Thinking…" : durationMs !== null ? `Thought for ${formatSeconds(durationMs)}` : "Thoughts";
+  const label = inProgress
+    ? "Thinking…"
+    : durationMs !== null
+      ? `Thought for ${formatSeconds(durationMs)}`
+      : "Thoughts";
 
   return (
     <div className={`thinking${inProgress ? " in-progress" : ""}`}>
@@ -23,7 +27,10 @@ export function ThinkingBlock({ thinking, inProgress, durationMs }: ThinkingBloc
         aria-controls={bodyId}
         onClick={() => setOpenedByReader(!open)}
       >
-        <span aria-hidden="true" className="chevron">{open ? "▾" : "▸"}</span> {label}
+        <span aria-hidden="true" className="chevron">
+          {open ? "▾" : "▸"}
+        </span>{" "}
+        {label}
       </button>
       <div id={bodyId} className="thinking-text" hidden={!open}>
         {thinking}

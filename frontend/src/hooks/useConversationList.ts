@@ -1,12 +1,7 @@
 // The sidebar's conversations: cached list at once, then pages from the server, newest first,
 // refreshed periodically and whenever a run starts or ends.
 import { useCallback, useEffect, useRef, useState } from "react";
-import {
-  createConversation,
-  deleteConversation,
-  listConversations,
-  updateConversation,
-} from "../api/rest";
+import { createConversation, deleteConversation, listConversations, updateConversation } from "../api/rest";
 import type { Conversation, ConversationChanges } from "../api/types";
 import { forgetConversation, loadConversationList, saveConversationList } from "../state/cache";
 
@@ -87,7 +82,9 @@ export function useConversationList(token: string): ConversationList {
   }, [refresh]);
 
   const replace = useCallback((conversation: Conversation) => {
-    setConversations((previous) => newestFirst(previous.map((item) => (item.id === conversation.id ? conversation : item))));
+    setConversations((previous) =>
+      newestFirst(previous.map((item) => (item.id === conversation.id ? conversation : item))),
+    );
   }, []);
 
   const create = useCallback(async () => {

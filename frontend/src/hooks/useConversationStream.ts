@@ -32,7 +32,11 @@ interface StreamHandlers {
 
 const RUN_BOUNDARY_FRAMES = new Set<ServerFrame["type"]>(["start", "end", "error"]);
 
-export function useConversationStream(conversationId: string, token: string, handlers: StreamHandlers): ConversationStream {
+export function useConversationStream(
+  conversationId: string,
+  token: string,
+  handlers: StreamHandlers,
+): ConversationStream {
   const [state, dispatch] = useReducer(streamReducer, conversationId, loadConversationState);
   const [connection, setConnection] = useState<ConnectionState>({ kind: "connecting", attempt: 1 });
   const stateRef = useRef(state);

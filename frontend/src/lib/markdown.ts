@@ -37,9 +37,10 @@ const marked = new Marked({
     },
     code({ text, lang }: Tokens.Code): string {
       const language = (lang ?? "").trim().split(/\s+/)[0]?.toLowerCase() ?? "";
-      const highlighted = language && hljs.getLanguage(language)
-        ? hljs.highlight(text, { language, ignoreIllegals: true }).value
-        : escapeHtml(text);
+      const highlighted =
+        language && hljs.getLanguage(language)
+          ? hljs.highlight(text, { language, ignoreIllegals: true }).value
+          : escapeHtml(text);
       const label = language ? `<span class="code-language">${escapeHtml(language)}</span>` : "";
       return (
         `<div class="code-block"><div class="code-toolbar">${label}` +
@@ -62,8 +63,36 @@ const marked = new Marked({
 
 const PURIFY_CONFIG = {
   ALLOWED_TAGS: [
-    "a", "b", "blockquote", "br", "button", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "li", "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "button",
+    "code",
+    "del",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
   ],
   ALLOWED_ATTR: ["href", "title", "target", "rel", "class", "type", "aria-label", "align"],
   ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,

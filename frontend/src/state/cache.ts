@@ -89,7 +89,10 @@ const forgotten = new Set<string>();
 export function saveConversationState(state: ConversationState): void {
   if (forgotten.has(state.conversationId)) return;
   const { conversation, messages, lastSeq } = state;
-  writeJson(conversationKey(state.conversationId), { version: CACHE_VERSION, state: { conversation, messages, lastSeq } });
+  writeJson(conversationKey(state.conversationId), {
+    version: CACHE_VERSION,
+    state: { conversation, messages, lastSeq },
+  });
 }
 
 export function forgetConversation(id: string): void {

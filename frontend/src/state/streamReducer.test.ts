@@ -14,7 +14,10 @@ const CONVERSATION_ID = "c1";
 const T0 = 1_000_000;
 
 function frames(state: ConversationState, list: ServerFrame[], receivedAt = T0): ConversationState {
-  return list.reduce((current, frame, index) => streamReducer(current, { type: "frame", frame, receivedAt: receivedAt + index * 100 }), state);
+  return list.reduce(
+    (current, frame, index) => streamReducer(current, { type: "frame", frame, receivedAt: receivedAt + index * 100 }),
+    state,
+  );
 }
 
 function apply(state: ConversationState, ...actions: StreamAction[]): ConversationState {
@@ -96,7 +99,10 @@ function answer(state: ConversationState) {
 
 describe("streamReducer: live run", () => {
   it("builds the answer and the thinking from deltas and ends with timings", () => {
-    const state = frames(apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(0), receivedAt: T0 }), fullRun);
+    const state = frames(
+      apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(0), receivedAt: T0 }),
+      fullRun,
+    );
     expect(state.lastSeq).toBe(8);
     expect(state.activeRun).toBeNull();
     expect(answer(state)).toMatchObject({
@@ -110,13 +116,19 @@ describe("streamReducer: live run", () => {
   });
 
   it("measures the thinking time from the first thinking delta to the first chunk", () => {
-    const state = frames(apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(0), receivedAt: T0 }), fullRun);
+    const state = frames(
+      apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(0), receivedAt: T0 }),
+      fullRun,
+    );
     // thinking at index 2 (T0+200), first chunk at index 4 (T0+400)
     expect(answer(state)?.thinkingMs).toBe(200);
   });
 
   it("leaves the thinking time unknown for replayed events", () => {
-    const state = frames(apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(8), receivedAt: T0 }), fullRun);
+    const state = frames(
+      apply(emptyConversationState(CONVERSATION_ID), { type: "frame", frame: ready(8), receivedAt: T0 }),
+      fullRun,
+    );
     expect(answer(state)?.content).toBe("You said: Hi");
     expect(answer(state)?.thinkingMs).toBeNull();
   });
@@ -130,7 +142,14 @@ describe("streamReducer: live run", () => {
   it("marks a stopped answer cancelled", () => {
     const state = frames(emptyConversationState(CONVERSATION_ID), [
       ...fullRun.slice(0, 5),
-      { type: "end", seq: 6, message_id: "a1", finish_reason: "cancelled", usage: {}, timings: { ttft_ms: null, tokens_per_s: null } },
+      {
+        type: "end",
+        seq: 6,
+        message_id: "a1",
+        finish_reason: "cancelled",
+        usage: {},
+        timings: { ttft_ms: null, tokens_per_s: null },
+      },
     ]);
     expect(answer(state)).toMatchObject({ status: "cancelled", content: "You " });
     expect(state.activeRun).toBeNull();
@@ -150,7 +169,11 @@ describe("streamReducer: live run", () => {
       ...fullRun.slice(0, 5),
       { type: "error", seq: 1001, code: "interrupted", message: "The server stopped.", message_id: "a1" },
     ]);
-    expect(answer(state)).toMatchObject({ status: "interrupted", content: "You ", errorMessage: "The server stopped." });
+    expect(answer(state)).toMatchObject({
+      status: "interrupted",
+      content: "You ",
+      errorMessage: "The server stopped.",
+    });
     expect(state.activeRun).toBeNull();
   });
 
@@ -214,7 +237,11 @@ describe("streamReducer: optimistic messages", () => {
 describe("streamReducer: resume and reconciliation", () => {
   it("continues a cached, half-streamed answer from after_seq without losing or doubling text", () => {
     const cached = frames(emptyConversationState(CONVERSATION_ID), fullRun.slice(0, 5));
-    const reloaded: ConversationState = { ...emptyConversationState(CONVERSATION_ID), messages: cached.messages, lastSeq: cached.lastSeq };
+    const reloaded: ConversationState = {
+      ...emptyConversationState(CONVERSATION_ID),
+      messages: cached.messages,
+      lastSeq: cached.lastSeq,
+    };
     const resumed = frames(reloaded, [ready(5, { run_id: "r1", message_id: "a1" }), ...fullRun.slice(5)]);
     expect(answer(resumed)?.content).toBe("You said: Hi");
     expect(answer(resumed)?.status).toBe("complete");
@@ -244,7 +271,10 @@ describe("streamReducer: resume and reconciliation", () => {
     expect(state.messages).toEqual([]);
     expect(state.lastSeq).toBe(0);
     // After the server restart the seq restarts lower; new events apply.
-    const after = frames(apply(state, { type: "resyncStarted" }), [ready(3), { type: "message", seq: 4, message: userMessage({ id: "u9", seq: 4, client_id: "x" }) }]);
+    const after = frames(apply(state, { type: "resyncStarted" }), [
+      ready(3),
+      { type: "message", seq: 4, message: userMessage({ id: "u9", seq: 4, client_id: "x" }) },
+    ]);
     expect(after.resyncNeeded).toBe(false);
     expect(after.messages.map((message) => message.id)).toEqual(["u9"]);
   });
@@ -253,7 +283,10 @@ describe("streamReducer: resume and reconciliation", () => {
     const streaming = frames(emptyConversationState(CONVERSATION_ID), fullRun.slice(0, 5));
     const detail: ConversationDetail = {
       conversation: conversation({ last_seq: 8 }),
-      messages: [userMessage(), assistantMessage({ content: "You said: Hi", thinking: "Let me think.", status: "complete" })],
+      messages: [
+        userMessage(),
+        assistantMessage({ content: "You said: Hi", thinking: "Let me think.", status: "complete" }),
+      ],
     };
     const reconciled = apply(streaming, { type: "loaded", detail });
     expect(reconciled.activeRun).toBeNull();
@@ -291,7 +324,12 @@ describe("streamReducer: resume and reconciliation", () => {
 
   it("keeps unconfirmed messages and drops what the server no longer has", () => {
     let state = frames(emptyConversationState(CONVERSATION_ID), fullRun);
-    state = apply(state, { type: "sendQueued", clientId: "pending", content: "Next", createdAt: "2026-01-01T00:01:00Z" });
+    state = apply(state, {
+      type: "sendQueued",
+      clientId: "pending",
+      content: "Next",
+      createdAt: "2026-01-01T00:01:00Z",
+    });
     const detail: ConversationDetail = { conversation: conversation({ last_seq: 8 }), messages: [userMessage()] };
     state = apply(state, { type: "loaded", detail });
     expect(state.messages.map((message) => message.id)).toEqual(["u1", localMessageId("pending")]);
@@ -305,7 +343,14 @@ describe("visibleThread", () => {
       ...fullRun,
       { type: "start", seq: 9, run_id: "r2", message_id: "a2", parent_id: "u1" },
       { type: "chunk", seq: 10, content: "Again" },
-      { type: "end", seq: 11, message_id: "a2", finish_reason: "stop", usage: {}, timings: { ttft_ms: 1, tokens_per_s: 1 } },
+      {
+        type: "end",
+        seq: 11,
+        message_id: "a2",
+        finish_reason: "stop",
+        usage: {},
+        timings: { ttft_ms: 1, tokens_per_s: 1 },
+      },
     ]);
     expect(visibleThread(state.messages).map((message) => message.id)).toEqual(["u1", "a2"]);
     expect(state.messages.find((message) => message.id === "a2")?.content).toBe("Again");

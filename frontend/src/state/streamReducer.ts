@@ -152,7 +152,9 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
         ...state,
         notice: null,
         messages: state.messages.map((message) =>
-          message.id === localMessageId(action.clientId) ? { ...message, status: "sending", errorMessage: null } : message,
+          message.id === localMessageId(action.clientId)
+            ? { ...message, status: "sending", errorMessage: null }
+            : message,
         ),
       };
     case "resyncStarted":
@@ -162,7 +164,12 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
   }
 }
 
-function optimisticUserMessage(state: ConversationState, clientId: string, content: string, createdAt: string): ChatMessage {
+function optimisticUserMessage(
+  state: ConversationState,
+  clientId: string,
+  content: string,
+  createdAt: string,
+): ChatMessage {
   const previous = visibleThread(state.messages).at(-1);
   return {
     id: localMessageId(clientId),
@@ -184,7 +191,8 @@ function optimisticUserMessage(state: ConversationState, clientId: string, conte
   };
 }
 
-type RunEvent = Exclude<ServerFrame, ReadyFrame | PongFrame | StatusFrame | ErrorFrame> | (ErrorFrame & { seq: number });
+type RunEvent =
+  Exclude<ServerFrame, ReadyFrame | PongFrame | StatusFrame | ErrorFrame> | (ErrorFrame & { seq: number });
 
 function applyFrame(state: ConversationState, frame: ServerFrame, receivedAt: number): ConversationState {
   switch (frame.type) {
@@ -217,23 +225,26 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
       const known = state.messages.find((message) => message.id === incoming.id);
       const merged = known ? { ...known, ...serverFields(incoming) } : incoming;
       const activeRun =
-        merged.status === "streaming" ? { runId: state.activeRun?.runId ?? null, messageId: merged.id } : state.activeRun;
+        merged.status === "streaming"
+          ? { runId: state.activeRun?.runId ?? null, messageId: merged.id }
+          : state.activeRun;
       return { ...next, activeRun, messages: upsertMessage(state.messages, merged) };
     }
     case "start": {
       const parentId = frame.parent_id ?? lastUserMessageId(state.messages);
       const known = state.messages.find((message) => message.id === frame.message_id);
       const started: ChatMessage = {
-        ...(known ?? chatMessageFromServer({
-          id: frame.message_id,
-          parent_id: parentId,
-          role: "assistant",
-          content: "",
-          thinking: "",
-          status: "streaming",
-          created_at: new Date(receivedAt).toISOString(),
-          seq: frame.seq,
-        })),
+        ...(known ??
+          chatMessageFromServer({
+            id: frame.message_id,
+            parent_id: parentId,
+            role: "assistant",
+            content: "",
+            thinking: "",
+            status: "streaming",
+            created_at: new Date(receivedAt).toISOString(),
+            seq: frame.seq,
+          })),
         // A replayed start rebuilds the message from nothing: the deltas that follow are all of it.
         content: "",
         thinking: "",
@@ -247,7 +258,9 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
       return {
         ...next,
         activeRun: { runId: frame.run_id, messageId: frame.message_id },
-        messages: known ? state.messages.map((message) => (message === known ? started : message)) : sortBySeq([...state.messages, started]),
+        messages: known
+          ? state.messages.map((message) => (message === known ? started : message))
+          : sortBySeq([...state.messages, started]),
       };
     }
     case "thinking":
@@ -281,7 +294,11 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
   }
 }
 
-function applyReady(state: ConversationState, serverLastSeq: number, activeRun: { run_id: string; message_id: string } | null): ConversationState {
+function applyReady(
+  state: ConversationState,
+  serverLastSeq: number,
+  activeRun: { run_id: string; message_id: string } | null,
+): ConversationState {
   const base = { ...state, replayThroughSeq: serverLastSeq, waitingState: null };
   if (serverLastSeq < state.lastSeq) {
     // The server has forgotten events this client applied: the cache cannot be trusted.
@@ -302,7 +319,9 @@ function applyClientError(state: ConversationState, code: string, message: strin
     ...state,
     notice: { code, message },
     messages: rejected
-      ? state.messages.map((item) => (item.status === "sending" ? { ...item, status: "failed", errorMessage: message } : item))
+      ? state.messages.map((item) =>
+          item.status === "sending" ? { ...item, status: "failed", errorMessage: message } : item,
+        )
       : state.messages,
   };
 }
@@ -312,23 +331,36 @@ function measuredThinkingMs(message: ChatMessage, live: boolean, now: number): n
   return now - message.thinkingStartedAt;
 }
 
-function updateStreamingMessage(state: ConversationState, update: (message: ChatMessage) => ChatMessage): ConversationState {
+function updateStreamingMessage(
+  state: ConversationState,
+  update: (message: ChatMessage) => ChatMessage,
+): ConversationState {
   const messageId = state.activeRun?.messageId;
   const target = state.messages.find((message) => message.id === messageId);
   // No run, or the server already reported this message final (a REST reconcile got there
   // first): the delta is already part of the stored text.
   if (!target || target.status !== "streaming") return state;
-  return { ...state, waitingState: null, messages: state.messages.map((message) => (message === target ? update(message) : message)) };
+  return {
+    ...state,
+    waitingState: null,
+    messages: state.messages.map((message) => (message === target ? update(message) : message)),
+  };
 }
 
-function finishRun(state: ConversationState, messageId: string | null, update: (message: ChatMessage) => ChatMessage): ConversationState {
+function finishRun(
+  state: ConversationState,
+  messageId: string | null,
+  update: (message: ChatMessage) => ChatMessage,
+): ConversationState {
   const activeRun = state.activeRun && state.activeRun.messageId !== messageId ? state.activeRun : null;
   return {
     ...state,
     activeRun,
     waitingState: null,
     messages: state.messages.map((message) =>
-      message.id === messageId && (message.status === "streaming" || message.status === "error") ? update(message) : message,
+      message.id === messageId && (message.status === "streaming" || message.status === "error")
+        ? update(message)
+        : message,
     ),
   };
 }
@@ -342,7 +374,8 @@ function serverFields(message: ChatMessage): Partial<ChatMessage> {
 function upsertMessage(messages: ChatMessage[], incoming: ChatMessage): ChatMessage[] {
   const index = messages.findIndex(
     (message) =>
-      message.id === incoming.id || (incoming.clientId !== null && message.clientId === incoming.clientId && message.role === incoming.role),
+      message.id === incoming.id ||
+      (incoming.clientId !== null && message.clientId === incoming.clientId && message.role === incoming.role),
   );
   if (index === -1) return sortBySeq([...messages, incoming]);
   const known = messages[index]!;
@@ -372,7 +405,10 @@ function applyServerDetail(state: ConversationState, detail: ConversationDetail)
     return { ...local, ...serverFields(incoming) };
   });
   const newerOrUnconfirmed = state.messages.filter((message) => {
-    if (serverIds.has(message.id) || (message.clientId !== null && message.role === "user" && serverClientIds.has(message.clientId))) {
+    if (
+      serverIds.has(message.id) ||
+      (message.clientId !== null && message.role === "user" && serverClientIds.has(message.clientId))
+    ) {
       return false;
     }
     return message.status === "sending" || message.status === "failed" || message.seq > detail.conversation.last_seq;
@@ -384,7 +420,11 @@ function applyServerDetail(state: ConversationState, detail: ConversationDetail)
 }
 
 function lastUserMessageId(messages: ChatMessage[]): string | null {
-  return messages.findLast((message) => message.role === "user" && message.status !== "sending" && message.status !== "failed")?.id ?? null;
+  return (
+    messages.findLast(
+      (message) => message.role === "user" && message.status !== "sending" && message.status !== "failed",
+    )?.id ?? null
+  );
 }
 
 /**
