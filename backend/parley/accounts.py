@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,7 @@ from sqlmodel import Session, func, select
 from parley.db import Database
 from parley.models import User, UserCreate
 from parley.security import (
-    DUMMY_PASSWORD_HASH,
+    DEFAULT_BCRYPT_ROUNDS,
     InvalidToken,
     LoginThrottle,
     TokenSigner,
@@ -41,13 +42,22 @@ class IssuedToken:
 
 
 class AccountService:
-    def __init__(self, db: Database, signer: TokenSigner, throttle: LoginThrottle) -> None:
+    def __init__(
+        self,
+        db: Database,
+        signer: TokenSigner,
+        throttle: LoginThrottle,
+        bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS,
+    ) -> None:
         self._db = db
         self._signer = signer
         self._throttle = throttle
+        self._rounds = bcrypt_rounds
+        # Checked against when a username is unknown, so both failures take the same time.
+        self._dummy_hash = hash_password(secrets.token_hex(8), bcrypt_rounds)
 
     async def register(self, data: UserCreate, *, is_admin: bool = False) -> User:
-        password_hash = await asyncio.to_thread(hash_password, data.password)
+        password_hash = await asyncio.to_thread(hash_password, data.password, self._rounds)
 
         def work(session: Session) -> User:
             taken = session.exec(
@@ -66,7 +76,8 @@ class AccountService:
             raise UsernameTaken(data.username) from exc
 
     async def login(self, username: str, password: str, address: str) -> IssuedToken:
-        retry_after = self._throttle.retry_after(username, address)
+        # Counted before the slow hash check, so concurrent guesses cannot outrun the limit.
+        retry_after = self._throttle.attempt(username, address)
         if retry_after is not None:
             raise TooManyAttempts(retry_after)
         user = await self._db.read(
@@ -75,10 +86,9 @@ class AccountService:
             ).first()
         )
         # Unknown users cost a hash check too, so timing does not tell who exists.
-        stored_hash = user.password_hash if user is not None else DUMMY_PASSWORD_HASH
+        stored_hash = user.password_hash if user is not None else self._dummy_hash
         valid = await asyncio.to_thread(verify_password, password, stored_hash)
         if user is None or not valid:
-            self._throttle.failed(username, address)
             raise InvalidCredentials()
         self._throttle.succeeded(username, address)
         return self.issue(user)

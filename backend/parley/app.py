@@ -55,7 +55,10 @@ def create_app(settings: Settings) -> FastAPI:
         ),
     )
     accounts = AccountService(
-        db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
+        db,
+        TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
     )
 
     @asynccontextmanager

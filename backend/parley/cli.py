@@ -81,7 +81,7 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password: ")
     try:
@@ -89,10 +89,19 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     except ValidationError as exc:
         print(f"parley: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
+    try:
+        secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    except ValueError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
     db = Database(settings.resolved_database_url)
     db.migrate()
-    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
-    accounts = AccountService(db, TokenSigner(secret, timedelta(minutes=1)), LoginThrottle())
+    accounts = AccountService(
+        db,
+        TokenSigner(secret, timedelta(minutes=1)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
+    )
     try:
         user = asyncio.run(accounts.register(data, is_admin=admin))
     except UsernameTaken:

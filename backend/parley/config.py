@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
+    bcrypt_rounds: int = Field(
+        12, ge=4, le=16, description="bcrypt cost of new password hashes (tests lower it)."
+    )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
@@ -89,9 +93,13 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            value = text.split(",")
+        if isinstance(value, list):
+            # An origin has no path: "https://chat.example/" means "https://chat.example".
+            return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
         return value
 
     @property

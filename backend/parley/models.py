@@ -53,7 +53,8 @@ def _utc_column(**kwargs: Any) -> Any:
 
 
 class UserBase(SQLModel):
-    username: str = Field(min_length=3, max_length=32, regex=USERNAME_PATTERN)
+    # SQLModel's `regex=` is ignored under pydantic 2: the pattern must travel as `pattern`.
+    username: str = Field(min_length=3, max_length=32, schema_extra={"pattern": USERNAME_PATTERN})
 
 
 class UserCreate(UserBase):

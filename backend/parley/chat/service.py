@@ -20,6 +20,7 @@ from parley.models import (
     ConversationPublic,
     ConversationUpdate,
     Message,
+    utcnow,
 )
 from parley.realtime.protocol import (
     ActiveRun,
@@ -97,8 +98,12 @@ class ChatService:
         self, user_id: str, data: ConversationCreate
     ) -> ConversationPublic:
         self._check_model(data.model)
+        now = utcnow()  # one instant: a new conversation has not been updated since
         conversation = Conversation(
-            owner_id=user_id, **data.model_dump(exclude_unset=True, exclude_none=True)
+            owner_id=user_id,
+            created_at=now,
+            updated_at=now,
+            **data.model_dump(exclude_unset=True, exclude_none=True),
         )
         return self._public(await self._store.create_conversation(conversation))
 
