@@ -89,11 +89,6 @@ def test_chat_view_layout_and_screenshots(
     send(page, CODE_MESSAGE)
     wait_answer_done(page)
     expect(page.locator(".code-block .hljs-keyword").first).to_have_text("def")
-    copy = page.get_by_role("button", name="Copy code")
-    copy.click()
-    expect(copy).to_have_text("Copied")
-    clipboard = page.evaluate("navigator.clipboard.readText()")
-    assert clipboard == "def greet(name):\n    return f'hello {name}'"
 
     for name, (width, height) in VIEWPORTS.items():
         page.set_viewport_size({"width": width, "height": height})
@@ -113,6 +108,12 @@ def test_chat_view_layout_and_screenshots(
     page.keyboard.press("Escape")
     expect(page.locator(".sidebar")).to_be_hidden()
     expect(menu).to_be_focused()
+
+    copy = page.get_by_role("button", name="Copy code")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    clipboard = page.evaluate("navigator.clipboard.readText()")
+    assert clipboard == "def greet(name):\n    return f'hello {name}'"
 
 
 def test_keyboard_only_chat(tab: Page, server: Any) -> None:
