@@ -93,3 +93,14 @@ def test_logout_clears_the_cache_and_ends_the_session_in_every_tab(
     # The token is revoked: the other tab's socket is closed (4401) and it goes to the login page.
     expect(other_tab.get_by_role("heading", name="Log in")).to_be_visible()
     assert cached_keys(other_tab) == []
+
+
+def test_an_invalid_session_goes_back_to_the_login_page(tab: Page, server: Any) -> None:
+    page = tab
+    log_in(page, server.base_url)
+    conversation_id = new_chat(page)
+    page.evaluate("localStorage.setItem('parley:token', 'not.a.valid.token')")
+    page.goto(f"{server.base_url}/c/{conversation_id}")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Your session has ended. Please log in again.")
+    assert cached_keys(page) == []
