@@ -83,10 +83,16 @@ export interface MessagePublic {
   usage?: Usage | null;
   client_id?: string | null;
   model?: string | null;
+  finish_reason?: ("stop" | "length" | "cancelled") | null;
+  timings?: Timings | null;
 }
 export interface Usage {
   prompt_tokens?: number;
   completion_tokens?: number;
+}
+export interface Timings {
+  ttft_ms: number | null;
+  tokens_per_s: number | null;
 }
 export interface MessageFrame {
   type: "message";
@@ -117,10 +123,6 @@ export interface EndFrame {
   finish_reason: "stop" | "length" | "cancelled";
   usage: Usage;
   timings: Timings;
-}
-export interface Timings {
-  ttft_ms: number | null;
-  tokens_per_s: number | null;
 }
 export interface ErrorFrame {
   type: "error";

@@ -116,8 +116,8 @@ function chatMessageFromServer(message: MessagePublic): ChatMessage {
     clientId: message.client_id ?? null,
     model: message.model ?? null,
     usage: message.usage ?? null,
-    timings: null,
-    finishReason: null,
+    timings: message.timings ?? null,
+    finishReason: message.finish_reason ?? null,
     errorMessage: null,
     thinkingStartedAt: null,
     thinkingMs: null,
@@ -365,10 +365,25 @@ function finishRun(
   };
 }
 
-/** Fields the server owns; the rest (timings, thinking duration) only this client knows. */
+/** Fields the server owns; the rest (thinking duration) only this client knows. Timings and the
+ * finish reason come from the server once an answer has ended, and never erase local ones. */
 function serverFields(message: ChatMessage): Partial<ChatMessage> {
   const { id, parentId, role, content, thinking, status, createdAt, seq, clientId, model, usage } = message;
-  return { id, parentId, role, content, thinking, status, createdAt, seq, clientId, model, usage: usage ?? null };
+  return {
+    id,
+    parentId,
+    role,
+    content,
+    thinking,
+    status,
+    createdAt,
+    seq,
+    clientId,
+    model,
+    usage: usage ?? null,
+    ...(message.timings ? { timings: message.timings } : {}),
+    ...(message.finishReason ? { finishReason: message.finishReason } : {}),
+  };
 }
 
 function upsertMessage(messages: ChatMessage[], incoming: ChatMessage): ChatMessage[] {
