@@ -144,6 +144,11 @@ class Usage(SQLModel):
     completion_tokens: int = 0
 
 
+class Timings(SQLModel):
+    ttft_ms: float | None
+    tokens_per_s: float | None
+
+
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
@@ -186,6 +191,9 @@ class MessagePublic(SQLModel):
     usage: Usage | None = None
     client_id: str | None = None
     model: str | None = None
+    # Set once an answer has ended (null while it streams, and for user messages).
+    finish_reason: Literal["stop", "length", "cancelled"] | None = None
+    timings: Timings | None = None
 
 
 class ConversationDetail(SQLModel):

@@ -60,6 +60,8 @@ async def test_chat_streams_thinking_and_answer_and_stores_them(
     assert answer["content"] == text_of(frames, "chunk")
     assert answer["thinking"] == THINKING
     assert answer["parent_id"] == stored["messages"][0]["id"]
+    assert answer["finish_reason"] == "stop"
+    assert answer["timings"] == end["timings"]
     assert stored["conversation"]["last_seq"] == end["seq"]
 
 
