@@ -10,6 +10,8 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from parley.chat.titles import DEFAULT_TITLE
+
 MessageRole = Literal["user", "assistant"]
 MessageStatus = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
 
@@ -93,7 +95,7 @@ class UserPublic(UserBase):
 
 
 class ConversationBase(SQLModel):
-    title: str = Field("New conversation", max_length=TITLE_MAX)
+    title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
 

@@ -94,7 +94,9 @@ def test_conversations_create_rename_filter_delete(tab: Page, server: Any) -> No
     send(page, "about apples")
     wait_answer_done(page)
     rows = sidebar.locator(".conversation-row")
-    sidebar.get_by_role("button", name="Rename “New conversation”").click()
+    # The first message names the conversation.
+    expect(rows.first.locator(".row-title")).to_have_text("about apples")
+    sidebar.get_by_role("button", name="Rename “about apples”").click()
     sidebar.get_by_label("New title").fill("Apples")
     sidebar.get_by_label("New title").press("Enter")
     expect(rows.first.locator(".row-title")).to_have_text("Apples")
@@ -103,7 +105,8 @@ def test_conversations_create_rename_filter_delete(tab: Page, server: Any) -> No
     second_id = new_chat(page)
     send(page, "about pears")
     wait_answer_done(page)
-    sidebar.get_by_role("button", name="Rename “New conversation”").click()
+    expect(rows.first.locator(".row-title")).to_have_text("about pears")
+    sidebar.get_by_role("button", name="Rename “about pears”").click()
     sidebar.get_by_label("New title").fill("Pears")
     sidebar.get_by_role("button", name="Save").click()
 

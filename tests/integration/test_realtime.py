@@ -63,6 +63,7 @@ async def test_chat_streams_thinking_and_answer_and_stores_them(
     assert answer["finish_reason"] == "stop"
     assert answer["timings"] == end["timings"]
     assert stored["conversation"]["last_seq"] == end["seq"]
+    assert stored["conversation"]["title"] == "hello there"
 
 
 async def test_reconnect_with_after_seq_rebuilds_the_exact_text(

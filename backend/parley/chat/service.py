@@ -15,6 +15,7 @@ from parley.chat.metering import RunObserver
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
+from parley.chat.titles import DEFAULT_TITLE, title_from_message
 from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
 from parley.models import (
     Conversation,
@@ -260,6 +261,14 @@ class ChatService:
                 raise ChatRefused("bad_request", "There is no message to answer yet.")
             await self._start_run(channel, conversation, history, None, last_user.id, options)
 
+    @staticmethod
+    def _first_title(
+        conversation: Conversation, history: list[Message], user: Message | None
+    ) -> str | None:
+        if user is None or history or conversation.title != DEFAULT_TITLE:
+            return None
+        return title_from_message(user.content)
+
     async def _start_run(
         self,
         channel: Channel,
@@ -288,7 +297,11 @@ class ChatService:
         )
         try:
             accepted = await self._store.accept_turn(
-                channel.conversation_id, user, answer, channel.last_seq
+                channel.conversation_id,
+                user,
+                answer,
+                channel.last_seq,
+                title=self._first_title(conversation, history, user),
             )
         except LookupError as exc:
             raise ChatRefused("bad_request", "This conversation was deleted.") from exc

@@ -170,9 +170,15 @@ class ChatStore:
         return await self.db.read(work)
 
     async def accept_turn(
-        self, conversation_id: str, user: Message | None, answer: Message, last_seq: int
+        self,
+        conversation_id: str,
+        user: Message | None,
+        answer: Message,
+        last_seq: int,
+        title: str | None = None,
     ) -> AcceptedTurn:
-        """Store a user message (none for a regenerate) and the empty answer that follows it."""
+        """Store a user message (none for a regenerate) and the empty answer that follows it,
+        and the conversation's new title if it gets one."""
 
         def work(session: Session) -> AcceptedTurn:
             conversation = session.get(Conversation, conversation_id)
@@ -184,6 +190,8 @@ class ChatStore:
             conversation.last_seq = last_seq
             conversation.seq_reserved = max(conversation.seq_reserved, last_seq)
             conversation.updated_at = utcnow()
+            if title is not None:
+                conversation.title = title
             session.add(conversation)
             session.flush()
             return AcceptedTurn(
