@@ -62,12 +62,13 @@ def test_a_whole_conversation(chat: pexpect.spawn) -> None:
     chat.expect_exact(PROMPT)
 
     chat.sendline("/list")
-    chat.expect(r"\*1\. New conversation \(" + second_id + r"\)")
-    chat.expect(r" 2\. New conversation \(" + first_id + r"\)")
+    # Each conversation is named after its first message.
+    chat.expect(r"\*1\. second chat \(" + second_id + r"\)")
+    chat.expect(r" 2\. hello terminal \(" + first_id + r"\)")
     chat.expect_exact(PROMPT)
 
     chat.sendline("/switch 2")
-    chat.expect(r"\[conversation: New conversation \(" + first_id + r"\)\]")
+    chat.expect(r"\[conversation: hello terminal \(" + first_id + r"\)\]")
     chat.expect_exact("assistant: You said: hello terminal")
     chat.expect_exact(PROMPT)
     chat.sendline("/switch 9")
