@@ -45,6 +45,9 @@ from parley.engine.sampling import RowSampling, choose_tokens, new_generator
 
 log = logging.getLogger(__name__)
 
+# Prompt tokens read in one forward pass while no stream is decoding (bounds activation memory).
+_IDLE_PREFILL_TOKENS = 4096
+
 # Receives the events of one request, or the EngineError that ends it; called on the loop thread.
 Emit = Callable[[EngineEvent | EngineError], None]
 
@@ -259,7 +262,11 @@ class Scheduler:
     def _prefill(self) -> None:
         if not self._prefilling:
             return
+        # The chunk bounds how long running streams wait; with none running there is nobody to
+        # keep waiting, and one big padded batch reads many prompts fastest (burst arrivals).
         budget = self._limits.prefill_chunk_tokens
+        if not self._running:
+            budget = max(budget, _IDLE_PREFILL_TOKENS)
         first = self._prefilling[0]
         if first.prefill_cache is not None or len(first.prompt_ids) > budget:
             self._prefill_chunk(first, budget)
