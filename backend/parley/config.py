@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -43,13 +44,25 @@ class Settings(BaseSettings):
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
-    allowed_origins: list[str] = Field(
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
+    ws_rate_burst: int = Field(30, ge=1, description="WebSocket frames a client may send at once.")
+    ws_rate_per_s: float = Field(10.0, gt=0, description="WebSocket frames per second sustained.")
+    flush_interval_s: float = Field(1.0, gt=0, description="How often a streaming answer is saved.")
+    status_interval_s: float = Field(
+        10.0, gt=0, le=15, description="Heartbeat period while an answer waits for its first token."
+    )
+    shutdown_grace_s: float = Field(
+        5.0, ge=0, description="On stop, how long running answers may finish before being cut."
+    )
+    bench_ignore_eos: bool = Field(
+        False, description="Benchmarks only: answers always run to max_tokens."
+    )
     # --- engine: model residency and batching limits (owned by the engine) ---
     max_loaded_models: int = Field(
         2, ge=1, description="Models kept in memory at once; the least recently used is unloaded."
@@ -71,6 +84,15 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,0 +1,68 @@
+"""Dependencies shared by the routes, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from parley.accounts import AccountService
+from parley.api.errors import ApiError
+from parley.chat.service import ChatService
+from parley.config import Settings
+from parley.models import User
+from parley.security import InvalidToken
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_accounts(request: Request) -> AccountService:
+    accounts: AccountService = request.app.state.accounts
+    return accounts
+
+
+def get_chat(request: Request) -> ChatService:
+    chat: ChatService = request.app.state.chat
+    return chat
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_current_user(
+    accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    if not token:
+        raise _unauthenticated("A bearer token is required.")
+    try:
+        return await accounts.user_for_token(token)
+    except InvalidToken as exc:
+        raise _unauthenticated("The token is invalid, expired or revoked.") from exc
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise ApiError(403, "admin_required", "Only an administrator may do this.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

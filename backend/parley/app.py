@@ -1,0 +1,120 @@
+"""The FastAPI application: services built from settings, routers, and the SPA."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from parley import __version__
+from parley.accounts import AccountService
+from parley.api.errors import ApiError, install_error_handlers
+from parley.api.routes import auth, conversations, models
+from parley.chat.runs import RunConfig
+from parley.chat.service import ChatService
+from parley.chat.store import ChatStore
+from parley.config import Settings
+from parley.db import Database
+from parley.engine.manager import EngineManager
+from parley.realtime import socket
+from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
+
+log = logging.getLogger(__name__)
+
+REPO_FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+PACKAGED_STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _static_dir(settings: Settings) -> Path | None:
+    for candidate in (settings.static_dir, PACKAGED_STATIC, REPO_FRONTEND_DIST):
+        if candidate is not None and (candidate / "index.html").is_file():
+            return candidate
+    return None
+
+
+def create_app(settings: Settings) -> FastAPI:
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    db = Database(settings.resolved_database_url)
+    engines = EngineManager(settings)
+    chat = ChatService(
+        ChatStore(db),
+        engines,
+        RunConfig(
+            flush_interval_s=settings.flush_interval_s,
+            status_interval_s=settings.status_interval_s,
+            default_max_tokens=settings.max_new_tokens,
+            ignore_eos=settings.bench_ignore_eos,
+        ),
+    )
+    accounts = AccountService(
+        db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Both finish before the first request is served; threads keep the loop free meanwhile.
+        await asyncio.to_thread(db.migrate)
+        recovered = await asyncio.to_thread(chat.recover)
+        if recovered:
+            log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
+        engines.start()
+        yield
+        await chat.shutdown(settings.shutdown_grace_s)
+        await engines.close()
+        db.close()
+
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        description="Self-hosted realtime LLM chat server.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.engines = engines
+    app.state.chat = chat
+    app.state.accounts = accounts
+    install_error_handlers(app)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    for router in (auth.router, conversations.router, models.router, socket.router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["system"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _mount_spa(app, settings)
+    return app
+
+
+def _mount_spa(app: FastAPI, settings: Settings) -> None:
+    static = _static_dir(settings)
+    if static is None:
+        log.info("no built frontend found; serving the API only")
+        return
+    index = static / "index.html"
+    if (static / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=static / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str) -> FileResponse:
+        if path.startswith(("api/", "v1/", "ws/")):
+            raise ApiError(404, "not_found", "No such route.")
+        candidate = (static / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(static.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(index)

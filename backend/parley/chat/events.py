@@ -1,0 +1,89 @@
+"""A stored message as its public shape and as the exact stream events that made it."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from parley.models import Message, MessagePublic, MessageRole, MessageStatus, Usage
+from parley.realtime.protocol import (
+    ChunkFrame,
+    EndFrame,
+    ErrorCode,
+    ErrorFrame,
+    FinishReason,
+    MessageFrame,
+    RunEvent,
+    StartFrame,
+    ThinkingFrame,
+    Timings,
+)
+
+THINKING = "t"
+CHUNK = "c"
+
+
+def to_public(message: Message) -> MessagePublic:
+    return MessagePublic(
+        id=message.id,
+        parent_id=message.parent_id,
+        role=cast(MessageRole, message.role),
+        content=message.content,
+        thinking=message.thinking,
+        status=cast(MessageStatus, message.status),
+        created_at=message.created_at,
+        seq=message.seq,
+        usage=Usage(**message.usage) if message.usage else None,
+        client_id=message.client_id,
+        model=message.model,
+    )
+
+
+def end_event(message: Message) -> EndFrame | ErrorFrame:
+    """The event that closed an answer: `end`, or `error` for a failed or interrupted one."""
+    assert message.end_seq is not None
+    if message.error_code is not None:
+        return ErrorFrame(
+            seq=message.end_seq,
+            code=cast(ErrorCode, message.error_code),
+            message=message.error_message or "",
+            message_id=message.id,
+        )
+    timings = message.timings or {}
+    return EndFrame(
+        seq=message.end_seq,
+        message_id=message.id,
+        finish_reason=cast(FinishReason, message.finish_reason or "stop"),
+        usage=Usage(**(message.usage or {})),
+        timings=Timings(ttft_ms=timings.get("ttft_ms"), tokens_per_s=timings.get("tokens_per_s")),
+    )
+
+
+def message_events(message: Message, after_seq: int) -> list[RunEvent]:
+    """Every event of this message with a seq above `after_seq`, exactly as first sent."""
+    if message.role == "user":
+        if message.seq <= after_seq:
+            return []
+        return [MessageFrame(seq=message.seq, message=to_public(message))]
+    events: list[RunEvent] = []
+    if message.seq > after_seq:
+        events.append(
+            StartFrame(
+                seq=message.seq,
+                run_id=message.id,
+                message_id=message.id,
+                parent_id=message.parent_id,
+            )
+        )
+    offsets = {THINKING: 0, CHUNK: 0}
+    for seq, channel, length in message.deltas or []:
+        start = offsets[channel]
+        offsets[channel] = start + length
+        if seq <= after_seq:
+            continue
+        if channel == THINKING:
+            events.append(ThinkingFrame(seq=seq, content=message.thinking[start : start + length]))
+        else:
+            events.append(ChunkFrame(seq=seq, content=message.content[start : start + length]))
+    if message.end_seq is not None and message.end_seq > after_seq:
+        events.append(end_event(message))
+    return events

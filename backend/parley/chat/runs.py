@@ -1,0 +1,294 @@
+"""A run: the making of one assistant message, owned by the server rather than by a socket.
+
+It asks the engine for tokens, splits thinking from answer, numbers every event, saves the
+message as it streams and at the end (before `end` goes out), and fans events out through
+the conversation's channel. It goes on when every socket has closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from parley.chat.channels import Channel
+from parley.chat.events import CHUNK, THINKING, end_event
+from parley.chat.prompts import PromptTooLong, build_prompt
+from parley.chat.store import ChatStore
+from parley.engine.base import (
+    ChatTurn,
+    Delta,
+    Engine,
+    EngineError,
+    Finished,
+    GenerationRequest,
+    Prefilling,
+    Queued,
+    SamplingParams,
+)
+from parley.engine.manager import EngineManager, ModelUnavailable
+from parley.engine.reasoning import Piece, ReasoningSplitter
+from parley.models import Message
+from parley.realtime.protocol import (
+    ChunkFrame,
+    ErrorCode,
+    FinishReason,
+    SendOptions,
+    StatusFrame,
+    ThinkingFrame,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    flush_interval_s: float = 1.0
+    status_interval_s: float = 10.0
+    default_max_tokens: int = 1024
+    # Benchmarks only: answers run to max_tokens regardless of end-of-sequence.
+    ignore_eos: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    model: str | None
+    system_prompt: str
+    history: Sequence[ChatTurn]
+    options: SendOptions
+
+
+class RunFailed(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+
+
+class Run:
+    def __init__(
+        self,
+        *,
+        channel: Channel,
+        message: Message,
+        plan: RunPlan,
+        store: ChatStore,
+        engines: EngineManager,
+        config: RunConfig,
+        on_done: Callable[[Run], None],
+    ) -> None:
+        self.channel = channel
+        self.message = message
+        self._plan = plan
+        self._store = store
+        self._engines = engines
+        self._config = config
+        self._on_done = on_done
+        self.done = False
+        self.finished = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._interrupted = False
+        self._engine: Engine | None = None
+        self._status = StatusFrame(state="queued")
+        self._first_token_at: float | None = None
+        self._started_at = time.monotonic()
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._execute(), name=f"run-{self.id}")
+
+    async def stop(self) -> None:
+        """Cancel the generation; the run ends with `end` / finish_reason `cancelled`."""
+        self._stop_requested.set()
+        if self._engine is not None:
+            await self._engine.cancel(self.id)
+
+    async def interrupt(self) -> None:
+        """Stop because the server is going down: the message is left `interrupted`."""
+        self._interrupted = True
+        await self.stop()
+
+    # ---------- the run ----------
+
+    async def _execute(self) -> None:
+        background = [
+            asyncio.create_task(self._flush_periodically()),
+            asyncio.create_task(self._send_status_until_first_token()),
+        ]
+        try:
+            finish = await self._generate()
+            await self._complete(finish)
+        except RunFailed as failure:
+            await self._fail(failure.code, failure.message)
+        except Exception:
+            log.exception("run %s failed", self.id)
+            await self._fail("internal_error", "The answer failed because of a server error.")
+        finally:
+            for task in background:
+                task.cancel()
+            self.done = True
+            self.finished.set()
+            self._on_done(self)
+
+    async def _acquire_engine(self) -> Engine | None:
+        acquire = asyncio.ensure_future(self._engines.acquire(self._plan.model))
+        stopped = asyncio.ensure_future(self._stop_requested.wait())
+        await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not acquire.done():
+            acquire.cancel()
+            return None
+        try:
+            return acquire.result()
+        except ModelUnavailable as exc:
+            raise RunFailed("model_unavailable", exc.message) from exc
+
+    async def _generate(self) -> tuple[FinishReason, int, int]:
+        engine = await self._acquire_engine()
+        if engine is None:
+            return "cancelled", 0, 0
+        self._engine = engine
+        options = self._plan.options
+        try:
+            prompt = build_prompt(
+                engine,
+                self._plan.system_prompt,
+                self._plan.history,
+                max_new_tokens=options.max_tokens or self._config.default_max_tokens,
+                enable_thinking=options.thinking,
+            )
+        except PromptTooLong as exc:
+            raise RunFailed("too_long", str(exc)) from exc
+        card = engine.card
+        splitter = ReasoningSplitter(
+            card.think_open,
+            card.think_close,
+            start_in_thinking=prompt.text.rstrip().endswith(card.think_open),
+        )
+        defaults = SamplingParams()
+        params = SamplingParams(
+            max_tokens=prompt.max_new_tokens,
+            temperature=defaults.temperature
+            if options.temperature is None
+            else options.temperature,
+            top_p=defaults.top_p if options.top_p is None else options.top_p,
+            ignore_eos=self._config.ignore_eos,
+        )
+        finish: FinishReason = "stop"
+        prompt_tokens, completion_tokens = prompt.tokens, 0
+        request = GenerationRequest(request_id=self.id, prompt=prompt.text, params=params)
+        if self._stop_requested.is_set():
+            return "cancelled", prompt_tokens, 0
+        try:
+            async for event in engine.generate(request):
+                if isinstance(event, Delta):
+                    if self._first_token_at is None:
+                        self._first_token_at = time.monotonic()
+                    completion_tokens = event.completion_tokens
+                    await self._emit(splitter.feed(event.text))
+                elif isinstance(event, Finished):
+                    finish = event.finish_reason
+                    prompt_tokens = event.prompt_tokens
+                    completion_tokens = event.completion_tokens
+                elif isinstance(event, Queued):
+                    self._set_status(StatusFrame(state="queued", position=event.position))
+                elif isinstance(event, Prefilling):
+                    self._set_status(StatusFrame(state="prefill"))
+        except EngineError as exc:
+            await self._emit(splitter.flush())
+            raise RunFailed("generation_failed", str(exc)) from exc
+        await self._emit(splitter.flush())
+        return finish, prompt_tokens, completion_tokens
+
+    def _set_status(self, status: StatusFrame) -> None:
+        self._status = status
+        if self._first_token_at is None:
+            self.channel.publish(status)
+
+    async def _emit(self, pieces: list[Piece]) -> None:
+        if not pieces:
+            return
+        await self.channel.reserve(len(pieces))
+        message = self.message
+        deltas = message.deltas if message.deltas is not None else []
+        for piece in pieces:
+            seq = self.channel.next_seq()
+            if piece.channel == "thinking":
+                message.thinking += piece.text
+                deltas.append([seq, THINKING, len(piece.text)])
+                self.channel.publish(ThinkingFrame(seq=seq, content=piece.text))
+            else:
+                message.content += piece.text
+                deltas.append([seq, CHUNK, len(piece.text)])
+                self.channel.publish(ChunkFrame(seq=seq, content=piece.text))
+        message.deltas = deltas
+        self._dirty = True
+
+    # ---------- endings: saved first, then sent ----------
+
+    async def _complete(self, result: tuple[FinishReason, int, int]) -> None:
+        finish, prompt_tokens, completion_tokens = result
+        if self._interrupted:
+            await self._fail("interrupted", "The server stopped before this answer finished.")
+            return
+        message = self.message
+        message.status = "cancelled" if finish == "cancelled" else "complete"
+        message.finish_reason = finish
+        message.usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        message.timings = self._timings(completion_tokens)
+        await self._close()
+
+    async def _fail(self, code: ErrorCode, text: str) -> None:
+        message = self.message
+        message.status = "interrupted" if code == "interrupted" else "error"
+        message.error_code = code
+        message.error_message = text
+        await self._close()
+
+    async def _close(self) -> None:
+        await self.channel.reserve(1)
+        self.message.end_seq = self.channel.next_seq()
+        await self._store.save_answer(self.message, self.channel.last_seq)
+        self.channel.publish(end_event(self.message))
+
+    def _timings(self, completion_tokens: int) -> dict[str, float | None]:
+        if self._first_token_at is None:
+            return {"ttft_ms": None, "tokens_per_s": None}
+        now = time.monotonic()
+        decode_s = now - self._first_token_at
+        rate = (
+            (completion_tokens - 1) / decode_s if completion_tokens > 1 and decode_s > 0 else None
+        )
+        return {
+            "ttft_ms": round((self._first_token_at - self._started_at) * 1000, 1),
+            "tokens_per_s": round(rate, 2) if rate is not None else None,
+        }
+
+    # ---------- background duties ----------
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.flush_interval_s)
+            if self._dirty:
+                self._dirty = False
+                await self._store.save_answer(self.message, self.channel.last_seq)
+
+    async def _send_status_until_first_token(self) -> None:
+        """Heartbeats before the first token keep proxies and clients from timing out."""
+        self.channel.publish(self._status)
+        while self._first_token_at is None:
+            await asyncio.sleep(self._config.status_interval_s)
+            if self._first_token_at is None:
+                self.channel.publish(self._status)
+
+    async def wait(self, limit_s: float | None = None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.finished.wait(), limit_s)

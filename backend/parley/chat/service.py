@@ -1,0 +1,331 @@
+"""The chat service: conversations, their history and their runs, for every transport."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
+from parley.chat.events import message_events, to_public
+from parley.chat.prompts import branch_to, history_turns
+from parley.chat.runs import Run, RunConfig, RunPlan
+from parley.chat.store import ChatStore
+from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
+from parley.models import (
+    Conversation,
+    ConversationCreate,
+    ConversationDetail,
+    ConversationPublic,
+    ConversationUpdate,
+    Message,
+)
+from parley.realtime.protocol import (
+    ActiveRun,
+    ErrorCode,
+    ErrorFrame,
+    MessageFrame,
+    ReadyFrame,
+    SendOptions,
+    StartFrame,
+)
+
+log = logging.getLogger(__name__)
+
+# Close code for sockets of a user who logged out.
+CLOSE_LOGGED_OUT = 4401
+
+
+class ConversationNotFound(Exception):
+    pass
+
+
+class ChatRefused(Exception):
+    """A client request the service will not carry out; answered to that client alone."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+
+    def frame(self) -> ErrorFrame:
+        return ErrorFrame(code=self.code, message=self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    subscriber: Subscriber
+    conversation_id: str
+    user_id: str
+
+
+class ChatService:
+    def __init__(self, store: ChatStore, engines: EngineManager, config: RunConfig) -> None:
+        self._store = store
+        self._engines = engines
+        self._config = config
+        self._channels = ChannelRegistry()
+
+    # ---------- conversations ----------
+
+    def _public(self, conversation: Conversation) -> ConversationPublic:
+        public = ConversationPublic.model_validate(conversation, from_attributes=True)
+        channel = self._channels.get(conversation.id)
+        if channel is not None:
+            public.last_seq = max(public.last_seq, channel.last_seq)
+            public.generating = channel.active_run is not None
+        return public
+
+    async def _owned(self, user_id: str, conversation_id: str) -> Conversation:
+        conversation = await self._store.conversation(user_id, conversation_id)
+        if conversation is None:
+            raise ConversationNotFound(conversation_id)
+        return conversation
+
+    def _check_model(self, model: str | None) -> None:
+        if model is not None:
+            self._engines.resolve(model)
+
+    async def list_conversations(
+        self, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ConversationPublic], str | None]:
+        rows, next_cursor = await self._store.conversation_page(user_id, limit, cursor)
+        return [self._public(row) for row in rows], next_cursor
+
+    async def create_conversation(
+        self, user_id: str, data: ConversationCreate
+    ) -> ConversationPublic:
+        self._check_model(data.model)
+        conversation = Conversation(
+            owner_id=user_id, **data.model_dump(exclude_unset=True, exclude_none=True)
+        )
+        return self._public(await self._store.create_conversation(conversation))
+
+    async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
+        conversation = await self._owned(user_id, conversation_id)
+        messages = await self._store.messages(conversation_id)
+        channel = self._channels.get(conversation_id)
+        run = channel.active_run if channel else None
+        return ConversationDetail(
+            conversation=self._public(conversation),
+            messages=[
+                to_public(run.message if run and run.id == message.id else message)
+                for message in messages
+            ],
+        )
+
+    async def update_conversation(
+        self, user_id: str, conversation_id: str, data: ConversationUpdate
+    ) -> ConversationPublic:
+        changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+        if "title" in changes and changes["title"] is None:
+            del changes["title"]
+        if changes.get("system_prompt") is None:
+            changes.pop("system_prompt", None)
+        self._check_model(changes.get("model"))
+        conversation = await self._store.update_conversation(user_id, conversation_id, changes)
+        if conversation is None:
+            raise ConversationNotFound(conversation_id)
+        return self._public(conversation)
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        await self._owned(user_id, conversation_id)
+        channel = self._channels.get(conversation_id)
+        run = channel.active_run if channel else None
+        if run is not None:
+            await run.stop()
+            await run.wait()
+        if not await self._store.delete_conversation(user_id, conversation_id):
+            raise ConversationNotFound(conversation_id)
+
+    def models(self) -> list[ModelStatus]:
+        return self._engines.statuses()
+
+    # ---------- realtime ----------
+
+    def _new_channel(self, conversation: Conversation) -> Channel:
+        return Channel(
+            conversation.id,
+            conversation.owner_id,
+            conversation.last_seq,
+            conversation.seq_reserved,
+            self._store.reserve_seqs,
+        )
+
+    async def connect(
+        self, user_id: str, conversation_id: str, after_seq: int | None
+    ) -> Connection:
+        """Subscribe to a conversation: `ready`, then the missed events, then live ones."""
+        conversation = await self._owned(user_id, conversation_id)
+        async with (
+            self._channels.hold(
+                conversation_id, lambda: self._new_channel(conversation)
+            ) as channel,
+            channel.lock,
+        ):
+            missed = (
+                await self._store.messages_since(conversation_id, after_seq)
+                if after_seq is not None
+                else []
+            )
+            # From here on nothing awaits, so no event slips between the replay and live ones.
+            subscriber = Subscriber(user_id=user_id, conversation_id=conversation_id)
+            run = channel.active_run
+            subscriber.send(
+                ReadyFrame(
+                    conversation_id=conversation_id,
+                    last_seq=channel.last_seq,
+                    active_run=ActiveRun(run_id=run.id, message_id=run.message.id) if run else None,
+                )
+            )
+            if after_seq is not None:
+                latest = channel.run.message if channel.run is not None else None
+                for message in missed:
+                    source = latest if latest is not None and latest.id == message.id else message
+                    for event in message_events(source, after_seq):
+                        if event.seq is not None and event.seq <= channel.last_seq:
+                            subscriber.send(event)
+            channel.subscribers.add(subscriber)
+        return Connection(subscriber, conversation_id, user_id)
+
+    def disconnect(self, connection: Connection) -> None:
+        self._channels.unsubscribe(connection.subscriber)
+
+    def disconnect_user(self, user_id: str) -> None:
+        """Close every socket of a user (after logout)."""
+        self._channels.close_user(user_id, Close(CLOSE_LOGGED_OUT, "logged out"))
+
+    def _live_channel(self, connection: Connection) -> Channel:
+        channel = self._channels.get(connection.conversation_id)
+        if channel is None:
+            raise ChatRefused("bad_request", "This conversation is no longer available.")
+        return channel
+
+    async def send(
+        self,
+        connection: Connection,
+        content: str,
+        client_id: str,
+        options: SendOptions,
+    ) -> None:
+        channel = self._live_channel(connection)
+        async with channel.lock:
+            earlier = await self._store.message_by_client_id(channel.conversation_id, client_id)
+            if earlier is not None:
+                # A retried send: answer this client alone with what it already created.
+                connection.subscriber.send(
+                    MessageFrame(seq=earlier.seq, message=to_public(earlier))
+                )
+                return
+            if channel.active_run is not None:
+                raise ChatRefused("busy", "An answer is still being generated.")
+            conversation = await self._owned(connection.user_id, channel.conversation_id)
+            history = await self._store.messages(channel.conversation_id)
+            leaf = history[-1].id if history else None
+            user = Message(
+                conversation_id=channel.conversation_id,
+                parent_id=leaf,
+                role="user",
+                content=content,
+                client_id=client_id,
+            )
+            await self._start_run(channel, conversation, history, user, user.id, options)
+
+    async def regenerate(self, connection: Connection, options: SendOptions) -> None:
+        channel = self._live_channel(connection)
+        async with channel.lock:
+            if channel.active_run is not None:
+                raise ChatRefused("busy", "An answer is still being generated.")
+            conversation = await self._owned(connection.user_id, channel.conversation_id)
+            history = await self._store.messages(channel.conversation_id)
+            last_user = next((m for m in reversed(history) if m.role == "user"), None)
+            if last_user is None:
+                raise ChatRefused("bad_request", "There is no message to answer yet.")
+            await self._start_run(channel, conversation, history, None, last_user.id, options)
+
+    async def _start_run(
+        self,
+        channel: Channel,
+        conversation: Conversation,
+        history: list[Message],
+        user: Message | None,
+        parent_id: str,
+        options: SendOptions,
+    ) -> None:
+        try:
+            model = self._engines.resolve(conversation.model)
+        except ModelUnavailable as exc:
+            raise ChatRefused("model_unavailable", exc.message) from exc
+        new_seqs = 2 if user is not None else 1
+        await channel.reserve(new_seqs)
+        if user is not None:
+            user.seq = channel.next_seq()
+        answer = Message(
+            conversation_id=channel.conversation_id,
+            parent_id=parent_id,
+            role="assistant",
+            status="streaming",
+            model=model,
+            seq=channel.next_seq(),
+            deltas=[],
+        )
+        try:
+            accepted = await self._store.accept_turn(
+                channel.conversation_id, user, answer, channel.last_seq
+            )
+        except LookupError as exc:
+            raise ChatRefused("bad_request", "This conversation was deleted.") from exc
+        branch = branch_to([*history, *([user] if user else [])], parent_id)
+        run = Run(
+            channel=channel,
+            message=accepted.answer,
+            plan=RunPlan(
+                model=model,
+                system_prompt=conversation.system_prompt,
+                history=history_turns(branch),
+                options=options,
+            ),
+            store=self._store,
+            engines=self._engines,
+            config=self._config,
+            on_done=self._run_done,
+        )
+        channel.run = run
+        if accepted.user is not None:
+            channel.publish(MessageFrame(seq=accepted.user.seq, message=to_public(accepted.user)))
+        channel.publish(
+            StartFrame(
+                seq=answer.seq, run_id=run.id, message_id=answer.id, parent_id=answer.parent_id
+            )
+        )
+        run.start()
+
+    def _run_done(self, run: Run) -> None:
+        self._channels.release_if_idle(run.channel)
+
+    async def stop(self, connection: Connection) -> None:
+        channel = self._live_channel(connection)
+        run = channel.active_run
+        if run is None:
+            raise ChatRefused("no_active_run", "Nothing is being generated.")
+        await run.stop()
+
+    # ---------- life cycle ----------
+
+    def recover(self) -> int:
+        return self._store.mark_interrupted()
+
+    def active_runs(self) -> list[Run]:
+        return [run for c in self._channels.channels() if (run := c.active_run) is not None]
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Let runs finish for a moment, then save the rest as interrupted."""
+        runs = self.active_runs()
+        if runs:
+            log.info("waiting up to %.0f s for %d run(s) to finish", grace_s, len(runs))
+            await asyncio.wait([asyncio.ensure_future(r.wait()) for r in runs], timeout=grace_s)
+        for run in self.active_runs():
+            await run.interrupt()
+        for run in runs:
+            await run.wait(limit_s=10)

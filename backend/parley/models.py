@@ -1,0 +1,192 @@
+"""Tables and their public shapes: one SQLModel family per entity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import field_validator
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+MessageRole = Literal["user", "assistant"]
+MessageStatus = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
+PASSWORD_MIN_BYTES = 8
+PASSWORD_MAX_BYTES = 72  # bcrypt reads no further than this
+TITLE_MAX = 200
+SYSTEM_PROMPT_MAX = 16_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Times stored in UTC and read back timezone-aware (SQLite keeps no zone itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _utc_column(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), **kwargs))
+
+
+# ---------- users ----------
+
+
+class UserBase(SQLModel):
+    username: str = Field(min_length=3, max_length=32, regex=USERNAME_PATTERN)
+
+
+class UserCreate(UserBase):
+    password: str
+
+    @field_validator("password")
+    @classmethod
+    def _password_bytes(cls, value: str) -> str:
+        size = len(value.encode("utf-8"))
+        if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
+            raise ValueError(
+                f"password must be {PASSWORD_MIN_BYTES}-{PASSWORD_MAX_BYTES} bytes in UTF-8"
+            )
+        return value
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=32)
+    password_hash: str
+    is_admin: bool = False
+    # Bumped at logout: every token carrying an older version stops working.
+    token_version: int = 0
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class UserPublic(UserBase):
+    id: str
+    is_admin: bool = False
+    created_at: datetime
+
+
+# ---------- conversations ----------
+
+
+class ConversationBase(SQLModel):
+    title: str = Field("New conversation", max_length=TITLE_MAX)
+    model: str | None = Field(None, max_length=200)
+    system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
+
+
+class ConversationCreate(SQLModel):
+    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
+    model: str | None = Field(None, max_length=200)
+    system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
+
+
+class ConversationUpdate(ConversationCreate):
+    pass
+
+
+class Conversation(ConversationBase, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_owner_updated", "owner_id", "updated_at", "id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE")
+    # The seq of the last event of this conversation; events are numbered per conversation.
+    last_seq: int = 0
+    # Seqs are handed out in blocks reserved here before use, so after a crash the next seq
+    # is above any seq a client may already have seen, even one that was never saved.
+    seq_reserved: int = 0
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+
+
+class ConversationPublic(ConversationBase):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    last_seq: int
+    generating: bool = False
+
+
+class ConversationPage(SQLModel):
+    items: list[ConversationPublic]
+    next_cursor: str | None
+
+
+# ---------- messages ----------
+
+
+class Usage(SQLModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_seq", "conversation_id", "seq"),
+        Index("ix_messages_conversation_client", "conversation_id", "client_id", unique=True),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", ondelete="CASCADE")
+    parent_id: str | None = Field(default=None, foreign_key="messages.id", ondelete="CASCADE")
+    role: str
+    content: str = ""
+    thinking: str = ""
+    status: str = "complete"
+    client_id: str | None = None
+    model: str | None = None
+    # The seq of the event that created the message (`message` or `start`).
+    seq: int = 0
+    # An answer's stream as [seq, channel ("t" thinking, "c" chunk), length] triples over
+    # `thinking`/`content`, so the exact events can be replayed; `end_seq` is its `end`/`error`.
+    deltas: list[list[Any]] | None = Field(default=None, sa_column=Column(JSON))
+    end_seq: int | None = None
+    usage: dict[str, int] | None = Field(default=None, sa_column=Column(JSON))
+    timings: dict[str, float | None] | None = Field(default=None, sa_column=Column(JSON))
+    finish_reason: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class MessagePublic(SQLModel):
+    id: str
+    parent_id: str | None
+    role: MessageRole
+    content: str
+    thinking: str
+    status: MessageStatus
+    created_at: datetime
+    seq: int
+    usage: Usage | None = None
+    client_id: str | None = None
+    model: str | None = None
+
+
+class ConversationDetail(SQLModel):
+    conversation: ConversationPublic
+    messages: list[MessagePublic]

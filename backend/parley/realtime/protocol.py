@@ -1,0 +1,194 @@
+"""Every WebSocket frame as a pydantic model: the one schema of the realtime protocol.
+
+`shared/protocol.schema.json` is generated from this module (`parley schema`), and the
+frontend's TypeScript types are generated from that file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from parley.models import MessagePublic, Usage
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------- client -> server ----------
+
+
+class AuthFrame(Frame):
+    type: Literal["auth"]
+    token: str = Field(min_length=1)
+    after_seq: int | None = Field(None, ge=0)
+
+
+class SendOptions(Frame):
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    thinking: bool | None = None
+
+
+class SendFrame(Frame):
+    type: Literal["send"]
+    # Length is checked by the server against its configured limit (error `too_long`).
+    content: str = Field(min_length=1)
+    client_id: str = Field(min_length=1, max_length=100)
+    options: SendOptions = SendOptions()
+
+
+class StopFrame(Frame):
+    type: Literal["stop"]
+
+
+class RegenerateFrame(Frame):
+    type: Literal["regenerate"]
+    options: SendOptions = SendOptions()
+
+
+class PingFrame(Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[
+    AuthFrame | SendFrame | StopFrame | RegenerateFrame | PingFrame, Field(discriminator="type")
+]
+client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+# ---------- server -> client ----------
+
+
+class ActiveRun(Frame):
+    run_id: str
+    message_id: str
+
+
+class ReadyFrame(Frame):
+    type: Literal["ready"] = "ready"
+    conversation_id: str
+    last_seq: int
+    active_run: ActiveRun | None
+
+
+class PongFrame(Frame):
+    type: Literal["pong"] = "pong"
+
+
+class StatusFrame(Frame):
+    """Sent while a run waits for its first token; no seq, never replayed."""
+
+    type: Literal["status"] = "status"
+    state: Literal["queued", "prefill"]
+    position: int | None = None
+
+
+class MessageFrame(Frame):
+    type: Literal["message"] = "message"
+    seq: int
+    message: MessagePublic
+
+
+class SnapshotFrame(Frame):
+    type: Literal["snapshot"] = "snapshot"
+    seq: int
+    message: MessagePublic
+
+
+class StartFrame(Frame):
+    type: Literal["start"] = "start"
+    seq: int
+    run_id: str
+    message_id: str
+    parent_id: str | None = None
+
+
+class ThinkingFrame(Frame):
+    type: Literal["thinking"] = "thinking"
+    seq: int
+    content: str
+
+
+class ChunkFrame(Frame):
+    type: Literal["chunk"] = "chunk"
+    seq: int
+    content: str
+
+
+class Timings(Frame):
+    ttft_ms: float | None
+    tokens_per_s: float | None
+
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+class EndFrame(Frame):
+    type: Literal["end"] = "end"
+    seq: int
+    message_id: str
+    finish_reason: FinishReason
+    usage: Usage
+    timings: Timings
+
+
+ErrorCode = Literal[
+    "bad_request",
+    "too_long",
+    "rate_limited",
+    "busy",
+    "no_active_run",
+    "model_unavailable",
+    "generation_failed",
+    "interrupted",
+    "internal_error",
+]
+
+
+class ErrorFrame(Frame):
+    type: Literal["error"] = "error"
+    seq: int | None = None
+    code: ErrorCode
+    message: str
+    message_id: str | None = None
+
+
+RunEvent = MessageFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+ServerFrame = Annotated[
+    ReadyFrame
+    | PongFrame
+    | StatusFrame
+    | SnapshotFrame
+    | MessageFrame
+    | StartFrame
+    | ThinkingFrame
+    | ChunkFrame
+    | EndFrame
+    | ErrorFrame,
+    Field(discriminator="type"),
+]
+server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+
+def protocol_schema() -> dict[str, Any]:
+    """One JSON Schema holding every frame, for generating the frontend's types."""
+    client = client_frame_adapter.json_schema(ref_template="#/$defs/{model}")
+    server = server_frame_adapter.json_schema(ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = {**client.pop("$defs", {}), **server.pop("$defs", {})}
+    defs["ClientFrame"] = client
+    defs["ServerFrame"] = server
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ParleyProtocol",
+        "description": "Frames of Parley's WebSocket protocol (generated; do not edit).",
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def protocol_schema_json() -> str:
+    return json.dumps(protocol_schema(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,183 @@
+"""The WebSocket endpoint: origin check, authentication, limits and frame dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.websockets import WebSocketState
+
+from parley.accounts import AccountService
+from parley.chat.channels import Close, Subscriber
+from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
+from parley.config import Settings
+from parley.realtime.protocol import (
+    AuthFrame,
+    ErrorFrame,
+    PingFrame,
+    PongFrame,
+    RegenerateFrame,
+    SendFrame,
+    StopFrame,
+    client_frame_adapter,
+)
+from parley.security import InvalidToken
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+AUTH_TIMEOUT_S = 10.0
+CLOSE_POLICY = 1008
+CLOSE_NOT_FOUND = 4404
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """Browsers send Origin; it must be this server (any scheme, as behind a TLS proxy)
+    or one configured. Clients that send none (scripts) are not browsers."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in settings.allowed_origins:
+        return True
+    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+
+
+class RateLimiter:
+    """A token bucket: bursts up to `burst` frames, `per_second` sustained."""
+
+    def __init__(self, burst: int, per_second: float) -> None:
+        self._burst = burst
+        self._rate = per_second
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def _error(code: str, message: str) -> str:
+    return ErrorFrame.model_validate({"code": code, "message": message}).model_dump_json()
+
+
+async def _authenticate(
+    websocket: WebSocket, accounts: AccountService
+) -> tuple[str, int | None] | None:
+    """The user id and `after_seq` of the first frame, or None after closing the socket."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+        frame = AuthFrame.model_validate_json(raw)
+        user = await accounts.user_for_token(frame.token)
+    except (TimeoutError, ValidationError, InvalidToken, KeyError):
+        await websocket.close(CLOSE_POLICY, "authentication required")
+        return None
+    return user.id, frame.after_seq
+
+
+async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        item = await subscriber.queue.get()
+        if isinstance(item, Close):
+            await websocket.close(item.code, item.reason)
+            return
+        await websocket.send_text(item)
+
+
+async def _read(
+    websocket: WebSocket, chat: ChatService, connection: Connection, settings: Settings
+) -> None:
+    limiter = RateLimiter(settings.ws_rate_burst, settings.ws_rate_per_s)
+    reply = connection.subscriber.put
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if not limiter.allow():
+            reply(_error("rate_limited", "Too many frames; slow down."))
+            continue
+        if text is None:
+            reply(_error("bad_request", "Frames must be JSON text."))
+            continue
+        try:
+            frame = client_frame_adapter.validate_json(text)
+        except ValidationError as exc:
+            reply(_error("bad_request", _describe(exc, text)))
+            continue
+        try:
+            match frame:
+                case SendFrame():
+                    if len(frame.content) > settings.max_message_chars:
+                        raise ChatRefused(
+                            "too_long",
+                            f"Messages are limited to {settings.max_message_chars} characters.",
+                        )
+                    await chat.send(connection, frame.content, frame.client_id, frame.options)
+                case StopFrame():
+                    await chat.stop(connection)
+                case RegenerateFrame():
+                    await chat.regenerate(connection, frame.options)
+                case PingFrame():
+                    reply(PongFrame().model_dump_json())
+                case AuthFrame():
+                    raise ChatRefused("bad_request", "This socket is already authenticated.")
+        except ChatRefused as refusal:
+            reply(refusal.frame().model_dump_json())
+
+
+def _describe(exc: ValidationError, text: str) -> str:
+    try:
+        json.loads(text)
+    except ValueError:
+        return "The frame is not valid JSON."
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"Bad frame: {where}: {first['msg']}" if where else f"Bad frame: {first['msg']}"
+
+
+@router.websocket("/ws/conversations/{conversation_id}")
+async def conversation_socket(websocket: WebSocket, conversation_id: str) -> None:
+    state = websocket.app.state
+    settings: Settings = state.settings
+    chat: ChatService = state.chat
+    if not origin_allowed(websocket, settings):
+        await websocket.close(CLOSE_POLICY)  # before accept: the handshake is refused (403)
+        return
+    await websocket.accept()
+    try:
+        authenticated = await _authenticate(websocket, state.accounts)
+        if authenticated is None:
+            return
+        user_id, after_seq = authenticated
+        try:
+            connection = await chat.connect(user_id, conversation_id, after_seq)
+        except ConversationNotFound:
+            await websocket.close(CLOSE_NOT_FOUND, "conversation not found")
+            return
+    except WebSocketDisconnect:
+        return
+    writer = asyncio.create_task(_write(websocket, connection.subscriber))
+    reader = asyncio.create_task(_read(websocket, chat, connection, settings))
+    try:
+        await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        chat.disconnect(connection)
+        for task in (writer, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close()

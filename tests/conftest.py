@@ -1,0 +1,115 @@
+"""Shared fixtures: real Parley servers (uvicorn subprocesses) on 127.0.0.1 over real SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """`parley serve` in a subprocess, with its own data directory and log file."""
+
+    def __init__(self, data_dir: Path, **settings: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.log_path = data_dir / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "PARLEY_DATA_DIR": str(data_dir),
+            "PARLEY_HOST": "127.0.0.1",
+            "PARLEY_PORT": str(self.port),
+            "PARLEY_LOG_LEVEL": "warning",
+            "HF_HUB_OFFLINE": "1",
+            **{f"PARLEY_{key.upper()}": value for key, value in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 120.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "parley", "serve"], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start in time:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """kill -9: no chance to save anything."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One shared server on the scripted engine, for fast protocol tests."""
+    server = ServerProcess(
+        tmp_path_factory.mktemp("scripted"),
+        model="scripted",
+        scripted_token_delay_s="0.02",
+        status_interval_s="0.5",
+        flush_interval_s="0.2",
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for every real-model server, so the GGUF is converted only once."""
+    return tmp_path_factory.mktemp("model-data")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
+    """Servers of a test's own, stopped at its end."""
+    started: list[ServerProcess] = []
+
+    class Factory(ServerProcess):
+        def __init__(self, data_dir: Path | None = None, **settings: str) -> None:
+            super().__init__(data_dir or tmp_path / f"data{len(started)}", **settings)
+            started.append(self)
+
+    yield Factory
+    for server in started:
+        server.stop()

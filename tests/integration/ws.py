@@ -1,0 +1,118 @@
+"""A test-side view of Parley: a fresh user, their conversation, and sockets on it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.conftest import ServerProcess
+
+Frame = dict[str, Any]
+
+
+@dataclass
+class ChatUser:
+    server: ServerProcess
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.server.base_url, headers=self.headers, timeout=30)
+
+    def new_conversation(self, **fields: Any) -> str:
+        with self.http() as client:
+            response = client.post("/api/conversations", json=fields)
+            response.raise_for_status()
+            return str(response.json()["id"])
+
+    def conversation(self, conversation_id: str) -> Frame:
+        with self.http() as client:
+            response = client.get(f"/api/conversations/{conversation_id}")
+            response.raise_for_status()
+            return dict(response.json())
+
+
+def new_user(server: ServerProcess, password: str = "correct horse battery") -> ChatUser:
+    username = f"u{uuid.uuid4().hex[:12]}"
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        client.post(
+            "/api/auth/register", json={"username": username, "password": password}
+        ).raise_for_status()
+        response = client.post("/api/auth/login", json={"username": username, "password": password})
+        response.raise_for_status()
+        return ChatUser(server, username, response.json()["access_token"])
+
+
+class ChatSocket:
+    """One WebSocket on a conversation, with helpers to read frames by type."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.received: list[Frame] = []
+
+    @classmethod
+    async def open(
+        cls,
+        user: ChatUser,
+        conversation_id: str,
+        *,
+        after_seq: int | None = None,
+        token: str | None = None,
+        **connect: Any,
+    ) -> tuple[ChatSocket, Frame]:
+        url = f"{user.server.ws_url}/ws/conversations/{conversation_id}"
+        connection = await websockets.connect(url, max_size=None, **connect)
+        socket = cls(connection)
+        auth: Frame = {"type": "auth", "token": token if token is not None else user.token}
+        if after_seq is not None:
+            auth["after_seq"] = after_seq
+        await socket.send(auth)
+        ready = await socket.next()
+        return socket, ready
+
+    async def send(self, frame: Frame) -> None:
+        await self.connection.send(json.dumps(frame))
+
+    async def say(self, content: str, **options: Any) -> str:
+        client_id = str(uuid.uuid4())
+        frame: Frame = {"type": "send", "content": content, "client_id": client_id}
+        if options:
+            frame["options"] = options
+        await self.send(frame)
+        return client_id
+
+    async def next(self, timeout_s: float = 15.0) -> Frame:
+        frame: Frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout_s))
+        self.received.append(frame)
+        return frame
+
+    async def until(self, *types: str, timeout_s: float = 30.0) -> list[Frame]:
+        """Frames up to and including the first of one of `types`."""
+        frames: list[Frame] = []
+        while True:
+            frame = await self.next(timeout_s)
+            frames.append(frame)
+            if frame["type"] in types:
+                return frames
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+def text_of(frames: list[Frame], kind: str) -> str:
+    return "".join(frame["content"] for frame in frames if frame["type"] == kind)
+
+
+def seqs(frames: list[Frame]) -> list[int]:
+    return [frame["seq"] for frame in frames if frame.get("seq") is not None]
