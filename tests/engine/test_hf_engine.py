@@ -7,7 +7,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from engine_helpers import GREEDY, answer, engine_settings, prompt_for
 
 from parley.engine.base import (
     Delta,
@@ -19,6 +18,7 @@ from parley.engine.base import (
     Queued,
     SamplingParams,
 )
+from tests.engine.helpers import GREEDY, answer, engine_settings, prompt_for
 
 pytestmark = pytest.mark.model
 

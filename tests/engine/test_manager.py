@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_helpers import answer, engine_settings
 
 from parley.config import Settings
 from parley.engine.base import SamplingParams
 from parley.engine.manager import EngineManager, ModelUnavailable
+from tests.engine.helpers import answer, engine_settings
 
 QWEN3_SHAPE = Path(__file__).parents[2] / "backend/parley/model_configs/qwen3-0.6b.json"
 
