@@ -117,13 +117,22 @@ async def main() -> None:
     parser.add_argument("--model", default="smollm2", help="'smollm2', a .gguf or a HF folder")
     parser.add_argument("--dummy-config", help="random weights in this config.json's shape")
     parser.add_argument("--seed-concurrency", type=int, nargs="*", help="default: --concurrency")
+    parser.add_argument(
+        "--cpu-threads", type=int, default=0, help="torch threads for both; 0: torch's default"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "parley")
     args = parser.parse_args()
     if args.via == "websocket" and (args.model != "smollm2" or args.dummy_config):
         parser.error("--via websocket serves the server's default model; leave --model alone")
 
-    settings = Settings(data_dir=args.data_dir, max_concurrent_runs=max(args.concurrency))
+    if args.cpu_threads:
+        torch.set_num_threads(args.cpu_threads)
+    settings = Settings(
+        data_dir=args.data_dir,
+        max_concurrent_runs=max(args.concurrency),
+        cpu_threads=args.cpu_threads,
+    )
     spec = ModelSpec(id=args.model, path=args.model, dummy_config=args.dummy_config)
     folder = weights_folder(spec.path, settings)
     results: list[RunResult] = []
@@ -143,7 +152,7 @@ async def main() -> None:
             await engine.close()
     else:
         dtype = "server default"
-        server = ParleyServer(args.data_dir / "server", max(args.concurrency))
+        server = ParleyServer(args.data_dir, max(args.concurrency), args.cpu_threads)
         try:
             server.wait_ready()
 

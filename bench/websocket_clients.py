@@ -30,7 +30,7 @@ def _free_port() -> int:
 class ParleyServer:
     """`parley serve` in a subprocess, answering every run to max_tokens (bench_ignore_eos)."""
 
-    def __init__(self, data_dir: Path, max_concurrent_runs: int) -> None:
+    def __init__(self, data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> None:
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -42,6 +42,7 @@ class ParleyServer:
             "PARLEY_PORT": str(self.port),
             "PARLEY_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
             "PARLEY_BENCH_IGNORE_EOS": "1",
+            "PARLEY_CPU_THREADS": str(cpu_threads),
             "PARLEY_LOG_LEVEL": "warning",
             "HF_HUB_OFFLINE": "1",
         }

@@ -177,3 +177,17 @@ async def test_converted_gguf_is_reused_on_the_next_load(
     assert (converted / "model.safetensors").stat().st_mtime_ns == weights_written
     # No staging folder was left behind either.
     assert [p.name for p in converted.parent.iterdir()] == [converted.name]
+
+
+async def test_cpu_threads_setting_sets_torch_threads(model_data_dir: Path) -> None:
+    import torch
+
+    from parley.engine.hf import load_engine
+
+    before = torch.get_num_threads()
+    try:
+        engine = load_engine("smollm2", engine_settings(model_data_dir, cpu_threads=1))
+        await engine.close()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

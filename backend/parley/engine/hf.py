@@ -149,6 +149,9 @@ def load_engine(
     folder = weights_folder(spec.path, settings)
     on_progress(0.6)
     device = pick_device(spec.device or settings.device)
+    if device == "cpu" and settings.cpu_threads:
+        # Process-wide: every CPU model shares the cores anyway.
+        torch.set_num_threads(settings.cpu_threads)
     dtype_name = pick_dtype(spec.dtype or settings.dtype, device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     template = _chat_template(spec.chat_template)
