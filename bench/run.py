@@ -42,7 +42,7 @@ from bench.measure import (
     summarise,
 )
 from bench.seed_recipe import run_seed_recipe, seed_model
-from bench.websocket_clients import ParleyServer, run_websocket
+from bench.websocket_clients import run_websocket, start_server
 from parley.config import Settings
 from parley.engine.base import ChatTurn, Delta, Engine, GenerationRequest, SamplingParams
 from parley.engine.hf import load_engine, weights_folder
@@ -152,13 +152,13 @@ async def main() -> None:
             await engine.close()
     else:
         dtype = "server default"
-        server = ParleyServer(args.data_dir, max(args.concurrency), args.cpu_threads)
+        server = start_server(args.data_dir, max(args.concurrency), args.cpu_threads)
         try:
-            server.wait_ready()
 
             async def socket_runner(batch: list[str], tokens: int) -> list[RequestTiming]:
                 return await run_websocket(server, batch, tokens)
 
+            assert server.process is not None
             memory = PeakMemory(server.process.pid)
             results += await measure("parley", socket_runner, memory, args.concurrency, args.tokens)
         finally:

@@ -4,72 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
+from tests.conftest import ServerProcess
 from websockets.asyncio.client import ClientConnection
 
 from bench.measure import RequestTiming
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ParleyServer:
-    """`parley serve` in a subprocess, answering every run to max_tokens (bench_ignore_eos)."""
-
-    def __init__(self, data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = (data_dir / "bench-server.log").open("ab")
-        env = {
-            **os.environ,
-            "PARLEY_DATA_DIR": str(data_dir),
-            "PARLEY_PORT": str(self.port),
-            "PARLEY_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
-            "PARLEY_BENCH_IGNORE_EOS": "1",
-            "PARLEY_CPU_THREADS": str(cpu_threads),
-            "PARLEY_LOG_LEVEL": "warning",
-            "HF_HUB_OFFLINE": "1",
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "parley", "serve"], env=env, stdout=self._log, stderr=self._log
-        )
-
-    def wait_ready(self, timeout_s: float = 300) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early; see {self._log.name}")
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("the server did not become healthy")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._log.close()
+def start_server(data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> ServerProcess:
+    """`parley serve` in a subprocess that answers every run to max_tokens (bench_ignore_eos)."""
+    return ServerProcess(
+        data_dir,
+        max_concurrent_runs=str(max_concurrent_runs),
+        bench_ignore_eos="1",
+        cpu_threads=str(cpu_threads),
+    ).start(timeout_s=300)
 
 
 async def new_user_token(http: httpx.AsyncClient) -> str:
@@ -116,7 +70,7 @@ async def _ask(connection: ClientConnection, question: str, tokens: int) -> Requ
 
 
 async def run_websocket(
-    server: ParleyServer, prompts: list[str], tokens: int
+    server: ServerProcess, prompts: list[str], tokens: int
 ) -> list[RequestTiming]:
     """Open every socket first, then send every question at the same moment."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
