@@ -112,3 +112,14 @@ async def test_dummy_weights_build_the_architecture_of_a_config(
     _, finished, _ = await asyncio.wait_for(answer(engine, "dummy", "Hi!", params), 60)
     assert (finished.finish_reason, finished.completion_tokens) == ("length", 4)
     await manager.close()
+
+
+def test_models_file_refuses_unknown_fields_and_repeated_ids(tmp_path: Path) -> None:
+    from parley.engine.specs import read_models_file
+
+    with pytest.raises(ValueError, match="unknown fields"):
+        read_models_file(models_file(tmp_path, [{"id": "a", "path": "x", "colour": "red"}]))
+    with pytest.raises(ValueError, match="unique"):
+        read_models_file(
+            models_file(tmp_path, [{"id": "a", "path": "x"}, {"id": "a", "path": "y"}])
+        )
