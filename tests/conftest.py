@@ -38,6 +38,8 @@ class ServerProcess:
             "PARLEY_HOST": "127.0.0.1",
             "PARLEY_PORT": str(self.port),
             "PARLEY_LOG_LEVEL": "warning",
+            # The lowest bcrypt cost: the tests make hundreds of accounts.
+            "PARLEY_BCRYPT_ROUNDS": "4",
             "HF_HUB_OFFLINE": "1",
             **{f"PARLEY_{key.upper()}": value for key, value in settings.items()},
         }
@@ -113,3 +115,10 @@ def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     yield Factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def client(scripted_server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client on the shared scripted server."""
+    with httpx.Client(base_url=scripted_server.base_url, timeout=30) as http:
+        yield http

@@ -24,7 +24,7 @@ parley schema | diff -u shared/protocol.schema.json - || {
 
 if [ -f frontend/package.json ]; then
   say "frontend: generated types, type check, unit tests"
-  (cd frontend && npm run --silent check:types && npm run --silent typecheck && npm test --silent)
+  (cd frontend && npm run --silent check:types && npm run --silent typecheck && npm run --silent format:check && npm test --silent)
 fi
 
 say "Python, browser and operations tests"

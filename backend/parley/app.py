@@ -17,7 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import auth, conversations, models
+from parley.api.routes import auth, compat, conversations, keys, models, openai
+from parley.chat.completions import CompletionService
 from parley.chat.runs import RunConfig
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
@@ -54,8 +55,12 @@ def create_app(settings: Settings) -> FastAPI:
             ignore_eos=settings.bench_ignore_eos,
         ),
     )
+    completions = CompletionService(engines, default_max_tokens=settings.max_new_tokens)
     accounts = AccountService(
-        db, TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)), LoginThrottle()
+        db,
+        TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
     )
 
     @asynccontextmanager
@@ -81,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.engines = engines
     app.state.chat = chat
+    app.state.completions = completions
     app.state.accounts = accounts
     install_error_handlers(app)
     if settings.allowed_origins:
@@ -90,7 +96,15 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for router in (auth.router, conversations.router, models.router, socket.router):
+    for router in (
+        auth.router,
+        keys.router,
+        conversations.router,
+        models.router,
+        compat.router,
+        openai.router,
+        socket.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["system"])
@@ -105,6 +119,11 @@ def _mount_spa(app: FastAPI, settings: Settings) -> None:
     static = _static_dir(settings)
     if static is None:
         log.info("no built frontend found; serving the API only")
+
+        @app.get("/", include_in_schema=False)
+        async def no_frontend() -> dict[str, str]:
+            return {"name": "Parley", "api": "/api/v1", "docs": "/docs", "openai": "/v1"}
+
         return
     index = static / "index.html"
     if (static / "assets").is_dir():

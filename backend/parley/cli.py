@@ -1,4 +1,4 @@
-"""`parley serve | user create | schema`: the command line."""
+"""`parley serve | user create | chat | schema`: the command line."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -81,7 +82,7 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password: ")
     try:
@@ -89,10 +90,19 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     except ValidationError as exc:
         print(f"parley: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
+    try:
+        secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    except ValueError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
     db = Database(settings.resolved_database_url)
     db.migrate()
-    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
-    accounts = AccountService(db, TokenSigner(secret, timedelta(minutes=1)), LoginThrottle())
+    accounts = AccountService(
+        db,
+        TokenSigner(secret, timedelta(minutes=1)),
+        LoginThrottle(),
+        settings.bcrypt_rounds,
+    )
     try:
         user = asyncio.run(accounts.register(data, is_admin=admin))
     except UsernameTaken:
@@ -116,6 +126,23 @@ def write_schema(output: Path | None) -> int:
     return 0
 
 
+def terminal_chat(args: argparse.Namespace) -> int:
+    from parley.terminal_chat import run_terminal_chat
+
+    password = None
+    if args.api_key is None and args.username is not None:
+        password = os.environ.get("PARLEY_PASSWORD") or getpass.getpass("Password: ")
+    return asyncio.run(
+        run_terminal_chat(
+            args.url,
+            api_key=args.api_key,
+            username=args.username,
+            password=password,
+            conversation_id=args.conversation,
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,12 +160,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_settings_flags(create_parser)
 
+    chat_parser = commands.add_parser("chat", help="chat with a server from the terminal")
+    chat_parser.add_argument(
+        "--url",
+        default=os.environ.get("PARLEY_URL", "http://127.0.0.1:8000"),
+        help="the server [env PARLEY_URL; default http://127.0.0.1:8000]",
+    )
+    chat_parser.add_argument(
+        "--api-key",
+        default=os.environ.get("PARLEY_API_KEY"),
+        help="an API key from POST /api/keys [env PARLEY_API_KEY]",
+    )
+    chat_parser.add_argument(
+        "--username", help="log in as this user instead (password asked, or PARLEY_PASSWORD)"
+    )
+    chat_parser.add_argument("--conversation", help="open this conversation id")
+
     schema_parser = commands.add_parser("schema", help="print the WebSocket protocol's schema")
     schema_parser.add_argument("--output", type=Path, help="write to this file instead")
 
     args = parser.parse_args(argv)
     if args.command == "schema":
         return write_schema(args.output)
+    if args.command == "chat":
+        return terminal_chat(args)
     try:
         settings = _settings(args)
     except ValidationError as exc:

@@ -43,13 +43,20 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None, description="JWT signing secret (>= 32 bytes); generated and kept if unset."
     )
+    bcrypt_rounds: int = Field(
+        12, ge=4, le=16, description="bcrypt cost of new password hashes (tests lower it)."
+    )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
+    max_batch_prompts: int = Field(
+        16, ge=1, description="Most prompts one POST /api/v1/batch may carry."
+    )
     max_concurrent_runs: int = Field(64, ge=1, description="Runs decoded together at most.")
     ws_rate_burst: int = Field(30, ge=1, description="WebSocket frames a client may send at once.")
     ws_rate_per_s: float = Field(10.0, gt=0, description="WebSocket frames per second sustained.")
@@ -97,9 +104,13 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                return json.loads(value)
-            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            value = text.split(",")
+        if isinstance(value, list):
+            # An origin has no path: "https://chat.example/" means "https://chat.example".
+            return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
         return value
 
     @property

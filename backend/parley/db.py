@@ -32,7 +32,7 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _make_engine(url: str, *, immediate: bool) -> Engine:
+def make_engine(url: str, *, immediate: bool) -> Engine:
     if not _is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(
@@ -71,8 +71,8 @@ class Database:
         self.url = url
         if _is_sqlite(url) and url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._read_engine = _make_engine(url, immediate=False)
-        self._write_engine = _make_engine(url, immediate=True)
+        self._read_engine = make_engine(url, immediate=False)
+        self._write_engine = make_engine(url, immediate=True)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-db-writer")
 
     def migrate(self) -> None:

@@ -10,6 +10,8 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from parley.chat.titles import DEFAULT_TITLE
+
 MessageRole = Literal["user", "assistant"]
 MessageStatus = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
 
@@ -53,7 +55,8 @@ def _utc_column(**kwargs: Any) -> Any:
 
 
 class UserBase(SQLModel):
-    username: str = Field(min_length=3, max_length=32, regex=USERNAME_PATTERN)
+    # SQLModel's `regex=` is ignored under pydantic 2: the pattern must travel as `pattern`.
+    username: str = Field(min_length=3, max_length=32, schema_extra={"pattern": USERNAME_PATTERN})
 
 
 class UserCreate(UserBase):
@@ -92,7 +95,7 @@ class UserPublic(UserBase):
 
 
 class ConversationBase(SQLModel):
-    title: str = Field("New conversation", max_length=TITLE_MAX)
+    title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
 
@@ -143,6 +146,11 @@ class Usage(SQLModel):
     completion_tokens: int = 0
 
 
+class Timings(SQLModel):
+    ttft_ms: float | None
+    tokens_per_s: float | None
+
+
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
@@ -185,8 +193,47 @@ class MessagePublic(SQLModel):
     usage: Usage | None = None
     client_id: str | None = None
     model: str | None = None
+    # Set once an answer has ended (null while it streams, and for user messages).
+    finish_reason: Literal["stop", "length", "cancelled"] | None = None
+    timings: Timings | None = None
 
 
 class ConversationDetail(SQLModel):
     conversation: ConversationPublic
     messages: list[MessagePublic]
+
+
+# ---------- API keys ----------
+
+API_KEY_PREFIX = "pk-"
+
+
+class ApiKeyBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="What the key is for.")
+
+
+class ApiKeyCreate(ApiKeyBase):
+    pass
+
+
+class ApiKey(ApiKeyBase, table=True):
+    """A long-lived credential for scripts. Only its SHA-256 is kept; logout leaves it valid."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    key_hash: str = Field(unique=True, index=True, max_length=64)
+    # The key's first characters, enough to tell keys apart in a list.
+    hint: str = Field(max_length=32)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class ApiKeyPublic(ApiKeyBase):
+    id: str
+    hint: str
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key itself; shown this once and never again.")

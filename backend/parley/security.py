@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import secrets
@@ -22,8 +23,11 @@ class InvalidToken(Exception):
     pass
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+DEFAULT_BCRYPT_ROUNDS = 12
+
+
+def hash_password(password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -33,30 +37,64 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
-# Checked against when a username is unknown, so both failures take the same time.
-DUMMY_PASSWORD_HASH = hash_password(secrets.token_hex(8))
-
-
 def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
     """The configured secret, else the one kept in the data directory, made on first start."""
     if configured is not None:
         secret = configured
     else:
         path = data_dir / "secret_key"
-        if path.exists():
-            secret = path.read_text().strip()
-        else:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            secret = secrets.token_urlsafe(48)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secret + "\n")
+        secret = path.read_text().strip() if path.exists() else _create_secret(path)
     if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
         raise ValueError(
             f"the secret key must be at least {MIN_SECRET_BYTES} bytes; "
             "set PARLEY_SECRET_KEY to a longer value or leave it unset to generate one"
         )
     return secret
+
+
+def _create_secret(path: Path) -> str:
+    """Write a new secret, or read the one another process wrote first.
+
+    The file appears complete or not at all: written aside, then hard-linked into place (which
+    fails if it exists), so a process starting at the same moment never reads it half-written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secret + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        draft.unlink()
+    return secret
+
+
+API_KEY_BYTES = 32
+API_KEY_HINT_CHARS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    key: str
+    key_hash: str
+    hint: str
+
+
+def hash_api_key(key: str) -> str:
+    """Keys carry 256 random bits, so a plain SHA-256 is as good as a slow hash here."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def generate_api_key(prefix: str) -> NewApiKey:
+    key = prefix + secrets.token_urlsafe(API_KEY_BYTES)
+    return NewApiKey(key=key, key_hash=hash_api_key(key), hint=key[:API_KEY_HINT_CHARS] + "…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +155,14 @@ class LoginThrottle:
         if len(failures) < self.max_failures:
             return None
         return max(1, math.ceil(failures[-self.max_failures] + self.window_s - now))
+
+    def attempt(self, username: str, address: str) -> int | None:
+        """Start an attempt: seconds to wait, or None with the attempt counted as a failure
+        until `succeeded` clears it, so guesses in flight together count before they finish."""
+        retry_after = self.retry_after(username, address)
+        if retry_after is None:
+            self.failed(username, address)
+        return retry_after
 
     def failed(self, username: str, address: str) -> None:
         key = (username.lower(), address)

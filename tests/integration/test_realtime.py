@@ -60,7 +60,10 @@ async def test_chat_streams_thinking_and_answer_and_stores_them(
     assert answer["content"] == text_of(frames, "chunk")
     assert answer["thinking"] == THINKING
     assert answer["parent_id"] == stored["messages"][0]["id"]
+    assert answer["finish_reason"] == "stop"
+    assert answer["timings"] == end["timings"]
     assert stored["conversation"]["last_seq"] == end["seq"]
+    assert stored["conversation"]["title"] == "hello there"
 
 
 async def test_reconnect_with_after_seq_rebuilds_the_exact_text(
@@ -467,8 +470,13 @@ async def test_a_configured_origin_is_allowed(server_factory: type[ServerProcess
     await socket.close()
 
 
-async def test_deleting_a_conversation_cancels_its_run(scripted_server: ServerProcess) -> None:
-    user = new_user(scripted_server)
+async def test_deleting_a_conversation_cancels_its_run(
+    server_factory: type[ServerProcess],
+) -> None:
+    server = server_factory(
+        model="scripted", scripted_token_delay_s="0.1", scripted_answer="word " * 200
+    ).start()
+    user = new_user(server)
     conversation_id = user.new_conversation()
     socket, _ = await ChatSocket.open(user, conversation_id)
     await socket.say("delete me while I talk")

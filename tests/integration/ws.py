@@ -13,6 +13,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import ServerProcess
+from tests.helpers import new_account
 
 Frame = dict[str, Any]
 
@@ -43,15 +44,10 @@ class ChatUser:
             return dict(response.json())
 
 
-def new_user(server: ServerProcess, password: str = "correct horse battery") -> ChatUser:
-    username = f"u{uuid.uuid4().hex[:12]}"
+def new_user(server: ServerProcess) -> ChatUser:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        client.post(
-            "/api/auth/register", json={"username": username, "password": password}
-        ).raise_for_status()
-        response = client.post("/api/auth/login", json={"username": username, "password": password})
-        response.raise_for_status()
-        return ChatUser(server, username, response.json()["access_token"])
+        account = new_account(client)
+    return ChatUser(server, account.username, account.token)
 
 
 class ChatSocket:

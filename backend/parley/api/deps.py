@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from parley.accounts import AccountService
 from parley.api.errors import ApiError
+from parley.chat.completions import CompletionService
 from parley.chat.service import ChatService
 from parley.config import Settings
 from parley.models import User
@@ -32,9 +33,15 @@ def get_chat(request: Request) -> ChatService:
     return chat
 
 
+def get_completions(request: Request) -> CompletionService:
+    completions: CompletionService = request.app.state.completions
+    return completions
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+CompletionsDep = Annotated[CompletionService, Depends(get_completions)]
 
 
 def _unauthenticated(message: str) -> ApiError:
@@ -45,11 +52,11 @@ async def get_current_user(
     accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> User:
     if not token:
-        raise _unauthenticated("A bearer token is required.")
+        raise _unauthenticated("A bearer token or API key is required.")
     try:
         return await accounts.user_for_token(token)
     except InvalidToken as exc:
-        raise _unauthenticated("The token is invalid, expired or revoked.") from exc
+        raise _unauthenticated("The token or API key is invalid, expired or revoked.") from exc
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

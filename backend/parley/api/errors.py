@@ -1,10 +1,16 @@
-"""The one error shape of the HTTP API: {"detail": {"code", "message"}}."""
+"""The error shapes of the HTTP API: {"detail": {"code", "message"}} everywhere, except under
+/v1 (the OpenAI-compatible routes), where clients expect {"error": {"message", "type", "param",
+"code"}}."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,23 +41,71 @@ _STATUS_CODES = {
 }
 
 
+_OPENAI_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable_error",
+}
+
+
+def is_openai_path(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def openai_error_body(
+    status_code: int, code: str, message: str, param: str | None = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": _OPENAI_ERROR_TYPES.get(status_code, "api_error"),
+            "param": param,
+            "code": code,
+        }
+    }
+
+
+def _error_response(
+    request: Request,
+    status_code: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    if is_openai_path(request.url.path):
+        body = openai_error_body(status_code, code, message)
+    else:
+        body = {"detail": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail: object = exc.detail
-        if not isinstance(detail, dict):
-            detail = {"code": _STATUS_CODES.get(exc.status_code, "error"), "message": str(detail)}
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        if isinstance(detail, dict) and {"code", "message"} <= detail.keys():
+            code, message = str(detail["code"]), str(detail["message"])
+        else:
+            code, message = _STATUS_CODES.get(exc.status_code, "error"), str(detail)
+        return _error_response(request, exc.status_code, code, message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if not is_openai_path(request.url.path):
+            return await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        message = f"{'.'.join(location)}: {first['msg']}" if location else str(first["msg"])
+        body = openai_error_body(422, "invalid_value", message, location[-1] if location else None)
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {
-                "detail": {
-                    "code": "internal_error",
-                    "message": "Something went wrong on the server.",
-                }
-            },
-            status_code=500,
+        return _error_response(
+            request, 500, "internal_error", "Something went wrong on the server."
         )

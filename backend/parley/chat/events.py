@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from parley.models import Message, MessagePublic, MessageRole, MessageStatus, Usage
+from parley.models import Message, MessagePublic, MessageRole, MessageStatus, Timings, Usage
 from parley.realtime.protocol import (
     ChunkFrame,
     EndFrame,
@@ -15,7 +15,6 @@ from parley.realtime.protocol import (
     RunEvent,
     StartFrame,
     ThinkingFrame,
-    Timings,
 )
 
 THINKING = "t"
@@ -35,6 +34,8 @@ def to_public(message: Message) -> MessagePublic:
         usage=Usage(**message.usage) if message.usage else None,
         client_id=message.client_id,
         model=message.model,
+        finish_reason=cast(FinishReason | None, message.finish_reason),
+        timings=Timings(**message.timings) if message.timings else None,
     )
 
 
@@ -48,13 +49,12 @@ def end_event(message: Message) -> EndFrame | ErrorFrame:
             message=message.error_message or "",
             message_id=message.id,
         )
-    timings = message.timings or {}
     return EndFrame(
         seq=message.end_seq,
         message_id=message.id,
         finish_reason=cast(FinishReason, message.finish_reason or "stop"),
         usage=Usage(**(message.usage or {})),
-        timings=Timings(ttft_ms=timings.get("ttft_ms"), tokens_per_s=timings.get("tokens_per_s")),
+        timings=Timings(**(message.timings or {"ttft_ms": None, "tokens_per_s": None})),
     )
 
 

@@ -16,21 +16,19 @@ from dataclasses import dataclass
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
-from parley.chat.prompts import PromptTooLong, build_prompt
-from parley.chat.store import ChatStore
-from parley.engine.base import (
-    ChatTurn,
-    Delta,
-    Engine,
-    EngineError,
-    Finished,
-    GenerationRequest,
-    Prefilling,
-    Queued,
-    SamplingParams,
+from parley.chat.generation import (
+    GenerationFailed,
+    GenerationOptions,
+    Outcome,
+    TokenText,
+    prepare_generation,
+    split_generation,
 )
+from parley.chat.prompts import PromptTooLong
+from parley.chat.store import ChatStore
+from parley.engine.base import ChatTurn, Engine, Prefilling, Queued
 from parley.engine.manager import EngineManager, ModelUnavailable
-from parley.engine.reasoning import Piece, ReasoningSplitter
+from parley.engine.reasoning import Piece
 from parley.models import Message
 from parley.realtime.protocol import (
     ChunkFrame,
@@ -158,55 +156,41 @@ class Run:
         self._engine = engine
         options = self._plan.options
         try:
-            prompt = build_prompt(
+            prepared = prepare_generation(
                 engine,
+                self.id,
                 self._plan.system_prompt,
                 self._plan.history,
-                max_new_tokens=options.max_tokens or self._config.default_max_tokens,
-                enable_thinking=options.thinking,
+                GenerationOptions(
+                    max_tokens=options.max_tokens,
+                    temperature=options.temperature,
+                    top_p=options.top_p,
+                    thinking=options.thinking,
+                ),
+                default_max_tokens=self._config.default_max_tokens,
+                ignore_eos=self._config.ignore_eos,
             )
         except PromptTooLong as exc:
             raise RunFailed("too_long", str(exc)) from exc
-        card = engine.card
-        splitter = ReasoningSplitter(
-            card.think_open,
-            card.think_close,
-            start_in_thinking=prompt.text.rstrip().endswith(card.think_open),
-        )
-        defaults = SamplingParams()
-        params = SamplingParams(
-            max_tokens=prompt.max_new_tokens,
-            temperature=defaults.temperature
-            if options.temperature is None
-            else options.temperature,
-            top_p=defaults.top_p if options.top_p is None else options.top_p,
-            ignore_eos=self._config.ignore_eos,
-        )
-        finish: FinishReason = "stop"
-        prompt_tokens, completion_tokens = prompt.tokens, 0
-        request = GenerationRequest(request_id=self.id, prompt=prompt.text, params=params)
         if self._stop_requested.is_set():
-            return "cancelled", prompt_tokens, 0
+            return "cancelled", prepared.prompt.tokens, 0
         try:
-            async for event in engine.generate(request):
-                if isinstance(event, Delta):
+            async for event in split_generation(engine, prepared):
+                if isinstance(event, TokenText):
                     if self._first_token_at is None:
                         self._first_token_at = time.monotonic()
-                    completion_tokens = event.completion_tokens
-                    await self._emit(splitter.feed(event.text))
-                elif isinstance(event, Finished):
-                    finish = event.finish_reason
-                    prompt_tokens = event.prompt_tokens
-                    completion_tokens = event.completion_tokens
+                    await self._emit(event.pieces)
+                elif isinstance(event, Outcome):
+                    await self._emit(event.tail)
+                    return event.finish_reason, event.prompt_tokens, event.completion_tokens
                 elif isinstance(event, Queued):
                     self._set_status(StatusFrame(state="queued", position=event.position))
                 elif isinstance(event, Prefilling):
                     self._set_status(StatusFrame(state="prefill"))
-        except EngineError as exc:
-            await self._emit(splitter.flush())
-            raise RunFailed("generation_failed", str(exc)) from exc
-        await self._emit(splitter.flush())
-        return finish, prompt_tokens, completion_tokens
+        except GenerationFailed as exc:
+            await self._emit(exc.tail)
+            raise RunFailed("generation_failed", exc.message) from exc
+        raise RunFailed("internal_error", "The engine ended without finishing.")
 
     def _set_status(self, status: StatusFrame) -> None:
         self._status = status

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from parley.chat.answers import AnswerEvent, AnswerTracker
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
+from parley.chat.titles import DEFAULT_TITLE, title_from_message
 from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
 from parley.models import (
     Conversation,
@@ -20,6 +23,7 @@ from parley.models import (
     ConversationPublic,
     ConversationUpdate,
     Message,
+    utcnow,
 )
 from parley.realtime.protocol import (
     ActiveRun,
@@ -29,6 +33,7 @@ from parley.realtime.protocol import (
     ReadyFrame,
     SendOptions,
     StartFrame,
+    server_frame_adapter,
 )
 
 log = logging.getLogger(__name__)
@@ -97,8 +102,12 @@ class ChatService:
         self, user_id: str, data: ConversationCreate
     ) -> ConversationPublic:
         self._check_model(data.model)
+        now = utcnow()  # one instant: a new conversation has not been updated since
         conversation = Conversation(
-            owner_id=user_id, **data.model_dump(exclude_unset=True, exclude_none=True)
+            owner_id=user_id,
+            created_at=now,
+            updated_at=now,
+            **data.model_dump(exclude_unset=True, exclude_none=True),
         )
         return self._public(await self._store.create_conversation(conversation))
 
@@ -244,6 +253,14 @@ class ChatService:
                 raise ChatRefused("bad_request", "There is no message to answer yet.")
             await self._start_run(channel, conversation, history, None, last_user.id, options)
 
+    @staticmethod
+    def _first_title(
+        conversation: Conversation, history: list[Message], user: Message | None
+    ) -> str | None:
+        if user is None or history or conversation.title != DEFAULT_TITLE:
+            return None
+        return title_from_message(user.content)
+
     async def _start_run(
         self,
         channel: Channel,
@@ -272,7 +289,11 @@ class ChatService:
         )
         try:
             accepted = await self._store.accept_turn(
-                channel.conversation_id, user, answer, channel.last_seq
+                channel.conversation_id,
+                user,
+                answer,
+                channel.last_seq,
+                title=self._first_title(conversation, history, user),
             )
         except LookupError as exc:
             raise ChatRefused("bad_request", "This conversation was deleted.") from exc
@@ -310,6 +331,32 @@ class ChatService:
         if run is None:
             raise ChatRefused("no_active_run", "Nothing is being generated.")
         await run.stop()
+
+    # ---------- one answer, for REST callers that name a conversation ----------
+
+    async def ask(
+        self,
+        user_id: str,
+        conversation_id: str,
+        content: str,
+        options: SendOptions,
+        tracker: AnswerTracker,
+    ) -> AsyncIterator[AnswerEvent]:
+        """Send a message to a conversation as a socket would, and follow its answer (which
+        `tracker` adds up): the message is stored, and every socket open on the conversation
+        sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        connection = await self.connect(user_id, conversation_id, after_seq=None)
+        try:
+            await self.send(connection, content, tracker.client_id, options)
+            while not tracker.done:
+                item = await connection.subscriber.queue.get()
+                if isinstance(item, Close):
+                    raise ChatRefused("bad_request", "The conversation was closed.")
+                event = tracker.feed(server_frame_adapter.validate_json(item))
+                if event is not None:
+                    yield event
+        finally:
+            self.disconnect(connection)
 
     # ---------- life cycle ----------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -27,9 +27,13 @@ def encode_cursor(conversation: Conversation) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, conversation_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), conversation_id
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        text, conversation_id = raw.split("|", 1)
+        stamp = datetime.fromisoformat(text)
+        if stamp.tzinfo is None:
+            raise ValueError("cursor time without a timezone")
+        # In UTC here, so a time at the edge of the calendar fails now and not in the query.
+        return stamp.astimezone(UTC), conversation_id
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise BadCursor("invalid cursor") from exc
 
 
@@ -166,9 +170,15 @@ class ChatStore:
         return await self.db.read(work)
 
     async def accept_turn(
-        self, conversation_id: str, user: Message | None, answer: Message, last_seq: int
+        self,
+        conversation_id: str,
+        user: Message | None,
+        answer: Message,
+        last_seq: int,
+        title: str | None = None,
     ) -> AcceptedTurn:
-        """Store a user message (none for a regenerate) and the empty answer that follows it."""
+        """Store a user message (none for a regenerate) and the empty answer that follows it,
+        and the conversation's new title if it gets one."""
 
         def work(session: Session) -> AcceptedTurn:
             conversation = session.get(Conversation, conversation_id)
@@ -180,6 +190,8 @@ class ChatStore:
             conversation.last_seq = last_seq
             conversation.seq_reserved = max(conversation.seq_reserved, last_seq)
             conversation.updated_at = utcnow()
+            if title is not None:
+                conversation.title = title
             session.add(conversation)
             session.flush()
             return AcceptedTurn(

@@ -1,10 +1,10 @@
 """Alembic environment: migrations run from `parley.db.upgrade_schema` at start-up."""
 
 from alembic import context
-from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import parley.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from parley.db import make_engine
 
 target_metadata = SQLModel.metadata
 
@@ -17,11 +17,17 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(url)
+    # On SQLite every transaction of this engine starts with BEGIN IMMEDIATE, so the whole
+    # migration, the version check included, holds the write lock: two processes migrating a
+    # fresh file at once take turns instead of both creating the tables.
+    engine = make_engine(url, immediate=True)
     with engine.connect() as connection:
         # SQLite alters tables by copying them; batch mode does that safely.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             context.run_migrations()

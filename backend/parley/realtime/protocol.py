@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from parley.models import MessagePublic, Usage
+from parley.models import MessagePublic, Timings, Usage
 
 
 class Frame(BaseModel):
@@ -118,11 +118,6 @@ class ChunkFrame(Frame):
     type: Literal["chunk"] = "chunk"
     seq: int
     content: str
-
-
-class Timings(Frame):
-    ttft_ms: float | None
-    tokens_per_s: float | None
 
 
 FinishReason = Literal["stop", "length", "cancelled"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, ValidationError
 
 from parley.accounts import InvalidCredentials, TooManyAttempts, UsernameTaken
@@ -27,7 +27,12 @@ class TokenResponse(BaseModel):
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-async def register(data: UserCreate, accounts: AccountsDep) -> Any:
+async def register(
+    data: Annotated[
+        UserCreate, Body(examples=[{"username": "alice", "password": "correct horse battery"}])
+    ],
+    accounts: AccountsDep,
+) -> Any:
     try:
         return await accounts.register(data)
     except UsernameTaken as exc:
@@ -53,7 +58,10 @@ async def _credentials(request: Request) -> Credentials:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": Credentials.model_json_schema()},
+                "application/json": {
+                    "schema": Credentials.model_json_schema(),
+                    "example": {"username": "alice", "password": "correct horse battery"},
+                },
                 "application/x-www-form-urlencoded": {"schema": Credentials.model_json_schema()},
             },
             "required": True,

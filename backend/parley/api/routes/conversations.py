@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Body, Query, status
 
 from parley.api.deps import ChatDep, CurrentUser
 from parley.api.errors import ApiError, not_found
@@ -42,7 +42,12 @@ async def list_conversations(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
 async def create_conversation(
-    data: ConversationCreate, user: CurrentUser, chat: ChatDep
+    data: Annotated[
+        ConversationCreate,
+        Body(examples=[{"title": "Trip planning", "system_prompt": "Answer briefly."}]),
+    ],
+    user: CurrentUser,
+    chat: ChatDep,
 ) -> ConversationPublic:
     try:
         return await chat.create_conversation(user.id, data)
@@ -62,7 +67,10 @@ async def get_conversation(
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
 async def update_conversation(
-    conversation_id: str, data: ConversationUpdate, user: CurrentUser, chat: ChatDep
+    conversation_id: str,
+    data: Annotated[ConversationUpdate, Body(examples=[{"title": "Renamed"}])],
+    user: CurrentUser,
+    chat: ChatDep,
 ) -> ConversationPublic:
     try:
         return await chat.update_conversation(user.id, conversation_id, data)

@@ -1,0 +1,41 @@
+"""API keys for scripts: create (the key is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from parley.api.deps import AccountsDep, CurrentUser
+from parley.api.errors import not_found
+from parley.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+
+router = APIRouter(prefix="/api/keys", tags=["api keys"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    description=(
+        "Create a key for scripts, sent as `Authorization: Bearer <key>` (or as the WebSocket "
+        "`auth` frame's token). The key is in this answer only; the server keeps its hash. "
+        "Keys survive logout: revoke them here."
+    ),
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"example": {"name": "nightly script"}}}}
+    },
+)
+async def create_key(data: ApiKeyCreate, user: CurrentUser, accounts: AccountsDep) -> Any:
+    return await accounts.create_api_key(user.id, data)
+
+
+@router.get("", response_model=list[ApiKeyPublic])
+async def list_keys(user: CurrentUser, accounts: AccountsDep) -> Any:
+    return await accounts.api_keys(user.id)
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: str, user: CurrentUser, accounts: AccountsDep) -> None:
+    if not await accounts.revoke_api_key(user.id, key_id):
+        raise not_found("api_key")

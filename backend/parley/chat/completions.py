@@ -1,0 +1,228 @@
+"""Stateless completions: turns and options in, thinking and answer text out.
+
+The entry point of the chat service for the seed-style `/api/v1` routes and the
+OpenAI-compatible `/v1` routes. Nothing is stored; the answer goes through the same engine
+(and its batching) as WebSocket runs, by way of chat/generation.py.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from parley.chat.generation import (
+    GenerationFailed,
+    GenerationOptions,
+    Outcome,
+    PreparedGeneration,
+    TokenText,
+    prepare_generation,
+    split_generation,
+)
+from parley.chat.prompts import PromptTooLong
+from parley.engine.base import ChatTurn, Engine, FinishReason, ModelCard, Prefilling, Queued
+from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
+from parley.engine.reasoning import Piece
+
+# How long a client is told to wait before retrying while a model loads.
+LOADING_RETRY_AFTER_S = 5
+
+
+class CompletionRefused(Exception):
+    """A request that cannot be answered; `code` says why, for the transport to map."""
+
+    def __init__(self, code: str, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class UnknownModel(CompletionRefused):
+    pass
+
+
+class ModelNotLoaded(CompletionRefused):
+    pass
+
+
+class BadOptions(CompletionRefused):
+    pass
+
+
+class CompletionFailed(Exception):
+    """The engine failed while answering; the message is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    turns: Sequence[ChatTurn]
+    system_prompt: str = ""
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """No token yet: queued for a batch slot or reading the prompt."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    finish_reason: FinishReason
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+CompletionEvent = Waiting | Piece | Finish
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A whole answer, for callers that do not stream."""
+
+    model: str
+    answer: str
+    thinking: str
+    finish: Finish
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCompletion:
+    """A completion whose model is loaded and whose prompt fits: ready to stream."""
+
+    model: str
+    engine: Engine
+    generation: PreparedGeneration
+
+
+class CompletionService:
+    def __init__(self, engines: EngineManager, *, default_max_tokens: int) -> None:
+        self._engines = engines
+        self._default_max_tokens = default_max_tokens
+
+    # ---------- models ----------
+
+    @property
+    def default_model(self) -> str:
+        return self._engines.default_model
+
+    def model_statuses(self) -> list[ModelStatus]:
+        return self._engines.statuses()
+
+    def default_status(self) -> ModelStatus:
+        statuses = self._engines.statuses()
+        default = self._engines.default_model
+        return next((s for s in statuses if s.id == default), statuses[0])
+
+    async def loaded_card(self, model_id: str) -> ModelCard | None:
+        """The card of a model that is loaded now; None (without loading it) otherwise."""
+        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
+        if status is None or status.state != "loaded":
+            return None
+        return (await self._engines.acquire(model_id)).card
+
+    async def load(self, model: str | None) -> str:
+        """Load a model (waiting while it loads); raises ModelUnavailable."""
+        model_id = self._engines.resolve(model)
+        await self._engines.acquire(model_id)
+        return model_id
+
+    # ---------- completions ----------
+
+    def _ready_model(self, model: str | None) -> str:
+        """The model's id if it can answer now or after an on-demand load."""
+        try:
+            model_id = self._engines.resolve(model)
+        except ModelUnavailable as exc:
+            raise UnknownModel(exc.code, exc.message) from exc
+        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
+        if status is not None and status.state == "loading":
+            raise ModelNotLoaded(
+                "model_not_loaded",
+                f"The model {model_id!r} is still loading; try again shortly.",
+                retry_after_s=LOADING_RETRY_AFTER_S,
+            )
+        if status is not None and status.state == "failed":
+            raise ModelNotLoaded(
+                "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
+            )
+        return model_id
+
+    async def prepare(self, request: CompletionRequest) -> PendingCompletion:
+        """Check the model and the options and render the prompt, before anything is sent
+        back; raises CompletionRefused."""
+        model_id = self._ready_model(request.model)
+        try:
+            engine = await self._engines.acquire(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotLoaded("model_not_loaded", exc.message) from exc
+        context = engine.card.context_length
+        max_tokens = request.options.max_tokens
+        if max_tokens is not None and max_tokens > context:
+            raise BadOptions(
+                "max_tokens_too_large",
+                f"max_tokens may be at most {context} for the model {model_id!r}.",
+            )
+        try:
+            generation = prepare_generation(
+                engine,
+                f"completion-{uuid.uuid4()}",
+                request.system_prompt,
+                request.turns,
+                request.options,
+                default_max_tokens=self._default_max_tokens,
+            )
+        except PromptTooLong as exc:
+            raise BadOptions("context_length_exceeded", str(exc)) from exc
+        return PendingCompletion(model_id, engine, generation)
+
+    async def stream(self, pending: PendingCompletion) -> AsyncIterator[CompletionEvent]:
+        """Thinking and answer pieces as they are made, then `Finish`; raises
+        CompletionFailed. Closing the iterator early cancels the generation."""
+        try:
+            async for event in split_generation(pending.engine, pending.generation):
+                if isinstance(event, TokenText):
+                    for piece in event.pieces:
+                        yield piece
+                elif isinstance(event, Outcome):
+                    for piece in event.tail:
+                        yield piece
+                    yield Finish(event.finish_reason, event.prompt_tokens, event.completion_tokens)
+                elif isinstance(event, Queued):
+                    yield Waiting("queued")
+                elif isinstance(event, Prefilling):
+                    yield Waiting("prefill")
+        except GenerationFailed as exc:
+            raise CompletionFailed(exc.message) from exc
+
+    async def collect(self, pending: PendingCompletion, started: float) -> Completion:
+        """The whole answer; `started` (time.monotonic()) is when the request came in."""
+        answer: list[str] = []
+        thinking: list[str] = []
+        finish = Finish("stop", pending.generation.prompt.tokens, 0)
+        async for event in self.stream(pending):
+            if isinstance(event, Piece):
+                (thinking if event.channel == "thinking" else answer).append(event.text)
+            elif isinstance(event, Finish):
+                finish = event
+        return Completion(
+            model=pending.model,
+            answer="".join(answer),
+            thinking="".join(thinking),
+            finish=finish,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )

@@ -1,0 +1,53 @@
+// One function per REST call of the contract.
+import { requestJson } from "./http";
+import type {
+  Conversation,
+  ConversationChanges,
+  ConversationDetail,
+  ConversationPage,
+  LoginAnswer,
+  ModelList,
+  User,
+} from "./types";
+
+export function register(username: string, password: string): Promise<User> {
+  return requestJson("/api/auth/register", { method: "POST", body: { username, password } });
+}
+
+export function login(username: string, password: string): Promise<LoginAnswer> {
+  return requestJson("/api/auth/login", { method: "POST", body: { username, password } });
+}
+
+export function logout(token: string): Promise<void> {
+  return requestJson("/api/auth/logout", { method: "POST", token });
+}
+
+export function fetchCurrentUser(token: string): Promise<User> {
+  return requestJson("/api/auth/me", { token });
+}
+
+export function listConversations(token: string, limit: number, cursor: string | null): Promise<ConversationPage> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return requestJson(`/api/conversations?${query}`, { token });
+}
+
+export function createConversation(token: string, changes: ConversationChanges = {}): Promise<Conversation> {
+  return requestJson("/api/conversations", { method: "POST", body: changes, token });
+}
+
+export function fetchConversation(token: string, id: string): Promise<ConversationDetail> {
+  return requestJson(`/api/conversations/${encodeURIComponent(id)}`, { token });
+}
+
+export function updateConversation(token: string, id: string, changes: ConversationChanges): Promise<Conversation> {
+  return requestJson(`/api/conversations/${encodeURIComponent(id)}`, { method: "PATCH", body: changes, token });
+}
+
+export function deleteConversation(token: string, id: string): Promise<void> {
+  return requestJson(`/api/conversations/${encodeURIComponent(id)}`, { method: "DELETE", token });
+}
+
+export function listModels(token: string): Promise<ModelList> {
+  return requestJson("/api/models", { token });
+}

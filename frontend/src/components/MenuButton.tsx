@@ -1,0 +1,19 @@
+import { Icon } from "./Icon";
+
+export const SIDEBAR_ID = "conversation-sidebar";
+
+/** Opens the conversation list, a drawer on narrow screens (hidden on wide ones). */
+export function MenuButton({ expanded, onClick }: { expanded: boolean; onClick: () => void }) {
+  return (
+    <button
+      type="button"
+      className="icon-button menu-button"
+      aria-label="Show conversations"
+      aria-controls={SIDEBAR_ID}
+      aria-expanded={expanded}
+      onClick={onClick}
+    >
+      <Icon name="menu" />
+    </button>
+  );
+}

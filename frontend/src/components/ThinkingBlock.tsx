@@ -1,0 +1,40 @@
+import { useId, useState } from "react";
+import { formatSeconds } from "../lib/format";
+
+interface ThinkingBlockProps {
+  thinking: string;
+  /** The model is still thinking: the block stays open unless the reader closed it. */
+  inProgress: boolean;
+  durationMs: number | null;
+}
+
+export function ThinkingBlock({ thinking, inProgress, durationMs }: ThinkingBlockProps) {
+  const [openedByReader, setOpenedByReader] = useState<boolean | null>(null);
+  const open = openedByReader ?? inProgress;
+  const bodyId = useId();
+  const label = inProgress
+    ? "Thinking…"
+    : durationMs !== null
+      ? `Thought for ${formatSeconds(durationMs)}`
+      : "Thoughts";
+
+  return (
+    <div className={`thinking${inProgress ? " in-progress" : ""}`}>
+      <button
+        type="button"
+        className="thinking-toggle"
+        aria-expanded={open}
+        aria-controls={bodyId}
+        onClick={() => setOpenedByReader(!open)}
+      >
+        <span aria-hidden="true" className="chevron">
+          {open ? "▾" : "▸"}
+        </span>{" "}
+        {label}
+      </button>
+      <div id={bodyId} className="thinking-text" hidden={!open}>
+        {thinking}
+      </div>
+    </div>
+  );
+}

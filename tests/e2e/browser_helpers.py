@@ -1,0 +1,104 @@
+"""Helpers for the browser tests: log in, open a chat, send, read answers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Locator, Page, expect
+
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "frontend" / "dist"
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "correct horse battery"
+# The e2e server's scripted engine: slow enough to watch an answer stream, reload in the
+# middle of it and stop it.
+TOKEN_DELAY_S = "0.04"
+THINKING = "Let me think about that carefully, one step at a time, before I answer."
+
+
+def new_username() -> str:
+    return f"u{uuid.uuid4().hex[:12]}"
+
+
+def register_via_api(base_url: str, username: str) -> None:
+    response = httpx.post(
+        f"{base_url}/api/auth/register", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+
+
+def api_token(base_url: str, username: str) -> str:
+    response = httpx.post(
+        f"{base_url}/api/auth/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def log_in(page: Page, base_url: str) -> str:
+    """Registers a new user (over REST) and logs in through the form; answers the username."""
+    username = new_username()
+    register_via_api(base_url, username)
+    log_in_as(page, base_url, username)
+    return username
+
+
+def log_in_as(page: Page, base_url: str, username: str) -> None:
+    page.goto(base_url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    # The log-out button lives in the sidebar, a closed drawer on a phone.
+    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
+
+
+def new_chat(page: Page) -> str:
+    """Creates a conversation from the sidebar and waits until its socket is open."""
+    before = page.url
+    page.locator(".sidebar").get_by_role("button", name="New chat").click()
+    page.wait_for_url(lambda url: "/c/" in url and url != before)
+    wait_connected(page)
+    return page.url.rsplit("/c/", 1)[1]
+
+
+def message_box(page: Page) -> Locator:
+    return page.get_by_role("textbox", name="Message", exact=True)
+
+
+def wait_connected(page: Page, timeout_ms: float = 5_000) -> None:
+    expect(message_box(page)).to_have_attribute(
+        "placeholder", re.compile("^Message"), timeout=timeout_ms
+    )
+
+
+def send(page: Page, text: str) -> None:
+    box = message_box(page)
+    box.fill(text)
+    box.press("Enter")
+
+
+def assistant_messages(page: Page) -> Locator:
+    return page.locator(".message.assistant")
+
+
+def last_answer(page: Page) -> Locator:
+    return assistant_messages(page).last
+
+
+def answer_text(page: Page) -> str:
+    return last_answer(page).locator(".markdown").inner_text()
+
+
+def wait_answer_done(page: Page, status: str = "complete", timeout_ms: float = 20_000) -> None:
+    expect(last_answer(page)).to_have_attribute("data-status", status, timeout=timeout_ms)
+
+
+def long_message(words: int) -> str:
+    return " ".join(f"word{index}" for index in range(words))
+
+
+def cached_keys(page: Page) -> list[str]:
+    return page.evaluate("Object.keys(localStorage).filter((key) => key.startsWith('parley:'))")

@@ -1,0 +1,63 @@
+"""The compatible APIs with the real embedded model (SmolLM2-135M-Instruct): the openai package
+with seeds, stops and limits, and a batch decoded together."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.integration.compat_support import bearer, create_key, register
+
+pytestmark = pytest.mark.model
+
+
+def test_openai_client_and_batch_on_the_real_model(
+    server_factory: type[ServerProcess], model_data_dir: Path
+) -> None:
+    server = server_factory(data_dir=model_data_dir, max_new_tokens="24").start(timeout_s=300)
+    deadline = time.monotonic() + 300
+    while httpx.get(f"{server.base_url}/api/v1/health").json()["status"] == "loading":
+        assert time.monotonic() < deadline, "the model did not load"
+        time.sleep(0.5)
+    _, token = register(server)
+    key = create_key(server, token)["key"]
+    with openai.OpenAI(
+        base_url=f"{server.base_url}/v1", api_key=key, max_retries=0, timeout=300
+    ) as client:
+        model = client.models.list().data[0].id
+
+        def ask(**options: object) -> openai.types.chat.ChatCompletion:
+            return client.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": "List three colours."}],
+                **options,  # type: ignore[arg-type]
+            )
+
+        seeded = [ask(temperature=1.0, seed=11, max_completion_tokens=12) for _ in range(2)]
+        assert seeded[0].choices[0].message.content == seeded[1].choices[0].message.content
+        short = ask(temperature=0, max_tokens=3)
+        assert short.choices[0].finish_reason == "length"
+        assert short.usage is not None and short.usage.completion_tokens == 3
+        streamed = client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "Say hello."}],
+            temperature=0,
+            max_tokens=8,
+            stream=True,
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+        assert text.strip()
+
+    batch = httpx.post(
+        f"{server.base_url}/api/v1/batch",
+        json={"prompts": ["What is 2+2?", "Name a fruit.", "Say hi."], "max_tokens": 8},
+        headers=bearer(key),
+        timeout=300,
+    )
+    assert batch.status_code == 200, batch.text
+    assert len(batch.json()["results"]) == 3 and all(batch.json()["results"])
