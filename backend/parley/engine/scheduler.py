@@ -6,7 +6,8 @@ row's own tokens, so a row computes what it would compute alone. Each turn of th
 
 1. takes cancellations and admits queued requests (bounded by `max_sequences` and a KV budget),
 2. prefills up to `prefill_chunk_tokens` prompt tokens: several short prompts together in one
-   padded batch, or one chunk of a long prompt, so running streams wait about one step at most,
+   padded batch, or one chunk of a long prompt, so running streams wait about one step at most
+   (with no stream decoding, every waiting prompt up to 4096 tokens in one batch),
 3. merges finished prefills into the batch (padding the shorter side on the left),
 4. runs one decode step for all rows and drops the rows that finished, freeing their KV at once.
 
