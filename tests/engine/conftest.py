@@ -1,4 +1,5 @@
-"""Shared fixtures: one converted SmolLM2 per test session, loaded once per limit setting."""
+"""Engine fixtures: SmolLM2 loaded once per limit setting, converted once per session into
+the shared `model_data_dir` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import engine_settings
 
 from parley.engine.base import Engine
-
-
-@pytest.fixture(scope="session")
-def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data dir for the session, so the GGUF is converted once (~20 s)."""
-    return tmp_path_factory.mktemp("parley-data")
+from tests.engine.helpers import engine_settings
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from engine_helpers import GREEDY, answer, engine_settings, prompt_for
 
 from parley.engine.base import (
     Delta,
@@ -19,6 +18,7 @@ from parley.engine.base import (
     Queued,
     SamplingParams,
 )
+from tests.engine.helpers import GREEDY, answer, engine_settings, prompt_for
 
 pytestmark = pytest.mark.model
 
@@ -177,3 +177,74 @@ async def test_converted_gguf_is_reused_on_the_next_load(
     assert (converted / "model.safetensors").stat().st_mtime_ns == weights_written
     # No staging folder was left behind either.
     assert [p.name for p in converted.parent.iterdir()] == [converted.name]
+
+
+async def test_cpu_threads_setting_sets_torch_threads(model_data_dir: Path) -> None:
+    import torch
+
+    from parley.engine.hf import load_engine
+
+    before = torch.get_num_threads()
+    try:
+        engine = load_engine("smollm2", engine_settings(model_data_dir, cpu_threads=1))
+        await engine.close()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+async def test_a_long_prompt_is_read_in_chunks_between_decode_steps(smollm2: Engine) -> None:
+    """While a long prompt is prefilled chunk by chunk, the running stream keeps getting tokens."""
+    order: list[tuple[str, object]] = []
+    running_streams = asyncio.Event()
+
+    async def stream(request_id: str, question: str, params: SamplingParams) -> None:
+        request = GenerationRequest(request_id, prompt_for(smollm2, question), params)
+        async for event in smollm2.generate(request):
+            order.append((request_id, event))
+            if isinstance(event, Delta):
+                running_streams.set()
+
+    async def join_later() -> None:
+        await running_streams.wait()
+        await stream("long", long_question, GREEDY)
+
+    long_question = "Please summarise this. " + "The quick brown fox jumps over the lazy dog. " * 40
+    running = stream("running", QUESTIONS[1], SamplingParams(max_tokens=64, ignore_eos=True))
+    await asyncio.gather(running, join_later())
+    start = order.index(next(item for item in order if item[0] == "long"))
+    first_token = order.index(
+        next(item for item in order if item[0] == "long" and isinstance(item[1], Delta))
+    )
+    during_prefill = [e for rid, e in order[start:first_token] if rid == "running"]
+    chunks = smollm2.count_tokens(prompt_for(smollm2, long_question)) // 40
+    assert chunks >= 8
+    # One decode step per chunk; a delta may be empty-held, so allow a little slack.
+    assert len([e for e in during_prefill if isinstance(e, Delta)]) >= chunks // 2
+
+
+async def test_a_configured_chat_template_gets_the_thinking_switch(
+    model_data_dir: Path, tmp_path: Path
+) -> None:
+    from parley.engine.base import ChatTurn
+    from parley.engine.hf import load_engine
+    from parley.engine.specs import ModelSpec
+
+    template = tmp_path / "template.jinja"
+    template.write_text(
+        "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}[assistant]"
+        "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}",
+        encoding="utf-8",
+    )
+    spec = ModelSpec(id="templated", path="smollm2", chat_template=str(template))
+    engine = load_engine(spec, engine_settings(model_data_dir))
+    try:
+        turns = [ChatTurn("user", "Hi")]
+        assert engine.render_prompt(turns, enable_thinking=None) == "[user]Hi[assistant]"
+        assert engine.render_prompt(turns, enable_thinking=True) == "[user]Hi[assistant]"
+        assert (
+            engine.render_prompt(turns, enable_thinking=False)
+            == "[user]Hi[assistant]<think></think>"
+        )
+    finally:
+        await engine.close()

@@ -17,11 +17,10 @@ log = logging.getLogger(__name__)
 class GpuMemory:
     index: int
     free_bytes: int
-    total_bytes: int
 
 
 def gpu_memory() -> list[GpuMemory]:
-    """Free and total memory of every NVIDIA GPU; empty when pynvml or the driver is missing."""
+    """Free memory of every NVIDIA GPU; empty when pynvml or the driver is missing."""
     try:
         import pynvml
     except ImportError:
@@ -35,7 +34,7 @@ def gpu_memory() -> list[GpuMemory]:
         gpus = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
-            gpus.append(GpuMemory(index, int(info.free), int(info.total)))
+            gpus.append(GpuMemory(index, int(info.free)))
         return gpus
     except Exception as exc:
         log.warning("pynvml failed to read GPU memory, using the CPU: %s", exc)

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,21 +130,39 @@ def _eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     return ids
 
 
-def load_engine(spec: str | ModelSpec, settings: Settings) -> HFEngine:
-    """Load a model ("smollm2", a .gguf file or a Hugging Face folder) ready to serve."""
+def _ignore_progress(fraction: float) -> None:
+    pass
+
+
+def load_engine(
+    spec: str | ModelSpec,
+    settings: Settings,
+    on_progress: Callable[[float], None] = _ignore_progress,
+) -> HFEngine:
+    """Load a model ("smollm2", a .gguf file or a Hugging Face folder) ready to serve.
+
+    `on_progress` hears the fraction done (0..1) after each stage: the weights folder (after a
+    GGUF conversion, the longest stage), the tokenizer, the model.
+    """
     if isinstance(spec, str):
         spec = ModelSpec(id=spec, path=spec)
     folder = weights_folder(spec.path, settings)
+    on_progress(0.6)
     device = pick_device(spec.device or settings.device)
+    if device == "cpu" and settings.cpu_threads:
+        # Process-wide: every CPU model shares the cores anyway.
+        torch.set_num_threads(settings.cpu_threads)
     dtype_name = pick_dtype(spec.dtype or settings.dtype, device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     template = _chat_template(spec.chat_template)
     if template is not None:
         tokenizer.chat_template = template
+    on_progress(0.7)
     model = _build_model(spec, folder, _DTYPES[dtype_name])
     model.eval()
     # Module.to itself: transformers wraps the method with a signature mypy cannot follow.
     torch.nn.Module.to(model, torch.device(device))
+    on_progress(0.95)
     tensors = (*model.parameters(), *model.buffers())
     weight_bytes = sum(t.numel() * t.element_size() for t in tensors)
     card = ModelCard(

@@ -60,7 +60,8 @@ def _restrict_top_p(probs: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
 
 def choose_tokens(logits: torch.Tensor, rows: Sequence[RowSampling]) -> list[int]:
     """One token id per row of `logits` ([rows, vocab]); temperature 0 means greedy."""
-    logits = logits.float()
+    # A copy: the penalty below edits it in place, and `.float()` of fp32 logits is no copy.
+    logits = logits.to(torch.float32, copy=True)
     _apply_repetition_penalty(logits, rows)
     chosen = logits.argmax(dim=-1)
     sampled = [i for i, row in enumerate(rows) if row.params.temperature > 0]

@@ -6,7 +6,8 @@ row's own tokens, so a row computes what it would compute alone. Each turn of th
 
 1. takes cancellations and admits queued requests (bounded by `max_sequences` and a KV budget),
 2. prefills up to `prefill_chunk_tokens` prompt tokens: several short prompts together in one
-   padded batch, or one chunk of a long prompt, so running streams wait about one step at most,
+   padded batch, or one chunk of a long prompt, so running streams wait about one step at most
+   (with no stream decoding, every waiting prompt up to 4096 tokens in one batch),
 3. merges finished prefills into the batch (padding the shorter side on the left),
 4. runs one decode step for all rows and drops the rows that finished, freeing their KV at once.
 
@@ -44,6 +45,9 @@ from parley.engine.decoding import Decode, IncrementalDetokenizer, StopStringFil
 from parley.engine.sampling import RowSampling, choose_tokens, new_generator
 
 log = logging.getLogger(__name__)
+
+# Prompt tokens read in one forward pass while no stream is decoding (bounds activation memory).
+_IDLE_PREFILL_TOKENS = 4096
 
 # Receives the events of one request, or the EngineError that ends it; called on the loop thread.
 Emit = Callable[[EngineEvent | EngineError], None]
@@ -259,7 +263,11 @@ class Scheduler:
     def _prefill(self) -> None:
         if not self._prefilling:
             return
+        # The chunk bounds how long running streams wait; with none running there is nobody to
+        # keep waiting, and one big padded batch reads many prompts fastest (burst arrivals).
         budget = self._limits.prefill_chunk_tokens
+        if not self._running:
+            budget = max(budget, _IDLE_PREFILL_TOKENS)
         first = self._prefilling[0]
         if first.prefill_cache is not None or len(first.prompt_ids) > budget:
             self._prefill_chunk(first, budget)

@@ -1,4 +1,4 @@
-"""Helpers for the engine tests (a module of its own: tests must not import conftest)."""
+"""Helpers for the engine tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,199 @@
+"""Parley against the seed recipe, measured in one run on one machine.
+
+The seed recipe: one fp32 `model.generate` at a time behind a lock, which is what the services
+Parley replaces do. Parley: the engine's decode loop (engine/scheduler.py) serving every client
+at once in the precision it picks for the device, either called in-process (`--via engine`) or
+through a real `parley serve` over WebSockets (`--via websocket`). N clients each send one
+question at the same moment; every answer is exactly `--tokens` new tokens (EOS ignored), greedy.
+
+    python -m bench.run --via engine --concurrency 1 8 32 64
+
+prints a table and writes `<via>.json` and `<via>.png` under `--out`; docs/performance.md
+holds measured numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+from transformers import AutoTokenizer
+
+from bench.measure import (
+    PeakMemory,
+    RequestTiming,
+    RunResult,
+    draw_chart,
+    print_table,
+    questions,
+    ratios,
+    summarise,
+)
+from bench.seed_recipe import run_seed_recipe, seed_model
+from bench.websocket_clients import run_websocket, start_server
+from parley.config import Settings
+from parley.engine.base import ChatTurn, Delta, Engine, GenerationRequest, SamplingParams
+from parley.engine.hf import load_engine, weights_folder
+from parley.engine.specs import ModelSpec
+
+# A run: N questions in, one timing per question out.
+Runner = Callable[[list[str], int], Awaitable[list[RequestTiming]]]
+
+
+def engine_runner(engine: Engine) -> Runner:
+    async def run(batch: list[str], tokens: int) -> list[RequestTiming]:
+        params = SamplingParams(max_tokens=tokens, temperature=0.0, ignore_eos=True)
+
+        async def one(index: int, question: str) -> RequestTiming:
+            prompt = engine.render_prompt([ChatTurn("user", question)], enable_thinking=None)
+            timing = RequestTiming()
+            request = GenerationRequest(f"bench-{index}", prompt, params)
+            async for event in engine.generate(request):
+                if isinstance(event, Delta):
+                    # A delta may carry several tokens (a character cut across them).
+                    for _ in range(event.completion_tokens - timing.completion_tokens):
+                        timing.arrived(1)
+            return timing
+
+        return list(await asyncio.gather(*(one(i, q) for i, q in enumerate(batch))))
+
+    return run
+
+
+async def measure(
+    system: str, runner: Runner, memory: PeakMemory, ns: list[int], tokens: int
+) -> list[RunResult]:
+    await runner(questions(2), 4)  # Warm-up: first calls allocate and pick kernels.
+    results = []
+    for n in ns:
+        memory.reset()
+        started = time.perf_counter()
+        timings = await runner(questions(n), tokens)
+        results.append(summarise(system, n, timings, time.perf_counter() - started, memory))
+        print_table(results[-1:])
+    return results
+
+
+async def measure_seed(
+    folder: Path, dummy_config: str | None, ns: list[int], tokens: int
+) -> list[RunResult]:
+    """The seed recipe's runs; its fp32 model is freed when they are done."""
+    model = seed_model(folder, dummy_config)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+
+    async def seed_runner(batch: list[str], tokens: int) -> list[RequestTiming]:
+        prompts = [
+            str(
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": question}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                )
+            )
+            for question in batch
+        ]
+        return await run_seed_recipe(model, tokenizer, prompts, tokens)
+
+    return await measure("seed", seed_runner, PeakMemory(), ns, tokens)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--via", choices=["engine", "websocket"], default="engine")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per answer")
+    parser.add_argument("--model", default="smollm2", help="'smollm2', a .gguf or a HF folder")
+    parser.add_argument("--dummy-config", help="random weights in this config.json's shape")
+    parser.add_argument("--seed-concurrency", type=int, nargs="*", help="default: --concurrency")
+    parser.add_argument(
+        "--cpu-threads", type=int, default=0, help="torch threads for both; 0: torch's default"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "parley")
+    args = parser.parse_args()
+    if args.via == "websocket" and (args.model != "smollm2" or args.dummy_config):
+        parser.error("--via websocket serves the server's default model; leave --model alone")
+
+    if args.cpu_threads:
+        torch.set_num_threads(args.cpu_threads)
+    settings = Settings(
+        data_dir=args.data_dir,
+        max_concurrent_runs=max(args.concurrency),
+        cpu_threads=args.cpu_threads,
+    )
+    spec = ModelSpec(id=args.model, path=args.model, dummy_config=args.dummy_config)
+    folder = weights_folder(spec.path, settings)
+    results: list[RunResult] = []
+
+    # The seed first and alone, so the two never compete for the CPU.
+    seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
+    if seed_ns:
+        results += await measure_seed(folder, args.dummy_config, seed_ns, args.tokens)
+
+    if args.via == "engine":
+        engine = load_engine(spec, settings)
+        dtype = engine.card.dtype
+        try:
+            runner = engine_runner(engine)
+            results += await measure("parley", runner, PeakMemory(), args.concurrency, args.tokens)
+        finally:
+            await engine.close()
+    else:
+        dtype = "server default"
+        server = start_server(args.data_dir, max(args.concurrency), args.cpu_threads)
+        try:
+
+            async def socket_runner(batch: list[str], tokens: int) -> list[RequestTiming]:
+                return await run_websocket(server, batch, tokens)
+
+            assert server.process is not None
+            memory = PeakMemory(server.process.pid)
+            results += await measure("parley", socket_runner, memory, args.concurrency, args.tokens)
+        finally:
+            server.stop()
+
+    print()
+    print_table(results)
+    for row in ratios(results):
+        print(
+            f"N={row['concurrency']:>3}: {row['tokens_per_s_ratio']:.1f}x seed tokens/s, "
+            f"TTFT p95 {row['ttft_p95_ratio']:.3f}x seed"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        "via": args.via,
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "load_average_1m_at_end": os.getloadavg()[0],
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+        },
+        "model": args.model,
+        "dummy_config": args.dummy_config,
+        "parley_dtype": dtype,
+        "tokens_per_answer": args.tokens,
+        "results": [asdict(r) for r in results],
+        "ratios": ratios(results),
+    }
+    json_path, png_path = args.out / f"{args.via}.json", args.out / f"{args.via}.png"
+    json_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    draw_chart(results, png_path, f"{args.model} via {args.via}: Parley vs the seed recipe")
+    print(f"wrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

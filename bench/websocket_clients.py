@@ -1,0 +1,88 @@
+"""Chat clients on a real Parley server: each on a conversation of its own, over a WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from tests.conftest import ServerProcess
+from websockets.asyncio.client import ClientConnection
+
+from bench.measure import RequestTiming
+
+
+def start_server(data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> ServerProcess:
+    """`parley serve` in a subprocess that answers every run to max_tokens (bench_ignore_eos)."""
+    return ServerProcess(
+        data_dir,
+        max_concurrent_runs=str(max_concurrent_runs),
+        bench_ignore_eos="1",
+        cpu_threads=str(cpu_threads),
+    ).start(timeout_s=300)
+
+
+async def new_user_token(http: httpx.AsyncClient) -> str:
+    credentials = {"username": f"bench{uuid.uuid4().hex[:10]}", "password": "benchmark-password"}
+    (await http.post("/api/auth/register", json=credentials)).raise_for_status()
+    response = await http.post("/api/auth/login", json=credentials)
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+async def _open_socket(ws_url: str, token: str, http: httpx.AsyncClient) -> ClientConnection:
+    """A socket on a new conversation, authenticated and past its `ready` frame."""
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await http.post("/api/conversations", json={}, headers=headers)
+    response.raise_for_status()
+    connection = await websockets.connect(
+        f"{ws_url}/ws/conversations/{response.json()['id']}", max_size=None
+    )
+    await connection.send(json.dumps({"type": "auth", "token": token}))
+    ready = json.loads(await connection.recv())
+    if ready.get("type") != "ready":
+        raise RuntimeError(f"expected ready, got {ready}")
+    return connection
+
+
+async def _ask(connection: ClientConnection, question: str, tokens: int) -> RequestTiming:
+    frame: dict[str, Any] = {
+        "type": "send",
+        "content": question,
+        "client_id": str(uuid.uuid4()),
+        "options": {"max_tokens": tokens, "temperature": 0.0},
+    }
+    timing = RequestTiming()
+    await connection.send(json.dumps(frame))
+    while True:
+        event = json.loads(await connection.recv())
+        if event["type"] in ("chunk", "thinking"):
+            timing.arrived(0)  # The frame says no token count; `end` does.
+        elif event["type"] == "end":
+            timing.completion_tokens = int(event["usage"]["completion_tokens"])
+            return timing
+        elif event["type"] == "error":
+            raise RuntimeError(f"the run failed: {event}")
+
+
+async def run_websocket(
+    server: ServerProcess, prompts: list[str], tokens: int
+) -> list[RequestTiming]:
+    """Open every socket first, then send every question at the same moment."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        token = await new_user_token(http)
+        connections = await asyncio.gather(
+            *(_open_socket(server.ws_url, token, http) for _ in prompts)
+        )
+    try:
+        return list(
+            await asyncio.gather(
+                *(_ask(c, q, tokens) for c, q in zip(connections, prompts, strict=True))
+            )
+        )
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
