@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 
 from tests.conftest import ServerProcess
-from tests.helpers import PASSWORD, bearer, login, new_account, unique_username
+from tests.helpers import PASSWORD, bearer, new_account
+from tests.integration.ws import new_admin
 
 __all__ = ["PASSWORD", "bearer", "create_admin", "create_key", "register"]
 
@@ -22,20 +20,7 @@ def register(server: ServerProcess) -> tuple[str, str]:
 
 def create_admin(server: ServerProcess) -> str:
     """An administrator made with `parley user create --admin`; returns a token."""
-    username = unique_username("admin")
-    subprocess.run(
-        [sys.executable, "-m", "parley", "user", "create", username, "--admin", "--password-stdin"],
-        input=PASSWORD + "\n",
-        text=True,
-        env=server.env,
-        check=True,
-        capture_output=True,
-    )
-    with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        answer = login(client, username)
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
+    return new_admin(server).token
 
 
 def create_key(server: ServerProcess, token: str, name: str = "script") -> dict[str, str]:

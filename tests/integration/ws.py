@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import ServerProcess
-from tests.helpers import new_account
+from tests.helpers import PASSWORD, login, new_account, unique_username
 
 Frame = dict[str, Any]
 
@@ -48,6 +50,23 @@ def new_user(server: ServerProcess) -> ChatUser:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         account = new_account(client)
     return ChatUser(server, account.username, account.token)
+
+
+def new_admin(server: ServerProcess) -> ChatUser:
+    """An administrator made with `parley user create --admin`, logged in."""
+    username = unique_username("admin")
+    subprocess.run(
+        [sys.executable, "-m", "parley", "user", "create", username, "--admin", "--password-stdin"],
+        input=f"{PASSWORD}\n",
+        text=True,
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        response = login(client, username)
+    response.raise_for_status()
+    return ChatUser(server, username, response.json()["access_token"])
 
 
 class ChatSocket:

@@ -8,7 +8,6 @@ import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +19,6 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import REPO, ServerProcess, free_port, stop_process
-from tests.helpers import PASSWORD, login, unique_username
 from tests.integration.ws import ChatSocket, ChatUser, Frame
 
 DEPLOY = REPO / "deploy"
@@ -106,22 +104,6 @@ def unknown_metrics(exprs: Iterable[str], exported: set[str]) -> dict[str, set[s
 
 
 # ---------- users and chats ----------
-
-
-def new_admin(server: ServerProcess) -> ChatUser:
-    """An administrator made with `parley user create --admin`, logged in."""
-    username = unique_username("admin")
-    subprocess.run(
-        [sys.executable, "-m", "parley", "user", "create", username, "--admin", "--password-stdin"],
-        input=f"{PASSWORD}\n".encode(),
-        env=server.env,
-        check=True,
-        capture_output=True,
-    )
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        response = login(client, username)
-    response.raise_for_status()
-    return ChatUser(server, username, response.json()["access_token"])
 
 
 async def chat_once(

@@ -8,8 +8,8 @@ import time
 import httpx
 
 from tests.conftest import ServerFactory, ServerProcess
-from tests.integration.ws import ChatSocket, new_user
-from tests.ops.helpers import chat_once, new_admin, scrape, value
+from tests.integration.ws import ChatSocket, new_admin, new_user
+from tests.ops.helpers import chat_once, scrape, value
 
 
 async def test_metrics_move_after_a_chat(ops_server: ServerProcess) -> None:

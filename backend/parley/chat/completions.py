@@ -145,8 +145,9 @@ class CompletionService:
         return (await self._engines.acquire(model_id)).card
 
     async def load(self, model: str | None) -> str:
-        """Load a model (waiting while it loads); raises ModelUnavailable."""
+        """Load a model, again after a failure, and wait for it; raises ModelUnavailable."""
         model_id = self._engines.resolve(model)
+        await self._engines.load(model_id)
         await self._engines.acquire(model_id)
         return model_id
 

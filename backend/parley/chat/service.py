@@ -159,6 +159,19 @@ class ChatService:
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
 
+    def _model_status(self, model_id: str) -> ModelStatus:
+        return next(s for s in self._engines.statuses() if s.id == model_id)
+
+    async def load_model(self, model_id: str) -> ModelStatus:
+        """Start loading a model in the background; raises ModelUnavailable if unknown."""
+        await self._engines.load(model_id)
+        return self._model_status(model_id)
+
+    async def unload_model(self, model_id: str) -> ModelStatus:
+        """Free a model's memory; its running answers end as cancelled."""
+        await self._engines.unload(model_id)
+        return self._model_status(model_id)
+
     # ---------- realtime ----------
 
     def _new_channel(self, conversation: Conversation) -> Channel:

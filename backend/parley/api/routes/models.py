@@ -8,8 +8,9 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from parley.api.deps import ChatDep, CurrentUser
-from parley.engine.manager import ModelStatus
+from parley.api.deps import AdminUser, ChatDep, CurrentUser
+from parley.api.errors import ApiError
+from parley.engine.manager import ModelStatus, ModelUnavailable
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -21,6 +22,8 @@ class ModelPublic(BaseModel):
     error: str | None = None
     device: str | None = None
     dtype: str | None = None
+    memory_bytes: int | None = None
+    progress: float | None = None
 
 
 def public_models(statuses: Iterable[ModelStatus]) -> list[ModelPublic]:
@@ -39,3 +42,29 @@ async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelList:
         models=public_models(statuses),
         default=next((s.id for s in statuses if s.is_default), statuses[0].id),
     )
+
+
+def _unknown(model_id: str) -> ApiError:
+    return ApiError(404, "model_not_found", f"No model named {model_id!r}.")
+
+
+@router.post("/{model_id}/load", status_code=202, response_model=ModelPublic)
+async def load_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelPublic:
+    """Start loading a model in the background (administrators only); poll the list for its
+    state. Loading past the bound on loaded models unloads the least recently used one."""
+    try:
+        status = await chat.load_model(model_id)
+    except ModelUnavailable as exc:
+        raise _unknown(model_id) from exc
+    return ModelPublic.model_validate(status, from_attributes=True)
+
+
+@router.post("/{model_id}/unload", response_model=ModelPublic)
+async def unload_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelPublic:
+    """Free a model's memory (administrators only); answers being generated with it end as
+    cancelled, and the next use loads it again."""
+    try:
+        status = await chat.unload_model(model_id)
+    except ModelUnavailable as exc:
+        raise _unknown(model_id) from exc
+    return ModelPublic.model_validate(status, from_attributes=True)
