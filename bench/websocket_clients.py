@@ -34,7 +34,7 @@ async def new_user_token(http: httpx.AsyncClient) -> str:
     return str(response.json()["access_token"])
 
 
-async def _open_socket(ws_url: str, token: str, http: httpx.AsyncClient) -> ClientConnection:
+async def open_socket(ws_url: str, token: str, http: httpx.AsyncClient) -> ClientConnection:
     """A socket on a new conversation, authenticated and past its `ready` frame."""
     headers = {"Authorization": f"Bearer {token}"}
     response = await http.post("/api/conversations", json={}, headers=headers)
@@ -76,7 +76,7 @@ async def run_websocket(
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         token = await new_user_token(http)
         connections = await asyncio.gather(
-            *(_open_socket(server.ws_url, token, http) for _ in prompts)
+            *(open_socket(server.ws_url, token, http) for _ in prompts)
         )
     try:
         return list(

@@ -61,6 +61,8 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         ws_max_size=64 * 1024,
+        # Frames are small JSON deltas: compressing each costs more CPU than it saves bytes.
+        ws_per_message_deflate=False,
         # Logging, levels included, is set up by parley.logs (given no log_level, uvicorn leaves
         # the levels alone); uvicorn's access log is replaced by ours.
         log_config=None,

@@ -47,6 +47,21 @@ def _detached_copy(message: Message) -> Message:
     return Message.model_validate(message.model_dump())
 
 
+# What a run changes on its message as it streams and ends.
+_ANSWER_PROGRESS = (
+    "content",
+    "thinking",
+    "status",
+    "deltas",
+    "end_seq",
+    "usage",
+    "timings",
+    "finish_reason",
+    "error_code",
+    "error_message",
+)
+
+
 class ChatStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -203,21 +218,10 @@ class ChatStore:
 
     async def save_answer(self, answer: Message, last_seq: int) -> None:
         """Save the answer as it stands now (the values are taken before this awaits)."""
-        values = answer.model_dump(
-            include={
-                "content",
-                "thinking",
-                "status",
-                "deltas",
-                "end_seq",
-                "usage",
-                "timings",
-                "finish_reason",
-                "error_code",
-                "error_message",
-            }
-        )
-        values["deltas"] = [list(delta) for delta in answer.deltas or []]
+        values = {name: getattr(answer, name) for name in _ANSWER_PROGRESS}
+        # The list grows while the write waits for its turn; its entries never change, and
+        # the other values are replaced, never changed in place.
+        values["deltas"] = list(answer.deltas or [])
         message_id, conversation_id = answer.id, answer.conversation_id
 
         def work(session: Session) -> None:

@@ -107,7 +107,11 @@ class ScriptedEngine:
         )
 
     async def _sleep(self, request_id: str, seconds: float) -> None:
-        # Sleep in short steps so a cancel lands within one "decode step".
+        # Sleep in short steps so a cancel lands within one "decode step"; with no delay at
+        # all, still let the other runs and the sockets have their turn.
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
         remaining = seconds
         while remaining > 0 and request_id not in self._cancelled:
             step = min(remaining, 0.05)
