@@ -101,7 +101,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "transport",
-        "command": "python -m bench.transport " + " ".join(f"--sockets {s}" for s in args.sockets),
+        "command": "python -m bench.transport --sockets " + " ".join(map(str, args.sockets)),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "results": results,
         "target_events_per_s": TARGET_EVENTS_PER_S,
