@@ -195,13 +195,18 @@ async def test_send_while_busy_is_refused(scripted_server: ServerProcess) -> Non
     await socket.close()
 
 
-async def test_stop_cancels_the_run_and_saves_it_cancelled(
-    server_factory: ServerFactory,
-) -> None:
-    server = server_factory(
+@pytest.fixture
+def long_answer_server(server_factory: ServerFactory) -> ServerProcess:
+    """Answers that take 20 s unless stopped: time enough to act on a run mid-answer."""
+    return server_factory(
         model="scripted", scripted_token_delay_s="0.1", scripted_answer="word " * 200
     ).start()
-    user = new_user(server)
+
+
+async def test_stop_cancels_the_run_and_saves_it_cancelled(
+    long_answer_server: ServerProcess,
+) -> None:
+    user = new_user(long_answer_server)
     conversation_id = user.new_conversation()
     socket, _ = await ChatSocket.open(user, conversation_id)
     await socket.say("stop me")
@@ -471,12 +476,9 @@ async def test_a_configured_origin_is_allowed(server_factory: ServerFactory) -> 
 
 
 async def test_deleting_a_conversation_cancels_its_run(
-    server_factory: type[ServerProcess],
+    long_answer_server: ServerProcess,
 ) -> None:
-    server = server_factory(
-        model="scripted", scripted_token_delay_s="0.1", scripted_answer="word " * 200
-    ).start()
-    user = new_user(server)
+    user = new_user(long_answer_server)
     conversation_id = user.new_conversation()
     socket, _ = await ChatSocket.open(user, conversation_id)
     await socket.say("delete me while I talk")
