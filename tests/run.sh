@@ -27,5 +27,15 @@ if [ -f frontend/package.json ]; then
   (cd frontend && npm run --silent check:types && npm run --silent typecheck && npm run --silent format:check && npm test --silent)
 fi
 
-say "Python, browser and operations tests"
-python -m pytest "$@"
+# pytest's exit code 5 means the arguments selected no test in that run: not a failure.
+run_pytest() {
+  python -m pytest "$@" || { local rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }
+}
+
+say "Python tests: unit, engine, integration against real servers, operations"
+run_pytest --ignore=tests/e2e "$@"
+
+# The browser tests drive Playwright's synchronous API, which keeps an event loop of its own
+# in the main thread; the asyncio tests above share one loop per session. Separate processes.
+say "browser tests (headless Chromium)"
+run_pytest tests/e2e "$@"
