@@ -219,7 +219,8 @@ function GpuCard({ gpu }: { gpu: GpuInfo }) {
         GPU {gpu.index} <span className="muted card-subtitle">{gpu.name}</span>
       </h3>
       <Meter
-        label={`GPU ${gpu.index} memory`}
+        label="Memory"
+        name={`GPU ${gpu.index} memory`}
         percent={usagePercent(gpu.memory_used_bytes, gpu.memory_total_bytes)}
         text={`${formatBytes(gpu.memory_used_bytes)} of ${formatBytes(gpu.memory_total_bytes)}`}
       />
@@ -314,27 +315,7 @@ function ModelsTable({ models, busy, errors, onAct }: ModelsTableProps) {
               <td data-label="Dtype">{model.dtype ?? "—"}</td>
               <td data-label="Memory">{formatBytes(model.memory_bytes)}</td>
               <td className="model-actions">
-                {model.state === "loaded" ? (
-                  <button
-                    type="button"
-                    className="secondary small"
-                    aria-label={`Unload ${model.id}`}
-                    disabled={busy[model.id]}
-                    onClick={() => void onAct(model, "unload")}
-                  >
-                    Unload
-                  </button>
-                ) : (
-                  <button
-                    type="button"
-                    className="primary small"
-                    aria-label={model.state === "failed" ? `Retry loading ${model.id}` : `Load ${model.id}`}
-                    disabled={busy[model.id] || model.state === "loading"}
-                    onClick={() => void onAct(model, "load")}
-                  >
-                    {model.state === "failed" ? "Retry" : "Load"}
-                  </button>
-                )}
+                <ModelAction model={model} busy={busy[model.id] === true} onAct={onAct} />
                 {errors[model.id] && (
                   <p className="form-error" role="alert">
                     {errors[model.id]}
@@ -346,6 +327,32 @@ function ModelsTable({ models, busy, errors, onAct }: ModelsTableProps) {
         </tbody>
       </table>
     </section>
+  );
+}
+
+/** One button whose label follows the model's state. It stays the same element and is only
+ * aria-disabled while busy, so the keyboard focus stays on it from "Unload" to "Load". */
+function ModelAction({ model, busy, onAct }: { model: ModelInfo; busy: boolean; onAct: ModelsTableProps["onAct"] }) {
+  const action = model.state === "loaded" ? "unload" : "load";
+  const unavailable = busy || model.state === "loading";
+  const [text, name] =
+    action === "unload"
+      ? ["Unload", `Unload ${model.id}`]
+      : model.state === "failed"
+        ? ["Retry", `Retry loading ${model.id}`]
+        : ["Load", `Load ${model.id}`];
+  return (
+    <button
+      type="button"
+      className={`${action === "unload" ? "secondary" : "primary"} small`}
+      aria-label={name}
+      aria-disabled={unavailable || undefined}
+      onClick={() => {
+        if (!unavailable) void onAct(model, action);
+      }}
+    >
+      {text}
+    </button>
   );
 }
 
