@@ -4,10 +4,11 @@ import { fetchCurrentUser, listModels, logout } from "./api/rest";
 import type { ModelList, User } from "./api/types";
 import { ChatView } from "./components/ChatView";
 import { LoginPage } from "./components/LoginPage";
+import { ResourcesView } from "./components/ResourcesView";
 import { MenuButton, SIDEBAR_ID } from "./components/MenuButton";
 import { Sidebar } from "./components/Sidebar";
 import { useConversationList } from "./hooks/useConversationList";
-import { openConversationRoute, useConversationRoute } from "./lib/router";
+import { openConversationRoute, openResourcesRoute, useConversationRoute, useResourcesRoute } from "./lib/router";
 import {
   clearAllCachedData,
   forgetConversation,
@@ -71,6 +72,7 @@ interface ChatAppProps {
 
 function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppProps) {
   const conversationId = useConversationRoute();
+  const onResources = useResourcesRoute();
   const list = useConversationList(token);
   const [user, setUser] = useState<User | null>(null);
   const [models, setModels] = useState<ModelList | null | "unavailable">(null);
@@ -117,6 +119,12 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
           list={list}
           activeId={conversationId}
           username={user?.username ?? null}
+          isAdmin={user?.is_admin === true}
+          resourcesOpen={onResources}
+          onOpenResources={() => {
+            openResourcesRoute();
+            setSidebarOpen(false);
+          }}
           onOpen={open}
           onCreate={() => void createAndOpen()}
           onDeleted={(id) => id === conversationId && open(null)}
@@ -125,7 +133,14 @@ function ChatApp({ token, onLogout, onSessionExpired: sessionExpired }: ChatAppP
       </aside>
       {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
       <main className="main">
-        {conversationId ? (
+        {onResources ? (
+          <ResourcesView
+            token={token}
+            user={user}
+            sidebarOpen={sidebarOpen}
+            onToggleSidebar={() => setSidebarOpen(!sidebarOpen)}
+          />
+        ) : conversationId ? (
           <ChatView
             key={conversationId}
             conversationId={conversationId}

@@ -5,8 +5,11 @@ import type {
   ConversationChanges,
   ConversationDetail,
   ConversationPage,
+  HostResources,
   LoginAnswer,
+  ModelInfo,
   ModelList,
+  ServerStats,
   User,
 } from "./types";
 
@@ -50,4 +53,20 @@ export function deleteConversation(token: string, id: string): Promise<void> {
 
 export function listModels(token: string): Promise<ModelList> {
   return requestJson("/api/models", { token });
+}
+
+export function fetchResources(token: string): Promise<HostResources> {
+  return requestJson("/api/admin/resources", { token });
+}
+
+export function fetchStats(token: string): Promise<ServerStats> {
+  return requestJson("/api/v1/stats", { token });
+}
+
+export function loadModel(token: string, id: string): Promise<ModelInfo> {
+  return requestJson(`/api/models/${encodeURIComponent(id)}/load`, { method: "POST", token });
+}
+
+export function unloadModel(token: string, id: string): Promise<ModelInfo> {
+  return requestJson(`/api/models/${encodeURIComponent(id)}/unload`, { method: "POST", token });
 }

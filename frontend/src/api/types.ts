@@ -6,6 +6,7 @@ export interface User {
   id: string;
   username: string;
   created_at: string;
+  is_admin?: boolean;
 }
 
 export interface LoginAnswer {
@@ -50,9 +51,78 @@ export interface ModelInfo {
   error: string | null;
   device: string | null;
   dtype: string | null;
+  /** Weights in memory while loaded. */
+  memory_bytes?: number | null;
+  /** 0..1 while loading, by stage. */
+  progress?: number | null;
 }
 
 export interface ModelList {
   models: ModelInfo[];
   default: string;
+}
+
+// GET /api/admin/resources (administrators only).
+export interface GpuInfo {
+  index: number;
+  name: string;
+  memory_used_bytes: number;
+  memory_total_bytes: number;
+  utilization_percent: number | null;
+  temperature_c: number | null;
+}
+
+export interface HostResources {
+  gpus: GpuInfo[];
+  cpu: { logical_cores: number; percent: number; process_percent: number; load_average: number[] };
+  memory: {
+    total_bytes: number;
+    available_bytes: number;
+    used_bytes: number;
+    percent: number;
+    process_rss_bytes: number;
+  };
+  disk: {
+    path: string;
+    total_bytes: number;
+    used_bytes: number;
+    free_bytes: number;
+    percent: number;
+    data_dir_bytes: number;
+  };
+  models: ModelInfo[];
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  samples: number;
+}
+
+// GET /api/v1/stats: activity since the server started.
+export interface ServerStats {
+  started_at: string;
+  uptime_s: number;
+  requests: {
+    total: number;
+    client_errors: number;
+    server_errors: number;
+    success_rate: number | null;
+    latency_ms: Percentiles;
+  };
+  runs: {
+    total: number;
+    completed: number;
+    cancelled: number;
+    failed: number;
+    interrupted: number;
+    success_rate: number | null;
+    active: number;
+    queued: number;
+    ttft_ms: Percentiles;
+    tokens_per_s: Percentiles;
+  };
+  tokens: { generated: number; prompt: number };
 }

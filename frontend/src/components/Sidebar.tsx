@@ -2,19 +2,35 @@ import { useState, type KeyboardEvent } from "react";
 import type { ConversationList } from "../hooks/useConversationList";
 import type { Conversation } from "../api/types";
 import { formatRelativeTime } from "../lib/format";
+import { RESOURCES_PATH } from "../lib/router";
 import { Icon } from "./Icon";
 
 interface SidebarProps {
   list: ConversationList;
   activeId: string | null;
   username: string | null;
+  /** Administrators get a link to the resources view. */
+  isAdmin: boolean;
+  resourcesOpen: boolean;
+  onOpenResources: () => void;
   onOpen: (id: string) => void;
   onCreate: () => void;
   onDeleted: (id: string) => void;
   onLogout: () => void;
 }
 
-export function Sidebar({ list, activeId, username, onOpen, onCreate, onDeleted, onLogout }: SidebarProps) {
+export function Sidebar({
+  list,
+  activeId,
+  username,
+  isAdmin,
+  resourcesOpen,
+  onOpenResources,
+  onOpen,
+  onCreate,
+  onDeleted,
+  onLogout,
+}: SidebarProps) {
   const [filter, setFilter] = useState("");
   const needle = filter.trim().toLowerCase();
   const shown = needle
@@ -79,9 +95,25 @@ export function Sidebar({ list, activeId, username, onOpen, onCreate, onDeleted,
         <span className="muted" title="Signed in as">
           {username ?? ""}
         </span>
-        <button type="button" className="secondary" onClick={onLogout}>
-          Log out
-        </button>
+        <div className="sidebar-actions">
+          {isAdmin && (
+            <a
+              href={RESOURCES_PATH}
+              className="button-link secondary"
+              aria-current={resourcesOpen ? "page" : undefined}
+              onClick={(event) => {
+                if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+                event.preventDefault();
+                onOpenResources();
+              }}
+            >
+              Resources
+            </a>
+          )}
+          <button type="button" className="secondary" onClick={onLogout}>
+            Log out
+          </button>
+        </div>
       </div>
     </div>
   );

@@ -1,27 +1,40 @@
-// Two routes: `/` and `/c/<conversation id>`. The server falls back to index.html for both.
+// Three routes: `/`, `/c/<conversation id>` and `/admin/resources`. The server falls back to
+// index.html for all of them.
 import { useEffect, useState } from "react";
 
 const CONVERSATION_PATH = /^\/c\/([^/]+)\/?$/;
+export const RESOURCES_PATH = "/admin/resources";
 
 function conversationIdFromPath(pathname: string): string | null {
   const match = CONVERSATION_PATH.exec(pathname);
   return match ? decodeURIComponent(match[1]!) : null;
 }
 
+export function isResourcesPath(pathname: string): boolean {
+  return pathname.replace(/\/+$/, "") === RESOURCES_PATH;
+}
+
 const listeners = new Set<() => void>();
 
-export function openConversationRoute(id: string | null, { replace = false } = {}): void {
-  const path = id ? `/c/${encodeURIComponent(id)}` : "/";
+function navigate(path: string, replace: boolean): void {
   if (path === window.location.pathname) return;
   if (replace) window.history.replaceState(null, "", path);
   else window.history.pushState(null, "", path);
   for (const listener of listeners) listener();
 }
 
-export function useConversationRoute(): string | null {
-  const [conversationId, setConversationId] = useState(() => conversationIdFromPath(window.location.pathname));
+export function openConversationRoute(id: string | null, { replace = false } = {}): void {
+  navigate(id ? `/c/${encodeURIComponent(id)}` : "/", replace);
+}
+
+export function openResourcesRoute(): void {
+  navigate(RESOURCES_PATH, false);
+}
+
+function usePathname(): string {
+  const [pathname, setPathname] = useState(() => window.location.pathname);
   useEffect(() => {
-    const update = () => setConversationId(conversationIdFromPath(window.location.pathname));
+    const update = () => setPathname(window.location.pathname);
     listeners.add(update);
     window.addEventListener("popstate", update);
     return () => {
@@ -29,5 +42,13 @@ export function useConversationRoute(): string | null {
       window.removeEventListener("popstate", update);
     };
   }, []);
-  return conversationId;
+  return pathname;
+}
+
+export function useConversationRoute(): string | null {
+  return conversationIdFromPath(usePathname());
+}
+
+export function useResourcesRoute(): boolean {
+  return isResourcesPath(usePathname());
 }
