@@ -50,6 +50,9 @@ export function watchSessionEndedElsewhere(onEnded: () => void): () => void {
 
 /** Removes the token and every cached conversation. */
 export function clearAllCachedData(): void {
+  // The token first: other tabs write their caches only while it exists, so none can put a
+  // conversation back while the rest is being removed.
+  localStorage.removeItem(TOKEN_KEY);
   const keys: string[] = [];
   for (let index = 0; index < localStorage.length; index += 1) {
     const key = localStorage.key(index);
