@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from parley.db import Database
-from parley.models import Conversation, Message, User, utcnow
+from parley.models import Conversation, Message, utcnow
 
 
 class BadCursor(ValueError):
@@ -260,8 +260,3 @@ class ChatStore:
             return len(stale)
 
         return self.db.run_write(work)
-
-    # ---------- users (for the socket's authentication) ----------
-
-    async def user(self, user_id: str) -> User | None:
-        return await self.db.read(lambda session: session.get(User, user_id))
