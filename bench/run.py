@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -109,6 +111,15 @@ async def measure_seed(
     return await measure("seed", seed_runner, PeakMemory(), ns, tokens)
 
 
+def seed_in_process(
+    folder: Path, dummy_config: str | None, ns: list[int], tokens: int, cpu_threads: int
+) -> list[RunResult]:
+    """`measure_seed` in a child process (see main)."""
+    if cpu_threads:
+        torch.set_num_threads(cpu_threads)
+    return asyncio.run(measure_seed(folder, dummy_config, ns, tokens))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--via", choices=["engine", "websocket"], default="engine")
@@ -137,10 +148,23 @@ async def main() -> None:
     folder = weights_folder(spec.path, settings)
     results: list[RunResult] = []
 
-    # The seed first and alone, so the two never compete for the CPU.
+    # The seed first and alone, so the two never compete for the CPU; in a process of its own,
+    # because torch's worker threads from its runs linger and slowed Parley's batch-1 steps
+    # measured after it in the same process by about a quarter.
     seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
     if seed_ns:
-        results += await measure_seed(folder, args.dummy_config, seed_ns, args.tokens)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            results += await asyncio.wrap_future(
+                pool.submit(
+                    seed_in_process,
+                    folder,
+                    args.dummy_config,
+                    seed_ns,
+                    args.tokens,
+                    args.cpu_threads,
+                )
+            )
 
     if args.via == "engine":
         engine = load_engine(spec, settings)
