@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from parley.chat.prompts import Prompt, build_prompt
 from parley.engine.base import (
@@ -36,6 +37,29 @@ class GenerationOptions:
     thinking: bool | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+
+    @classmethod
+    def chosen_in(cls, source: AnswerChoices) -> GenerationOptions:
+        """The choices every transport offers, read off its own body or frame."""
+        return cls(
+            max_tokens=source.max_tokens,
+            temperature=source.temperature,
+            top_p=source.top_p,
+            thinking=source.thinking,
+        )
+
+
+class AnswerChoices(Protocol):
+    """A WebSocket frame's or a request body's answer options (read-only attributes)."""
+
+    @property
+    def max_tokens(self) -> int | None: ...
+    @property
+    def temperature(self) -> float | None: ...
+    @property
+    def top_p(self) -> float | None: ...
+    @property
+    def thinking(self) -> bool | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,19 +168,13 @@ class Run:
         if engine is None:
             return "cancelled", 0, 0
         self._engine = engine
-        options = self._plan.options
         try:
             prepared = prepare_generation(
                 engine,
                 self.id,
                 self._plan.system_prompt,
                 self._plan.history,
-                GenerationOptions(
-                    max_tokens=options.max_tokens,
-                    temperature=options.temperature,
-                    top_p=options.top_p,
-                    thinking=options.thinking,
-                ),
+                GenerationOptions.chosen_in(self._plan.options),
                 default_max_tokens=self._config.default_max_tokens,
                 ignore_eos=self._config.ignore_eos,
             )

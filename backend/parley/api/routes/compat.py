@@ -75,12 +75,7 @@ class SamplingFields(BaseModel):
     model: str | None = Field(None, max_length=200, description="A model id; default if unset.")
 
     def generation_options(self) -> GenerationOptions:
-        return GenerationOptions(
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            thinking=self.thinking,
-        )
+        return GenerationOptions.chosen_in(self)
 
 
 class HistoryTurn(BaseModel):
@@ -140,12 +135,7 @@ class ChatRequest(SamplingFields):
         return self
 
     def send_options(self) -> SendOptions:
-        return SendOptions(
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            thinking=self.thinking,
-        )
+        return SendOptions.model_validate(self, from_attributes=True)
 
     def completion_request(self) -> CompletionRequest:
         if self.messages is not None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from parley.api.deps import AdminUser, ChatDep, CurrentUser
 from parley.api.errors import ApiError
-from parley.engine.manager import ModelStatus, ModelUnavailable
+from parley.engine.manager import ModelState, ModelStatus, ModelUnavailable
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
 class ModelPublic(BaseModel):
     id: str
-    state: Literal["available", "loading", "loaded", "failed"]
+    state: ModelState
     is_default: bool
     error: str | None = None
     device: str | None = None
