@@ -12,7 +12,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import ServerFactory, ServerProcess
-from tests.integration.ws import ChatSocket, new_user, seqs, text_of
+from tests.integration.ws import ChatSocket, new_user, refusal_code, seqs, text_of
 
 THINKING = "Let me think about that."
 
@@ -403,9 +403,7 @@ async def test_bad_tokens_close_the_socket_with_1008(
         user_id = client.get("/api/auth/me").json()["id"]
     conversation_id = user.new_conversation()
     token = _bad_tokens(scripted_server, user_id)[kind]
-    with pytest.raises(ConnectionClosed) as closed:
-        await ChatSocket.open(user, conversation_id, token=token)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert await refusal_code(user, conversation_id, token=token) == 1008
 
 
 async def test_a_first_frame_without_token_closes_with_1008(
@@ -431,9 +429,7 @@ async def test_logout_revokes_tokens_and_closes_sockets_with_4401(
     with httpx.Client(base_url=scripted_server.base_url, headers=user.headers) as client:
         assert client.post("/api/auth/logout").status_code == 204
     assert await closed_code(socket) == 4401
-    with pytest.raises(ConnectionClosed) as closed:
-        await ChatSocket.open(user, conversation_id)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert await refusal_code(user, conversation_id) == 1008
 
 
 async def test_another_users_conversation_closes_with_4404(
@@ -443,9 +439,7 @@ async def test_another_users_conversation_closes_with_4404(
     intruder = new_user(scripted_server)
     conversation_id = owner.new_conversation()
     for target in (conversation_id, "00000000-0000-0000-0000-000000000000"):
-        with pytest.raises(ConnectionClosed) as closed:
-            await ChatSocket.open(intruder, target)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+        assert await refusal_code(intruder, target) == 4404
 
 
 async def test_a_foreign_origin_is_refused_at_the_handshake(

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import ServerProcess
 from tests.helpers import PASSWORD, login, new_account, unique_username
@@ -125,6 +127,13 @@ class ChatSocket:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def refusal_code(user: ChatUser, conversation_id: str, **open_options: Any) -> int | None:
+    """The close code of a socket whose opening the server refuses after the handshake."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await ChatSocket.open(user, conversation_id, **open_options)
+    return closed.value.rcvd.code if closed.value.rcvd else None
 
 
 def text_of(frames: list[Frame], kind: str) -> str:
