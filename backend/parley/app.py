@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -135,3 +137,21 @@ def _mount_spa(app: FastAPI, settings: Settings) -> None:
         if path and candidate.is_file() and candidate.is_relative_to(static.resolve()):
             return FileResponse(candidate)
         return FileResponse(index)
+
+
+def openapi_schema_json() -> str:
+    """The REST API's OpenAPI document, the same on every machine (the SPA's types come from it).
+
+    Built from an app on the scripted engine and a throwaway data directory: nothing is started,
+    no model is loaded and nothing outside the temporary directory is touched.
+    """
+    with TemporaryDirectory(prefix="parley-openapi-") as data_dir:
+        settings = Settings(
+            data_dir=Path(data_dir),
+            model="scripted",
+            secret_key="openapi-" + "0" * 32,
+        )
+        app = create_app(settings)
+        schema = app.openapi()
+        app.state.db.close()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
