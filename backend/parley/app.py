@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
+from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
 from parley.chat.completions import CompletionService
 from parley.chat.runs import RunConfig
@@ -109,6 +110,11 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Outermost, so that every response, errors from the layers inside included, carries them.
+    docs_paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p is not None)
+    )
     for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
         app.include_router(module.router)
     _mount_spa(app, settings)
