@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
+from parley.api.routes import admin, auth, conversations, keys, models, openai, simple, system
 from parley.chat.completions import CompletionService
 from parley.chat.runs import RunConfig
 from parley.chat.service import ChatService
@@ -107,7 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
+    for module in (auth, keys, conversations, models, admin, system, simple, openai, socket):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app

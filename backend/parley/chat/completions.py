@@ -16,8 +16,16 @@ from parley.chat.generation import GenerationOptions, PreparedGeneration, prepar
 from parley.chat.metering import RunObserver, TokenMeter
 from parley.chat.prompts import PromptTooLong
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
-from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
+from parley.engine.manager import EngineManager
+from parley.protocol import (
+    Finished,
+    ModelUnavailable,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
+    Usage,
+)
 
 # How long a client is told to wait before retrying while a model loads.
 LOADING_RETRY_AFTER_S = 5
@@ -100,22 +108,9 @@ class CompletionService:
 
     # ---------- models ----------
 
-    @property
-    def default_model(self) -> str:
-        return self._engines.default_model
-
-    def model_statuses(self) -> list[ModelStatus]:
-        return self._engines.statuses()
-
-    def default_status(self) -> ModelStatus:
-        statuses = self._engines.statuses()
-        default = self._engines.default_model
-        return next((s for s in statuses if s.id == default), statuses[0])
-
     async def loaded_card(self, model_id: str) -> ModelCard | None:
         """The card of a model that is loaded now; None (without loading it) otherwise."""
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is None or status.state != "loaded":
+        if self._engines.status(model_id).state != "loaded":
             return None
         return (await self._engines.acquire(model_id)).card
 
@@ -134,14 +129,14 @@ class CompletionService:
             model_id = self._engines.resolve(model)
         except ModelUnavailable as exc:
             raise UnknownModel(exc.code, exc.message) from exc
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is not None and status.state == "loading":
+        status = self._engines.status(model_id)
+        if status.state == "loading":
             raise ModelNotLoaded(
                 "model_not_loaded",
                 f"The model {model_id!r} is still loading; try again shortly.",
                 retry_after_s=LOADING_RETRY_AFTER_S,
             )
-        if status is not None and status.state == "failed":
+        if status.state == "failed":
             raise ModelNotLoaded(
                 "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
             )
