@@ -11,6 +11,7 @@ from typing import Any
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.metering import RunObserver
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
@@ -75,8 +76,10 @@ class ChatService:
         store: ChatStore,
         engines: EngineManager,
         config: RunConfig,
+        limits: MessageLimits,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
         self._engines = engines
         self._config = config
@@ -243,6 +246,8 @@ class ChatService:
         client_id: str,
         options: SendOptions,
     ) -> None:
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         channel = self._live_channel(connection)
         async with channel.lock:
             earlier = await self._store.message_by_client_id(channel.conversation_id, client_id)
@@ -371,6 +376,9 @@ class ChatService:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
         sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        # Checked before the conversation is looked up, as a socket checks it before sending.
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         connection = await self.connect(user_id, conversation_id, after_seq=None)
         try:
             await self.send(connection, content, tracker.client_id, options)
