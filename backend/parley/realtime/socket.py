@@ -17,7 +17,7 @@ from parley.accounts import AccountService
 from parley.chat.channels import Close, Subscriber
 from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
 from parley.config import Settings
-from parley.realtime.protocol import (
+from parley.protocol import (
     AuthFrame,
     ErrorFrame,
     PingFrame,
@@ -119,11 +119,6 @@ async def _read(
         try:
             match frame:
                 case SendFrame():
-                    if len(frame.content) > settings.max_message_chars:
-                        raise ChatRefused(
-                            "too_long",
-                            f"Messages are limited to {settings.max_message_chars} characters.",
-                        )
                     await chat.send(connection, frame.content, frame.client_id, frame.options)
                 case StopFrame():
                     await chat.stop(connection)

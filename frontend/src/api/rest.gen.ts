@@ -958,7 +958,7 @@ export interface components {
             /** Device */
             device: string;
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Version */
             version: string;
             /** Uptime S */
@@ -1075,7 +1075,7 @@ export interface components {
         /** ModelList */
         ModelList: {
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Default */
             default: string;
         };
@@ -1108,8 +1108,8 @@ export interface components {
              */
             owned_by: string;
         };
-        /** ModelPublic */
-        ModelPublic: {
+        /** ModelStatus */
+        ModelStatus: {
             /** Id */
             id: string;
             /**
@@ -1175,7 +1175,7 @@ export interface components {
             memory: components["schemas"]["MemoryInfo"];
             disk: components["schemas"]["DiskInfo"];
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
         };
         /** RunStats */
         RunStats: {
@@ -1738,7 +1738,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */
@@ -1769,7 +1769,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */
