@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         ),
     )
     # --- end engine block ---
+    remote_check_interval_s: float = Field(
+        15.0, gt=0, description="How often remote models (engine 'openai') are checked."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(

@@ -4,6 +4,11 @@ The models come from `settings.models_file` (see specs.py), or else the one `set
 Each loads in a worker thread while the others keep serving; a model that fails to load keeps
 its reason and harms no other. At most `settings.max_loaded_models` stay in memory: loading one
 more unloads the least recently used (its running requests end as cancelled).
+
+A remote model (engine "openai") holds no memory here: loading it means connecting (its
+/v1/models answers and lists it), unloading means disconnecting. Every remote is connected at
+start and re-checked every `settings.remote_check_interval_s`, so its state says whether it
+answers now; one that went away shows `failed` with the reason until it is back.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from typing import Literal
 
 from parley.config import Settings
 from parley.engine.base import Engine
+from parley.engine.remote import RemoteEngine
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
-from parley.engine.specs import ModelSpec, read_models_file
+from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
+from parley.protocol import ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +55,30 @@ class ModelStatus:
 
 @dataclass(eq=False, slots=True)
 class _Slot:
-    spec: ModelSpec
+    spec: AnySpec
     engine: Engine | None = None
     task: asyncio.Task[Engine] | None = None
     error: str | None = None
     progress: float = 0.0
     last_used: float = 0.0
+    # Remotes only: connected at start and kept checked until an administrator unloads it.
+    watched: bool = False
+
+    @property
+    def is_remote(self) -> bool:
+        return isinstance(self.spec, RemoteSpec)
 
     @property
     def state(self) -> ModelState:
         if self.engine is not None:
-            return "loaded"
+            # A connected remote that stopped answering its check keeps the reason.
+            return "failed" if self.error is not None else "loaded"
         if self.task is not None and not self.task.done():
             return "loading"
         return "failed" if self.error is not None else "available"
 
 
-def _configured_specs(settings: Settings) -> list[ModelSpec]:
+def _configured_specs(settings: Settings) -> list[AnySpec]:
     if settings.models_file is not None:
         specs = read_models_file(settings.models_file)
         if not specs:
@@ -79,14 +93,20 @@ class EngineManager:
         self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(settings)}
         # The configured default when the models file lists it, else the file's first model.
         self._default = settings.model if settings.model in self._slots else next(iter(self._slots))
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def default_model(self) -> str:
         return self._default
 
     def start(self) -> None:
-        """Begin loading the default model in the background."""
+        """Begin loading the default model and connecting every remote in the background."""
         self._begin_load(self._slots[self._default])
+        remotes = [slot for slot in self._slots.values() if slot.is_remote]
+        for slot in remotes:
+            self._begin_load(slot)
+        if remotes:
+            self._watcher = asyncio.create_task(self._watch_remotes(), name="watch-remotes")
 
     def resolve(self, model: str | None) -> str:
         """The id of a known model; raises ModelUnavailable for an unknown one."""
@@ -100,20 +120,27 @@ class EngineManager:
         """The engine for a model, loading it (or waiting for its load) when needed."""
         slot = self._slots[self.resolve(model)]
         slot.last_used = time.monotonic()
-        if slot.engine is not None:
+        if slot.is_remote and slot.state == "failed":
+            # The last check may be stale: ask the remote again now rather than refuse.
+            await self._check_remote(slot)
+        if slot.engine is not None and slot.error is None:
             return slot.engine
+        failed = "The model is unavailable" if slot.is_remote else "The model failed to load"
         if slot.state == "failed":
-            raise ModelUnavailable("model_failed", f"The model failed to load: {slot.error}")
+            raise ModelUnavailable("model_failed", f"{failed}: {slot.error}")
         task = self._begin_load(slot)
         try:
             return await asyncio.shield(task)
         except Exception as exc:
-            raise ModelUnavailable("model_failed", f"The model failed to load: {exc}") from exc
+            raise ModelUnavailable("model_failed", f"{failed}: {slot.error or exc}") from exc
 
     async def load(self, model_id: str) -> None:
         """Start loading a model (again, after a failure) and return at once."""
         slot = self._slots[self.resolve(model_id)]
         slot.last_used = time.monotonic()
+        if slot.is_remote and slot.engine is not None:
+            await self._check_remote(slot)
+            return
         if slot.state == "failed":
             slot.error = None
             slot.task = None
@@ -122,9 +149,11 @@ class EngineManager:
     async def unload(self, model_id: str) -> None:
         """Free a model's memory; a load in progress is waited for first."""
         slot = self._slots[self.resolve(model_id)]
+        slot.watched = False
         if slot.task is not None and not slot.task.done():
             await asyncio.wait([slot.task])
         engine, slot.engine, slot.task = slot.engine, None, None
+        slot.error = None
         if engine is not None:
             log.info("unloading model %s", slot.spec.id)
             await engine.close()
@@ -137,7 +166,8 @@ class EngineManager:
 
     async def _make_room(self, incoming: _Slot) -> None:
         """Unload the least recently used models until the incoming one fits the bound."""
-        others = [s for s in self._slots.values() if s is not incoming]
+        # Remotes hold no memory here, so they neither count nor make room.
+        others = [s for s in self._slots.values() if s is not incoming and not s.is_remote]
         resident = [s for s in others if s.state in ("loaded", "loading")]
         excess = len(resident) + 1 - self._settings.max_loaded_models
         evictable = sorted((s for s in resident if s.engine is not None), key=lambda s: s.last_used)
@@ -146,22 +176,62 @@ class EngineManager:
             await self.unload(slot.spec.id)
 
     async def _load(self, slot: _Slot) -> Engine:
-        await self._make_room(slot)
-        log.info("loading model %s from %s", slot.spec.id, slot.spec.path)
+        spec = slot.spec
         try:
-            engine = await asyncio.to_thread(self._build, slot)
+            if isinstance(spec, RemoteSpec):
+                slot.watched = True
+                log.info("connecting model %s to %s", spec.id, spec.base_url)
+                engine: Engine = await RemoteEngine.connect(spec)
+            else:
+                await self._make_room(slot)
+                log.info("loading model %s from %s", spec.id, spec.path)
+                engine = await asyncio.to_thread(self._build, slot, spec)
+        except ParleyError as exc:
+            slot.error = exc.message
+            log.warning("model %s is unavailable: %s", spec.id, exc.message)
+            raise
         except Exception as exc:
             slot.error = str(exc) or type(exc).__name__
-            log.exception("model %s failed to load", slot.spec.id)
+            log.exception("model %s failed to load", spec.id)
             raise
         slot.engine = engine
+        slot.error = None
         slot.progress = 1.0
         return engine
 
-    def _build(self, slot: _Slot) -> Engine:
+    async def _watch_remotes(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.remote_check_interval_s)
+            watched = [slot for slot in self._slots.values() if slot.watched]
+            await asyncio.gather(*(self._check_remote(slot) for slot in watched))
+
+    async def _check_remote(self, slot: _Slot) -> None:
+        """Connect a remote that is not connected; check one that is (its state follows)."""
+        if slot.task is not None and not slot.task.done():
+            await asyncio.wait([slot.task])
+            return
+        if not isinstance(slot.engine, RemoteEngine):
+            slot.task = None
+            task = self._begin_load(slot)
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the reason is kept in slot.error
+            return
+        try:
+            await slot.engine.check()
+        except ParleyError as exc:
+            if slot.error is None:
+                log.warning("model %s is unavailable: %s", slot.spec.id, exc.message)
+            slot.error = exc.message
+        else:
+            if slot.error is not None:
+                log.info("model %s answers again", slot.spec.id)
+            slot.error = None
+
+    def _build(self, slot: _Slot, spec: ModelSpec) -> Engine:
         """Runs in a worker thread."""
         s = self._settings
-        if slot.spec.path == SCRIPTED:
+        if spec.path == SCRIPTED:
             return ScriptedEngine(
                 ScriptedConfig(
                     thinking=s.scripted_thinking,
@@ -169,14 +239,14 @@ class EngineManager:
                     token_delay_s=s.scripted_token_delay_s,
                     first_token_delay_s=s.scripted_first_token_delay_s,
                 ),
-                name=slot.spec.id,
+                name=spec.id,
             )
         from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(slot.spec, settings=s, on_progress=on_progress)
+        return load_engine(spec, settings=s, on_progress=on_progress)
 
     def statuses(self) -> list[ModelStatus]:
         statuses = []
@@ -198,6 +268,8 @@ class EngineManager:
         return statuses
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         for slot in self._slots.values():
             if slot.task is not None and not slot.task.done():
                 slot.task.cancel()

@@ -28,10 +28,11 @@ class ModelSpec:
     dummy_config: str | None = None
 
 
-# How a remote is asked not to think: vLLM and SGLang (and llama.cpp's server) read
-# `chat_template_kwargs.enable_thinking`, Ollama a top-level `think`; "none" sends nothing.
-ThinkingSwitch = Literal["chat_template_kwargs", "think", "none"]
-THINKING_SWITCHES: tuple[ThinkingSwitch, ...] = ("chat_template_kwargs", "think", "none")
+# How a remote is told `options.thinking`: vLLM, SGLang and llama.cpp's server read
+# `chat_template_kwargs.enable_thinking`; Ollama reads `think` (and on /v1 `reasoning_effort:
+# "none"` to turn it off); "none" sends nothing (a remote that refuses unknown fields).
+ThinkingSwitch = Literal["chat_template_kwargs", "ollama", "none"]
+THINKING_SWITCHES: tuple[ThinkingSwitch, ...] = ("chat_template_kwargs", "ollama", "none")
 OPENAI_ENGINE = "openai"
 
 
