@@ -232,7 +232,9 @@ class OpenAIClient:
         if type(count) is not int:
             tokens = payload.get("tokens") if isinstance(payload, dict) else None
             count = len(tokens) if isinstance(tokens, list) else None
-        if count is None:
+        # llama.cpp's llama-server has a /tokenize of its own that reads `content`, not
+        # messages, and answers no tokens for this body: not a count.
+        if count is None or count <= 0:
             self._has_tokenize = False
             return None
         self._has_tokenize = True
