@@ -20,7 +20,7 @@ nothing else while a response streams). The last user message picks the behaviou
 | `no-usage`   | the default answer without a usage chunk                               |
 
 `busy` answers the next N chat requests with 429 (or another status) before the behaviour;
-`models_status`, `listed` and `tokenize` shape /v1/models and /tokenize. Every wait is bounded.
+`models_status`, `listed`, `advertised_context` and `tokenize` shape /v1/models and /tokenize. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class FaultServer:
         self.busy_retry_after: str | None = "0"
         self.models_status = 200
         self.listed: list[str] = [MODEL]
+        self.advertised_context: int | None = CONTEXT_LENGTH
         self.tokenize = True
         self.tokenize_calls = 0
         self._lock = threading.Lock()
@@ -83,6 +84,7 @@ class FaultServer:
             self.busy_retry_after = "0"
             self.models_status = 200
             self.listed = [MODEL]
+            self.advertised_context = CONTEXT_LENGTH
             self.tokenize = True
             self.tokenize_calls = 0
 
@@ -162,8 +164,8 @@ class FaultServer:
             if self.models_status != 200:
                 await _respond(writer, self.models_status, {"error": {"message": "models down"}})
                 return True
-            data = [
-                {"id": m, "object": "model", "max_model_len": CONTEXT_LENGTH} for m in self.listed
+            length = {"max_model_len": self.advertised_context} if self.advertised_context else {}
+            data = [{"id": m, "object": "model", **length} for m in self.listed]
             ]
             await _respond(writer, 200, {"object": "list", "data": data})
             return True
