@@ -166,7 +166,6 @@ class FaultServer:
                 return True
             length = {"max_model_len": self.advertised_context} if self.advertised_context else {}
             data = [{"id": m, "object": "model", **length} for m in self.listed]
-            ]
             await _respond(writer, 200, {"object": "list", "data": data})
             return True
         if method == "POST" and path == "/tokenize":
