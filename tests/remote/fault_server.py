@@ -19,8 +19,9 @@ nothing else while a response streams). The last user message picks the behaviou
 | `slow`       | up to 400 chunks 50 ms apart (stop tests watch for the close)          |
 | `no-usage`   | the default answer without a usage chunk                               |
 
-`busy` answers the next N chat requests with 429 (or another status) before the behaviour;
-`models_status`, `listed`, `advertised_context` and `tokenize` shape /v1/models and /tokenize. Every wait is bounded.
+`busy_left` answers the next N chat requests with 429 (or `busy_status`) before the behaviour;
+`models_status`, `listed`, `advertised_context` and `tokenize` shape /v1/models and /tokenize.
+Every wait is bounded.
 """
 
 from __future__ import annotations
