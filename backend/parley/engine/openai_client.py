@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -294,7 +294,7 @@ class OpenAIClient:
             return None
         raise RemoteUnavailable(f"The remote model is busy ({summary}); try again shortly.")
 
-    async def _deltas(self, response: httpx.Response) -> AsyncIterator[StreamDelta]:
+    async def _deltas(self, response: httpx.Response) -> AsyncGenerator[StreamDelta]:
         finished = False
         try:
             async for data in _server_sent_data(response):

@@ -33,7 +33,7 @@ class ModelSpec:
 # "none"` to turn it off); "none" sends nothing (a remote that refuses unknown fields).
 ThinkingSwitch = Literal["chat_template_kwargs", "ollama", "none"]
 THINKING_SWITCHES: tuple[ThinkingSwitch, ...] = ("chat_template_kwargs", "ollama", "none")
-OPENAI_ENGINE = "openai"
+OPENAI_ENGINE: Literal["openai"] = "openai"
 
 
 @dataclass(frozen=True, slots=True)
