@@ -145,7 +145,8 @@ class FaultServer:
                 keep = await self._route(method, path, body, reader, writer)
                 if not keep:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            # The client went away, or the server is stopping.
             return
         finally:
             writer.close()

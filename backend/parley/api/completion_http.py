@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from parley.api.errors import ApiError
 from parley.chat.completions import (
+    CompletionFailed,
     CompletionRefused,
     ModelNotLoaded,
     UnknownModel,
@@ -34,6 +35,15 @@ def refusal_error(refusal: CompletionRefused) -> ApiError:
         {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
     )
     return ApiError(status, refusal.code, refusal.message, headers=headers)
+
+
+def failure_status(failure: CompletionFailed) -> int:
+    """503 when a remote model could not take the request, 502 when the answer failed."""
+    return 503 if failure.code == "model_unavailable" else 502
+
+
+def failure_error(failure: CompletionFailed) -> ApiError:
+    return ApiError(failure_status(failure), failure.code, failure.message)
 
 
 def sse_data(payload: BaseModel | dict[str, Any] | str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-from parley.protocol import AnswerProgress, ParleyError, Role
+from parley.protocol import AnswerProgress, ErrorKind, ParleyError, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class EngineError(ParleyError):
     """A generation that failed inside the engine; its message is safe to show a user."""
 
     default_code = "generation_failed"
-    kind = "failed"
+    kind: ClassVar[ErrorKind] = "failed"
 
 
 @dataclass(frozen=True, slots=True)

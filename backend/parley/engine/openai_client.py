@@ -10,6 +10,7 @@ remote's error body is summarised to one short line, never passed on raw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -246,13 +247,14 @@ class OpenAIClient:
     ) -> AsyncIterator[AsyncIterator[StreamDelta] | None]:
         """Open a streamed /chat/completions, retrying 429/503 with backoff (the remote has
         produced nothing yet). Gives None when `cancelled` was set while waiting; raises
-        RemoteUnavailable when the remote cannot take it. Leaving the block closes the HTTP
-        stream, which is how vLLM, SGLang and llama.cpp learn to stop generating."""
+        RemoteUnavailable when the remote cannot take it. The deltas end as soon as `cancelled`
+        is set, a read in progress abandoned. Leaving the block closes the HTTP stream, which
+        is how vLLM, SGLang and llama.cpp learn to stop generating."""
         response = await self._open(body, cancelled)
         if response is None:
             yield None
             return
-        deltas = self._deltas(response)
+        deltas = _until_set(self._deltas(response), cancelled)
         try:
             yield deltas
         finally:
@@ -264,12 +266,11 @@ class OpenAIClient:
     ) -> httpx.Response | None:
         url = f"{self.base_url}/chat/completions"
         for attempt in range(len(RETRY_DELAYS_S) + 1):
-            request = self._http.build_request("POST", url, json=body)
-            try:
-                response = await self._http.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                reason = _transport_reason(exc)
-                raise RemoteUnavailable(f"The remote model is unreachable ({reason}).") from exc
+            if cancelled.is_set():
+                return None
+            response = await self._send(url, body, cancelled)
+            if response is None:
+                return None
             if response.status_code == 200:
                 return response
             try:
@@ -287,12 +288,30 @@ class OpenAIClient:
             if delay is None:
                 break
             log.info("remote %s busy (%s); retrying in %.1fs", self.base_url, summary, delay)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(cancelled.wait(), timeout=delay)
-            except TimeoutError:
-                continue
-            return None
         raise RemoteUnavailable(f"The remote model is busy ({summary}); try again shortly.")
+
+    async def _send(
+        self, url: str, body: Mapping[str, Any], cancelled: asyncio.Event
+    ) -> httpx.Response | None:
+        """The response's head, or None on a stop before it came (connecting, or queued at
+        the remote): giving the request up closes its connection."""
+        request = self._http.build_request("POST", url, json=body)
+        sending = asyncio.ensure_future(self._http.send(request, stream=True))
+        stop = asyncio.ensure_future(cancelled.wait())
+        await asyncio.wait({sending, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not sending.done():
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                await sending
+            return None
+        try:
+            return sending.result()
+        except httpx.HTTPError as exc:
+            reason = _transport_reason(exc)
+            raise RemoteUnavailable(f"The remote model is unreachable ({reason}).") from exc
 
     async def _deltas(self, response: httpx.Response) -> AsyncGenerator[StreamDelta]:
         finished = False
@@ -322,6 +341,30 @@ class OpenAIClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+async def _until_set(
+    deltas: AsyncGenerator[StreamDelta], cancelled: asyncio.Event
+) -> AsyncGenerator[StreamDelta]:
+    """The deltas until they end or `cancelled` is set, whichever comes first."""
+    stop = asyncio.ensure_future(cancelled.wait())
+    try:
+        while not cancelled.is_set():
+            step = asyncio.ensure_future(anext(deltas))
+            await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await step
+                return
+            try:
+                delta = step.result()
+            except StopAsyncIteration:
+                return
+            yield delta
+    finally:
+        stop.cancel()
+        await deltas.aclose()
 
 
 def _retry_delay(response: httpx.Response, backoff_s: float) -> float | None:

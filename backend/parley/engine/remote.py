@@ -15,9 +15,9 @@ import contextlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from math import ceil
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
@@ -31,9 +31,9 @@ from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
 from parley.protocol import (
     AnswerProgress,
+    ErrorKind,
     Finished,
     FinishReason,
-    ParleyError,
     Piece,
     Pieces,
     Prefilling,
@@ -53,11 +53,13 @@ _COUNT_CACHE_SIZE = 256
 _CLOSE_GRACE_S = 5.0
 
 
-class RemoteModelUnavailable(ParleyError):
-    """The remote could not take an answer (unreachable, refusing, busy past the retries)."""
+class RemoteModelUnavailable(EngineError):
+    """The remote could not take an answer (unreachable, refusing, busy past the retries):
+    an engine error of the `unavailable` kind, which the chat layer reports as
+    `model_unavailable` rather than `generation_failed`."""
 
     default_code = "model_unavailable"
-    kind = "unavailable"
+    kind: ClassVar[ErrorKind] = "unavailable"
 
 
 def estimate_prompt_tokens(turns: Sequence[ChatTurn]) -> int:
@@ -124,7 +126,7 @@ class Ticket:
         self._line = line
         self.admitted = False
 
-    async def positions(self, cancelled: asyncio.Event) -> AsyncIterator[int]:
+    async def positions(self, cancelled: asyncio.Event) -> AsyncGenerator[int]:
         """The place in line (1 = next) each time it changes, ending once admitted or once
         `cancelled` is set (then `admitted` stays False). Yields nothing when there is room."""
         line = self._line
@@ -134,8 +136,14 @@ class Ticket:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         line._waiting.append(turn)
         try:
+            told = 0
             while not turn.done() and not cancelled.is_set():
-                yield line._waiting.index(turn) + 1
+                # Checked again after each yield: the line may have moved meanwhile.
+                position = line._waiting.index(turn) + 1
+                if position != told:
+                    told = position
+                    yield position
+                    continue
                 await _first_of(turn, line._moved, cancelled)
         finally:
             if turn.done():
@@ -152,35 +160,18 @@ class Ticket:
 
 async def _first_of(turn: asyncio.Future[None], *events: asyncio.Event) -> None:
     waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    pending: set[asyncio.Future[Any]] = {turn, *waiters}
     try:
-        await asyncio.wait([turn, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
 
 
-async def _until_cancelled(
-    deltas: AsyncIterator[StreamDelta], cancelled: asyncio.Event
-) -> AsyncIterator[StreamDelta]:
-    """The deltas until the stream ends or `cancelled` is set, whichever comes first; a read
-    in progress is abandoned at once (the caller then closes the stream)."""
-    stop = asyncio.ensure_future(cancelled.wait())
-    try:
-        while not cancelled.is_set():
-            step = asyncio.ensure_future(anext(deltas))
-            await asyncio.wait([step, stop], return_when=asyncio.FIRST_COMPLETED)
-            if not step.done():
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await step
-                return
-            try:
-                delta = step.result()
-            except StopAsyncIteration:
-                return
-            yield delta
-    finally:
-        stop.cancel()
+def _pieces(delta: StreamDelta, splitter: ReasoningSplitter) -> tuple[Piece, ...]:
+    """A reasoning field is thinking as it is; answer text may hold inline thinking tags."""
+    thinking = (Piece("thinking", delta.reasoning),) if delta.reasoning else ()
+    return (*thinking, *splitter.feed(delta.content)) if delta.content else thinking
 
 
 def _finish_reason(remote: str | None) -> FinishReason:
@@ -307,8 +298,11 @@ class RemoteEngine:
                 yield Finished("cancelled", Usage(prompt_tokens, 0))
                 return
             yield Prefilling(prompt_tokens)
-            async for progress in self._stream(request, prompt_tokens, cancelled):
-                yield progress
+            # Closed at once when our caller closes us early, so the HTTP stream closes too.
+            answer = self._stream(request, prompt_tokens, cancelled)
+            async with contextlib.aclosing(answer):
+                async for progress in answer:
+                    yield progress
         finally:
             ticket.release()
             self._cancels.pop(request.request_id, None)
@@ -317,7 +311,7 @@ class RemoteEngine:
 
     async def _stream(
         self, request: GenerationRequest, prompt_tokens: int, cancelled: asyncio.Event
-    ) -> AsyncIterator[AnswerProgress]:
+    ) -> AsyncGenerator[AnswerProgress]:
         splitter = ReasoningSplitter(self._card.think_open, self._card.think_close)
         completion_tokens = 0
         finish: str | None = None
@@ -329,16 +323,11 @@ class RemoteEngine:
                 if deltas is None:
                     yield Finished("cancelled", Usage(prompt_tokens, 0))
                     return
-                async for delta in _until_cancelled(deltas, cancelled):
-                    pieces: list[Piece] = []
-                    if delta.reasoning:
-                        pieces.append(Piece("thinking", delta.reasoning))
-                    if delta.content:
-                        pieces.extend(splitter.feed(delta.content))
+                async for delta in deltas:
                     if delta.reasoning or delta.content:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
-                        yield Pieces(tuple(pieces), completion_tokens)
+                        yield Pieces(_pieces(delta, splitter), completion_tokens)
                     if delta.usage is not None:
                         usage = Usage(delta.usage.prompt_tokens, delta.usage.completion_tokens)
                     finish = delta.finish_reason or finish

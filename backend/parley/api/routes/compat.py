@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from parley import __version__
 from parley.api.completion_http import (
     event_stream,
+    failure_error,
     refusal_error,
     sse_comment,
     sse_data,
@@ -301,10 +302,6 @@ async def _prepare(completions: CompletionService, request: CompletionRequest) -
         raise refusal_error(refusal) from refusal
 
 
-def _generation_failed(exc: CompletionFailed) -> ApiError:
-    return ApiError(502, "generation_failed", exc.message)
-
-
 async def _stream_events(
     completions: CompletionService, pending: PendingCompletion
 ) -> AsyncIterator[str]:
@@ -329,7 +326,7 @@ async def _stream_events(
                     )
                 )
     except CompletionFailed as exc:
-        yield sse_data(StreamEvent(type="error", content=exc.message, code="generation_failed"))
+        yield sse_data(StreamEvent(type="error", content=exc.message, code=exc.code))
     except Exception:
         log.exception("streamed completion failed")
         yield sse_data(
@@ -504,7 +501,7 @@ async def generate(
     try:
         result = await _complete(completions, request)
     except CompletionFailed as exc:
-        raise _generation_failed(exc) from exc
+        raise failure_error(exc) from exc
     return GenerateResponse(
         generated_text=result.answer,
         thinking=result.thinking,
@@ -544,7 +541,7 @@ async def batch(
     try:
         results = await asyncio.gather(*(completions.collect(p, started) for p in pending))
     except CompletionFailed as exc:
-        raise _generation_failed(exc) from exc
+        raise failure_error(exc) from exc
     return BatchResponse(
         results=[result.answer for result in results],
         thinking=[result.thinking for result in results],

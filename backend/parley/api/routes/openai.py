@@ -16,7 +16,14 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.api.completion_http import event_stream, refusal_error, sse_comment, sse_data
+from parley.api.completion_http import (
+    event_stream,
+    failure_error,
+    failure_status,
+    refusal_error,
+    sse_comment,
+    sse_data,
+)
 from parley.api.deps import CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, openai_error_body
 from parley.chat.completions import (
@@ -286,7 +293,7 @@ async def _stream_chunks(
                         )
                     )
     except CompletionFailed as exc:
-        yield sse_data(openai_error_body(502, "generation_failed", exc.message))
+        yield sse_data(openai_error_body(failure_status(exc), exc.code, exc.message))
     except Exception:
         log.exception("streamed chat completion failed")
         yield sse_data(openai_error_body(500, "internal_error", "The answer failed."))
@@ -327,7 +334,7 @@ async def chat_completions(
     try:
         result = await completions.collect(pending, started)
     except CompletionFailed as exc:
-        raise ApiError(502, "generation_failed", exc.message) from exc
+        raise failure_error(exc) from exc
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
