@@ -304,8 +304,11 @@ class OpenAIClient:
         stop.cancel()
         if not sending.done():
             sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
-                await sending
+            try:
+                late = await sending
+            except (asyncio.CancelledError, httpx.HTTPError):
+                return None
+            await late.aclose()  # it came in as we gave up
             return None
         try:
             return sending.result()
