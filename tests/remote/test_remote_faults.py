@@ -53,12 +53,13 @@ def user(parley: ServerProcess, fault: FaultServer) -> ChatUser:
 
 
 async def ask(
-    user: ChatUser, content: str, *, until: str = "end", **conversation: Any
+    user: ChatUser, content: str, **conversation: Any
 ) -> tuple[str, list[dict[str, Any]]]:
+    """A new conversation's first answer: its frames up to `end` or `error`."""
     conversation_id = user.new_conversation(**conversation)
     socket, _ = await ChatSocket.open(user, conversation_id)
     await socket.say(content)
-    frames = await socket.until(until, timeout_s=30)
+    frames = await socket.until("end", "error", timeout_s=30)
     await socket.close()
     return conversation_id, frames
 
@@ -174,7 +175,7 @@ async def test_stop_closes_the_remote_stream_and_saves_the_answer_cancelled(
 async def test_a_remote_failing_mid_answer_keeps_the_text_so_far(
     user: ChatUser, fault: FaultServer, behaviour: str, kept: str, reason: str
 ) -> None:
-    conversation_id, frames = await ask(user, behaviour, until="error")
+    conversation_id, frames = await ask(user, behaviour)
     error = frames[-1]
     assert error["code"] == "generation_failed" and reason in error["message"]
     assert text_of(frames, "chunk") == kept
@@ -187,7 +188,7 @@ async def test_a_remote_failing_mid_answer_keeps_the_text_so_far(
 async def test_a_refusing_remote_is_unavailable_with_a_summary(
     user: ChatUser, fault: FaultServer
 ) -> None:
-    conversation_id, frames = await ask(user, "refuse", until="error")
+    conversation_id, frames = await ask(user, "refuse")
     error = frames[-1]
     assert error["code"] == "model_unavailable"
     assert "HTTP 500" in error["message"] and "<html>" not in error["message"]
@@ -208,10 +209,9 @@ async def test_busy_answers_are_retried_before_the_first_token(
 async def test_an_unreachable_remote_is_failed_and_its_answers_unavailable(
     parley: ServerProcess, user: ChatUser
 ) -> None:
-    listed = models(parley, user)
-    assert listed["fault"]["state"] == "loaded"
-    assert listed["gone"]["state"] == "failed"
-    assert "unreachable" in listed["gone"]["error"]
+    assert models(parley, user)["fault"]["state"] == "loaded"
+    gone = wait_for_state(parley, user, "gone", "failed")
+    assert "unreachable" in gone["error"]
     _, frames = await ask(user, "anyone there?", model="gone")
     assert frames[-1]["type"] == "error" and frames[-1]["code"] == "model_unavailable"
 

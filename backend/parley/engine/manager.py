@@ -74,7 +74,8 @@ class _Slot:
             # A connected remote that stopped answering its check keeps the reason.
             return "failed" if self.error is not None else "loaded"
         if self.task is not None and not self.task.done():
-            return "loading"
+            # A remote being asked again after a failure stays failed until it answers.
+            return "failed" if self.error is not None else "loading"
         return "failed" if self.error is not None else "available"
 
 
