@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.integration.compat_support import create_key, register
+from tests.integration.compat_support import bearer, create_key, register
 from tests.integration.test_terminal_chat import PROMPT, spawn_chat
 from tests.integration.ws import ChatSocket, ChatUser, new_user, text_of
 from tests.remote.conftest import write_models_file
@@ -35,7 +35,8 @@ def front(
     models = write_models_file(
         data_dir / "models.json",
         [
-            {"id": "upstream", **remote, "api_key_env": "UPSTREAM_KEY", "context_length": 4096},
+            # No context_length: the upstream's /v1/models says it (max_model_len).
+            {"id": "upstream", **remote, "api_key_env": "UPSTREAM_KEY"},
             {"id": "keyless", **remote, "context_length": 4096},
             {"id": "unset-key", **remote, "api_key_env": "PARLEY_TEST_UNSET_KEY"},
         ],
@@ -67,6 +68,15 @@ async def test_a_chat_through_two_parleys(user: ChatUser) -> None:
     assert frames[-1]["usage"]["completion_tokens"] > 0
     stored = user.conversation(conversation_id)["messages"][-1]
     assert (stored["status"], stored["thinking"]) == ("complete", "Let me think about that.")
+
+
+def test_the_context_length_comes_from_the_upstream(front: ServerProcess, user: ChatUser) -> None:
+    key = create_key(front, user.token)["key"]
+    listed = httpx.get(f"{front.base_url}/v1/models", headers=bearer(key), timeout=10).json()
+    lengths = {model["id"]: model["max_model_len"] for model in listed["data"]}
+    # The scripted engine's context, told by the upstream; the keyless entry is not loaded.
+    assert lengths["upstream"] == 4096
+    assert lengths["keyless"] is None
 
 
 async def test_thinking_off_reaches_the_upstream(user: ChatUser) -> None:

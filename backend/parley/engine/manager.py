@@ -51,6 +51,8 @@ class ModelStatus:
     memory_bytes: int | None = None
     # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
     progress: float | None = None
+    # Tokens of context while loaded.
+    context_length: int | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -264,6 +266,7 @@ class EngineManager:
                     dtype=card.dtype if card else None,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
+                    context_length=card.context_length if card else None,
                 )
             )
         return statuses

@@ -217,6 +217,8 @@ class ModelObject(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "parley"
+    # vLLM's field, so a Parley fronting this one learns the context (null until loaded).
+    max_model_len: int | None = None
 
 
 class ModelListObject(BaseModel):
@@ -233,7 +235,7 @@ _SERVER_STARTED = int(time.time())
 async def list_models(_user: CurrentUser, completions: CompletionsDep) -> ModelListObject:
     return ModelListObject(
         data=[
-            ModelObject(id=status.id, created=_SERVER_STARTED)
+            ModelObject(id=status.id, created=_SERVER_STARTED, max_model_len=status.context_length)
             for status in completions.model_statuses()
         ]
     )
