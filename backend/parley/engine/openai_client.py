@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from parley.protocol import Usage
+
 log = logging.getLogger(__name__)
 
 # 429 and 503 mean "busy now": retried before the first token, never after it.
@@ -61,12 +63,6 @@ class RemoteModel:
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteUsage:
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
 class StreamDelta:
     """One streamed chunk: reasoning text (from a reasoning field), answer text, and at the
     end a finish reason and the usage."""
@@ -74,7 +70,7 @@ class StreamDelta:
     reasoning: str = ""
     content: str = ""
     finish_reason: str | None = None
-    usage: RemoteUsage | None = None
+    usage: Usage | None = None
 
 
 def summarise_error(status: int | None, body: bytes | str) -> str:
@@ -150,7 +146,7 @@ def _chunk_delta(payload: Any) -> StreamDelta:
     if isinstance(usage, dict):
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(prompt) is int and type(completion) is int:
-            parsed_usage = RemoteUsage(prompt, completion)
+            parsed_usage = Usage(prompt, completion)
     return StreamDelta(reasoning, content, finish, parsed_usage)
 
 

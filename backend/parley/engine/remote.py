@@ -328,8 +328,7 @@ class RemoteEngine:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
                         yield Pieces(_pieces(delta, splitter), completion_tokens)
-                    if delta.usage is not None:
-                        usage = Usage(delta.usage.prompt_tokens, delta.usage.completion_tokens)
+                    usage = delta.usage or usage
                     finish = delta.finish_reason or finish
         except RemoteUnavailable as exc:
             raise RemoteModelUnavailable(exc.message) from exc
