@@ -1107,6 +1107,8 @@ export interface components {
              * @default parley
              */
             owned_by: string;
+            /** Max Model Len */
+            max_model_len: number | null;
         };
         /** ModelPublic */
         ModelPublic: {
