@@ -190,8 +190,9 @@ class EngineManager:
                 log.info("loading model %s from %s", spec.id, spec.path)
                 engine = await asyncio.to_thread(self._build, slot, spec)
         except ParleyError as exc:
+            if exc.message != slot.error:  # a remote asked again and again: said once
+                log.warning("model %s is unavailable: %s", spec.id, exc.message)
             slot.error = exc.message
-            log.warning("model %s is unavailable: %s", spec.id, exc.message)
             raise
         except Exception as exc:
             slot.error = str(exc) or type(exc).__name__
@@ -206,7 +207,12 @@ class EngineManager:
         while True:
             await asyncio.sleep(self._settings.remote_check_interval_s)
             watched = [slot for slot in self._slots.values() if slot.watched]
-            await asyncio.gather(*(self._check_remote(slot) for slot in watched))
+            checks = [self._check_remote(slot) for slot in watched]
+            for slot, outcome in zip(
+                watched, await asyncio.gather(*checks, return_exceptions=True), strict=True
+            ):
+                if isinstance(outcome, Exception):
+                    log.error("checking model %s failed", slot.spec.id, exc_info=outcome)
 
     async def _check_remote(self, slot: _Slot) -> None:
         """Connect a remote that is not connected; check one that is (its state follows)."""
