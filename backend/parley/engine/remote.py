@@ -198,8 +198,9 @@ class RemoteEngine:
         # Set while no answer is running, so close() can wait for the streams to end.
         self._idle = asyncio.Event()
         self._idle.set()
-        # Prompt sizes counted for fitting, reused for the prefill status and usage fallback.
-        self._counts: OrderedDict[tuple[ChatTurn, ...], int] = OrderedDict()
+        # Prompt sizes counted for fitting, reused for the prefill status and usage fallback;
+        # keyed by the turns' hash, so no conversation text is kept here.
+        self._counts: OrderedDict[int, int] = OrderedDict()
 
     @classmethod
     async def connect(cls, spec: RemoteSpec) -> RemoteEngine:
@@ -240,7 +241,7 @@ class RemoteEngine:
         self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
     ) -> int:
         """The remote's own count (vLLM's /tokenize) where it has one, else an upper estimate."""
-        key = tuple(turns)
+        key = hash(tuple(turns))
         counted = await self._client.count_prompt_tokens(self._spec.model, _messages(turns))
         count = counted if counted is not None else estimate_prompt_tokens(turns)
         self._counts[key] = count
@@ -250,7 +251,7 @@ class RemoteEngine:
         return count
 
     def _known_prompt_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return self._counts.get(turns) or estimate_prompt_tokens(turns)
+        return self._counts.get(hash(turns)) or estimate_prompt_tokens(turns)
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The /chat/completions body: the turns as messages and the run's own choices."""
