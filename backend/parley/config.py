@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         ),
     )
     # --- end engine block ---
+    remote_check_interval_s: float = Field(
+        15.0, gt=0, description="How often remote models (engine 'openai') are checked."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
@@ -128,6 +131,7 @@ class Settings(BaseSettings):
             kv_cache_gib=self.kv_cache_gib,
             prefill_chunk_tokens=self.prefill_chunk_tokens,
             cpu_threads=self.cpu_threads,
+            remote_check_interval_s=self.remote_check_interval_s,
             scripted=ScriptedConfig(
                 thinking=self.scripted_thinking,
                 answer=self.scripted_answer,

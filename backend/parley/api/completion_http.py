@@ -42,6 +42,15 @@ def refusal_error(refusal: CompletionRefused) -> ApiError:
     return ApiError(status, refusal.code, refusal.message, headers=headers)
 
 
+def failure_status(code: str) -> int:
+    """503 when a remote model could not take the request, 502 when the answer failed."""
+    return 503 if code == "model_unavailable" else 502
+
+
+def failure_error(failure: CompletionFailed) -> ApiError:
+    return ApiError(failure_status(failure.code), failure.code, failure.message)
+
+
 def sse_data(payload: BaseModel | dict[str, Any] | str) -> str:
     if isinstance(payload, BaseModel):
         text = payload.model_dump_json(exclude_none=True)
@@ -93,7 +102,7 @@ async def render_sse(
                 for line in dialect.finished(event):
                     yield line
     except CompletionFailed as exc:
-        yield dialect.failed("generation_failed", exc.message)
+        yield dialect.failed(exc.code, exc.message)
     except Exception:
         log.exception("streamed completion failed")
         yield dialect.failed("internal_error", None)

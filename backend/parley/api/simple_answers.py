@@ -21,7 +21,6 @@ from parley.api.errors import ApiError, not_found
 from parley.api.simple_schemas import ChatRequest, StreamEvent, UsageInfo
 from parley.chat.completions import (
     Completion,
-    CompletionFailed,
     CompletionRefused,
     CompletionRequest,
     CompletionService,
@@ -50,10 +49,6 @@ async def prepare(completions: CompletionService, request: CompletionRequest) ->
         return await completions.prepare(request)
     except CompletionRefused as refusal:
         raise refusal_error(refusal) from refusal
-
-
-def generation_failed(exc: CompletionFailed) -> ApiError:
-    return ApiError(502, "generation_failed", exc.message)
 
 
 class _SimpleDialect:

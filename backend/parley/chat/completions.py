@@ -55,11 +55,13 @@ class BadOptions(CompletionRefused):
 
 
 class CompletionFailed(Exception):
-    """The engine failed while answering; the message is safe to show."""
+    """The engine failed while answering (`generation_failed`), or a remote model could not
+    take the request (`model_unavailable`); the message is safe to show."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "generation_failed") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +146,7 @@ class CompletionService:
                 f"The model {model_id!r} is still loading; try again shortly.",
                 retry_after_s=LOADING_RETRY_AFTER_S,
             )
-        if status.state == "failed":
-            raise ModelNotLoaded(
-                "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
-            )
+        # A failed model is left to acquire(): it gives the reason, and asks a remote again.
         return model_id
 
     async def prepare(self, request: CompletionRequest) -> PendingCompletion:
@@ -194,7 +193,8 @@ class CompletionService:
                         meter.tokens(event.usage.completion_tokens, timed=False)
                     yield event
         except EngineError as exc:
-            raise CompletionFailed(exc.message) from exc
+            code = "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
+            raise CompletionFailed(exc.message, code) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""

@@ -194,7 +194,11 @@ class Run:
                 elif isinstance(event, Prefilling):
                     self._set_status(StatusFrame(state="prefill"))
         except EngineError as exc:
-            raise RunFailed("generation_failed", exc.message) from exc
+            # A remote that could not take the answer is unavailable; anything else failed.
+            code: ErrorCode = (
+                "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
+            )
+            raise RunFailed(code, exc.message) from exc
         if finished is None:
             raise RunFailed("internal_error", "The engine ended without finishing.")
         return finished

@@ -1107,6 +1107,8 @@ export interface components {
              * @default parley
              */
             owned_by: string;
+            /** Max Model Len */
+            max_model_len: number | null;
         };
         /** ModelStatus */
         ModelStatus: {
@@ -1129,6 +1131,8 @@ export interface components {
             memory_bytes: number | null;
             /** Progress */
             progress: number | null;
+            /** Context Length */
+            context_length: number | null;
         };
         /** OpenAIMessage */
         OpenAIMessage: {

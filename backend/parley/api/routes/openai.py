@@ -15,7 +15,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import event_stream, refusal_error, render_sse, sse_data
+from parley.api.completion_http import (
+    event_stream,
+    failure_error,
+    failure_status,
+    refusal_error,
+    render_sse,
+    sse_data,
+)
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, openai_error_body
 from parley.api.openai_schemas import (
@@ -51,7 +58,10 @@ _SERVER_STARTED = int(time.time())
 @router.get("/models", response_model=ModelListObject)
 async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelListObject:
     return ModelListObject(
-        data=[ModelObject(id=status.id, created=_SERVER_STARTED) for status in chat.models()]
+        data=[
+            ModelObject(id=status.id, created=_SERVER_STARTED, max_model_len=status.context_length)
+            for status in chat.models()
+        ]
     )
 
 
@@ -103,7 +113,7 @@ class _OpenAIDialect:
     def failed(self, code: str, message: str | None) -> str:
         if message is None:
             return sse_data(openai_error_body(500, code, "The answer failed."))
-        return sse_data(openai_error_body(502, code, message))
+        return sse_data(openai_error_body(failure_status(code), code, message))
 
     def closing(self) -> Iterable[str]:
         yield sse_data("[DONE]")
@@ -145,7 +155,7 @@ async def chat_completions(
     try:
         result = await completions.collect(pending, started)
     except CompletionFailed as exc:
-        raise ApiError(502, "generation_failed", exc.message) from exc
+        raise failure_error(exc) from exc
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from parley import __version__
-from parley.api.completion_http import event_stream, refusal_error
+from parley.api.completion_http import event_stream, failure_error, refusal_error
 from parley.api.deps import AdminUser, ChatDep, CompletionsDep, CurrentUser, SettingsDep
 from parley.api.errors import ApiError
 from parley.api.simple_answers import (
@@ -24,7 +24,6 @@ from parley.api.simple_answers import (
     ask,
     complete,
     conversation_stream_events,
-    generation_failed,
     prepare,
     stream,
 )
@@ -144,7 +143,7 @@ async def generate(
     try:
         result = await complete(completions, request)
     except CompletionFailed as exc:
-        raise generation_failed(exc) from exc
+        raise failure_error(exc) from exc
     return GenerateResponse(
         generated_text=result.answer,
         thinking=result.thinking,
@@ -188,7 +187,7 @@ async def batch(
     try:
         results = await asyncio.gather(*(completions.collect(p, started) for p in pending))
     except CompletionFailed as exc:
-        raise generation_failed(exc) from exc
+        raise failure_error(exc) from exc
     return BatchResponse(
         results=[result.answer for result in results],
         thinking=[result.thinking for result in results],
