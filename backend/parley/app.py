@@ -20,13 +20,13 @@ from parley.api.errors import ApiError, install_error_handlers
 from parley.api.routes import (
     admin,
     auth,
-    compat,
     conversations,
     files,
     keys,
     models,
     openai,
     search,
+    simple,
     system,
     transfer,
 )
@@ -154,7 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         models,
         admin,
         system,
-        compat,
+        simple,
         openai,
         socket,
     ):

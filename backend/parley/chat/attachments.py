@@ -21,7 +21,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from sqlmodel import Session, col, select
 
 from parley.db import Database
-from parley.models import AttachmentPublic, StoredFile
+from parley.models import StoredFile
+from parley.protocol import AttachmentPublic
 
 log = logging.getLogger(__name__)
 

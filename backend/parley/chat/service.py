@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from parley.chat.answers import AnswerEvent, AnswerTracker
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.metering import RunObserver
@@ -16,7 +15,7 @@ from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
 from parley.chat.titles import DEFAULT_TITLE, title_from_message
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
+from parley.engine.manager import EngineManager
 from parley.models import (
     Conversation,
     ConversationCreate,
@@ -26,11 +25,15 @@ from parley.models import (
     Message,
     utcnow,
 )
-from parley.realtime.protocol import (
+from parley.protocol import (
     ActiveRun,
+    AnswerEvent,
+    AnswerTracker,
     ErrorCode,
     ErrorFrame,
     MessageFrame,
+    ModelStatus,
+    ModelUnavailable,
     ReadyFrame,
     SendOptions,
     StartFrame,
@@ -159,18 +162,19 @@ class ChatService:
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
 
-    def _model_status(self, model_id: str) -> ModelStatus:
-        return next(s for s in self._engines.statuses() if s.id == model_id)
+    def model_status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
         """Start loading a model in the background; raises ModelUnavailable if unknown."""
         await self._engines.load(model_id)
-        return self._model_status(model_id)
+        return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
         """Free a model's memory; its running answers end as cancelled."""
         await self._engines.unload(model_id)
-        return self._model_status(model_id)
+        return self.model_status(model_id)
 
     # ---------- realtime ----------
 

@@ -17,7 +17,7 @@ from parley.accounts import AccountService
 from parley.chat.channels import Close, Subscriber
 from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
 from parley.config import Settings
-from parley.realtime.protocol import (
+from parley.protocol import (
     AuthFrame,
     ErrorFrame,
     PingFrame,
