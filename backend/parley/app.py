@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     engines = EngineManager(settings)
     telemetry = Telemetry()
+    file_store = FileStore(db)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        file_store,
         observer=telemetry,
     )
     completions = CompletionService(
@@ -131,7 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.chat = chat
     app.state.completions = completions
     app.state.archive = archive
-    app.state.files = FileService(FileStore(db))
+    app.state.files = FileService(file_store)
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)

@@ -112,7 +112,12 @@ class ConversationCreate(SQLModel):
 
 
 class ConversationUpdate(ConversationCreate):
-    pass
+    current_leaf_id: str | None = Field(
+        None,
+        max_length=100,
+        description="Show this branch: a message of the conversation, the newest of the branch "
+        "shown; the next message sent without a parent_id follows it.",
+    )
 
 
 class Conversation(ConversationBase, table=True):
