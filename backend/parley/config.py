@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+    scripted_context_length: int = Field(4096, ge=16)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from parley.chat.file_prompts import AttachedText, fit_turn, render_turn, share_chars
+from parley.chat.file_prompts import (
+    AttachedText,
+    fit_question,
+    fit_turn,
+    render_turn,
+    share_chars,
+)
+from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.protocol import ChatTurn
 
 
 def test_share_chars_gives_what_short_texts_leave_to_long_ones() -> None:
@@ -62,3 +70,25 @@ async def test_fit_cuts_to_the_largest_turn_that_fits() -> None:
     assert turn.endswith("the question")
     # Never a tokenizer pass over the whole 50,000 characters, and only a few passes.
     assert max(counted) < 50_000 and len(counted) <= 7
+
+
+async def test_fit_question_on_an_engine_leaves_room_for_the_answer() -> None:
+    engine = ScriptedEngine(ScriptedConfig(context_length=300))
+    words = " ".join(f"w{i}" for i in range(2000))
+    history = [ChatTurn("user", "hi"), ChatTurn("assistant", "hello"), ChatTurn("user", "Sum up")]
+    turns = await fit_question(
+        engine,
+        "Be brief.",
+        history,
+        [AttachedText("big.txt", "text/plain", words)],
+        max_new_tokens=50,
+        enable_thinking=None,
+    )
+    assert turns[:2] == history[:2]
+    question = turns[-1].content
+    assert question.startswith('<attachment name="big.txt" type="text/plain">\nw0 w1 ')
+    assert 'characters of "big.txt" are shown; the rest was cut to fit the context.' in question
+    assert question.endswith("\n\nSum up")
+    system_and_question = [ChatTurn("system", "Be brief."), turns[-1]]
+    tokens = await engine.prompt_tokens(system_and_question, enable_thinking=None)
+    assert 200 < tokens <= 300 - 50

@@ -146,6 +146,7 @@ class EngineManager:
                     answer=s.scripted_answer,
                     token_delay_s=s.scripted_token_delay_s,
                     first_token_delay_s=s.scripted_first_token_delay_s,
+                    context_length=s.scripted_context_length,
                 ),
                 name=slot.spec.id,
             )
