@@ -34,6 +34,7 @@ from parley.api.uploads import MEGABYTE
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
 from parley.chat.completions import CompletionService
+from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
@@ -70,9 +71,10 @@ def _serves(engines: EngineManager, model: str) -> bool:
 def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
-    engines = EngineManager(settings)
+    engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
+    limits = MessageLimits(settings.max_message_chars)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -82,11 +84,12 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        limits,
         file_store,
         observer=telemetry,
     )
     completions = CompletionService(
-        engines, default_max_tokens=settings.max_new_tokens, observer=telemetry
+        engines, default_max_tokens=settings.max_new_tokens, limits=limits, observer=telemetry
     )
     archive = ArchiveService(
         ArchiveStore(db),

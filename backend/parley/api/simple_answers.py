@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 from fastapi.responses import StreamingResponse
@@ -28,7 +28,6 @@ from parley.chat.completions import (
     PendingCompletion,
 )
 from parley.chat.service import ChatRefused, ChatService, ConversationNotFound
-from parley.config import Settings
 from parley.models import User
 from parley.protocol import (
     AnswerEvent,
@@ -44,13 +43,6 @@ from parley.protocol import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def check_lengths(settings: Settings, texts: Sequence[str]) -> None:
-    if any(len(text) > settings.max_message_chars for text in texts):
-        raise ApiError(
-            422, "too_long", f"Messages are limited to {settings.max_message_chars} characters."
-        )
 
 
 async def prepare(completions: CompletionService, request: CompletionRequest) -> PendingCompletion:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import PromptTooLong
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
 from parley.engine.manager import EngineManager
@@ -99,8 +100,10 @@ class CompletionService:
         engines: EngineManager,
         *,
         default_max_tokens: int,
+        limits: MessageLimits | None = None,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._engines = engines
         self._default_max_tokens = default_max_tokens
         # Token counts and timings go to telemetry as for runs; no run report (no conversation).
@@ -122,6 +125,11 @@ class CompletionService:
         return model_id
 
     # ---------- completions ----------
+
+    def check_lengths(self, texts: Iterable[str]) -> None:
+        """Raises BadOptions (`too_long`) for a text over the message limit."""
+        if self._limits is not None and (refusal := self._limits.overlong(texts)) is not None:
+            raise BadOptions("too_long", refusal)
 
     def _ready_model(self, model: str | None) -> str:
         """The model's id if it can answer now or after an on-demand load."""
@@ -145,6 +153,7 @@ class CompletionService:
     async def prepare(self, request: CompletionRequest) -> PendingCompletion:
         """Check the model and the options and render the prompt, before anything is sent
         back; raises CompletionRefused."""
+        self.check_lengths(turn.content for turn in request.turns)
         model_id = self._ready_model(request.model)
         try:
             engine = await self._engines.acquire(model_id)

@@ -15,6 +15,7 @@ from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
@@ -83,9 +84,11 @@ class ChatService:
         store: ChatStore,
         engines: EngineManager,
         config: RunConfig,
+        limits: MessageLimits,
         files: FileStore,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
         self._files = files
         self._engines = engines
@@ -267,6 +270,8 @@ class ChatService:
         """Store a user message and start its answer. It follows `parent_id` when the client
         gave one (`parent_given`; None: a new first message), else the current leaf; it
         carries the sender's files `attachments`."""
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         channel = self._live_channel(connection)
         async with channel.lock:
             earlier = await self._store.message_by_client_id(channel.conversation_id, client_id)
@@ -424,6 +429,9 @@ class ChatService:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
         sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        # Checked before the conversation is looked up, as a socket checks it before sending.
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         connection = await self.connect(user_id, conversation_id, after_seq=None)
         try:
             await self.send(connection, content, tracker.client_id, options)

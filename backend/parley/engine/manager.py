@@ -1,8 +1,8 @@
 """The engine manager: which models exist, loading them off the event loop, handing them out.
 
-The models come from `settings.models_file` (see specs.py), or else the one `settings.model`.
+The models come from the EngineConfig's `models_file` (see specs.py), or else its one `model`.
 Each loads in a worker thread while the others keep serving; a model that fails to load keeps
-its reason and harms no other. At most `settings.max_loaded_models` stay in memory: loading one
+its reason and harms no other. At most `max_loaded_models` stay in memory: loading one
 more unloads the least recently used (its running requests end as cancelled).
 """
 
@@ -13,9 +13,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from parley.config import Settings
 from parley.engine.base import Engine
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import EngineConfig
+from parley.engine.scripted import ScriptedEngine
 from parley.engine.specs import ModelSpec, read_models_file
 from parley.protocol import ModelState, ModelStatus, ModelUnavailable
 
@@ -42,21 +42,21 @@ class _Slot:
         return "failed" if self.error is not None else "available"
 
 
-def _configured_specs(settings: Settings) -> list[ModelSpec]:
-    if settings.models_file is not None:
-        specs = read_models_file(settings.models_file)
+def _configured_specs(config: EngineConfig) -> list[ModelSpec]:
+    if config.models_file is not None:
+        specs = read_models_file(config.models_file)
         if not specs:
-            raise ValueError(f"{settings.models_file} lists no models")
+            raise ValueError(f"{config.models_file} lists no models")
         return specs
-    return [ModelSpec(id=settings.model, path=settings.model)]
+    return [ModelSpec(id=config.model, path=config.model)]
 
 
 class EngineManager:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(settings)}
+    def __init__(self, config: EngineConfig) -> None:
+        self._config = config
+        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(config)}
         # The configured default when the models file lists it, else the file's first model.
-        self._default = settings.model if settings.model in self._slots else next(iter(self._slots))
+        self._default = config.model if config.model in self._slots else next(iter(self._slots))
 
     @property
     def default_model(self) -> str:
@@ -117,7 +117,7 @@ class EngineManager:
         """Unload the least recently used models until the incoming one fits the bound."""
         others = [s for s in self._slots.values() if s is not incoming]
         resident = [s for s in others if s.state in ("loaded", "loading")]
-        excess = len(resident) + 1 - self._settings.max_loaded_models
+        excess = len(resident) + 1 - self._config.max_loaded_models
         evictable = sorted((s for s in resident if s.engine is not None), key=lambda s: s.last_used)
         for slot in evictable[: max(excess, 0)]:
             log.info("unloading %s to make room for %s", slot.spec.id, incoming.spec.id)
@@ -138,24 +138,14 @@ class EngineManager:
 
     def _build(self, slot: _Slot) -> Engine:
         """Runs in a worker thread."""
-        s = self._settings
         if slot.spec.path == SCRIPTED:
-            return ScriptedEngine(
-                ScriptedConfig(
-                    thinking=s.scripted_thinking,
-                    answer=s.scripted_answer,
-                    token_delay_s=s.scripted_token_delay_s,
-                    first_token_delay_s=s.scripted_first_token_delay_s,
-                    context_length=s.scripted_context_length,
-                ),
-                name=slot.spec.id,
-            )
+            return ScriptedEngine(self._config.scripted, name=slot.spec.id)
         from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(slot.spec, settings=s, on_progress=on_progress)
+        return load_engine(slot.spec, config=self._config, on_progress=on_progress)
 
     def status(self, model_id: str | None = None) -> ModelStatus:
         """One model's status, the default's without an id; raises ModelUnavailable if unknown."""

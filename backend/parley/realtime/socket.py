@@ -119,11 +119,6 @@ async def _read(
         try:
             match frame:
                 case SendFrame():
-                    if len(frame.content) > settings.max_message_chars:
-                        raise ChatRefused(
-                            "too_long",
-                            f"Messages are limited to {settings.max_message_chars} characters.",
-                        )
                     await chat.send(
                         connection,
                         frame.content,

@@ -16,13 +16,12 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from parley import __version__
-from parley.api.completion_http import event_stream
+from parley.api.completion_http import event_stream, refusal_error
 from parley.api.deps import AdminUser, ChatDep, CompletionsDep, CurrentUser, SettingsDep
 from parley.api.errors import ApiError
 from parley.api.simple_answers import (
     STREAM_RESPONSES,
     ask,
-    check_lengths,
     complete,
     conversation_stream_events,
     generation_failed,
@@ -44,6 +43,7 @@ from parley.api.simple_schemas import (
 )
 from parley.chat.completions import (
     CompletionFailed,
+    CompletionRefused,
     CompletionRequest,
 )
 from parley.protocol import (
@@ -82,10 +82,8 @@ async def chat(
     user: CurrentUser,
     completions: CompletionsDep,
     chat_service: ChatDep,
-    settings: SettingsDep,
 ) -> ChatResponse:
     if body.conversation_id is not None:
-        check_lengths(settings, [body.message or ""])
         tracker = AnswerTracker(client_id=str(uuid.uuid4()))
         async for _ in await ask(chat_service, user, body, tracker):
             pass
@@ -100,7 +98,6 @@ async def chat(
             message_id=answer.message_id,
         )
     request = body.completion_request()
-    check_lengths(settings, [turn.content for turn in request.turns])
     try:
         result = await complete(completions, request)
     except CompletionFailed as exc:
@@ -124,15 +121,12 @@ async def chat_stream(
     user: CurrentUser,
     completions: CompletionsDep,
     chat_service: ChatDep,
-    settings: SettingsDep,
 ) -> StreamingResponse:
     if body.conversation_id is not None:
-        check_lengths(settings, [body.message or ""])
         tracker = AnswerTracker(client_id=str(uuid.uuid4()))
         events = await ask(chat_service, user, body, tracker)
         return event_stream(conversation_stream_events(events))
     request = body.completion_request()
-    check_lengths(settings, [turn.content for turn in request.turns])
     return await stream(completions, request)
 
 
@@ -142,9 +136,8 @@ async def chat_stream(
     responses={**STREAM_RESPONSES, **_MODEL_ERRORS},
 )
 async def generate(
-    body: GenerateRequest, _user: CurrentUser, completions: CompletionsDep, settings: SettingsDep
+    body: GenerateRequest, _user: CurrentUser, completions: CompletionsDep
 ) -> GenerateResponse | StreamingResponse:
-    check_lengths(settings, [body.prompt])
     request = body.completion_request()
     if body.stream:
         return await stream(completions, request)
@@ -172,7 +165,11 @@ async def batch(
             "batch_too_large",
             f"A batch may hold at most {settings.max_batch_prompts} prompts.",
         )
-    check_lengths(settings, body.prompts)
+    # Before the empty-prompt check, as ever (prepare checks each prompt again).
+    try:
+        completions.check_lengths(body.prompts)
+    except CompletionRefused as refusal:
+        raise refusal_error(refusal) from refusal
     if any(not prompt.strip() for prompt in body.prompts):
         raise ApiError(422, "empty_prompt", "Every prompt needs some text.")
     started = time.monotonic()
