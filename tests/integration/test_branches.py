@@ -298,6 +298,10 @@ async def test_thinking_off_per_conversation(scripted_server: ServerProcess) -> 
     assert text_of(quiet, "thinking") == ""
     assert text_of(loud, "thinking") != ""
     assert text_of(default, "thinking") != ""
+    # The models list says which models can turn thinking off (known once loaded).
+    with user.http() as client:
+        (model,) = client.get("/api/models").json()["models"]
+    assert model["state"] == "loaded" and model["thinking_toggle"] is True
 
 
 def test_patch_without_a_token(scripted_server: ServerProcess) -> None:

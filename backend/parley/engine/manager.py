@@ -167,6 +167,7 @@ class EngineManager:
                     dtype=card.dtype if card else None,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
+                    thinking_toggle=card.thinking_toggle if card else None,
                 )
             )
         return statuses
