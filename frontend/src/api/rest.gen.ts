@@ -1408,6 +1408,8 @@ export interface components {
             memory_bytes: number | null;
             /** Progress */
             progress: number | null;
+            /** Thinking Toggle */
+            thinking_toggle: boolean | null;
         };
         /** OpenAIMessage */
         OpenAIMessage: {
