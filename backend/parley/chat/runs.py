@@ -17,6 +17,7 @@ from typing import Literal
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
+from parley.chat.file_prompts import AttachedText, fit_question
 from parley.chat.generation import GenerationOptions, prepare_generation
 from parley.chat.metering import RunObserver, RunReport, TokenMeter
 from parley.chat.prompts import PromptTooLong
@@ -56,6 +57,8 @@ class RunPlan:
     system_prompt: str
     history: Sequence[ChatTurn]
     options: SendOptions
+    # The files of the message being answered (the last turn), fitted to the model's context.
+    attached: tuple[AttachedText, ...] = ()
 
 
 RunPhase = Literal["queued", "prefill", "decoding"]
@@ -165,13 +168,22 @@ class Run:
         if engine is None:
             return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
+        options = GenerationOptions.chosen_in(self._plan.options)
         try:
+            turns = await fit_question(
+                engine,
+                self._plan.system_prompt,
+                self._plan.history,
+                self._plan.attached,
+                max_new_tokens=options.max_tokens or self._config.default_max_tokens,
+                enable_thinking=options.thinking,
+            )
             prepared = await prepare_generation(
                 engine,
                 self.id,
                 self._plan.system_prompt,
-                self._plan.history,
-                GenerationOptions.chosen_in(self._plan.options),
+                turns,
+                options,
                 default_max_tokens=self._config.default_max_tokens,
                 ignore_eos=self._config.ignore_eos,
             )

@@ -56,6 +56,8 @@ class ModelCard:
     dtype: str = "float32"
     # Weights and buffers; the KV cache comes on top while requests run.
     memory_bytes: int = 0
+    # Whether the chat template reads `enable_thinking`, so thinking can be turned off.
+    thinking_toggle: bool = False
 
 
 class Engine(Protocol):

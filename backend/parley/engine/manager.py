@@ -244,6 +244,7 @@ class EngineManager:
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
                     context_length=card.context_length if card else None,
+                    thinking_toggle=card.thinking_toggle if card else None,
                 )
             )
         return statuses

@@ -22,3 +22,6 @@ class ModelStatus(BaseModel):
     progress: float | None = None
     # Tokens of context while loaded.
     context_length: int | None = None
+    # Whether `options.thinking` (and a conversation's `thinking`) can turn thinking off; known
+    # once the model is loaded (null before).
+    thinking_toggle: bool | None = None

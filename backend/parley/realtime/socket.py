@@ -119,11 +119,19 @@ async def _read(
         try:
             match frame:
                 case SendFrame():
-                    await chat.send(connection, frame.content, frame.client_id, frame.options)
+                    await chat.send(
+                        connection,
+                        frame.content,
+                        frame.client_id,
+                        frame.options,
+                        parent_id=frame.parent_id,
+                        parent_given="parent_id" in frame.model_fields_set,
+                        attachments=frame.attachments,
+                    )
                 case StopFrame():
                     await chat.stop(connection)
                 case RegenerateFrame():
-                    await chat.regenerate(connection, frame.options)
+                    await chat.regenerate(connection, frame.options, frame.message_id)
                 case PingFrame():
                     reply(PongFrame().model_dump_json())
                 case AuthFrame():
