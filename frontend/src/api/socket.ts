@@ -1,6 +1,12 @@
 // The conversation socket: authenticates with the first frame, resumes with after_seq,
 // reconnects with backoff, and reports why it closed for good.
-import type { ClientFrame, ServerFrame } from "./protocol.gen";
+import type { ClientFrame, RegenerateFrame, SendFrame, ServerFrame } from "./protocol.gen";
+
+/** The v2 fields of CONTRACT.md ("Branches", "Attachments"), until the generated schema has them. */
+export type OutgoingFrame =
+  | ClientFrame
+  | (SendFrame & { parent_id?: string | null; attachments?: string[] })
+  | (RegenerateFrame & { message_id?: string });
 
 export type ConnectionState =
   | { kind: "connecting"; attempt: number }
@@ -37,6 +43,7 @@ export function conversationSocketUrl(conversationId: string, location: Location
 export class ConversationSocket {
   private socket: WebSocket | null = null;
   private attempt = 0;
+  private ready = false;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -67,8 +74,13 @@ export class ConversationSocket {
     this.callbacks.onStateChange({ kind: "closed", reason: "stopped" });
   }
 
+  /** Open and authenticated: the server has answered `ready`. */
+  isOpen(): boolean {
+    return this.ready && this.socket?.readyState === WebSocket.OPEN;
+  }
+
   /** Sends a frame if the socket is open; answers whether it went out. */
-  send(frame: ClientFrame): boolean {
+  send(frame: OutgoingFrame): boolean {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
     this.socket.send(JSON.stringify(frame));
     return true;
@@ -76,6 +88,7 @@ export class ConversationSocket {
 
   private connect(): void {
     this.attempt += 1;
+    this.ready = false;
     this.callbacks.onStateChange({ kind: "connecting", attempt: this.attempt });
     const socket = new WebSocket(conversationSocketUrl(this.conversationId));
     this.socket = socket;
@@ -94,6 +107,7 @@ export class ConversationSocket {
       }
       if (frame.type === "ready") {
         this.attempt = 0;
+        this.ready = true;
         this.callbacks.onStateChange({ kind: "open" });
         this.startPinging();
       }
@@ -125,6 +139,7 @@ export class ConversationSocket {
   private detach(): WebSocket | null {
     const socket = this.socket;
     this.socket = null;
+    this.ready = false;
     if (socket) {
       socket.onopen = null;
       socket.onmessage = null;

@@ -24,6 +24,10 @@ export interface Conversation {
   updated_at: string;
   last_seq: number;
   generating: boolean;
+  /** The newest message of the branch last written to or picked (v2). */
+  current_leaf_id?: string | null;
+  /** Whether answers think first; null leaves it to the model (v2). */
+  thinking?: boolean | null;
 }
 
 export interface ConversationPage {
@@ -31,16 +35,50 @@ export interface ConversationPage {
   next_cursor: string | null;
 }
 
+/** A file attached to a message (POST /api/files answers one). */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+}
+
+/** A stored message as REST and the socket send it; `attachments` is v2. */
+export type ServerMessage = MessagePublic & { attachments?: Attachment[] };
+
 export interface ConversationDetail {
   conversation: Conversation;
-  messages: MessagePublic[];
+  messages: ServerMessage[];
 }
 
 export interface ConversationChanges {
   title?: string;
   model?: string | null;
   system_prompt?: string;
+  current_leaf_id?: string;
+  thinking?: boolean | null;
 }
+
+// GET /api/search
+export interface SearchHit {
+  conversation_id: string;
+  message_id: string | null;
+  title: string;
+  snippet: string;
+  created_at: string;
+}
+
+export interface SearchAnswer {
+  items: SearchHit[];
+}
+
+// POST /api/import
+export interface ImportAnswer {
+  imported: number;
+  conversation_ids: string[];
+}
+
+export type ExportFormat = "json" | "markdown";
 
 export type ModelState = "available" | "loading" | "loaded" | "failed";
 
@@ -55,6 +93,8 @@ export interface ModelInfo {
   memory_bytes?: number | null;
   /** 0..1 while loading, by stage. */
   progress?: number | null;
+  /** The chat template can turn thinking on and off (`options.thinking`). */
+  thinking_toggle?: boolean;
 }
 
 export interface ModelList {

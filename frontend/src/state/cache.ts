@@ -9,7 +9,9 @@ const PREFIX = "parley:";
 const TOKEN_KEY = `${PREFIX}token`;
 const CONVERSATION_LIST_KEY = `${PREFIX}conversations`;
 const conversationKey = (id: string) => `${PREFIX}conversation:${id}`;
-const CACHE_VERSION = 1;
+const leafKey = (id: string) => `${PREFIX}leaf:${id}`;
+// 2: messages carry attachments, the state its current leaf.
+const CACHE_VERSION = 2;
 
 function readJson<T>(key: string): T | null {
   try {
@@ -71,7 +73,7 @@ export function saveConversationList(conversations: Conversation[]): void {
 
 interface CachedConversation {
   version: number;
-  state: Pick<ConversationState, "conversation" | "messages" | "lastSeq">;
+  state: Pick<ConversationState, "conversation" | "messages" | "lastSeq" | "currentLeafId">;
 }
 
 export function loadConversationState(id: string): ConversationState {
@@ -91,14 +93,35 @@ const forgotten = new Set<string>();
 
 export function saveConversationState(state: ConversationState): void {
   if (forgotten.has(state.conversationId)) return;
-  const { conversation, messages, lastSeq } = state;
+  const { conversation, messages, lastSeq, currentLeafId } = state;
   writeJson(conversationKey(state.conversationId), {
     version: CACHE_VERSION,
-    state: { conversation, messages, lastSeq },
+    state: { conversation, messages, lastSeq, currentLeafId },
   });
 }
 
 export function forgetConversation(id: string): void {
   forgotten.add(id);
   localStorage.removeItem(conversationKey(id));
+  localStorage.removeItem(leafKey(id));
+}
+
+/** Tells this browser's other tabs that the reader picked another branch here. */
+export function announceLeaf(conversationId: string, leafId: string): void {
+  writeJson(leafKey(conversationId), { leafId, at: Date.now() });
+}
+
+/** Calls `onLeaf` when another tab picks a branch of this conversation. */
+export function watchLeafElsewhere(conversationId: string, onLeaf: (leafId: string) => void): () => void {
+  const listener = (event: StorageEvent) => {
+    if (event.key !== leafKey(conversationId) || event.newValue === null) return;
+    try {
+      const { leafId } = JSON.parse(event.newValue) as { leafId?: unknown };
+      if (typeof leafId === "string") onLeaf(leafId);
+    } catch {
+      // Not ours: ignore.
+    }
+  };
+  window.addEventListener("storage", listener);
+  return () => window.removeEventListener("storage", listener);
 }
