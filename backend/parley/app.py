@@ -17,14 +17,31 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
+from parley.api.routes import (
+    admin,
+    auth,
+    compat,
+    conversations,
+    files,
+    keys,
+    models,
+    openai,
+    search,
+    system,
+    transfer,
+)
+from parley.api.uploads import MEGABYTE
+from parley.chat.archive import ArchiveService, ArchiveStore
+from parley.chat.attachments import FileService, FileStore
 from parley.chat.completions import CompletionService
 from parley.chat.runs import RunConfig
+from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
+from parley.chat.transfer import ImportLimits
 from parley.config import Settings
 from parley.db import Database
-from parley.engine.manager import EngineManager
+from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.realtime import socket
 from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
@@ -40,6 +57,14 @@ def _static_dir(settings: Settings) -> Path | None:
         if candidate is not None and (candidate / "index.html").is_file():
             return candidate
     return None
+
+
+def _serves(engines: EngineManager, model: str) -> bool:
+    try:
+        engines.resolve(model)
+    except ModelUnavailable:
+        return False
+    return True
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -60,6 +85,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     completions = CompletionService(
         engines, default_max_tokens=settings.max_new_tokens, observer=telemetry
+    )
+    archive = ArchiveService(
+        ArchiveStore(db),
+        search_index_for(db),
+        ImportLimits(
+            max_bytes=int(settings.max_import_mb * MEGABYTE),
+            max_conversations=settings.max_import_conversations,
+            max_messages=settings.max_import_messages,
+        ),
+        model_served=lambda model: _serves(engines, model),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -95,6 +130,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engines = engines
     app.state.chat = chat
     app.state.completions = completions
+    app.state.archive = archive
+    app.state.files = FileService(FileStore(db))
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
@@ -107,7 +144,20 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
+    for module in (
+        auth,
+        keys,
+        conversations,
+        transfer,
+        search,
+        files,
+        models,
+        admin,
+        system,
+        compat,
+        openai,
+        socket,
+    ):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app

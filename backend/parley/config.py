@@ -53,6 +53,18 @@ class Settings(BaseSettings):
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
+    max_upload_mb: float = Field(
+        20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
+    )
+    max_import_mb: float = Field(
+        50, gt=0, description="Largest export file one import may read (MB)."
+    )
+    max_import_conversations: int = Field(
+        1000, ge=1, description="Most conversations one import may hold."
+    )
+    max_import_messages: int = Field(
+        100_000, ge=1, description="Most messages one import may hold, all conversations together."
+    )
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_batch_prompts: int = Field(
         16, ge=1, description="Most prompts one POST /api/v1/batch may carry."

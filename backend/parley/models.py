@@ -98,12 +98,19 @@ class ConversationBase(SQLModel):
     title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
+    # The default of a run's `options.thinking`; None leaves it to the model's template.
+    thinking: bool | None = None
+    # The newest message of the branch last written to or picked (None before any message).
+    current_leaf_id: str | None = None
 
 
 class ConversationCreate(SQLModel):
     title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
+    thinking: bool | None = Field(
+        None, description="Whether answers think first; null leaves it to the model."
+    )
 
 
 class ConversationUpdate(ConversationCreate):
@@ -178,7 +185,18 @@ class Message(SQLModel, table=True):
     finish_reason: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # The files sent with a user message, as AttachmentPublic dicts (their text is in `files`).
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _utc_column(nullable=False)
+
+
+class AttachmentPublic(SQLModel):
+    """A file as a message (or an upload's answer) shows it; its text stays on the server."""
+
+    id: str
+    name: str
+    size: int
+    mime: str
 
 
 class MessagePublic(SQLModel):
@@ -196,11 +214,30 @@ class MessagePublic(SQLModel):
     # Set once an answer has ended (null while it streams, and for user messages).
     finish_reason: Literal["stop", "length", "cancelled"] | None = None
     timings: Timings | None = None
+    attachments: list[AttachmentPublic] = []
 
 
 class ConversationDetail(SQLModel):
     conversation: ConversationPublic
     messages: list[MessagePublic]
+
+
+# ---------- uploaded files ----------
+
+
+class StoredFile(SQLModel, table=True):
+    """An upload: its name, type and size, and the text a prompt gets from it. The bytes
+    themselves are not kept: only their text is ever used."""
+
+    __tablename__ = "files"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=255)
+    mime: str = Field(max_length=100)
+    size: int
+    text: str
+    created_at: datetime = _utc_column(nullable=False)
 
 
 # ---------- API keys ----------
