@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,14 @@ def stored(page: Page, base_url: str, conversation_id: str) -> dict[str, Any]:
     response = httpx.get(f"{base_url}/api/conversations/{conversation_id}", headers=auth(page))
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def eventually(read: Callable[[], object], expected: object, timeout_s: float = 10) -> None:
+    """Polls `read` until it answers `expected` (a bounded wait for a server-side effect)."""
+    deadline = time.monotonic() + timeout_s
+    while (value := read()) != expected:
+        assert time.monotonic() < deadline, f"{value!r} != {expected!r}"
+        time.sleep(0.1)
 
 
 def user_bubbles(page: Page) -> Any:
@@ -198,10 +208,12 @@ def test_edit_resend_regenerate_and_switch_branches(
     page.locator(".message.user").first.get_by_role("button", name="Next version").click()
     expect(user_bubbles(page)).to_have_text(["edited question"])
     expect(user_bubbles(other)).to_have_text(["edited question"])
-    expect.poll(
-        lambda: stored(page, server.base_url, conversation_id)["conversation"]["current_leaf_id"]
-    ).not_to_be_none()
-    page.wait_for_timeout(300)
+    edited_answer = assistant_messages(page).last.get_attribute("id")
+    assert edited_answer
+    eventually(
+        lambda: stored(page, server.base_url, conversation_id)["conversation"]["current_leaf_id"],
+        edited_answer.removeprefix("message-"),
+    )
     page.reload()
     wait_connected(page)
     expect(user_bubbles(page)).to_have_text(["edited question"])
@@ -334,7 +346,9 @@ PASTE_FILE = """([name, text]) => {
 def test_attachments_by_picker_drop_and_paste_with_clear_refusals(
     session_factory: Any, server: Any, width: str, tmp_path: Path
 ) -> None:
-    page = session_factory(viewport=WIDTHS[width]).new_page()
+    session = session_factory(viewport=WIDTHS[width])
+    session.tolerate(r"status of 415")  # the refused image, on purpose
+    page = session.new_page()
     log_in(page, server.base_url)
     conversation_id = new_chat(page)
     notes = tmp_path / "notes.md"
@@ -376,7 +390,9 @@ def test_an_attachment_over_the_size_limit_is_refused_clearly(
     start_server: Any, session_factory: Any, tmp_path: Path
 ) -> None:
     server = start_server("small-uploads", model="scripted", max_upload_mb="1")
-    page = session_factory(base_url=server.base_url).new_page()
+    session = session_factory(base_url=server.base_url)
+    session.tolerate(r"status of 413")  # the file over the limit, on purpose
+    page = session.new_page()
     log_in(page, server.base_url)
     new_chat(page)
     big = tmp_path / "big.txt"
@@ -410,9 +426,9 @@ def test_thinking_switch_for_a_model_whose_template_can_turn_it_off(
     expect(switch).to_be_checked()
     switch.click()
     expect(switch).not_to_be_checked()
-    expect.poll(
-        lambda: stored(page, server.base_url, conversation_id)["conversation"]["thinking"]
-    ).to_be(False)
+    eventually(
+        lambda: stored(page, server.base_url, conversation_id)["conversation"]["thinking"], False
+    )
     page.reload()
     expect(page.get_by_role("switch", name="Thinking")).not_to_be_checked()
     shoot(page, "thinking-off", width)
@@ -496,6 +512,7 @@ def test_chinese_interface_from_the_browser_switchable_and_remembered(
     sent_at = re.compile(r"^发送于 \d{4}年\d{1,2}月\d{1,2}日")
     expect(answer.locator("time")).to_have_attribute("title", sent_at)
     expect(page.locator(".composer")).to_contain_text("Enter 发送，Shift+Enter 换行")
+    shoot(page, "zh-chat-view", width)
     open_sidebar(page)
     expect(page.locator(".sidebar .row-meta").first).to_have_text(re.compile("现在|秒钟前|分钟前"))
     shoot(page, "zh-chat", width)

@@ -1,4 +1,5 @@
 // fetch with the bearer token, JSON bodies, and the contract's error shape turned into ApiError.
+import i18n from "../i18n";
 
 /** An HTTP error from the server, with the contract's `code` when it sent one. */
 export class ApiError extends Error {
@@ -41,7 +42,7 @@ async function request(path: string, options: RequestOptions): Promise<Response>
       body: form ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
   } catch {
-    throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection.");
+    throw new ApiError(0, "network_error", i18n.t("errors.network"));
   }
   if (response.ok) return response;
   const error = await errorFromResponse(response);
@@ -92,7 +93,12 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
     const messages = detail
       .map((item) => (item as { msg?: unknown }).msg)
       .filter((msg): msg is string => typeof msg === "string");
-    return new ApiError(response.status, "validation_error", messages.join("; ") || "Invalid input.", retryAfterS);
+    return new ApiError(
+      response.status,
+      "validation_error",
+      messages.join("; ") || i18n.t("errors.invalidInput"),
+      retryAfterS,
+    );
   }
   const text = typeof detail === "string" ? detail : response.statusText || `HTTP ${response.status}`;
   return new ApiError(response.status, `http_${response.status}`, text, retryAfterS);

@@ -148,7 +148,7 @@ export function useConversationStream(
   const transmit = useCallback((clientId: string) => {
     const socket = socketRef.current;
     const message = stateRef.current.messages.find((item) => item.clientId === clientId && item.role === "user");
-    if (!socket || !message) return;
+    if (!socket || message?.status !== "sending") return;
     if (socket.isOpen()) socket.send(sendFrame(message));
   }, []);
 

@@ -30,7 +30,6 @@ export const en = {
   sidebar: {
     label: "Conversation list",
     newChat: "New chat",
-    search: "Search",
     searchAll: "Search all conversations",
     filterLabel: "Filter conversations by title",
     filterPlaceholder: "Filter by title",
@@ -56,7 +55,6 @@ export const en = {
     renameFailed: "Rename failed.",
     loadFailed: "Could not load conversations.",
     createFailed: "Could not create a conversation.",
-    more: "More",
     exportAll: "Export all (JSON)",
     import: "Import…",
     importing: "Importing…",
@@ -66,8 +64,9 @@ export const en = {
     exportFailed: "Export failed: {{message}}",
     shortcuts: "Keyboard shortcuts",
   },
-  time: {
-    justNow: "just now",
+  errors: {
+    network: "Cannot reach the server. Check your connection.",
+    invalidInput: "Invalid input.",
   },
   menu: {
     showConversations: "Show conversations",
@@ -170,7 +169,6 @@ export const en = {
     hint: "Type at least two characters.",
     searching: "Searching…",
     failed: "Search failed: {{message}}",
-    close: "Close",
     results: "Results",
   },
   shortcuts: {

@@ -31,7 +31,6 @@ export const zhCN: Messages = {
   sidebar: {
     label: "对话列表",
     newChat: "新对话",
-    search: "搜索",
     searchAll: "搜索所有对话",
     filterLabel: "按标题筛选对话",
     filterPlaceholder: "按标题筛选",
@@ -57,7 +56,6 @@ export const zhCN: Messages = {
     renameFailed: "重命名失败。",
     loadFailed: "无法加载对话。",
     createFailed: "无法创建对话。",
-    more: "更多",
     exportAll: "全部导出（JSON）",
     import: "导入…",
     importing: "正在导入…",
@@ -67,8 +65,9 @@ export const zhCN: Messages = {
     exportFailed: "导出失败：{{message}}",
     shortcuts: "键盘快捷键",
   },
-  time: {
-    justNow: "刚刚",
+  errors: {
+    network: "无法连接服务器，请检查网络连接。",
+    invalidInput: "输入无效。",
   },
   menu: {
     showConversations: "显示对话列表",
@@ -171,7 +170,6 @@ export const zhCN: Messages = {
     hint: "请至少输入两个字符。",
     searching: "正在搜索…",
     failed: "搜索失败：{{message}}",
-    close: "关闭",
     results: "结果",
   },
   shortcuts: {

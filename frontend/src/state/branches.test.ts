@@ -210,3 +210,20 @@ describe("streamReducer: branches", () => {
     expect(shown(replayed)).toEqual(["u1", "a1", "u3", "a3"]);
   });
 });
+
+describe("streamReducer: a first message queued twice", () => {
+  it("keeps one message, also once the server has confirmed it", () => {
+    const queue: StreamAction = {
+      type: "sendQueued",
+      clientId: "client-u1",
+      content: "u1",
+      createdAt: "2026-01-01T00:00:00Z",
+      parentId: null,
+    };
+    let state = apply(emptyConversationState(CONVERSATION_ID), queue, queue);
+    expect(state.messages).toHaveLength(1);
+    state = frames(state, run(1, "u1", null, "a1", "answer"));
+    state = apply(state, queue);
+    expect(state.messages.map((m) => m.id)).toEqual(["u1", "a1"]);
+  });
+});

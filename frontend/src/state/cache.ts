@@ -2,6 +2,7 @@
 // conversation's state, so a reload shows everything at once. Every key starts with
 // `parley:`, and logout removes them all.
 import type { Conversation } from "../api/types";
+import i18n from "../i18n";
 import type { ConversationState } from "./streamReducer";
 import { emptyConversationState } from "./streamReducer";
 
@@ -83,7 +84,9 @@ export function loadConversationState(id: string): ConversationState {
   // A message still `sending` when the page went away was never confirmed: if the server got
   // it, the REST reconcile brings it back by its client_id.
   const messages = cached.state.messages.map((message) =>
-    message.status === "sending" ? { ...message, status: "failed" as const, errorMessage: "Not sent." } : message,
+    message.status === "sending"
+      ? { ...message, status: "failed" as const, errorMessage: i18n.t("message.notSent") }
+      : message,
   );
   return { ...empty, ...cached.state, messages };
 }

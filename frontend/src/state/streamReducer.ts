@@ -156,8 +156,8 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
     case "conversationChanged":
       return { ...state, conversation: action.conversation };
     case "sendQueued": {
-      // Queued twice (a component mounted twice): the first one stands.
-      if (state.messages.some((item) => item.id === localMessageId(action.clientId))) return state;
+      // Queued again (a view mounted twice, or reopened): the message already there stands.
+      if (state.messages.some((item) => item.clientId === action.clientId && item.role === "user")) return state;
       const message = optimisticUserMessage(state, action);
       return { ...state, notice: null, currentLeafId: message.id, messages: [...state.messages, message] };
     }
