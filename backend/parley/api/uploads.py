@@ -21,21 +21,25 @@ from parley.api.errors import ApiError
 MULTIPART_OVERHEAD_BYTES = 16 * 1024
 MEGABYTE = 1024 * 1024
 
-# The request body of every upload route, for the OpenAPI document.
-MULTIPART_FILE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+
+def multipart_file_body(example: str) -> dict[str, Any]:
+    """The request body of an upload route for the OpenAPI document; `example` is what the
+    file might hold."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    },
+                    "example": {"file": example},
                 }
-            }
-        },
+            },
+        }
     }
-}
 
 
 @dataclass(frozen=True, slots=True)

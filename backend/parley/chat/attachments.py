@@ -62,6 +62,20 @@ TEXT_MIMES = frozenset(
         "application/csv",
     )
 )
+# Python's own table, not the system's (/etc/mime.types differs between machines), and the
+# text kinds it lacks.
+_MIME_TABLE = mimetypes.MimeTypes()
+_MIME_BY_SUFFIX = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".toml": "application/toml",
+    ".jsonl": "application/x-ndjson",
+    ".ndjson": "application/x-ndjson",
+    ".ts": "application/typescript",
+    ".tsx": "application/typescript",
+}
 NAME_MAX = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -101,7 +115,7 @@ def _is_text_kind(name: str, declared: str) -> bool:
 
 
 def _text_mime(name: str, declared: str) -> str:
-    guessed, _ = mimetypes.guess_type(name, strict=False)
+    guessed = _MIME_BY_SUFFIX.get(_suffix(name)) or _MIME_TABLE.guess_type(name, strict=False)[0]
     for mime in (guessed, declared):
         if mime and (mime.startswith("text/") or mime in TEXT_MIMES):
             return mime

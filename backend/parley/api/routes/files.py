@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, status
 
 from parley.api.deps import CurrentUser, FilesDep, SettingsDep
 from parley.api.errors import ApiError, not_found
-from parley.api.uploads import MEGABYTE, MULTIPART_FILE_BODY, read_upload
+from parley.api.uploads import MEGABYTE, multipart_file_body, read_upload
 from parley.chat.attachments import FileNotFound, UnsupportedFile
 from parley.models import AttachmentPublic
 
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/files", tags=["files"])
         "`PARLEY_MAX_UPLOAD_MB`: 413 `too_large`."
     ),
     responses={413: {"description": "too_large"}, 415: {"description": "unsupported_file"}},
-    openapi_extra=MULTIPART_FILE_BODY,
+    openapi_extra=multipart_file_body("# Notes\nPack an umbrella.\n"),
 )
 async def upload_file(
     request: Request, user: CurrentUser, files: FilesDep, settings: SettingsDep

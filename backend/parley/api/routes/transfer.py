@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from parley.api.deps import ArchiveDep, CurrentUser
 from parley.api.errors import ApiError, not_found
-from parley.api.uploads import MULTIPART_FILE_BODY, read_upload
+from parley.api.uploads import multipart_file_body, read_upload
 from parley.chat.archive import ConversationMissing
 from parley.chat.transfer import BadImport, ExportDocument
 from parley.models import utcnow
@@ -93,7 +93,7 @@ async def export_everything(user: CurrentUser, archive: ArchiveDep) -> Response:
         "nothing is stored. Larger than `PARLEY_MAX_IMPORT_MB`: 413 `too_large`."
     ),
     responses={413: {"description": "too_large"}, 422: {"description": "bad_import"}},
-    openapi_extra=MULTIPART_FILE_BODY,
+    openapi_extra=multipart_file_body("[]"),
 )
 async def import_conversations(
     request: Request, user: CurrentUser, archive: ArchiveDep
