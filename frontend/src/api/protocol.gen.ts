@@ -85,6 +85,7 @@ export interface MessagePublic {
   model?: string | null;
   finish_reason?: ("stop" | "length" | "cancelled") | null;
   timings?: Timings | null;
+  attachments?: AttachmentPublic[];
 }
 export interface Usage {
   prompt_tokens?: number;
@@ -93,6 +94,15 @@ export interface Usage {
 export interface Timings {
   ttft_ms: number | null;
   tokens_per_s: number | null;
+}
+/**
+ * A file as a message (or an upload's answer) shows it; its text stays on the server.
+ */
+export interface AttachmentPublic {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
 }
 export interface MessageFrame {
   type: "message";

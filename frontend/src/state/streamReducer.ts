@@ -12,7 +12,7 @@
 //  - the branch shown ends at `currentLeafId`: a new message (from this tab or another) moves
 //    it there, picking another version moves it too, and the server's `current_leaf_id` wins
 //    on reconcile unless this client's own choice is newer (not saved yet, or newer messages).
-import type { Attachment, ConversationDetail, Conversation, ServerMessage } from "../api/types";
+import type { Attachment, ConversationDetail, Conversation } from "../api/types";
 import { branchTo } from "./branches";
 import type {
   ErrorFrame,
@@ -125,7 +125,7 @@ export function localMessageId(clientId: string): string {
   return `local:${clientId}`;
 }
 
-function chatMessageFromServer(message: ServerMessage): ChatMessage {
+function chatMessageFromServer(message: MessagePublic): ChatMessage {
   return {
     id: message.id,
     parentId: message.parent_id,
