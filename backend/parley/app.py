@@ -23,13 +23,13 @@ from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import (
     admin,
     auth,
-    compat,
     conversations,
     files,
     keys,
     models,
     openai,
     search,
+    simple,
     system,
     transfer,
 )
@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     engines = EngineManager(settings)
     telemetry = Telemetry()
+    file_store = FileStore(db)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        file_store,
         observer=telemetry,
     )
     completions = CompletionService(
@@ -134,7 +136,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.chat = chat
     app.state.completions = completions
     app.state.archive = archive
-    app.state.files = FileService(FileStore(db))
+    app.state.files = FileService(file_store)
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
@@ -162,7 +164,7 @@ def create_app(settings: Settings) -> FastAPI:
         models,
         admin,
         system,
-        compat,
+        simple,
         openai,
         socket,
     ):

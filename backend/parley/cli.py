@@ -114,7 +114,7 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
 
 
 def write_schema(output: Path | None) -> int:
-    from parley.realtime.protocol import protocol_schema_json
+    from parley.protocol.frames import protocol_schema_json
 
     return _write_text(protocol_schema_json(), output)
 

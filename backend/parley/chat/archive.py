@@ -8,6 +8,7 @@ seqs and stream records a run would have given them, so a socket replays them li
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -173,7 +174,7 @@ def imported_rows(
             content=source.content,
             thinking=source.thinking if source.role == "assistant" else "",
             model=source.model,
-            usage=source.usage.model_dump() if source.usage else None,
+            usage=dataclasses.asdict(source.usage) if source.usage else None,
             attachments=attachments or None,
             created_at=source.created_at,
         )

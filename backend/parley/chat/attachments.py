@@ -21,7 +21,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from sqlmodel import Session, col, select
 
 from parley.db import Database
-from parley.models import AttachmentPublic, StoredFile
+from parley.models import StoredFile
+from parley.protocol import AttachmentPublic
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +188,10 @@ class FileStore:
 
         return await self.db.write(work)
 
-    async def owned(self, owner_id: str, ids: Sequence[str]) -> list[StoredFile]:
-        """The caller's files with these ids, in that order; FileNotFound if any is missing
-        or another user's."""
+    async def found(self, owner_id: str, ids: Sequence[str]) -> dict[str, StoredFile]:
+        """The caller's files among these ids (another user's are not found)."""
+        if not ids:
+            return {}
 
         def work(session: Session) -> list[StoredFile]:
             rows = session.exec(
@@ -199,7 +201,12 @@ class FileStore:
             ).all()
             return list(rows)
 
-        found = {row.id: row for row in await self.db.read(work)} if ids else {}
+        return {row.id: row for row in await self.db.read(work)}
+
+    async def owned(self, owner_id: str, ids: Sequence[str]) -> list[StoredFile]:
+        """The caller's files with these ids, in that order; FileNotFound if any is missing
+        or another user's."""
+        found = await self.found(owner_id, ids)
         missing = [file_id for file_id in ids if file_id not in found]
         if missing:
             raise FileNotFound(missing[0])
@@ -231,6 +238,3 @@ class FileService:
     async def get(self, owner_id: str, file_id: str) -> AttachmentPublic:
         (stored,) = await self._store.owned(owner_id, [file_id])
         return public(stored)
-
-    async def files(self, owner_id: str, ids: Sequence[str]) -> list[StoredFile]:
-        return await self._store.owned(owner_id, ids)

@@ -12,20 +12,20 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from parley.chat.generation import (
-    GenerationFailed,
-    GenerationOptions,
-    Outcome,
-    PreparedGeneration,
-    TokenText,
-    prepare_generation,
-    split_generation,
-)
+from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
 from parley.chat.prompts import PromptTooLong
-from parley.engine.base import ChatTurn, Engine, FinishReason, ModelCard, Prefilling, Queued
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
-from parley.engine.reasoning import Piece
+from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
+from parley.engine.manager import EngineManager
+from parley.protocol import (
+    Finished,
+    ModelUnavailable,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
+    Usage,
+)
 
 # How long a client is told to wait before retrying while a model loads.
 LOADING_RETRY_AFTER_S = 5
@@ -69,25 +69,8 @@ class CompletionRequest:
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """No token yet: queued for a batch slot or reading the prompt."""
-
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    finish_reason: FinishReason
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-CompletionEvent = Waiting | Piece | Finish
+# The answer's progress with its pieces one by one, for transports that send each on its own.
+CompletionEvent = Queued | Prefilling | Piece | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +80,7 @@ class Completion:
     model: str
     answer: str
     thinking: str
-    finish: Finish
+    finish: Finished
     elapsed_ms: float
 
 
@@ -125,22 +108,9 @@ class CompletionService:
 
     # ---------- models ----------
 
-    @property
-    def default_model(self) -> str:
-        return self._engines.default_model
-
-    def model_statuses(self) -> list[ModelStatus]:
-        return self._engines.statuses()
-
-    def default_status(self) -> ModelStatus:
-        statuses = self._engines.statuses()
-        default = self._engines.default_model
-        return next((s for s in statuses if s.id == default), statuses[0])
-
     async def loaded_card(self, model_id: str) -> ModelCard | None:
         """The card of a model that is loaded now; None (without loading it) otherwise."""
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is None or status.state != "loaded":
+        if self._engines.status(model_id).state != "loaded":
             return None
         return (await self._engines.acquire(model_id)).card
 
@@ -159,14 +129,14 @@ class CompletionService:
             model_id = self._engines.resolve(model)
         except ModelUnavailable as exc:
             raise UnknownModel(exc.code, exc.message) from exc
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is not None and status.state == "loading":
+        status = self._engines.status(model_id)
+        if status.state == "loading":
             raise ModelNotLoaded(
                 "model_not_loaded",
                 f"The model {model_id!r} is still loading; try again shortly.",
                 retry_after_s=LOADING_RETRY_AFTER_S,
             )
-        if status is not None and status.state == "failed":
+        if status.state == "failed":
             raise ModelNotLoaded(
                 "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
             )
@@ -188,7 +158,7 @@ class CompletionService:
                 f"max_tokens may be at most {context} for the model {model_id!r}.",
             )
         try:
-            generation = prepare_generation(
+            generation = await prepare_generation(
                 engine,
                 f"completion-{uuid.uuid4()}",
                 request.system_prompt,
@@ -201,36 +171,31 @@ class CompletionService:
         return PendingCompletion(model_id, engine, generation)
 
     async def stream(self, pending: PendingCompletion) -> AsyncIterator[CompletionEvent]:
-        """Thinking and answer pieces as they are made, then `Finish`; raises
+        """Waiting states, thinking and answer pieces as they are made, then `Finished`; raises
         CompletionFailed. Closing the iterator early cancels the generation."""
         try:
             meter = TokenMeter(self._observer, pending.model)
-            async for event in split_generation(pending.engine, pending.generation):
-                if isinstance(event, TokenText):
+            async for event in pending.engine.generate(pending.generation.request):
+                if isinstance(event, Pieces):
                     meter.tokens(event.completion_tokens)
                     for piece in event.pieces:
                         yield piece
-                elif isinstance(event, Outcome):
-                    meter.tokens(event.completion_tokens, timed=False)
-                    for piece in event.tail:
-                        yield piece
-                    yield Finish(event.finish_reason, event.prompt_tokens, event.completion_tokens)
-                elif isinstance(event, Queued):
-                    yield Waiting("queued")
-                elif isinstance(event, Prefilling):
-                    yield Waiting("prefill")
-        except GenerationFailed as exc:
+                else:
+                    if isinstance(event, Finished):
+                        meter.tokens(event.usage.completion_tokens, timed=False)
+                    yield event
+        except EngineError as exc:
             raise CompletionFailed(exc.message) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""
         answer: list[str] = []
         thinking: list[str] = []
-        finish = Finish("stop", pending.generation.prompt.tokens, 0)
+        finish = Finished("stop", Usage(pending.generation.prompt.tokens, completion_tokens=0))
         async for event in self.stream(pending):
             if isinstance(event, Piece):
                 (thinking if event.channel == "thinking" else answer).append(event.text)
-            elif isinstance(event, Finish):
+            elif isinstance(event, Finished):
                 finish = event
         return Completion(
             model=pending.model,

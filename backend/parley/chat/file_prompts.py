@@ -8,8 +8,13 @@ so it does not take a part for the whole.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from parley.chat.prompts import answer_reserve
+from parley.engine.base import Engine
+from parley.models import Message, StoredFile
+from parley.protocol import ChatTurn
 
 # No tokenizer makes a token of more characters than this, in practice: a first cut that
 # keeps every file that could fit, before tokens are counted.
@@ -88,3 +93,52 @@ async def fit_turn(
         else:
             high = middle
     return best
+
+
+# An earlier message's files (before the one being answered) share this many characters:
+# they are context, and the oldest turns are the first dropped when the prompt is too long.
+EARLIER_FILES_CHARS = 32_000
+
+
+def attached_texts(message: Message, files: Mapping[str, StoredFile]) -> tuple[AttachedText, ...]:
+    """The text of the files a user message carries (those still stored)."""
+    return tuple(
+        AttachedText(stored.name, stored.mime, stored.text)
+        for a in message.attachments or []
+        if (stored := files.get(a["id"])) is not None
+    )
+
+
+def earlier_turn(message: Message, files: Mapping[str, StoredFile]) -> str:
+    """An earlier user message with its files, cut to share EARLIER_FILES_CHARS."""
+    texts = attached_texts(message, files)
+    return render_turn(
+        message.content, texts, share_chars([len(t.text) for t in texts], EARLIER_FILES_CHARS)
+    )
+
+
+async def fit_question(
+    engine: Engine,
+    system_prompt: str,
+    turns: Sequence[ChatTurn],
+    files: Sequence[AttachedText],
+    *,
+    max_new_tokens: int,
+    enable_thinking: bool | None,
+) -> list[ChatTurn]:
+    """`turns` with the files put into the last one (the question), cut so that the system
+    prompt, the question and room for the answer fit the model's context; the earlier turns
+    are then the prompt fitting's to drop."""
+    if not files:
+        return list(turns)
+    *earlier, question = turns
+    system = [ChatTurn("system", system_prompt)] if system_prompt.strip() else []
+    context = engine.card.context_length
+    room = context - answer_reserve(context, max_new_tokens)
+
+    async def fits(text: str) -> bool:
+        candidate = (*system, ChatTurn("user", text))
+        return await engine.prompt_tokens(candidate, enable_thinking=enable_thinking) <= room
+
+    text = await fit_turn(question.content, files, fits, max_tokens=room)
+    return [*earlier, ChatTurn("user", text)]

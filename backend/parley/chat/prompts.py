@@ -1,8 +1,8 @@
-"""From a conversation's stored messages to the prompt text for one run."""
+"""From a conversation's stored messages to the turns that fit the model's context for one run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
@@ -25,12 +25,15 @@ def branch_to(messages: Sequence[Message], leaf_id: str) -> list[Message]:
     return path
 
 
-def history_turns(branch: Sequence[Message]) -> list[ChatTurn]:
-    """Turns for the model: answers without their thinking; failed or empty answers left out."""
+def history_turns(
+    branch: Sequence[Message], user_text: Callable[[Message], str] = lambda m: m.content
+) -> list[ChatTurn]:
+    """Turns for the model: answers without their thinking; failed or empty answers left out;
+    a user message as `user_text` renders it (with its files, say)."""
     turns: list[ChatTurn] = []
     for message in branch:
         if message.role == "user":
-            turns.append(ChatTurn("user", message.content))
+            turns.append(ChatTurn("user", user_text(message)))
         elif message.content and message.status != "error":
             turns.append(ChatTurn("assistant", message.content))
     return turns
@@ -38,13 +41,20 @@ def history_turns(branch: Sequence[Message]) -> list[ChatTurn]:
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    text: str
+    # The system turn (if any) and the history that fits, oldest first.
+    turns: tuple[ChatTurn, ...]
     tokens: int
     max_new_tokens: int
     dropped_turns: int
 
 
-def build_prompt(
+def answer_reserve(context: int, max_new_tokens: int) -> int:
+    """Room a prompt leaves for the answer: at least a short one, even when the history is
+    long."""
+    return min(max_new_tokens, max(context // 4, 1))
+
+
+async def build_prompt(
     engine: Engine,
     system_prompt: str,
     turns: Sequence[ChatTurn],
@@ -52,17 +62,16 @@ def build_prompt(
     max_new_tokens: int,
     enable_thinking: bool | None,
 ) -> Prompt:
-    """Render with the model's chat template, dropping the oldest turns until the prompt and
-    the answer fit the model's context. The newest turn is always kept."""
+    """Drop the oldest turns until the prompt (the model's chat template applied) and the answer
+    fit the model's context. The newest turn is always kept."""
     context = engine.card.context_length
-    # Room for at least a short answer, even when the history is long.
-    reserve = min(max_new_tokens, max(context // 4, 1))
+    reserve = answer_reserve(context, max_new_tokens)
     system = [ChatTurn("system", system_prompt)] if system_prompt.strip() else []
     history = list(turns)
     dropped = 0
     while True:
-        text = engine.render_prompt(system + history, enable_thinking=enable_thinking)
-        tokens = engine.count_tokens(text)
+        kept = (*system, *history)
+        tokens = await engine.prompt_tokens(kept, enable_thinking=enable_thinking)
         if tokens + reserve <= context:
             break
         if len(history) <= 1:
@@ -76,7 +85,7 @@ def build_prompt(
             history.pop(0)
             dropped += 1
     return Prompt(
-        text=text,
+        turns=kept,
         tokens=tokens,
         max_new_tokens=max(1, min(max_new_tokens, context - tokens)),
         dropped_turns=dropped,

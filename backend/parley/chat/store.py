@@ -175,6 +175,13 @@ class ChatStore:
 
         return await self.db.read(work)
 
+    async def has_message(self, conversation_id: str, message_id: str) -> bool:
+        def work(session: Session) -> bool:
+            message = session.get(Message, message_id)
+            return message is not None and message.conversation_id == conversation_id
+
+        return await self.db.read(work)
+
     async def message_by_client_id(self, conversation_id: str, client_id: str) -> Message | None:
         def work(session: Session) -> Message | None:
             query = select(Message).where(
@@ -205,6 +212,8 @@ class ChatStore:
             conversation.last_seq = last_seq
             conversation.seq_reserved = max(conversation.seq_reserved, last_seq)
             conversation.updated_at = utcnow()
+            # The new answer is where the conversation goes on from.
+            conversation.current_leaf_id = answer.id
             if title is not None:
                 conversation.title = title
             session.add(conversation)

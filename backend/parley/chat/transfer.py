@@ -19,16 +19,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from parley.chat.titles import DEFAULT_TITLE
-from parley.models import (
-    SYSTEM_PROMPT_MAX,
-    TITLE_MAX,
-    Conversation,
-    Message,
-    MessageRole,
-    MessageStatus,
-    Usage,
-    utcnow,
-)
+from parley.models import SYSTEM_PROMPT_MAX, TITLE_MAX, Conversation, Message, utcnow
+from parley.protocol import MessageRole, MessageStatus, Usage
 
 EXPORT_FORMAT = "parley.export"
 ID_MAX = 200

@@ -12,38 +12,16 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 from parley.config import Settings
 from parley.engine.base import Engine
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.engine.specs import ModelSpec, read_models_file
+from parley.protocol import ModelState, ModelStatus, ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-ModelState = Literal["available", "loading", "loaded", "failed"]
 SCRIPTED = "scripted"
-
-
-class ModelUnavailable(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class ModelStatus:
-    id: str
-    state: ModelState
-    is_default: bool
-    error: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    # Weights in memory while loaded.
-    memory_bytes: int | None = None
-    # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
-    progress: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -93,7 +71,7 @@ class EngineManager:
         if model is None:
             return self._default
         if model not in self._slots:
-            raise ModelUnavailable("unknown_model", f"No model named {model!r}.")
+            raise ModelUnavailable(f"No model named {model!r}.", code="unknown_model")
         return model
 
     async def acquire(self, model: str | None = None) -> Engine:
@@ -103,12 +81,12 @@ class EngineManager:
         if slot.engine is not None:
             return slot.engine
         if slot.state == "failed":
-            raise ModelUnavailable("model_failed", f"The model failed to load: {slot.error}")
+            raise ModelUnavailable(f"The model failed to load: {slot.error}")
         task = self._begin_load(slot)
         try:
             return await asyncio.shield(task)
         except Exception as exc:
-            raise ModelUnavailable("model_failed", f"The model failed to load: {exc}") from exc
+            raise ModelUnavailable(f"The model failed to load: {exc}") from exc
 
     async def load(self, model_id: str) -> None:
         """Start loading a model (again, after a failure) and return at once."""
@@ -177,6 +155,11 @@ class EngineManager:
             slot.progress = fraction
 
         return load_engine(slot.spec, settings=s, on_progress=on_progress)
+
+    def status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        model_id = self.resolve(model_id)
+        return next(s for s in self.statuses() if s.id == model_id)
 
     def statuses(self) -> list[ModelStatus]:
         statuses = []

@@ -17,7 +17,7 @@ from parley.accounts import AccountService
 from parley.chat.channels import Close, Subscriber
 from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
 from parley.config import Settings
-from parley.realtime.protocol import (
+from parley.protocol import (
     AuthFrame,
     ErrorFrame,
     PingFrame,
@@ -124,11 +124,19 @@ async def _read(
                             "too_long",
                             f"Messages are limited to {settings.max_message_chars} characters.",
                         )
-                    await chat.send(connection, frame.content, frame.client_id, frame.options)
+                    await chat.send(
+                        connection,
+                        frame.content,
+                        frame.client_id,
+                        frame.options,
+                        parent_id=frame.parent_id,
+                        parent_given="parent_id" in frame.model_fields_set,
+                        attachments=frame.attachments,
+                    )
                 case StopFrame():
                     await chat.stop(connection)
                 case RegenerateFrame():
-                    await chat.regenerate(connection, frame.options)
+                    await chat.regenerate(connection, frame.options, frame.message_id)
                 case PingFrame():
                     reply(PongFrame().model_dump_json())
                 case AuthFrame():

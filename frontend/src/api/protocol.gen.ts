@@ -5,7 +5,6 @@ export type ServerFrame =
   | ReadyFrame
   | PongFrame
   | StatusFrame
-  | SnapshotFrame
   | MessageFrame
   | StartFrame
   | ThinkingFrame
@@ -28,6 +27,11 @@ export interface SendFrame {
   content: string;
   client_id: string;
   options?: SendOptions;
+  parent_id?: string | null;
+  /**
+   * @maxItems 10
+   */
+  attachments?: string[];
 }
 export interface SendOptions {
   max_tokens?: number | null;
@@ -41,6 +45,7 @@ export interface StopFrame {
 export interface RegenerateFrame {
   type: "regenerate";
   options?: SendOptions;
+  message_id?: string | null;
 }
 export interface PingFrame {
   type: "ping";
@@ -66,8 +71,8 @@ export interface StatusFrame {
   state: "queued" | "prefill";
   position?: number | null;
 }
-export interface SnapshotFrame {
-  type: "snapshot";
+export interface MessageFrame {
+  type: "message";
   seq: number;
   message: MessagePublic;
 }
@@ -103,11 +108,6 @@ export interface AttachmentPublic {
   name: string;
   size: number;
   mime: string;
-}
-export interface MessageFrame {
-  type: "message";
-  seq: number;
-  message: MessagePublic;
 }
 export interface StartFrame {
   type: "start";

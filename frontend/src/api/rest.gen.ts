@@ -976,6 +976,11 @@ export interface components {
              * @description Whether answers think first; null leaves it to the model.
              */
             thinking?: boolean | null;
+            /**
+             * Current Leaf Id
+             * @description Show this branch: a message of the conversation, the newest of the branch shown; the next message sent without a parent_id follows it.
+             */
+            current_leaf_id?: string | null;
         };
         /** CpuInfo */
         CpuInfo: {
@@ -1220,7 +1225,7 @@ export interface components {
             /** Device */
             device: string;
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Version */
             version: string;
             /** Uptime S */
@@ -1349,7 +1354,7 @@ export interface components {
         /** ModelList */
         ModelList: {
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Default */
             default: string;
         };
@@ -1382,8 +1387,8 @@ export interface components {
              */
             owned_by: string;
         };
-        /** ModelPublic */
-        ModelPublic: {
+        /** ModelStatus */
+        ModelStatus: {
             /** Id */
             id: string;
             /**
@@ -1449,7 +1454,7 @@ export interface components {
             memory: components["schemas"]["MemoryInfo"];
             disk: components["schemas"]["DiskInfo"];
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
         };
         /** RunStats */
         RunStats: {
@@ -2242,7 +2247,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */
@@ -2273,7 +2278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */

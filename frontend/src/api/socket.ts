@@ -1,12 +1,6 @@
 // The conversation socket: authenticates with the first frame, resumes with after_seq,
 // reconnects with backoff, and reports why it closed for good.
-import type { ClientFrame, RegenerateFrame, SendFrame, ServerFrame } from "./protocol.gen";
-
-/** The v2 fields of CONTRACT.md ("Branches", "Attachments"), until the generated schema has them. */
-export type OutgoingFrame =
-  | ClientFrame
-  | (SendFrame & { parent_id?: string | null; attachments?: string[] })
-  | (RegenerateFrame & { message_id?: string });
+import type { ClientFrame, ServerFrame } from "./protocol.gen";
 
 export type ConnectionState =
   | { kind: "connecting"; attempt: number }
@@ -80,7 +74,7 @@ export class ConversationSocket {
   }
 
   /** Sends a frame if the socket is open; answers whether it went out. */
-  send(frame: OutgoingFrame): boolean {
+  send(frame: ClientFrame): boolean {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
     this.socket.send(JSON.stringify(frame));
     return true;

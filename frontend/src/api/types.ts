@@ -17,7 +17,7 @@ export type ConversationDetail = Omit<Schemas["ConversationDetail"], "messages">
 export type ConversationChanges = Schemas["ConversationUpdate"] & { current_leaf_id?: string };
 /** `thinking_toggle` (the model's chat template can turn thinking off) is not reported by the
  * backend yet: without it, no model shows the thinking switch. */
-export type ModelInfo = Schemas["ModelPublic"] & { thinking_toggle?: boolean };
+export type ModelInfo = Schemas["ModelStatus"] & { thinking_toggle?: boolean };
 export type ModelState = ModelInfo["state"];
 export type ModelList = Omit<Schemas["ModelList"], "models"> & { models: ModelInfo[] };
 /** GET /api/admin/resources (administrators only). */

@@ -3,8 +3,8 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError } from "../api/http";
 import { fetchConversation, updateConversation } from "../api/rest";
-import { ConversationSocket, type ConnectionState, type OutgoingFrame } from "../api/socket";
-import type { ServerFrame } from "../api/protocol.gen";
+import { ConversationSocket, type ConnectionState } from "../api/socket";
+import type { ClientFrame, ServerFrame } from "../api/protocol.gen";
 import type { Attachment } from "../api/types";
 import i18n from "../i18n";
 import { announceLeaf, loadConversationState, saveConversationState, watchLeafElsewhere } from "../state/cache";
@@ -227,7 +227,7 @@ function lastConfirmedId(state: ConversationState): string | null {
   return thread.findLast((message) => message.status !== "sending" && message.status !== "failed")?.id ?? null;
 }
 
-function sendFrame(message: ChatMessage): OutgoingFrame {
+function sendFrame(message: ChatMessage): ClientFrame {
   return {
     type: "send",
     content: message.content,

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Body, Query, status
 
 from parley.api.deps import ChatDep, CurrentUser
 from parley.api.errors import ApiError, not_found
-from parley.chat.service import ConversationNotFound
+from parley.chat.service import ConversationNotFound, UnknownMessage
 from parley.chat.store import BadCursor
-from parley.engine.manager import ModelUnavailable
 from parley.models import (
     ConversationCreate,
     ConversationDetail,
@@ -18,6 +17,7 @@ from parley.models import (
     ConversationPublic,
     ConversationUpdate,
 )
+from parley.protocol import ModelUnavailable
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -76,6 +76,10 @@ async def update_conversation(
         return await chat.update_conversation(user.id, conversation_id, data)
     except ConversationNotFound as exc:
         raise not_found() from exc
+    except UnknownMessage as exc:
+        raise ApiError(
+            422, "unknown_message", "current_leaf_id is not a message of this conversation."
+        ) from exc
     except ModelUnavailable as exc:
         raise _unknown_model(exc) from exc
 
