@@ -231,7 +231,8 @@ def test_search_across_conversations_opens_the_message_on_its_branch(
     new_chat(page)
     send(page, "tell me about pears")
     wait_answer_done(page)
-    target_id = new_chat(page)
+    # Titled, so that only the message itself (not the title) matches "favourite".
+    target_id = new_chat(page, title="Fruit talk")
     send(page, "my favourite fruit is the mango " + long_message(60))
     wait_answer_done(page)
     # Edit it away: the mango message is now on the branch not shown.

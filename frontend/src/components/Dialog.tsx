@@ -10,7 +10,7 @@ interface DialogProps {
 }
 
 /** A modal <dialog>: the browser traps the focus, Esc and the close button close it, and the
- * focus goes back where it was. */
+ * focus goes back where it was. A child marked `data-autofocus` gets the focus first. */
 export function Dialog({ title, className, onClose, children }: DialogProps) {
   const { t } = useTranslation();
   const ref = useRef<HTMLDialogElement | null>(null);
@@ -21,6 +21,8 @@ export function Dialog({ title, className, onClose, children }: DialogProps) {
     if (!dialog) return;
     const before = document.activeElement as HTMLElement | null;
     dialog.showModal();
+    // showModal focuses the first control (the close button) unless one asks for the focus.
+    dialog.querySelector<HTMLElement>("[data-autofocus]")?.focus();
     return () => {
       dialog.close();
       before?.focus();
@@ -32,6 +34,12 @@ export function Dialog({ title, className, onClose, children }: DialogProps) {
       className={`dialog ${className ?? ""}`}
       aria-labelledby="dialog-title"
       onCancel={(event) => {
+        event.preventDefault();
+        onCloseRef.current();
+      }}
+      onKeyDown={(event) => {
+        // Also from a search field, where the browser's Esc would only clear the text.
+        if (event.key !== "Escape") return;
         event.preventDefault();
         onCloseRef.current();
       }}

@@ -64,7 +64,7 @@ export function SearchDialog({ token, onOpen, onClose }: SearchDialogProps) {
         aria-label={t("search.label")}
         placeholder={t("search.placeholder")}
         value={query}
-        autoFocus
+        data-autofocus
         onChange={(event) => setQuery(event.target.value)}
         onKeyDown={(event) => {
           if (event.key === "Enter" && results.kind === "done" && results.items[0]) onOpen(results.items[0]);
