@@ -380,6 +380,8 @@ def test_attachments_by_picker_drop_and_paste_with_clear_refusals(
     wait_answer_done(page)
     sent = page.locator(".message.user").last.locator(".chip-name")
     expect(sent).to_have_text(["notes.md", "dropped.txt", "pasted.csv"])
+    # The scripted engine repeats its prompt: the files' text reached it.
+    expect(last_answer(page).locator(".markdown")).to_contain_text("The secret word is marmalade.")
     expect(composer.locator(".chip")).to_have_count(0)
     detail = stored(page, server.base_url, conversation_id)
     user = [m for m in detail["messages"] if m["role"] == "user"][-1]
