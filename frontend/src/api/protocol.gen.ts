@@ -31,18 +31,7 @@ export interface SendFrame {
   /**
    * @maxItems 10
    */
-  attachments?:
-    | []
-    | [string]
-    | [string, string]
-    | [string, string, string]
-    | [string, string, string, string]
-    | [string, string, string, string, string]
-    | [string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string];
+  attachments?: string[];
 }
 export interface SendOptions {
   max_tokens?: number | null;
