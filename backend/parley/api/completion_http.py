@@ -1,5 +1,5 @@
-"""What the completion routes (/api/v1 and /v1) share: refusals as HTTP errors, and
-Server-Sent Events that reach the client as they are made."""
+"""What the completion routes (/api/v1 and /v1) share: Server-Sent Events that reach the
+client as they are made."""
 
 from __future__ import annotations
 
@@ -11,14 +11,7 @@ from typing import Any, Protocol
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from parley.api.errors import ApiError
-from parley.chat.completions import (
-    CompletionEvent,
-    CompletionFailed,
-    CompletionRefused,
-    ModelNotLoaded,
-    UnknownModel,
-)
+from parley.chat.completions import CompletionEvent, CompletionFailed
 from parley.protocol import Finished, Piece, Prefilling, Queued
 
 log = logging.getLogger(__name__)
@@ -28,18 +21,6 @@ SSE_HEADERS = {
     # nginx and friends must pass each event on at once rather than buffer the answer.
     "X-Accel-Buffering": "no",
 }
-
-
-def refusal_error(refusal: CompletionRefused) -> ApiError:
-    status = 422  # BadOptions and anything else the caller could fix
-    if isinstance(refusal, ModelNotLoaded):
-        status = 503
-    elif isinstance(refusal, UnknownModel):
-        status = 404
-    headers = (
-        {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
-    )
-    return ApiError(status, refusal.code, refusal.message, headers=headers)
 
 
 def sse_data(payload: BaseModel | dict[str, Any] | str) -> str:

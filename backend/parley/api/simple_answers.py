@@ -12,22 +12,17 @@ from fastapi.responses import StreamingResponse
 
 from parley.api.completion_http import (
     event_stream,
-    refusal_error,
     render_sse,
     sse_comment,
     sse_data,
 )
-from parley.api.errors import ApiError, not_found
 from parley.api.simple_schemas import ChatRequest, StreamEvent, UsageInfo
 from parley.chat.completions import (
     Completion,
-    CompletionFailed,
-    CompletionRefused,
     CompletionRequest,
     CompletionService,
-    PendingCompletion,
 )
-from parley.chat.service import ChatRefused, ChatService, ConversationNotFound
+from parley.chat.service import ChatService
 from parley.models import User
 from parley.protocol import (
     AnswerEvent,
@@ -43,17 +38,6 @@ from parley.protocol import (
 )
 
 log = logging.getLogger(__name__)
-
-
-async def prepare(completions: CompletionService, request: CompletionRequest) -> PendingCompletion:
-    try:
-        return await completions.prepare(request)
-    except CompletionRefused as refusal:
-        raise refusal_error(refusal) from refusal
-
-
-def generation_failed(exc: CompletionFailed) -> ApiError:
-    return ApiError(502, "generation_failed", exc.message)
 
 
 class _SimpleDialect:
@@ -83,13 +67,13 @@ class _SimpleDialect:
 
 async def stream(completions: CompletionService, request: CompletionRequest) -> StreamingResponse:
     # Refusals (model loading, bad options) are plain HTTP errors, before the stream starts.
-    pending = await prepare(completions, request)
+    pending = await completions.prepare(request)
     return event_stream(render_sse(completions.stream(pending), _SimpleDialect(pending.model)))
 
 
 async def complete(completions: CompletionService, request: CompletionRequest) -> Completion:
     started = time.monotonic()
-    pending = await prepare(completions, request)
+    pending = await completions.prepare(request)
     return await completions.collect(pending, started)
 
 
@@ -99,12 +83,7 @@ async def ask(
     """The answer's events in the named conversation; refusals raised before it starts."""
     assert body.conversation_id is not None and body.message is not None
     events = chat.ask(user.id, body.conversation_id, body.message, body.send_options(), tracker)
-    try:
-        first = await anext(events)
-    except ConversationNotFound as exc:
-        raise not_found() from exc
-    except ChatRefused as exc:
-        raise ApiError(409 if exc.code == "busy" else 422, exc.code, exc.message) from exc
+    first = await anext(events)
 
     async def rest() -> AsyncIterator[AnswerEvent]:
         yield first

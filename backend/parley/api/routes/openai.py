@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import event_stream, refusal_error, render_sse, sse_data
+from parley.api.completion_http import event_stream, render_sse, sse_data
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, openai_error_body
 from parley.api.openai_schemas import (
@@ -31,10 +31,6 @@ from parley.api.openai_schemas import (
     ModelListObject,
     ModelObject,
     openai_finish,
-)
-from parley.chat.completions import (
-    CompletionFailed,
-    CompletionRefused,
 )
 from parley.protocol import Finished, Piece
 
@@ -130,22 +126,13 @@ async def chat_completions(
     if body.stop is not None and len(body.stop_sequences()) > MAX_STOP_SEQUENCES:
         raise ApiError(422, "invalid_value", f"stop takes at most {MAX_STOP_SEQUENCES} strings.")
     started = time.monotonic()
-    try:
-        pending = await completions.prepare(body.completion_request())
-    except CompletionRefused as refusal:
-        error = refusal_error(refusal)
-        if error.status_code == 404:
-            error = ApiError(404, "model_not_found", refusal.message)
-        raise error from refusal
+    pending = await completions.prepare(body.completion_request())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(
             render_sse(completions.stream(pending), _OpenAIDialect(pending.model, include_usage))
         )
-    try:
-        result = await completions.collect(pending, started)
-    except CompletionFailed as exc:
-        raise ApiError(502, "generation_failed", exc.message) from exc
+    result = await completions.collect(pending, started)
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
