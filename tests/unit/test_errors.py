@@ -17,32 +17,30 @@ from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
 from parley.realtime.socket import error_frame
 
-STATUS = {
-    "invalid": 422,
-    "not_found": 404,
-    "busy": 409,
-    "rate_limited": 429,
-    "unavailable": 503,
-    "failed": 502,
-    "internal": 500,
-}
-SOCKET_CODE = {
-    "invalid": "bad_request",
-    "not_found": "bad_request",
-    "busy": "busy",
-    "rate_limited": "rate_limited",
-    "unavailable": "model_unavailable",
-    "failed": "generation_failed",
-    "internal": "internal_error",
-}
+# (kind, HTTP status, socket code): the one translation, read off the contract.
+TRANSLATIONS = [
+    ("invalid", 422, "bad_request"),
+    ("not_found", 404, "bad_request"),
+    ("busy", 409, "busy"),
+    ("rate_limited", 429, "rate_limited"),
+    ("unavailable", 503, "model_unavailable"),
+    ("failed", 502, "generation_failed"),
+    ("internal", 500, "internal_error"),
+]
 
 
-@pytest.mark.parametrize("kind", get_args(ErrorKind))
-def test_each_kind_has_a_status_and_a_socket_code(kind: ErrorKind) -> None:
+def test_every_kind_is_translated() -> None:
+    assert sorted(kind for kind, _, _ in TRANSLATIONS) == sorted(get_args(ErrorKind))
+
+
+@pytest.mark.parametrize(("kind", "status", "socket_code"), TRANSLATIONS)
+def test_each_kind_has_a_status_and_a_socket_code(
+    kind: ErrorKind, status: int, socket_code: str
+) -> None:
     error = ParleyError("Nope.", code="not_a_socket_code", kind=kind)
-    assert http_status(error) == STATUS[kind]
+    assert http_status(error) == status
     frame = error_frame(error)
-    assert (frame.code, frame.message) == (SOCKET_CODE[kind], "Nope.")
+    assert (frame.code, frame.message) == (socket_code, "Nope.")
 
 
 def test_a_socket_code_of_its_own_is_kept() -> None:
