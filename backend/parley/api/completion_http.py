@@ -1,5 +1,5 @@
-"""What the completion routes (/api/v1 and /v1) share: refusals as HTTP errors, and
-Server-Sent Events that reach the client as they are made."""
+"""What the completion routes (/api/v1 and /v1) share: Server-Sent Events that reach the
+client as they are made."""
 
 from __future__ import annotations
 
@@ -11,14 +11,7 @@ from typing import Any, Protocol
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from parley.api.errors import ApiError
-from parley.chat.completions import (
-    CompletionEvent,
-    CompletionFailed,
-    CompletionRefused,
-    ModelNotLoaded,
-    UnknownModel,
-)
+from parley.chat.completions import CompletionEvent, CompletionFailed
 from parley.protocol import Finished, Piece, Prefilling, Queued
 
 log = logging.getLogger(__name__)
@@ -28,27 +21,6 @@ SSE_HEADERS = {
     # nginx and friends must pass each event on at once rather than buffer the answer.
     "X-Accel-Buffering": "no",
 }
-
-
-def refusal_error(refusal: CompletionRefused) -> ApiError:
-    status = 422  # BadOptions and anything else the caller could fix
-    if isinstance(refusal, ModelNotLoaded):
-        status = 503
-    elif isinstance(refusal, UnknownModel):
-        status = 404
-    headers = (
-        {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
-    )
-    return ApiError(status, refusal.code, refusal.message, headers=headers)
-
-
-def failure_status(code: str) -> int:
-    """503 when a remote model could not take the request, 502 when the answer failed."""
-    return 503 if code == "model_unavailable" else 502
-
-
-def failure_error(failure: CompletionFailed) -> ApiError:
-    return ApiError(failure_status(failure.code), failure.code, failure.message)
 
 
 def sse_data(payload: BaseModel | dict[str, Any] | str) -> str:
@@ -76,8 +48,8 @@ class SseDialect(Protocol):
     def opening(self) -> Iterable[str]: ...
     def piece(self, piece: Piece) -> str: ...
     def finished(self, finished: Finished) -> Iterable[str]: ...
-    def failed(self, code: str, message: str | None) -> str:
-        """`message` None: an unexpected server error, whose details stay in the log."""
+    def failed(self, error: CompletionFailed | None) -> str:
+        """`error` None: an unexpected server error, whose details stay in the log."""
         ...
 
     def closing(self) -> Iterable[str]: ...
@@ -102,9 +74,9 @@ async def render_sse(
                 for line in dialect.finished(event):
                     yield line
     except CompletionFailed as exc:
-        yield dialect.failed(exc.code, exc.message)
+        yield dialect.failed(exc)
     except Exception:
         log.exception("streamed completion failed")
-        yield dialect.failed("internal_error", None)
+        yield dialect.failed(None)
     for line in dialect.closing():
         yield line

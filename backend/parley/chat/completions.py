@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
@@ -19,8 +20,10 @@ from parley.chat.prompts import PromptTooLong
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
 from parley.engine.manager import EngineManager
 from parley.protocol import (
+    ErrorKind,
     Finished,
     ModelUnavailable,
+    ParleyError,
     Piece,
     Pieces,
     Prefilling,
@@ -32,36 +35,32 @@ from parley.protocol import (
 LOADING_RETRY_AFTER_S = 5
 
 
-class CompletionRefused(Exception):
-    """A request that cannot be answered; `code` says why, for the transport to map."""
+class CompletionRefused(ParleyError):
+    """A request that cannot be answered, refused before anything is sent back."""
+
+    default_kind: ClassVar[ErrorKind] = "invalid"
 
     def __init__(self, code: str, message: str, *, retry_after_s: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after_s = retry_after_s
+        super().__init__(message, code=code, retry_after_s=retry_after_s)
 
 
 class UnknownModel(CompletionRefused):
-    pass
+    default_kind = "not_found"
 
 
 class ModelNotLoaded(CompletionRefused):
-    pass
+    default_kind = "unavailable"
 
 
 class BadOptions(CompletionRefused):
     pass
 
 
-class CompletionFailed(Exception):
-    """The engine failed while answering (`generation_failed`), or a remote model could not
-    take the request (`model_unavailable`); the message is safe to show."""
+class CompletionFailed(ParleyError):
+    """The engine failed while answering; the message is safe to show."""
 
-    def __init__(self, message: str, code: str = "generation_failed") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    default_code = "generation_failed"
+    default_kind = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +192,11 @@ class CompletionService:
                         meter.tokens(event.usage.completion_tokens, timed=False)
                     yield event
         except EngineError as exc:
-            code = "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
-            raise CompletionFailed(exc.message, code) from exc
+            if exc.kind == "unavailable":
+                raise CompletionFailed(
+                    exc.message, code="model_unavailable", kind="unavailable"
+                ) from exc
+            raise CompletionFailed(exc.message) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""

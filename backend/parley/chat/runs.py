@@ -29,6 +29,7 @@ from parley.protocol import (
     ChunkFrame,
     ErrorCode,
     Finished,
+    ParleyError,
     Piece,
     Pieces,
     Prefilling,
@@ -64,11 +65,14 @@ class RunPlan:
 RunPhase = Literal["queued", "prefill", "decoding"]
 
 
-class RunFailed(Exception):
+class RunFailed(ParleyError):
+    """A run that ended in an error; its answer ends with an error frame of `code`."""
+
+    default_kind = "failed"
+
     def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code)
         self.code: ErrorCode = code
-        self.message = message
 
 
 class Run:

@@ -35,10 +35,11 @@ from parley.protocol import (
     AnswerEvent,
     AnswerTracker,
     ErrorCode,
-    ErrorFrame,
+    ErrorKind,
     MessageFrame,
     ModelStatus,
     ModelUnavailable,
+    ParleyError,
     ReadyFrame,
     SendOptions,
     StartFrame,
@@ -51,24 +52,45 @@ log = logging.getLogger(__name__)
 CLOSE_LOGGED_OUT = 4401
 
 
-class ConversationNotFound(Exception):
-    pass
+class ConversationNotFound(ParleyError):
+    """Another user's conversation answers exactly like a missing one."""
+
+    default_code = "conversation_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("No such conversation.")
+        self.conversation_id = conversation_id
 
 
-class UnknownMessage(LookupError):
+class UnknownMessage(ParleyError):
     """A message id that is not one of the conversation's."""
 
+    default_code = "unknown_message"
+    default_kind = "invalid"
 
-class ChatRefused(Exception):
+
+class ModelNotFound(ParleyError):
+    """A model named in a path (the models API) that this server does not know."""
+
+    default_code = "model_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__(f"No model named {model_id!r}.")
+
+
+_REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
+
+
+class ChatRefused(ParleyError):
     """A client request the service will not carry out; answered to that client alone."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
+    default_kind = "invalid"
 
-    def frame(self) -> ErrorFrame:
-        return ErrorFrame(code=self.code, message=self.message)
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
+        self.code: ErrorCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +135,12 @@ class ChatService:
         return conversation
 
     def _check_model(self, model: str | None) -> None:
+        """A conversation's model must be one this server knows (a field the client fixes)."""
         if model is not None:
-            self._engines.resolve(model)
+            try:
+                self._engines.resolve(model)
+            except ModelUnavailable as exc:
+                raise ParleyError(exc.message, code=exc.code, kind="invalid") from exc
 
     async def list_conversations(
         self, user_id: str, limit: int, cursor: str | None
@@ -187,13 +213,19 @@ class ChatService:
         return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
-        """Start loading a model in the background; raises ModelUnavailable if unknown."""
-        await self._engines.load(model_id)
+        """Start loading a model in the background; raises ModelNotFound if unknown."""
+        try:
+            await self._engines.load(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotFound(model_id) from exc
         return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
         """Free a model's memory; its running answers end as cancelled."""
-        await self._engines.unload(model_id)
+        try:
+            await self._engines.unload(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotFound(model_id) from exc
         return self.model_status(model_id)
 
     # ---------- realtime ----------

@@ -13,10 +13,15 @@ from sqlmodel import Session, col, select
 
 from parley.db import Database
 from parley.models import Conversation, Message, utcnow
+from parley.protocol import ParleyError
 
 
-class BadCursor(ValueError):
-    pass
+class BadCursor(ParleyError):
+    default_code = "bad_cursor"
+    default_kind = "invalid"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not one this server gave out.")
 
 
 def encode_cursor(conversation: Conversation) -> str:
@@ -34,7 +39,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         # In UTC here, so a time at the edge of the calendar fails now and not in the query.
         return stamp.astimezone(UTC), conversation_id
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise BadCursor("invalid cursor") from exc
+        raise BadCursor() from exc
 
 
 @dataclass(frozen=True, slots=True)

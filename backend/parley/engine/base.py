@@ -41,7 +41,7 @@ class EngineError(ParleyError):
     """A generation that failed inside the engine; its message is safe to show a user."""
 
     default_code = "generation_failed"
-    kind: ClassVar[ErrorKind] = "failed"
+    default_kind: ClassVar[ErrorKind] = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import os
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from math import ceil
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
@@ -31,7 +31,6 @@ from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
 from parley.protocol import (
     AnswerProgress,
-    ErrorKind,
     Finished,
     FinishReason,
     Piece,
@@ -59,7 +58,7 @@ class RemoteModelUnavailable(EngineError):
     `model_unavailable` rather than `generation_failed`."""
 
     default_code = "model_unavailable"
-    kind: ClassVar[ErrorKind] = "unavailable"
+    default_kind = "unavailable"
 
 
 def estimate_prompt_tokens(turns: Sequence[ChatTurn]) -> int:

@@ -15,16 +15,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import (
-    event_stream,
-    failure_error,
-    failure_status,
-    refusal_error,
-    render_sse,
-    sse_data,
-)
+from parley.api.completion_http import event_stream, render_sse, sse_data
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
-from parley.api.errors import ApiError, openai_error_body
+from parley.api.errors import ApiError, http_status, openai_error_body
 from parley.api.openai_schemas import (
     MAX_STOP_SEQUENCES,
     AssistantMessage,
@@ -39,10 +32,7 @@ from parley.api.openai_schemas import (
     ModelObject,
     openai_finish,
 )
-from parley.chat.completions import (
-    CompletionFailed,
-    CompletionRefused,
-)
+from parley.chat.completions import CompletionFailed
 from parley.protocol import Finished, Piece
 
 log = logging.getLogger(__name__)
@@ -110,10 +100,10 @@ class _OpenAIDialect:
         if self._include_usage:
             yield self._chunk([], CompletionUsage.of(finished))
 
-    def failed(self, code: str, message: str | None) -> str:
-        if message is None:
-            return sse_data(openai_error_body(500, code, "The answer failed."))
-        return sse_data(openai_error_body(failure_status(code), code, message))
+    def failed(self, error: CompletionFailed | None) -> str:
+        if error is None:
+            return sse_data(openai_error_body(500, "internal_error", "The answer failed."))
+        return sse_data(openai_error_body(http_status(error), error.code, error.message))
 
     def closing(self) -> Iterable[str]:
         yield sse_data("[DONE]")
@@ -140,22 +130,13 @@ async def chat_completions(
     if body.stop is not None and len(body.stop_sequences()) > MAX_STOP_SEQUENCES:
         raise ApiError(422, "invalid_value", f"stop takes at most {MAX_STOP_SEQUENCES} strings.")
     started = time.monotonic()
-    try:
-        pending = await completions.prepare(body.completion_request())
-    except CompletionRefused as refusal:
-        error = refusal_error(refusal)
-        if error.status_code == 404:
-            error = ApiError(404, "model_not_found", refusal.message)
-        raise error from refusal
+    pending = await completions.prepare(body.completion_request())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(
             render_sse(completions.stream(pending), _OpenAIDialect(pending.model, include_usage))
         )
-    try:
-        result = await completions.collect(pending, started)
-    except CompletionFailed as exc:
-        raise failure_error(exc) from exc
+    result = await completions.collect(pending, started)
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
