@@ -63,6 +63,8 @@ def test_chat_features_with_the_real_model(
         page.locator(".composer").get_by_role("button", name="添加附件").click()
     chooser.value.set_files(str(notes))
     expect(page.locator(".composer .chip[data-state=ready]")).to_have_count(1)
+    # The picker's button keeps the focus; type into the message box again.
+    message_box(page).focus()
     page.keyboard.type("What is the capital of France?")
     page.keyboard.press("Enter")
     wait_answer_done(page, timeout_ms=180_000)
