@@ -26,7 +26,7 @@ from parley.config import Settings
 from parley.db import Database
 from parley.engine.manager import EngineManager
 from parley.realtime import socket
-from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
+from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds, settings.password_threads, settings.max_password_checks
+    )
     accounts = AccountService(
         db,
         TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
-        LoginThrottle(),
-        settings.bcrypt_rounds,
+        LoginThrottle(max_address_failures=settings.login_failures_per_address),
+        hasher,
     )
 
     @asynccontextmanager
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await chat.shutdown(settings.shutdown_grace_s)
         await engines.close()
+        hasher.close()
         gpus.close()
         db.close()
 

@@ -47,6 +47,41 @@ class Settings(BaseSettings):
         12, ge=4, le=16, description="bcrypt cost of new password hashes (tests lower it)."
     )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
+    password_threads: int = Field(
+        2, ge=1, description="Threads that hash and check passwords (a pool of their own)."
+    )
+    max_password_checks: int = Field(
+        16,
+        ge=1,
+        description="Logins and registrations hashing at once, waiting included; more get 429.",
+    )
+    login_failures_per_address: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Failed logins from one client address, any usernames, within 5 minutes before "
+            "its attempts get 429 (the per-username limit is 5)."
+        ),
+    )
+    open_registration: bool = Field(
+        True, description="Anyone may register; false: 403 registration_closed (use the CLI)."
+    )
+    credential_check_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "How often an open socket re-checks its token or key (catches changes made by the "
+            "CLI or another instance; changes made through this server close sockets at once)."
+        ),
+    )
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma "
+            "separated; '*' for any). Empty: none, the peer's own address counts."
+        ),
+    )
     # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -99,6 +134,16 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            return [str(item).strip() for item in value if str(item).strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -39,7 +39,8 @@ from parley.realtime.protocol import (
 
 log = logging.getLogger(__name__)
 
-# Close code for sockets of a user who logged out.
+# Close code for sockets whose credential stopped working: logout, a disabled user, a deleted
+# API key, an expired token.
 CLOSE_LOGGED_OUT = 4401
 
 
@@ -184,7 +185,11 @@ class ChatService:
         )
 
     async def connect(
-        self, user_id: str, conversation_id: str, after_seq: int | None
+        self,
+        user_id: str,
+        conversation_id: str,
+        after_seq: int | None,
+        api_key_id: str | None = None,
     ) -> Connection:
         """Subscribe to a conversation: `ready`, then the missed events, then live ones."""
         conversation = await self._owned(user_id, conversation_id)
@@ -200,7 +205,9 @@ class ChatService:
                 else []
             )
             # From here on nothing awaits, so no event slips between the replay and live ones.
-            subscriber = Subscriber(user_id=user_id, conversation_id=conversation_id)
+            subscriber = Subscriber(
+                user_id=user_id, conversation_id=conversation_id, api_key_id=api_key_id
+            )
             run = channel.active_run
             subscriber.send(
                 ReadyFrame(
@@ -223,8 +230,18 @@ class ChatService:
         self._channels.unsubscribe(connection.subscriber)
 
     def disconnect_user(self, user_id: str) -> None:
-        """Close every socket of a user (after logout)."""
-        self._channels.close_user(user_id, Close(CLOSE_LOGGED_OUT, "logged out"))
+        """Close every socket of a user (after logout, or once disabled)."""
+        self._channels.close_where(
+            lambda subscriber: subscriber.user_id == user_id,
+            Close(CLOSE_LOGGED_OUT, "credentials revoked"),
+        )
+
+    def disconnect_api_key(self, api_key_id: str) -> None:
+        """Close every socket opened with an API key (once it is deleted)."""
+        self._channels.close_where(
+            lambda subscriber: subscriber.api_key_id == api_key_id,
+            Close(CLOSE_LOGGED_OUT, "API key revoked"),
+        )
 
     def _live_channel(self, connection: Connection) -> Channel:
         channel = self._channels.get(connection.conversation_id)
