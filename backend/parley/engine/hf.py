@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,12 @@ from transformers import (
 )
 
 from parley.config import Settings
-from parley.engine.base import (
-    ChatTurn,
-    EngineError,
-    EngineEvent,
-    Finished,
-    GenerationRequest,
-    ModelCard,
-)
+from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.devices import pick_device, pick_dtype
+from parley.engine.reasoning import RawProgress, split_thinking
 from parley.engine.scheduler import Scheduler, SchedulerLimits, new_sequence
 from parley.engine.specs import EMBEDDED_SMOLLM2, ModelSpec
+from parley.protocol import AnswerProgress, Finished
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +235,24 @@ class HFEngine:
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
-        prompt_ids = self._encode(request.prompt)
+    async def prompt_tokens(
+        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+    ) -> int:
+        def count() -> int:
+            return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+
+        return await asyncio.to_thread(count)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
+        raw = self._generate_text(request, self._encode(prompt))
+        async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
+            async for event in stream:
+                yield event
+
+    async def _generate_text(
+        self, request: GenerationRequest, prompt_ids: list[int]
+    ) -> AsyncGenerator[RawProgress, None]:
         room = self._card.context_length - len(prompt_ids)
         if not prompt_ids:
             raise EngineError("The prompt is empty.")
@@ -251,9 +262,9 @@ class HFEngine:
                 f"{self._card.context_length}."
             )
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[EngineEvent | EngineError] = asyncio.Queue()
+        events: asyncio.Queue[RawProgress | EngineError] = asyncio.Queue()
 
-        def emit(event: EngineEvent | EngineError) -> None:
+        def emit(event: RawProgress | EngineError) -> None:
             # A consumer whose loop has closed no longer listens.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(events.put_nowait, event)

@@ -31,18 +31,11 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
-from parley.engine.base import (
-    Delta,
-    EngineError,
-    EngineEvent,
-    Finished,
-    FinishReason,
-    Prefilling,
-    Queued,
-    SamplingParams,
-)
+from parley.engine.base import EngineError, SamplingParams
 from parley.engine.decoding import Decode, IncrementalDetokenizer, StopStringFilter
+from parley.engine.reasoning import RawProgress, TextDelta
 from parley.engine.sampling import RowSampling, choose_tokens, new_generator
+from parley.protocol import Finished, FinishReason, Prefilling, Queued, Usage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +43,7 @@ log = logging.getLogger(__name__)
 _IDLE_PREFILL_TOKENS = 4096
 
 # Receives the events of one request, or the EngineError that ends it; called on the loop thread.
-Emit = Callable[[EngineEvent | EngineError], None]
+Emit = Callable[[RawProgress | EngineError], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +77,7 @@ class SequenceState:
         return len(self.prompt_ids) + self.max_new_tokens
 
     def finish(self, reason: FinishReason) -> None:
-        self.emit(Finished(reason, len(self.prompt_ids), len(self.generated)))
+        self.emit(Finished(reason, Usage(len(self.prompt_ids), len(self.generated))))
 
 
 def new_sequence(
@@ -407,7 +400,7 @@ class Scheduler:
     @staticmethod
     def _emit_text(sequence: SequenceState, text: str) -> None:
         if text:
-            sequence.emit(Delta(text, len(sequence.generated)))
+            sequence.emit(TextDelta(text, len(sequence.generated)))
 
     def _drop_rows(self, leaving: Sequence[int]) -> None:
         """Remove finished rows from the batch and the padding columns nobody needs any more."""
