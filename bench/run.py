@@ -146,7 +146,7 @@ async def main() -> None:
         cpu_threads=args.cpu_threads,
     )
     spec = ModelSpec(id=args.model, path=args.model, dummy_config=args.dummy_config)
-    folder = weights_folder(spec.path, settings)
+    folder = weights_folder(spec.path, settings.engine_config())
     results: list[RunResult] = []
 
     # The seed first and alone, so the two never compete for the CPU; in a process of its own,
@@ -168,7 +168,7 @@ async def main() -> None:
             )
 
     if args.via == "engine":
-        engine = load_engine(spec, settings)
+        engine = load_engine(spec, settings.engine_config())
         dtype = engine.card.dtype
         try:
             runner = engine_runner(engine)

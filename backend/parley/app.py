@@ -17,8 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
+from parley.api.routes import admin, auth, conversations, keys, models, openai, simple, system
 from parley.chat.completions import CompletionService
+from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
@@ -45,8 +46,9 @@ def _static_dir(settings: Settings) -> Path | None:
 def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
-    engines = EngineManager(settings)
+    engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
+    limits = MessageLimits(settings.max_message_chars)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -56,10 +58,11 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        limits,
         observer=telemetry,
     )
     completions = CompletionService(
-        engines, default_max_tokens=settings.max_new_tokens, observer=telemetry
+        engines, default_max_tokens=settings.max_new_tokens, limits=limits, observer=telemetry
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -111,7 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
+    for module in (auth, keys, conversations, models, admin, system, simple, openai, socket):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app

@@ -165,7 +165,7 @@ def update_user(
 
 
 def write_schema(output: Path | None) -> int:
-    from parley.realtime.protocol import protocol_schema_json
+    from parley.protocol.frames import protocol_schema_json
 
     text = protocol_schema_json()
     if output is None:

@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from parley.engine.config import EngineConfig
+from parley.engine.scripted import ScriptedConfig
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
@@ -157,6 +160,26 @@ class Settings(BaseSettings):
             # An origin has no path: "https://chat.example/" means "https://chat.example".
             return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
         return value
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            data_dir=self.data_dir,
+            model=self.model,
+            models_file=self.models_file,
+            device=self.device,
+            dtype=self.dtype,
+            max_loaded_models=self.max_loaded_models,
+            max_concurrent_runs=self.max_concurrent_runs,
+            kv_cache_gib=self.kv_cache_gib,
+            prefill_chunk_tokens=self.prefill_chunk_tokens,
+            cpu_threads=self.cpu_threads,
+            scripted=ScriptedConfig(
+                thinking=self.scripted_thinking,
+                answer=self.scripted_answer,
+                token_delay_s=self.scripted_token_delay_s,
+                first_token_delay_s=self.scripted_first_token_delay_s,
+            ),
+        )
 
     @property
     def sqlite_path(self) -> Path:

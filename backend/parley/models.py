@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from parley.chat.titles import DEFAULT_TITLE
-
-MessageRole = Literal["user", "assistant"]
-MessageStatus = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+from parley.protocol.messages import MessagePublic
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN_BYTES = 8
@@ -153,16 +151,6 @@ class ConversationPage(SQLModel):
 # ---------- messages ----------
 
 
-class Usage(SQLModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class Timings(SQLModel):
-    ttft_ms: float | None
-    tokens_per_s: float | None
-
-
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
@@ -191,23 +179,6 @@ class Message(SQLModel, table=True):
     error_code: str | None = None
     error_message: str | None = None
     created_at: datetime = _utc_column(nullable=False)
-
-
-class MessagePublic(SQLModel):
-    id: str
-    parent_id: str | None
-    role: MessageRole
-    content: str
-    thinking: str
-    status: MessageStatus
-    created_at: datetime
-    seq: int
-    usage: Usage | None = None
-    client_id: str | None = None
-    model: str | None = None
-    # Set once an answer has ended (null while it streams, and for user messages).
-    finish_reason: Literal["stop", "length", "cancelled"] | None = None
-    timings: Timings | None = None
 
 
 class ConversationDetail(SQLModel):

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import cast
 
-from parley.models import Message, MessagePublic, MessageRole, MessageStatus, Timings, Usage
-from parley.realtime.protocol import (
+from parley.models import Message
+from parley.protocol import (
     ChunkFrame,
     EndFrame,
     ErrorCode,
     ErrorFrame,
     FinishReason,
     MessageFrame,
+    MessagePublic,
+    MessageRole,
+    MessageStatus,
     RunEvent,
     StartFrame,
     ThinkingFrame,
+    Timings,
+    Usage,
 )
 
 THINKING = "t"

@@ -24,13 +24,18 @@ from parley.chat.store import ChatStore
 from parley.engine.base import ChatTurn, Engine, EngineError
 from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.models import Message
-from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
-from parley.realtime.protocol import (
+from parley.protocol import (
     ChunkFrame,
     ErrorCode,
+    Finished,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
     SendOptions,
     StatusFrame,
     ThinkingFrame,
+    Usage,
 )
 
 log = logging.getLogger(__name__)

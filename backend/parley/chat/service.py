@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from parley.chat.answers import AnswerEvent, AnswerTracker
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.metering import RunObserver
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
 from parley.chat.titles import DEFAULT_TITLE, title_from_message
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
+from parley.engine.manager import EngineManager
 from parley.models import (
     Conversation,
     ConversationCreate,
@@ -26,11 +26,15 @@ from parley.models import (
     Message,
     utcnow,
 )
-from parley.realtime.protocol import (
+from parley.protocol import (
     ActiveRun,
+    AnswerEvent,
+    AnswerTracker,
     ErrorCode,
     ErrorFrame,
     MessageFrame,
+    ModelStatus,
+    ModelUnavailable,
     ReadyFrame,
     SendOptions,
     StartFrame,
@@ -73,8 +77,10 @@ class ChatService:
         store: ChatStore,
         engines: EngineManager,
         config: RunConfig,
+        limits: MessageLimits,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
         self._engines = engines
         self._config = config
@@ -160,18 +166,19 @@ class ChatService:
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
 
-    def _model_status(self, model_id: str) -> ModelStatus:
-        return next(s for s in self._engines.statuses() if s.id == model_id)
+    def model_status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
         """Start loading a model in the background; raises ModelUnavailable if unknown."""
         await self._engines.load(model_id)
-        return self._model_status(model_id)
+        return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
         """Free a model's memory; its running answers end as cancelled."""
         await self._engines.unload(model_id)
-        return self._model_status(model_id)
+        return self.model_status(model_id)
 
     # ---------- realtime ----------
 
@@ -256,6 +263,8 @@ class ChatService:
         client_id: str,
         options: SendOptions,
     ) -> None:
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         channel = self._live_channel(connection)
         async with channel.lock:
             earlier = await self._store.message_by_client_id(channel.conversation_id, client_id)
@@ -384,6 +393,9 @@ class ChatService:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
         sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        # Checked before the conversation is looked up, as a socket checks it before sending.
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         connection = await self.connect(user_id, conversation_id, after_seq=None)
         try:
             await self.send(connection, content, tracker.client_id, options)

@@ -9,13 +9,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from parley.protocol import AnswerProgress, ParleyError, Role
+from parley.protocol import AnswerProgress, ChatTurn, ParleyError
 
-
-@dataclass(frozen=True, slots=True)
-class ChatTurn:
-    role: Role
-    content: str
+__all__ = ["ChatTurn", "Engine", "EngineError", "GenerationRequest", "ModelCard", "SamplingParams"]
 
 
 @dataclass(frozen=True, slots=True)

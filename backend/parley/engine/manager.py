@@ -1,9 +1,9 @@
 """The engine manager: which models exist, loading them off the event loop, handing them out.
 
-The models come from `settings.models_file` (see specs.py), or else the one `settings.model`.
+The models come from the EngineConfig's `models_file` (see specs.py), or else its one `model`.
 Each loads in a worker thread while the others keep serving; a model that fails to load keeps
-its reason and harms no other. At most `settings.max_loaded_models` stay in memory: loading one
-more unloads the least recently used model that is answering nothing; when every other model is
+its reason and harms no other. At most `max_loaded_models` stay in memory: loading one more
+unloads the least recently used model that is answering nothing; when every other model is
 answering, the load is refused (`model_unavailable`) rather than cutting an answer. Answers hold
 their model with `lease`; only an administrator's `unload` cuts them.
 """
@@ -16,38 +16,16 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
 
-from parley.config import Settings
 from parley.engine.base import Engine
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import EngineConfig
+from parley.engine.scripted import ScriptedEngine
 from parley.engine.specs import ModelSpec, read_models_file
+from parley.protocol import ModelState, ModelStatus, ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-ModelState = Literal["available", "loading", "loaded", "failed"]
 SCRIPTED = "scripted"
-
-
-class ModelUnavailable(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class ModelStatus:
-    id: str
-    state: ModelState
-    is_default: bool
-    error: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    # Weights in memory while loaded.
-    memory_bytes: int | None = None
-    # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
-    progress: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -70,21 +48,21 @@ class _Slot:
         return "failed" if self.error is not None else "available"
 
 
-def _configured_specs(settings: Settings) -> list[ModelSpec]:
-    if settings.models_file is not None:
-        specs = read_models_file(settings.models_file)
+def _configured_specs(config: EngineConfig) -> list[ModelSpec]:
+    if config.models_file is not None:
+        specs = read_models_file(config.models_file)
         if not specs:
-            raise ValueError(f"{settings.models_file} lists no models")
+            raise ValueError(f"{config.models_file} lists no models")
         return specs
-    return [ModelSpec(id=settings.model, path=settings.model)]
+    return [ModelSpec(id=config.model, path=config.model)]
 
 
 class EngineManager:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(settings)}
+    def __init__(self, config: EngineConfig) -> None:
+        self._config = config
+        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(config)}
         # The configured default when the models file lists it, else the file's first model.
-        self._default = settings.model if settings.model in self._slots else next(iter(self._slots))
+        self._default = config.model if config.model in self._slots else next(iter(self._slots))
 
     @property
     def default_model(self) -> str:
@@ -99,7 +77,7 @@ class EngineManager:
         if model is None:
             return self._default
         if model not in self._slots:
-            raise ModelUnavailable("unknown_model", f"No model named {model!r}.")
+            raise ModelUnavailable(f"No model named {model!r}.", code="unknown_model")
         return model
 
     async def acquire(self, model: str | None = None) -> Engine:
@@ -109,12 +87,12 @@ class EngineManager:
         if slot.engine is not None:
             return slot.engine
         if slot.state == "failed":
-            raise ModelUnavailable("model_failed", f"The model failed to load: {slot.error}")
+            raise ModelUnavailable(f"The model failed to load: {slot.error}")
         task = self._begin_load(slot)
         try:
             return await asyncio.shield(task)
         except Exception as exc:
-            raise ModelUnavailable("model_failed", f"The model failed to load: {exc}") from exc
+            raise ModelUnavailable(f"The model failed to load: {exc}") from exc
 
     @asynccontextmanager
     async def lease(self, model: str | None = None) -> AsyncIterator[Engine]:
@@ -162,7 +140,7 @@ class EngineManager:
         their engines are closed by the load. Never a model that is answering."""
         others = [s for s in self._slots.values() if s is not incoming]
         resident = [s for s in others if s.state in ("loaded", "loading")]
-        excess = len(resident) + 1 - self._settings.max_loaded_models
+        excess = len(resident) + 1 - self._config.max_loaded_models
         if excess <= 0:
             return []
         idle = sorted(
@@ -171,10 +149,10 @@ class EngineManager:
         )
         if len(idle) < excess:
             raise ModelUnavailable(
-                "model_unavailable",
                 f"The model {incoming.spec.id!r} cannot be loaded now: "
-                f"{self._settings.max_loaded_models} model(s) fit in memory at once and the "
+                f"{self._config.max_loaded_models} model(s) fit in memory at once and the "
                 "loaded ones are answering. Try again when one is idle.",
+                code="model_unavailable",
             )
         leaving = []
         for slot in idle[:excess]:
@@ -199,23 +177,19 @@ class EngineManager:
 
     def _build(self, slot: _Slot) -> Engine:
         """Runs in a worker thread."""
-        s = self._settings
         if slot.spec.path == SCRIPTED:
-            return ScriptedEngine(
-                ScriptedConfig(
-                    thinking=s.scripted_thinking,
-                    answer=s.scripted_answer,
-                    token_delay_s=s.scripted_token_delay_s,
-                    first_token_delay_s=s.scripted_first_token_delay_s,
-                ),
-                name=slot.spec.id,
-            )
+            return ScriptedEngine(self._config.scripted, name=slot.spec.id)
         from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(slot.spec, settings=s, on_progress=on_progress)
+        return load_engine(slot.spec, config=self._config, on_progress=on_progress)
+
+    def status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        model_id = self.resolve(model_id)
+        return next(s for s in self.statuses() if s.id == model_id)
 
     def statuses(self) -> list[ModelStatus]:
         statuses = []

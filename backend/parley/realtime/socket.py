@@ -24,7 +24,7 @@ from parley.chat.service import (
 )
 from parley.config import Settings
 from parley.models import utcnow
-from parley.realtime.protocol import (
+from parley.protocol import (
     AuthFrame,
     ErrorFrame,
     PingFrame,
@@ -155,11 +155,6 @@ async def _read(
         try:
             match frame:
                 case SendFrame():
-                    if len(frame.content) > settings.max_message_chars:
-                        raise ChatRefused(
-                            "too_long",
-                            f"Messages are limited to {settings.max_message_chars} characters.",
-                        )
                     await chat.send(connection, frame.content, frame.client_id, frame.options)
                 case StopFrame():
                     await chat.stop(connection)

@@ -5,7 +5,6 @@ export type ServerFrame =
   | ReadyFrame
   | PongFrame
   | StatusFrame
-  | SnapshotFrame
   | MessageFrame
   | StartFrame
   | ThinkingFrame
@@ -66,8 +65,8 @@ export interface StatusFrame {
   state: "queued" | "prefill";
   position?: number | null;
 }
-export interface SnapshotFrame {
-  type: "snapshot";
+export interface MessageFrame {
+  type: "message";
   seq: number;
   message: MessagePublic;
 }
@@ -93,11 +92,6 @@ export interface Usage {
 export interface Timings {
   ttft_ms: number | null;
   tokens_per_s: number | null;
-}
-export interface MessageFrame {
-  type: "message";
-  seq: number;
-  message: MessagePublic;
 }
 export interface StartFrame {
   type: "start";

@@ -254,16 +254,6 @@ describe("streamReducer: resume and reconciliation", () => {
     expect(answer(replayedFromStart)?.thinking).toBe("Let me think.");
   });
 
-  it("takes a snapshot of the in-progress message as the whole text so far", () => {
-    const state = frames(emptyConversationState(CONVERSATION_ID), [
-      ready(0, { run_id: "r1", message_id: "a1" }),
-      { type: "snapshot", seq: 6, message: assistantMessage({ content: "You said: ", thinking: "Let me think." }) },
-      fullRun[6]!,
-      fullRun[7]!,
-    ]);
-    expect(answer(state)).toMatchObject({ content: "You said: Hi", thinking: "Let me think.", status: "complete" });
-  });
-
   it("drops the cache and asks for a resync when the server's last_seq is lower", () => {
     const cached = frames(emptyConversationState(CONVERSATION_ID), fullRun);
     const state = frames(cached, [ready(3)]);

@@ -220,16 +220,6 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
       const incoming = chatMessageFromServer(frame.message);
       return { ...next, messages: upsertMessage(state.messages, incoming) };
     }
-    case "snapshot": {
-      const incoming = chatMessageFromServer(frame.message);
-      const known = state.messages.find((message) => message.id === incoming.id);
-      const merged = known ? { ...known, ...serverFields(incoming) } : incoming;
-      const activeRun =
-        merged.status === "streaming"
-          ? { runId: state.activeRun?.runId ?? null, messageId: merged.id }
-          : state.activeRun;
-      return { ...next, activeRun, messages: upsertMessage(state.messages, merged) };
-    }
     case "start": {
       const parentId = frame.parent_id ?? lastUserMessageId(state.messages);
       const known = state.messages.find((message) => message.id === frame.message_id);

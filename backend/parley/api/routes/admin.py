@@ -11,21 +11,21 @@ from fastapi import APIRouter
 from parley.accounts import LastAdmin, UserNotFound
 from parley.api.deps import AccountsDep, AdminUser, ChatDep, HostDep
 from parley.api.errors import ApiError, not_found
-from parley.api.routes.models import ModelPublic, public_models
 from parley.models import UserAdminUpdate, UserPublic
+from parley.protocol import ModelStatus
 from parley.telemetry import HostResources
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
 class Resources(HostResources):
-    models: list[ModelPublic]
+    models: list[ModelStatus]
 
 
 @router.get("/resources", response_model=Resources)
 async def resources(_admin: AdminUser, chat: ChatDep, host: HostDep) -> Resources:
     sample = await asyncio.to_thread(host.sample)
-    return Resources(**sample.model_dump(), models=public_models(chat.models()))
+    return Resources(**sample.model_dump(), models=chat.models())
 
 
 @router.get("/users", response_model=list[UserPublic])

@@ -10,7 +10,6 @@ from parley.api.deps import ChatDep, CurrentUser
 from parley.api.errors import ApiError, not_found
 from parley.chat.service import ConversationNotFound
 from parley.chat.store import BadCursor
-from parley.engine.manager import ModelUnavailable
 from parley.models import (
     ConversationCreate,
     ConversationDetail,
@@ -18,6 +17,7 @@ from parley.models import (
     ConversationPublic,
     ConversationUpdate,
 )
+from parley.protocol import ModelUnavailable
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 

@@ -1,7 +1,8 @@
 """Every WebSocket frame as a pydantic model: the one schema of the realtime protocol.
 
-`shared/protocol.schema.json` is generated from this module (`parley schema`), and the
-frontend's TypeScript types are generated from that file.
+The run events (message, start, thinking, chunk, end, error) are also what the chat service
+publishes and what `/api/v1` streams for a conversation. `shared/protocol.schema.json` is
+generated from this module (`parley schema`), and the frontend's TypeScript types from that file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from parley.models import MessagePublic, Timings, Usage
+from parley.protocol.errors import ErrorCode
+from parley.protocol.messages import MessagePublic, Timings
+from parley.protocol.progress import FinishReason, Usage
 
 
 class Frame(BaseModel):
@@ -94,12 +97,6 @@ class MessageFrame(Frame):
     message: MessagePublic
 
 
-class SnapshotFrame(Frame):
-    type: Literal["snapshot"] = "snapshot"
-    seq: int
-    message: MessagePublic
-
-
 class StartFrame(Frame):
     type: Literal["start"] = "start"
     seq: int
@@ -120,9 +117,6 @@ class ChunkFrame(Frame):
     content: str
 
 
-FinishReason = Literal["stop", "length", "cancelled"]
-
-
 class EndFrame(Frame):
     type: Literal["end"] = "end"
     seq: int
@@ -130,19 +124,6 @@ class EndFrame(Frame):
     finish_reason: FinishReason
     usage: Usage
     timings: Timings
-
-
-ErrorCode = Literal[
-    "bad_request",
-    "too_long",
-    "rate_limited",
-    "busy",
-    "no_active_run",
-    "model_unavailable",
-    "generation_failed",
-    "interrupted",
-    "internal_error",
-]
 
 
 class ErrorFrame(Frame):
@@ -154,11 +135,12 @@ class ErrorFrame(Frame):
 
 
 RunEvent = MessageFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+# The frames of one answer.
+AnswerEvent = StatusFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
 ServerFrame = Annotated[
     ReadyFrame
     | PongFrame
     | StatusFrame
-    | SnapshotFrame
     | MessageFrame
     | StartFrame
     | ThinkingFrame

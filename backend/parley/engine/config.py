@@ -1,0 +1,26 @@
+"""What the engine layer is configured with: its own object, built from the server's Settings
+(`Settings.engine_config()`), so engines never see the rest of the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parley.engine.scripted import ScriptedConfig
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # Where converted models are cached (`<data_dir>/models`).
+    data_dir: Path
+    # The default model, unless `models_file` lists several.
+    model: str
+    models_file: Path | None
+    device: str
+    dtype: str
+    max_loaded_models: int
+    max_concurrent_runs: int
+    kv_cache_gib: float
+    prefill_chunk_tokens: int
+    cpu_threads: int
+    scripted: ScriptedConfig = field(default_factory=ScriptedConfig)
