@@ -18,6 +18,7 @@ from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.routes import admin, auth, conversations, keys, models, openai, simple, system
+from parley.chat.admission import Admission
 from parley.chat.completions import CompletionService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
@@ -26,6 +27,7 @@ from parley.chat.store import ChatStore
 from parley.config import Settings
 from parley.db import Database
 from parley.engine.manager import EngineManager
+from parley.models import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
 from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
@@ -48,7 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
-    limits = MessageLimits(settings.max_message_chars)
+    limits = MessageLimits(
+        settings.max_message_chars,
+        max_request_messages=settings.max_request_messages,
+        max_request_chars=settings.max_request_chars,
+        max_system_prompt_chars=SYSTEM_PROMPT_MAX,
+    )
+    admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -59,10 +67,15 @@ def create_app(settings: Settings) -> FastAPI:
             ignore_eos=settings.bench_ignore_eos,
         ),
         limits,
+        admission,
         observer=telemetry,
     )
     completions = CompletionService(
-        engines, default_max_tokens=settings.max_new_tokens, limits=limits, observer=telemetry
+        engines,
+        admission,
+        default_max_tokens=settings.max_new_tokens,
+        limits=limits,
+        observer=telemetry,
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)

@@ -91,6 +91,19 @@ class Settings(BaseSettings):
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
+    max_request_messages: int = Field(
+        1_000, ge=1, description="Most messages one /v1 or /api/v1 request may carry (413)."
+    )
+    max_request_chars: int = Field(
+        500_000,
+        ge=1,
+        description="Most characters one /v1 or /api/v1 request's messages hold together (413).",
+    )
+    max_active_per_user: int = Field(
+        4,
+        ge=1,
+        description="Runs and completions of one user at once; more get 429 rate_limited.",
+    )
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_batch_prompts: int = Field(
         16, ge=1, description="Most prompts one POST /api/v1/batch may carry."

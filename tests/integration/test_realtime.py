@@ -521,3 +521,16 @@ async def test_deleting_a_conversation_cancels_its_run(
     end = (await socket.until("end"))[-1]
     assert end["finish_reason"] == "cancelled"
     await socket.close()
+
+
+async def test_send_to_a_conversation_deleted_meanwhile_closes_with_4404(
+    scripted_server: ServerProcess,
+) -> None:
+    user = new_user(scripted_server)
+    conversation_id = user.new_conversation()
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    with user.http() as client:
+        assert client.delete(f"/api/conversations/{conversation_id}").status_code == 204
+    await socket.say("are you still there?")
+    assert await closed_code(socket) == 4404
+    assert "Traceback" not in scripted_server.log()

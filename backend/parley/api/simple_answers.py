@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from parley.api.completion_http import (
@@ -16,9 +17,11 @@ from parley.api.completion_http import (
     render_sse,
     sse_comment,
     sse_data,
+    unless_disconnected,
 )
 from parley.api.errors import ApiError, not_found
 from parley.api.simple_schemas import ChatRequest, StreamEvent, UsageInfo
+from parley.chat.admission import Ticket
 from parley.chat.completions import (
     Completion,
     CompletionFailed,
@@ -45,9 +48,18 @@ from parley.protocol import (
 log = logging.getLogger(__name__)
 
 
-async def prepare(completions: CompletionService, request: CompletionRequest) -> PendingCompletion:
+def admit(completions: CompletionService, user: User) -> Ticket:
     try:
-        return await completions.prepare(request)
+        return completions.admit(user.id)
+    except CompletionRefused as refusal:
+        raise refusal_error(refusal) from refusal
+
+
+async def prepare(
+    completions: CompletionService, request: CompletionRequest, ticket: Ticket
+) -> PendingCompletion:
+    try:
+        return await completions.prepare(request, ticket)
     except CompletionRefused as refusal:
         raise refusal_error(refusal) from refusal
 
@@ -81,16 +93,20 @@ class _SimpleDialect:
         return ()
 
 
-async def stream(completions: CompletionService, request: CompletionRequest) -> StreamingResponse:
+async def stream(
+    completions: CompletionService, request: CompletionRequest, user: User
+) -> StreamingResponse:
     # Refusals (model loading, bad options) are plain HTTP errors, before the stream starts.
-    pending = await prepare(completions, request)
+    pending = await prepare(completions, request, admit(completions, user))
     return event_stream(render_sse(completions.stream(pending), _SimpleDialect(pending.model)))
 
 
-async def complete(completions: CompletionService, request: CompletionRequest) -> Completion:
+async def complete(
+    completions: CompletionService, request: CompletionRequest, user: User, http: Request
+) -> Completion:
     started = time.monotonic()
-    pending = await prepare(completions, request)
-    return await completions.collect(pending, started)
+    pending = await prepare(completions, request, admit(completions, user))
+    return await unless_disconnected(http, completions.collect(pending, started))
 
 
 async def ask(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,20 +37,33 @@ class TooManyActive(ParleyError):
         self.retry_after_s = RETRY_AFTER_S
 
 
+class _Stopped(Exception):
+    pass
+
+
 class Ticket:
-    """One accepted answer of a user. `release` (idempotent) gives its place back; a ticket
-    dropped without it (a stream never started) is released when collected."""
+    """One accepted request of a user (a run, a completion, a batch of them). Each use of it
+    releases once; with the last, the user's place is given back. A ticket dropped unreleased
+    (a stream never started) gives it back when collected."""
 
     def __init__(self, admission: Admission, user_id: str) -> None:
         self.user_id = user_id
-        self._release = weakref.finalize(self, admission._leave, user_id)
+        self._uses = 1
+        self._leave = weakref.finalize(self, admission._leave, user_id)
+
+    def share(self) -> Ticket:
+        """One more use of the same place (another answer of the same batch)."""
+        self._uses += 1
+        return self
 
     def release(self) -> None:
-        self._release()
+        self._uses = max(0, self._uses - 1)
+        if self._uses == 0:
+            self._leave()
 
     @property
     def released(self) -> bool:
-        return not self._release.alive
+        return not self._leave.alive
 
 
 @dataclass(eq=False)
@@ -93,10 +106,16 @@ class Admission:
             self._active.pop(user_id, None)
 
     async def generate(
-        self, ticket: Ticket, model_id: str, engine: Engine, request: GenerationRequest
-    ) -> AsyncIterator[AnswerProgress]:
+        self,
+        ticket: Ticket,
+        model_id: str,
+        engine: Engine,
+        request: GenerationRequest,
+        stopped: asyncio.Event | None = None,
+    ) -> AsyncGenerator[AnswerProgress, None]:
         """The engine's progress for `request`, once it has its turn at a slot of the model;
-        while it waits, `Queued` with its place in line (1 is next)."""
+        while it waits, `Queued` with its place in line (1 is next). When `stopped` is set
+        before the engine has the request, it ends with nothing more (the caller says how)."""
         queue = self._models.setdefault(model_id, _ModelQueue())
         if queue.running >= self.slots or queue.waiting:
             waiter = _Waiter(ticket.user_id, asyncio.get_running_loop().create_future())
@@ -106,21 +125,30 @@ class Admission:
                 while not waiter.granted.done():
                     yield Queued(position=waiter.position)
                     waiter.moved.clear()
-                    moved: asyncio.Future[Any] = asyncio.ensure_future(waiter.moved.wait())
+                    waits: set[asyncio.Future[Any]] = {
+                        waiter.granted,
+                        asyncio.ensure_future(waiter.moved.wait()),
+                    }
+                    if stopped is not None:
+                        waits.add(asyncio.ensure_future(stopped.wait()))
                     try:
-                        await asyncio.wait(
-                            {waiter.granted, moved}, return_when=asyncio.FIRST_COMPLETED
-                        )
+                        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                     finally:
-                        moved.cancel()
+                        for waiting in waits - {waiter.granted}:
+                            waiting.cancel()
+                    if stopped is not None and stopped.is_set():
+                        raise _Stopped()
+            except _Stopped:
+                self._give_up(model_id, queue, waiter)
+                return
             except BaseException:
-                if waiter.granted.done():
-                    self._free(model_id)  # granted just as it was given up
-                else:
-                    self._forget(queue, waiter)
+                self._give_up(model_id, queue, waiter)
                 raise
         else:
             queue.running += 1
+        if stopped is not None and stopped.is_set():
+            self._free(model_id)
+            return
         stream = engine.generate(request)
         try:
             async for event in stream:
@@ -146,6 +174,12 @@ class Admission:
             self._number(queue)
         if queue.running == 0 and not queue.waiting:
             del self._models[model_id]
+
+    def _give_up(self, model_id: str, queue: _ModelQueue, waiter: _Waiter) -> None:
+        if waiter.granted.done():
+            self._free(model_id)  # granted just as it was given up: pass the slot on
+        else:
+            self._forget(queue, waiter)
 
     def _forget(self, queue: _ModelQueue, waiter: _Waiter) -> None:
         waiters = queue.waiting[waiter.user_id]

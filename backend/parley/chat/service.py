@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
 from parley.chat.metering import RunObserver
@@ -78,9 +79,11 @@ class ChatService:
         engines: EngineManager,
         config: RunConfig,
         limits: MessageLimits,
+        admission: Admission,
         observer: RunObserver | None = None,
     ) -> None:
         self._limits = limits
+        self._admission = admission
         self._store = store
         self._engines = engines
         self._config = config
@@ -321,6 +324,29 @@ class ChatService:
             model = self._engines.resolve(conversation.model)
         except ModelUnavailable as exc:
             raise ChatRefused("model_unavailable", exc.message) from exc
+        try:
+            ticket = self._admission.enter(conversation.owner_id)
+        except TooManyActive as exc:
+            raise ChatRefused("rate_limited", exc.message) from exc
+        try:
+            await self._begin_run(
+                channel, conversation, model, history, user, parent_id, options, ticket
+            )
+        except BaseException:
+            ticket.release()
+            raise
+
+    async def _begin_run(
+        self,
+        channel: Channel,
+        conversation: Conversation,
+        model: str,
+        history: list[Message],
+        user: Message | None,
+        parent_id: str,
+        options: SendOptions,
+        ticket: Ticket,
+    ) -> None:
         new_seqs = 2 if user is not None else 1
         await channel.reserve(new_seqs)
         if user is not None:
@@ -356,6 +382,8 @@ class ChatService:
             ),
             store=self._store,
             engines=self._engines,
+            admission=self._admission,
+            ticket=ticket,
             config=self._config,
             on_done=self._run_done,
             observer=self._observer,

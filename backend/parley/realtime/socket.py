@@ -166,6 +166,10 @@ async def _read(
                     raise ChatRefused("bad_request", "This socket is already authenticated.")
         except ChatRefused as refusal:
             reply(refusal.frame().model_dump_json())
+        except ConversationNotFound:
+            # Deleted meanwhile (by another tab, say): gone for this socket too. The writer
+            # sends the close; reading goes on until the client has it.
+            reply(Close(CLOSE_NOT_FOUND, "conversation not found"))
 
 
 def _describe(exc: ValidationError, text: str) -> str:

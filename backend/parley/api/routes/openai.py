@@ -12,14 +12,19 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import event_stream, refusal_error, render_sse, sse_data
+from parley.api.completion_http import (
+    event_stream,
+    refusal_error,
+    render_sse,
+    sse_data,
+    unless_disconnected,
+)
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, openai_error_body
 from parley.api.openai_schemas import (
-    MAX_STOP_SEQUENCES,
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -123,15 +128,13 @@ class _OpenAIDialect:
     },
 )
 async def chat_completions(
-    body: ChatCompletionRequest, _user: CurrentUser, completions: CompletionsDep
+    body: ChatCompletionRequest, user: CurrentUser, completions: CompletionsDep, request: Request
 ) -> ChatCompletion | StreamingResponse:
     if not any(m.role == "user" for m in body.messages):
         raise ApiError(422, "invalid_value", "messages must include a user message.")
-    if body.stop is not None and len(body.stop_sequences()) > MAX_STOP_SEQUENCES:
-        raise ApiError(422, "invalid_value", f"stop takes at most {MAX_STOP_SEQUENCES} strings.")
     started = time.monotonic()
     try:
-        pending = await completions.prepare(body.completion_request())
+        pending = await completions.prepare(body.completion_request(), completions.admit(user.id))
     except CompletionRefused as refusal:
         error = refusal_error(refusal)
         if error.status_code == 404:
@@ -143,7 +146,7 @@ async def chat_completions(
             render_sse(completions.stream(pending), _OpenAIDialect(pending.model, include_usage))
         )
     try:
-        result = await completions.collect(pending, started)
+        result = await unless_disconnected(request, completions.collect(pending, started))
     except CompletionFailed as exc:
         raise ApiError(502, "generation_failed", exc.message) from exc
     return ChatCompletion(
