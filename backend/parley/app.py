@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
+from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import admin, auth, conversations, keys, models, openai, simple, system
 from parley.chat.admission import Admission
 from parley.chat.completions import CompletionService
@@ -127,6 +130,11 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Outermost, so that every response, errors from the layers inside included, carries them.
+    docs_paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p is not None)
+    )
     for module in (auth, keys, conversations, models, admin, system, simple, openai, socket):
         app.include_router(module.router)
     _mount_spa(app, settings)
@@ -155,3 +163,21 @@ def _mount_spa(app: FastAPI, settings: Settings) -> None:
         if path and candidate.is_file() and candidate.is_relative_to(static.resolve()):
             return FileResponse(candidate)
         return FileResponse(index)
+
+
+def openapi_schema_json() -> str:
+    """The REST API's OpenAPI document, the same on every machine (the SPA's types come from it).
+
+    Built from an app on the scripted engine and a throwaway data directory: nothing is started,
+    no model is loaded and nothing outside the temporary directory is touched.
+    """
+    with TemporaryDirectory(prefix="parley-openapi-") as data_dir:
+        settings = Settings(
+            data_dir=Path(data_dir),
+            model="scripted",
+            secret_key="openapi-" + "0" * 32,
+        )
+        app = create_app(settings)
+        schema = app.openapi()
+        app.state.db.close()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
