@@ -80,7 +80,7 @@ export interface paths {
         put?: never;
         /**
          * Create Key
-         * @description Create a key for scripts, sent as `Authorization: Bearer <key>` (or as the WebSocket `auth` frame's token). The key is in this answer only; the server keeps its hash. Keys survive logout: revoke them here.
+         * @description Create a key for scripts, sent as `Authorization: Bearer <key>` (or as the WebSocket `auth` frame's token). The key is in this answer only; the server keeps its hash. Keys survive logout: revoke them here. A key may carry an `expires_at`. Managing keys takes a login token: an API key gets 403 `api_key_not_allowed`.
          */
         post: operations["create_key_api_keys_post"];
         delete?: never;
@@ -99,7 +99,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke Key */
+        /**
+         * Revoke Key
+         * @description The key stops working at once, and sockets it opened close with 4401.
+         */
         delete: operations["revoke_key_api_keys__key_id__delete"];
         options?: never;
         head?: never;
@@ -217,6 +220,46 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users
+         * @description Every user, oldest first.
+         */
+        get: operations["users_api_admin_users_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Disabling stops the user's tokens and keys at once and closes their sockets (4401).
+         */
+        patch: operations["update_user_api_admin_users__user_id__patch"];
         trace?: never;
     };
     "/health": {
@@ -445,6 +488,11 @@ export interface components {
              * @description What the key is for.
              */
             name: string;
+            /**
+             * Expires At
+             * @description When the key stops working (with a time zone); never if left out.
+             */
+            expires_at?: string | null;
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
@@ -462,6 +510,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
             /**
              * Key
              * @description The key itself; shown this once and never again.
@@ -484,6 +534,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
         };
         /** AssistantMessage */
         AssistantMessage: {
@@ -958,7 +1010,7 @@ export interface components {
             /** Device */
             device: string;
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Version */
             version: string;
             /** Uptime S */
@@ -1075,7 +1127,7 @@ export interface components {
         /** ModelList */
         ModelList: {
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
             /** Default */
             default: string;
         };
@@ -1108,8 +1160,8 @@ export interface components {
              */
             owned_by: string;
         };
-        /** ModelPublic */
-        ModelPublic: {
+        /** ModelStatus */
+        ModelStatus: {
             /** Id */
             id: string;
             /**
@@ -1175,7 +1227,7 @@ export interface components {
             memory: components["schemas"]["MemoryInfo"];
             disk: components["schemas"]["DiskInfo"];
             /** Models */
-            models: components["schemas"]["ModelPublic"][];
+            models: components["schemas"]["ModelStatus"][];
         };
         /** RunStats */
         RunStats: {
@@ -1296,6 +1348,16 @@ export interface components {
             /** Total Tokens */
             total_tokens: number;
         };
+        /**
+         * UserAdminUpdate
+         * @description What an administrator may change of a user; fields left out stay as they are.
+         */
+        UserAdminUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /** Is Admin */
+            is_admin?: boolean | null;
+        };
         /** UserCreate */
         UserCreate: {
             /** Username */
@@ -1314,6 +1376,11 @@ export interface components {
              * @default false
              */
             is_admin: boolean;
+            /**
+             * Disabled
+             * @default false
+             */
+            disabled: boolean;
             /**
              * Created At
              * Format: date-time
@@ -1485,7 +1552,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "nightly script"
+                 *       "name": "nightly script",
+                 *       "expires_at": "2027-01-01T00:00:00Z"
                  *     }
                  */
                 "application/json": components["schemas"]["ApiKeyCreate"];
@@ -1738,7 +1806,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */
@@ -1769,7 +1837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelPublic"];
+                    "application/json": components["schemas"]["ModelStatus"];
                 };
             };
             /** @description Validation Error */
@@ -1799,6 +1867,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Resources"];
+                };
+            };
+        };
+    };
+    users_api_admin_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"][];
+                };
+            };
+        };
+    };
+    update_user_api_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserAdminUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

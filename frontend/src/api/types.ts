@@ -14,7 +14,7 @@ export type ConversationPage = Schemas["ConversationPage"];
 // as always present), so stored and streamed messages mix freely.
 export type ConversationDetail = Omit<Schemas["ConversationDetail"], "messages"> & { messages: MessagePublic[] };
 export type ConversationChanges = Schemas["ConversationUpdate"];
-export type ModelInfo = Schemas["ModelPublic"];
+export type ModelInfo = Schemas["ModelStatus"];
 export type ModelState = ModelInfo["state"];
 export type ModelList = Schemas["ModelList"];
 /** GET /api/admin/resources (administrators only). */
