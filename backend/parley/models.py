@@ -95,7 +95,10 @@ class UserPublic(UserBase):
 class UserAdminUpdate(SQLModel):
     """What an administrator may change of a user; fields left out stay as they are."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"disabled": True}, {"is_admin": True}]},
+    }
 
     disabled: bool | None = None
     is_admin: bool | None = None
