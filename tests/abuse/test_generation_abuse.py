@@ -15,6 +15,7 @@ import httpx
 
 from tests.conftest import ServerFactory, ServerProcess
 from tests.helpers import bearer, new_account
+from tests.integration.ws import ChatSocket, new_user
 
 HEALTH_BOUND_S = 1.0
 
@@ -240,3 +241,24 @@ async def test_a_load_never_evicts_a_model_that_is_answering(
         # Once "one" is idle it may go to make room.
         loaded = await client.post("/v1/chat/completions", json=other_body, headers=bearer(second))
         assert loaded.status_code == 200, loaded.text
+
+
+async def test_a_users_sockets_share_the_cap_on_answers(server_factory: ServerFactory) -> None:
+    server = server_factory(
+        model="scripted", scripted_token_delay_s="0.2", max_active_per_user="2"
+    ).start()
+    user = new_user(server)
+    sockets = [(await ChatSocket.open(user, user.new_conversation()))[0] for _ in range(3)]
+    for socket in sockets[:2]:
+        await socket.say("a long enough answer to still be running " * 2)
+        await socket.until("start")
+    await sockets[2].say("one too many")
+    refused = await sockets[2].next()
+    assert refused["type"] == "error" and refused["code"] == "rate_limited", refused
+    assert "seq" not in refused or refused["seq"] is None
+    await sockets[0].send({"type": "stop"})
+    await sockets[0].until("end")
+    await sockets[2].say("now there is room")
+    assert (await sockets[2].until("start"))[-1]["type"] == "start"
+    for socket in sockets:
+        await socket.close()

@@ -153,3 +153,28 @@ async def test_an_answer_closed_mid_stream_frees_its_slot() -> None:
     assert engine.started == ["a1", "b1"]
     engine.finish("b1")
     await waiting.task
+
+
+async def test_a_request_stopped_while_in_line_ends_without_reaching_the_engine() -> None:
+    admission = Admission(per_user=10, slots=1)
+    engine = GatedEngine()
+    running = Answer(admission, engine, "alice", "a1")
+    await settle()
+    stopped = asyncio.Event()
+    ticket = admission.enter("bob")
+    events: list[AnswerProgress] = []
+
+    async def consume() -> None:
+        stream = admission.generate(ticket, "m", engine, request("b1"), stopped=stopped)
+        async for event in stream:
+            events.append(event)
+
+    waiting = asyncio.create_task(consume())
+    await settle()
+    assert events == [Queued(position=1)]
+    stopped.set()
+    await asyncio.wait_for(waiting, 5)
+    assert admission.waiting("m") == 0
+    engine.finish("a1")
+    await running.task
+    assert engine.started == ["a1"]  # bob's request never reached the engine
