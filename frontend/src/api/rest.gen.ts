@@ -1351,6 +1351,12 @@ export interface components {
         /**
          * UserAdminUpdate
          * @description What an administrator may change of a user; fields left out stay as they are.
+         * @example {
+         *       "disabled": true
+         *     }
+         * @example {
+         *       "is_admin": true
+         *     }
          */
         UserAdminUpdate: {
             /** Disabled */
