@@ -175,7 +175,8 @@ export interface paths {
         /**
          * Load Model
          * @description Start loading a model in the background (administrators only); poll the list for its
-         *     state. Loading past the bound on loaded models unloads the least recently used one.
+         *     state. Loading past the bound on loaded models unloads the least recently used idle one;
+         *     when every loaded model is answering, 409 `model_unavailable` (no answer is cut).
          */
         post: operations["load_model_api_models__model_id__load_post"];
         delete?: never;

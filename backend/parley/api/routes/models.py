@@ -29,10 +29,13 @@ def _unknown(model_id: str) -> ApiError:
 @router.post("/{model_id}/load", status_code=202, response_model=ModelStatus)
 async def load_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelStatus:
     """Start loading a model in the background (administrators only); poll the list for its
-    state. Loading past the bound on loaded models unloads the least recently used one."""
+    state. Loading past the bound on loaded models unloads the least recently used idle one;
+    when every loaded model is answering, 409 `model_unavailable` (no answer is cut)."""
     try:
         status = await chat.load_model(model_id)
     except ModelUnavailable as exc:
+        if exc.code == "model_unavailable":
+            raise ApiError(409, exc.code, exc.message) from exc
         raise _unknown(model_id) from exc
     return status
 
