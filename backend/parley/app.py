@@ -20,16 +20,33 @@ from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.headers import SecurityHeadersMiddleware
-from parley.api.routes import admin, auth, conversations, keys, models, openai, simple, system
+from parley.api.routes import (
+    admin,
+    auth,
+    conversations,
+    files,
+    keys,
+    models,
+    openai,
+    search,
+    simple,
+    system,
+    transfer,
+)
+from parley.api.uploads import MEGABYTE
 from parley.chat.admission import Admission
+from parley.chat.archive import ArchiveService, ArchiveStore
+from parley.chat.attachments import FileService, FileStore
 from parley.chat.completions import CompletionService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
+from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
+from parley.chat.transfer import ImportLimits
 from parley.config import Settings
 from parley.db import Database
-from parley.engine.manager import EngineManager
+from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.models import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
 from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
@@ -48,11 +65,20 @@ def _static_dir(settings: Settings) -> Path | None:
     return None
 
 
+def _serves(engines: EngineManager, model: str) -> bool:
+    try:
+        engines.resolve(model)
+    except ModelUnavailable:
+        return False
+    return True
+
+
 def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
+    file_store = FileStore(db)
     limits = MessageLimits(
         settings.max_message_chars,
         max_request_messages=settings.max_request_messages,
@@ -71,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         limits,
         admission,
+        file_store,
         observer=telemetry,
     )
     completions = CompletionService(
@@ -79,6 +106,16 @@ def create_app(settings: Settings) -> FastAPI:
         default_max_tokens=settings.max_new_tokens,
         limits=limits,
         observer=telemetry,
+    )
+    archive = ArchiveService(
+        ArchiveStore(db),
+        search_index_for(db),
+        ImportLimits(
+            max_bytes=int(settings.max_import_mb * MEGABYTE),
+            max_conversations=settings.max_import_conversations,
+            max_messages=settings.max_import_messages,
+        ),
+        model_served=lambda model: _serves(engines, model),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -118,6 +155,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engines = engines
     app.state.chat = chat
     app.state.completions = completions
+    app.state.archive = archive
+    app.state.files = FileService(file_store)
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
@@ -135,7 +174,20 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p is not None)
     )
-    for module in (auth, keys, conversations, models, admin, system, simple, openai, socket):
+    for module in (
+        auth,
+        keys,
+        conversations,
+        transfer,
+        search,
+        files,
+        models,
+        admin,
+        system,
+        simple,
+        openai,
+        socket,
+    ):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app

@@ -104,6 +104,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Runs and completions of one user at once; more get 429 rate_limited.",
     )
+    max_upload_mb: float = Field(
+        20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
+    )
+    max_import_mb: float = Field(
+        50, gt=0, description="Largest export file one import may read (MB)."
+    )
+    max_import_conversations: int = Field(
+        1000, ge=1, description="Most conversations one import may hold."
+    )
+    max_import_messages: int = Field(
+        100_000, ge=1, description="Most messages one import may hold, all conversations together."
+    )
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_batch_prompts: int = Field(
         16, ge=1, description="Most prompts one POST /api/v1/batch may carry."
@@ -140,6 +152,9 @@ class Settings(BaseSettings):
         ),
     )
     # --- end engine block ---
+    remote_check_interval_s: float = Field(
+        15.0, gt=0, description="How often remote models (engine 'openai') are checked."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
@@ -150,6 +165,7 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+    scripted_context_length: int = Field(4096, ge=16)
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
@@ -186,11 +202,13 @@ class Settings(BaseSettings):
             kv_cache_gib=self.kv_cache_gib,
             prefill_chunk_tokens=self.prefill_chunk_tokens,
             cpu_threads=self.cpu_threads,
+            remote_check_interval_s=self.remote_check_interval_s,
             scripted=ScriptedConfig(
                 thinking=self.scripted_thinking,
                 answer=self.scripted_answer,
                 token_delay_s=self.scripted_token_delay_s,
                 first_token_delay_s=self.scripted_first_token_delay_s,
+                context_length=self.scripted_context_length,
             ),
         )
 

@@ -1,5 +1,5 @@
-"""What the completion routes (/api/v1 and /v1) share: refusals as HTTP errors, and
-Server-Sent Events that reach the client as they are made."""
+"""What the completion routes (/api/v1 and /v1) share: Server-Sent Events that reach the
+client as they are made."""
 
 from __future__ import annotations
 
@@ -15,15 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from parley.api.errors import ApiError
-from parley.chat.completions import (
-    CompletionEvent,
-    CompletionFailed,
-    CompletionRefused,
-    ModelNotLoaded,
-    RateLimited,
-    TooLarge,
-    UnknownModel,
-)
+from parley.chat.completions import CompletionEvent, CompletionFailed
 from parley.protocol import Finished, Piece, Prefilling, Queued
 
 log = logging.getLogger(__name__)
@@ -35,22 +27,6 @@ SSE_HEADERS = {
     # nginx and friends must pass each event on at once rather than buffer the answer.
     "X-Accel-Buffering": "no",
 }
-
-
-def refusal_error(refusal: CompletionRefused) -> ApiError:
-    status = 422  # BadOptions and anything else the caller could fix
-    if isinstance(refusal, ModelNotLoaded):
-        status = 503
-    elif isinstance(refusal, UnknownModel):
-        status = 404
-    elif isinstance(refusal, TooLarge):
-        status = 413
-    elif isinstance(refusal, RateLimited):
-        status = 429
-    headers = (
-        {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s is not None else None
-    )
-    return ApiError(status, refusal.code, refusal.message, headers=headers)
 
 
 # How often a non-streaming answer checks that its client is still there.
@@ -101,8 +77,8 @@ class SseDialect(Protocol):
     def opening(self) -> Iterable[str]: ...
     def piece(self, piece: Piece) -> str: ...
     def finished(self, finished: Finished) -> Iterable[str]: ...
-    def failed(self, code: str, message: str | None) -> str:
-        """`message` None: an unexpected server error, whose details stay in the log."""
+    def failed(self, error: CompletionFailed | None) -> str:
+        """`error` None: an unexpected server error, whose details stay in the log."""
         ...
 
     def closing(self) -> Iterable[str]: ...
@@ -127,9 +103,9 @@ async def render_sse(
                 for line in dialect.finished(event):
                     yield line
     except CompletionFailed as exc:
-        yield dialect.failed("generation_failed", exc.message)
+        yield dialect.failed(exc)
     except Exception:
         log.exception("streamed completion failed")
-        yield dialect.failed("internal_error", None)
+        yield dialect.failed(None)
     for line in dialect.closing():
         yield line

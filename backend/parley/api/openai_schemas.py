@@ -185,6 +185,8 @@ class ModelObject(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "parley"
+    # vLLM's field, so a Parley fronting this one learns the context (null until loaded).
+    max_model_len: int | None = None
 
 
 class ModelListObject(BaseModel):

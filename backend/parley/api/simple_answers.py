@@ -13,24 +13,19 @@ from fastapi.responses import StreamingResponse
 
 from parley.api.completion_http import (
     event_stream,
-    refusal_error,
     render_sse,
     sse_comment,
     sse_data,
     unless_disconnected,
 )
-from parley.api.errors import ApiError, not_found
 from parley.api.simple_schemas import ChatRequest, StreamEvent, UsageInfo
-from parley.chat.admission import Ticket
 from parley.chat.completions import (
     Completion,
     CompletionFailed,
-    CompletionRefused,
     CompletionRequest,
     CompletionService,
-    PendingCompletion,
 )
-from parley.chat.service import ChatRefused, ChatService, ConversationNotFound
+from parley.chat.service import ChatService
 from parley.models import User
 from parley.protocol import (
     AnswerEvent,
@@ -46,26 +41,6 @@ from parley.protocol import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def admit(completions: CompletionService, user: User) -> Ticket:
-    try:
-        return completions.admit(user.id)
-    except CompletionRefused as refusal:
-        raise refusal_error(refusal) from refusal
-
-
-async def prepare(
-    completions: CompletionService, request: CompletionRequest, ticket: Ticket
-) -> PendingCompletion:
-    try:
-        return await completions.prepare(request, ticket)
-    except CompletionRefused as refusal:
-        raise refusal_error(refusal) from refusal
-
-
-def generation_failed(exc: CompletionFailed) -> ApiError:
-    return ApiError(502, "generation_failed", exc.message)
 
 
 class _SimpleDialect:
@@ -85,8 +60,11 @@ class _SimpleDialect:
         usage = UsageInfo.of([finished])
         yield sse_data(StreamEvent(type="end", usage=usage, finish_reason=finished.finish_reason))
 
-    def failed(self, code: str, message: str | None) -> str:
-        content = "The answer failed on the server." if message is None else message
+    def failed(self, error: CompletionFailed | None) -> str:
+        if error is None:
+            content, code = "The answer failed on the server.", "internal_error"
+        else:
+            content, code = error.message, error.code
         return sse_data(StreamEvent(type="error", content=content, code=code))
 
     def closing(self) -> Iterable[str]:
@@ -97,7 +75,7 @@ async def stream(
     completions: CompletionService, request: CompletionRequest, user: User
 ) -> StreamingResponse:
     # Refusals (model loading, bad options) are plain HTTP errors, before the stream starts.
-    pending = await prepare(completions, request, admit(completions, user))
+    pending = await completions.prepare(request, completions.admit(user.id))
     return event_stream(render_sse(completions.stream(pending), _SimpleDialect(pending.model)))
 
 
@@ -105,7 +83,7 @@ async def complete(
     completions: CompletionService, request: CompletionRequest, user: User, http: Request
 ) -> Completion:
     started = time.monotonic()
-    pending = await prepare(completions, request, admit(completions, user))
+    pending = await completions.prepare(request, completions.admit(user.id))
     return await unless_disconnected(http, completions.collect(pending, started))
 
 
@@ -115,12 +93,7 @@ async def ask(
     """The answer's events in the named conversation; refusals raised before it starts."""
     assert body.conversation_id is not None and body.message is not None
     events = chat.ask(user.id, body.conversation_id, body.message, body.send_options(), tracker)
-    try:
-        first = await anext(events)
-    except ConversationNotFound as exc:
-        raise not_found() from exc
-    except ChatRefused as exc:
-        raise ApiError(409 if exc.code == "busy" else 422, exc.code, exc.message) from exc
+    first = await anext(events)
 
     async def rest() -> AsyncIterator[AnswerEvent]:
         yield first

@@ -28,13 +28,13 @@ RETRY_AFTER_S = 5
 
 class TooManyActive(ParleyError):
     default_code = "rate_limited"
-    kind = "busy"
+    default_kind = "rate_limited"
 
     def __init__(self, per_user: int) -> None:
         super().__init__(
-            f"You have {per_user} answers in progress, the most at once; wait for one to finish."
+            f"You have {per_user} answers in progress, the most at once; wait for one to finish.",
+            retry_after_s=RETRY_AFTER_S,
         )
-        self.retry_after_s = RETRY_AFTER_S
 
 
 class _Stopped(Exception):

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
@@ -21,8 +22,10 @@ from parley.chat.prompts import PromptTooLong
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
 from parley.engine.manager import EngineManager
 from parley.protocol import (
+    ErrorKind,
     Finished,
     ModelUnavailable,
+    ParleyError,
     Piece,
     Pieces,
     Prefilling,
@@ -34,22 +37,21 @@ from parley.protocol import (
 LOADING_RETRY_AFTER_S = 5
 
 
-class CompletionRefused(Exception):
-    """A request that cannot be answered; `code` says why, for the transport to map."""
+class CompletionRefused(ParleyError):
+    """A request that cannot be answered, refused before anything is sent back."""
+
+    default_kind: ClassVar[ErrorKind] = "invalid"
 
     def __init__(self, code: str, message: str, *, retry_after_s: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after_s = retry_after_s
+        super().__init__(message, code=code, retry_after_s=retry_after_s)
 
 
 class UnknownModel(CompletionRefused):
-    pass
+    default_kind = "not_found"
 
 
 class ModelNotLoaded(CompletionRefused):
-    pass
+    default_kind = "unavailable"
 
 
 class BadOptions(CompletionRefused):
@@ -59,17 +61,20 @@ class BadOptions(CompletionRefused):
 class TooLarge(CompletionRefused):
     """More to read than a request may carry (HTTP 413)."""
 
+    default_kind = "too_large"
+
 
 class RateLimited(CompletionRefused):
     """The user has as many answers in progress as one may have at once."""
 
+    default_kind = "rate_limited"
 
-class CompletionFailed(Exception):
+
+class CompletionFailed(ParleyError):
     """The engine failed while answering; the message is safe to show."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    default_code = "generation_failed"
+    default_kind = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +163,7 @@ class CompletionService:
                 f"The model {model_id!r} is still loading; try again shortly.",
                 retry_after_s=LOADING_RETRY_AFTER_S,
             )
-        if status.state == "failed":
-            raise ModelNotLoaded(
-                "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
-            )
+        # A failed model is left to acquire(): it gives the reason, and asks a remote again.
         return model_id
 
     def _check_bounds(self, request: CompletionRequest) -> None:
@@ -242,7 +244,13 @@ class CompletionService:
                             if isinstance(event, Finished):
                                 meter.tokens(event.usage.completion_tokens, timed=False)
                             yield event
-        except (EngineError, ModelUnavailable) as exc:
+        except EngineError as exc:
+            if exc.kind == "unavailable":
+                raise CompletionFailed(
+                    exc.message, code="model_unavailable", kind="unavailable"
+                ) from exc
+            raise CompletionFailed(exc.message) from exc
+        except ModelUnavailable as exc:
             raise CompletionFailed(exc.message) from exc
         finally:
             pending.ticket.release()

@@ -6,6 +6,7 @@ from typing import cast
 
 from parley.models import Message
 from parley.protocol import (
+    AttachmentPublic,
     ChunkFrame,
     EndFrame,
     ErrorCode,
@@ -41,6 +42,7 @@ def to_public(message: Message) -> MessagePublic:
         model=message.model,
         finish_reason=cast(FinishReason | None, message.finish_reason),
         timings=Timings(**message.timings) if message.timings else None,
+        attachments=[AttachmentPublic(**a) for a in message.attachments or []],
     )
 
 

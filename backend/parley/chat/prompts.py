@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
@@ -25,12 +25,15 @@ def branch_to(messages: Sequence[Message], leaf_id: str) -> list[Message]:
     return path
 
 
-def history_turns(branch: Sequence[Message]) -> list[ChatTurn]:
-    """Turns for the model: answers without their thinking; failed or empty answers left out."""
+def history_turns(
+    branch: Sequence[Message], user_text: Callable[[Message], str] = lambda m: m.content
+) -> list[ChatTurn]:
+    """Turns for the model: answers without their thinking; failed or empty answers left out;
+    a user message as `user_text` renders it (with its files, say)."""
     turns: list[ChatTurn] = []
     for message in branch:
         if message.role == "user":
-            turns.append(ChatTurn("user", message.content))
+            turns.append(ChatTurn("user", user_text(message)))
         elif message.content and message.status != "error":
             turns.append(ChatTurn("assistant", message.content))
     return turns
@@ -43,6 +46,12 @@ class Prompt:
     tokens: int
     max_new_tokens: int
     dropped_turns: int
+
+
+def answer_reserve(context: int, max_new_tokens: int) -> int:
+    """Room a prompt leaves for the answer: at least a short one, even when the history is
+    long."""
+    return min(max_new_tokens, max(context // 4, 1))
 
 
 # Exact re-counts allowed after the estimate, to correct where a template is not additive.
@@ -78,9 +87,7 @@ async def build_prompt(
     corrections where the template is not additive. Engines count off the event loop.
     """
     context = engine.card.context_length
-    # Room for at least a short answer, even when the history is long.
-    reserve = min(max_new_tokens, max(context // 4, 1))
-    budget = context - reserve
+    budget = context - answer_reserve(context, max_new_tokens)
     system = (ChatTurn("system", system_prompt),) if system_prompt.strip() else ()
     newest = tuple(turns[-1:])
     older = exchanges(turns[:-1])

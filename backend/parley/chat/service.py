@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from parley.chat.admission import Admission, Ticket, TooManyActive
+from parley.chat.attachments import FileNotFound, FileStore
+from parley.chat.attachments import public as public_file
+from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
+from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
 from parley.chat.policy import MessageLimits
 from parley.chat.prompts import branch_to, history_turns
@@ -32,10 +36,11 @@ from parley.protocol import (
     AnswerEvent,
     AnswerTracker,
     ErrorCode,
-    ErrorFrame,
+    ErrorKind,
     MessageFrame,
     ModelStatus,
     ModelUnavailable,
+    ParleyError,
     ReadyFrame,
     SendOptions,
     StartFrame,
@@ -49,20 +54,52 @@ log = logging.getLogger(__name__)
 CLOSE_LOGGED_OUT = 4401
 
 
-class ConversationNotFound(Exception):
-    pass
+class ConversationNotFound(ParleyError):
+    """Another user's conversation answers exactly like a missing one."""
+
+    default_code = "conversation_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("No such conversation.")
+        self.conversation_id = conversation_id
 
 
-class ChatRefused(Exception):
+class UnknownMessage(ParleyError):
+    """A message id that is not one of the conversation's."""
+
+    default_code = "unknown_message"
+    default_kind = "invalid"
+
+
+class ModelsBusy(ParleyError):
+    """No room to load a model: every loaded one is answering (none is cut for it)."""
+
+    default_code = "model_unavailable"
+    default_kind = "busy"
+
+
+class ModelNotFound(ParleyError):
+    """A model named in a path (the models API) that this server does not know."""
+
+    default_code = "model_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__(f"No model named {model_id!r}.")
+
+
+_REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
+
+
+class ChatRefused(ParleyError):
     """A client request the service will not carry out; answered to that client alone."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
+    default_kind = "invalid"
 
-    def frame(self) -> ErrorFrame:
-        return ErrorFrame(code=self.code, message=self.message)
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
+        self.code: ErrorCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +117,13 @@ class ChatService:
         config: RunConfig,
         limits: MessageLimits,
         admission: Admission,
+        files: FileStore,
         observer: RunObserver | None = None,
     ) -> None:
         self._limits = limits
         self._admission = admission
         self._store = store
+        self._files = files
         self._engines = engines
         self._config = config
         self._observer = observer
@@ -107,8 +146,12 @@ class ChatService:
         return conversation
 
     def _check_model(self, model: str | None) -> None:
+        """A conversation's model must be one this server knows (a field the client fixes)."""
         if model is not None:
-            self._engines.resolve(model)
+            try:
+                self._engines.resolve(model)
+            except ModelUnavailable as exc:
+                raise ParleyError(exc.message, code=exc.code, kind="invalid") from exc
 
     async def list_conversations(
         self, user_id: str, limit: int, cursor: str | None
@@ -150,6 +193,13 @@ class ChatService:
             del changes["title"]
         if changes.get("system_prompt") is None:
             changes.pop("system_prompt", None)
+        if "current_leaf_id" in changes:
+            leaf = changes["current_leaf_id"]
+            if leaf is None:
+                del changes["current_leaf_id"]
+            elif not await self._store.has_message(conversation_id, leaf):
+                await self._owned(user_id, conversation_id)  # a missing conversation: 404
+                raise UnknownMessage(leaf)
         self._check_model(changes.get("model"))
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
@@ -174,13 +224,22 @@ class ChatService:
         return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
-        """Start loading a model in the background; raises ModelUnavailable if unknown."""
-        await self._engines.load(model_id)
+        """Start loading a model in the background; raises ModelNotFound if unknown, ModelsBusy
+        when making room would unload a model that is answering."""
+        try:
+            await self._engines.load(model_id)
+        except ModelUnavailable as exc:
+            if exc.code == "model_unavailable":
+                raise ModelsBusy(exc.message) from exc
+            raise ModelNotFound(model_id) from exc
         return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
         """Free a model's memory; its running answers end as cancelled."""
-        await self._engines.unload(model_id)
+        try:
+            await self._engines.unload(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotFound(model_id) from exc
         return self.model_status(model_id)
 
     # ---------- realtime ----------
@@ -265,7 +324,14 @@ class ChatService:
         content: str,
         client_id: str,
         options: SendOptions,
+        *,
+        parent_id: str | None = None,
+        parent_given: bool = False,
+        attachments: Sequence[str] = (),
     ) -> None:
+        """Store a user message and start its answer. It follows `parent_id` when the client
+        gave one (`parent_given`; None: a new first message), else the current leaf; it
+        carries the sender's files `attachments`."""
         if (refusal := self._limits.overlong([content])) is not None:
             raise ChatRefused("too_long", refusal)
         channel = self._live_channel(connection)
@@ -281,27 +347,43 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await self._owned(connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            leaf = history[-1].id if history else None
+            try:
+                parent = parent_for_send(
+                    history, conversation.current_leaf_id, parent_id, parent_given
+                )
+                files = await self._files.owned(connection.user_id, attachments)
+            except BadBranch as exc:
+                raise ChatRefused("bad_request", str(exc)) from exc
+            except FileNotFound as exc:
+                raise ChatRefused("bad_request", f"No such file: {exc}.") from exc
             user = Message(
                 conversation_id=channel.conversation_id,
-                parent_id=leaf,
+                parent_id=parent,
                 role="user",
                 content=content,
                 client_id=client_id,
+                attachments=[public_file(f).model_dump() for f in files] or None,
             )
             await self._start_run(channel, conversation, history, user, user.id, options)
 
-    async def regenerate(self, connection: Connection, options: SendOptions) -> None:
+    async def regenerate(
+        self, connection: Connection, options: SendOptions, message_id: str | None = None
+    ) -> None:
+        """A new answer beside `message_id` (an answer), by default beside the current
+        branch's last answer."""
         channel = self._live_channel(connection)
         async with channel.lock:
             if channel.active_run is not None:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await self._owned(connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            last_user = next((m for m in reversed(history) if m.role == "user"), None)
-            if last_user is None:
-                raise ChatRefused("bad_request", "There is no message to answer yet.")
-            await self._start_run(channel, conversation, history, None, last_user.id, options)
+            try:
+                question = question_for_regenerate(
+                    history, conversation.current_leaf_id, message_id
+                )
+            except BadBranch as exc:
+                raise ChatRefused("bad_request", str(exc)) from exc
+            await self._start_run(channel, conversation, history, None, question.id, options)
 
     @staticmethod
     def _first_title(
@@ -371,14 +453,27 @@ class ChatService:
         except LookupError as exc:
             raise ChatRefused("bad_request", "This conversation was deleted.") from exc
         branch = branch_to([*history, *([user] if user else [])], parent_id)
+        question = branch[-1]
+        files = await self._files.found(
+            conversation.owner_id, [a["id"] for m in branch for a in m.attachments or []]
+        )
+
+        def user_text(message: Message) -> str:
+            # Earlier files within a generous share; the question's are fitted to the
+            # model's context once the run has the engine.
+            return message.content if message is question else earlier_turn(message, files)
+
         run = Run(
             channel=channel,
             message=accepted.answer,
             plan=RunPlan(
                 model=model,
                 system_prompt=conversation.system_prompt,
-                history=history_turns(branch),
-                options=options,
+                history=history_turns(branch, user_text),
+                options=options
+                if options.thinking is not None or conversation.thinking is None
+                else options.model_copy(update={"thinking": conversation.thinking}),
+                attached=attached_texts(question, files),
             ),
             store=self._store,
             engines=self._engines,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-from parley.protocol import AnswerProgress, ChatTurn, ParleyError
+from parley.protocol import AnswerProgress, ChatTurn, ErrorKind, ParleyError
 
 __all__ = ["ChatTurn", "Engine", "EngineError", "GenerationRequest", "ModelCard", "SamplingParams"]
 
@@ -41,7 +41,7 @@ class EngineError(ParleyError):
     """A generation that failed inside the engine; its message is safe to show a user."""
 
     default_code = "generation_failed"
-    kind = "failed"
+    default_kind: ClassVar[ErrorKind] = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,8 @@ class ModelCard:
     dtype: str = "float32"
     # Weights and buffers; the KV cache comes on top while requests run.
     memory_bytes: int = 0
+    # Whether the chat template reads `enable_thinking`, so thinking can be turned off.
+    thinking_toggle: bool = False
 
 
 class Engine(Protocol):

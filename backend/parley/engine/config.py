@@ -23,4 +23,6 @@ class EngineConfig:
     kv_cache_gib: float
     prefill_chunk_tokens: int
     cpu_threads: int
+    # How often a remote model's server is asked whether it still answers.
+    remote_check_interval_s: float = 15.0
     scripted: ScriptedConfig = field(default_factory=ScriptedConfig)

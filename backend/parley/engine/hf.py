@@ -168,6 +168,7 @@ def load_engine(
         device=device,
         dtype=dtype_name,
         memory_bytes=weight_bytes,
+        thinking_toggle="enable_thinking" in str(tokenizer.chat_template or ""),
     )
     return HFEngine(model, tokenizer, card, _limits(model, config))
 

@@ -6,6 +6,11 @@ its reason and harms no other. At most `max_loaded_models` stay in memory: loadi
 unloads the least recently used model that is answering nothing; when every other model is
 answering, the load is refused (`model_unavailable`) rather than cutting an answer. Answers hold
 their model with `lease`; only an administrator's `unload` cuts them.
+
+A remote model (engine "openai") holds no memory here: loading it means connecting (its
+/v1/models answers and lists it), unloading means disconnecting. Every remote is connected at
+start and re-checked every `remote_check_interval_s`, so its state says whether it
+answers now; one that went away shows `failed` with the reason until it is back.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from dataclasses import dataclass
 
 from parley.engine.base import Engine
 from parley.engine.config import EngineConfig
+from parley.engine.remote import RemoteEngine
 from parley.engine.scripted import ScriptedEngine
-from parley.engine.specs import ModelSpec, read_models_file
-from parley.protocol import ModelState, ModelStatus, ModelUnavailable
+from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
+from parley.protocol import ModelState, ModelStatus, ModelUnavailable, ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ SCRIPTED = "scripted"
 
 @dataclass(eq=False, slots=True)
 class _Slot:
-    spec: ModelSpec
+    spec: AnySpec
     engine: Engine | None = None
     task: asyncio.Task[Engine] | None = None
     error: str | None = None
@@ -38,17 +44,25 @@ class _Slot:
     last_used: float = 0.0
     # Answers holding the engine (see `lease`); a model with any is never unloaded for room.
     serving: int = 0
+    # Remotes only: connected at start and kept checked until an administrator unloads it.
+    watched: bool = False
+
+    @property
+    def is_remote(self) -> bool:
+        return isinstance(self.spec, RemoteSpec)
 
     @property
     def state(self) -> ModelState:
         if self.engine is not None:
-            return "loaded"
+            # A connected remote that stopped answering its check keeps the reason.
+            return "failed" if self.error is not None else "loaded"
         if self.task is not None and not self.task.done():
-            return "loading"
+            # A remote being asked again after a failure stays failed until it answers.
+            return "failed" if self.error is not None else "loading"
         return "failed" if self.error is not None else "available"
 
 
-def _configured_specs(config: EngineConfig) -> list[ModelSpec]:
+def _configured_specs(config: EngineConfig) -> list[AnySpec]:
     if config.models_file is not None:
         specs = read_models_file(config.models_file)
         if not specs:
@@ -63,14 +77,20 @@ class EngineManager:
         self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(config)}
         # The configured default when the models file lists it, else the file's first model.
         self._default = config.model if config.model in self._slots else next(iter(self._slots))
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def default_model(self) -> str:
         return self._default
 
     def start(self) -> None:
-        """Begin loading the default model in the background."""
+        """Begin loading the default model and connecting every remote in the background."""
         self._begin_load(self._slots[self._default])
+        remotes = [slot for slot in self._slots.values() if slot.is_remote]
+        for slot in remotes:
+            self._begin_load(slot)
+        if remotes:
+            self._watcher = asyncio.create_task(self._watch_remotes(), name="watch-remotes")
 
     def resolve(self, model: str | None) -> str:
         """The id of a known model; raises ModelUnavailable for an unknown one."""
@@ -84,15 +104,19 @@ class EngineManager:
         """The engine for a model, loading it (or waiting for its load) when needed."""
         slot = self._slots[self.resolve(model)]
         slot.last_used = time.monotonic()
-        if slot.engine is not None:
+        if slot.is_remote and slot.state == "failed":
+            # The last check may be stale: ask the remote again now rather than refuse.
+            await self._check_remote(slot)
+        if slot.engine is not None and slot.error is None:
             return slot.engine
+        failed = "The model is unavailable" if slot.is_remote else "The model failed to load"
         if slot.state == "failed":
-            raise ModelUnavailable(f"The model failed to load: {slot.error}")
+            raise ModelUnavailable(f"{failed}: {slot.error}")
         task = self._begin_load(slot)
         try:
             return await asyncio.shield(task)
         except Exception as exc:
-            raise ModelUnavailable(f"The model failed to load: {exc}") from exc
+            raise ModelUnavailable(f"{failed}: {slot.error or exc}") from exc
 
     @asynccontextmanager
     async def lease(self, model: str | None = None) -> AsyncIterator[Engine]:
@@ -111,6 +135,9 @@ class EngineManager:
         """Start loading a model (again, after a failure) and return at once."""
         slot = self._slots[self.resolve(model_id)]
         slot.last_used = time.monotonic()
+        if slot.is_remote and slot.engine is not None:
+            await self._check_remote(slot)
+            return
         if slot.state == "failed":
             slot.error = None
             slot.task = None
@@ -119,9 +146,11 @@ class EngineManager:
     async def unload(self, model_id: str) -> None:
         """Free a model's memory; a load in progress is waited for first."""
         slot = self._slots[self.resolve(model_id)]
+        slot.watched = False
         if slot.task is not None and not slot.task.done():
             await asyncio.wait([slot.task])
         engine, slot.engine, slot.task = slot.engine, None, None
+        slot.error = None
         if engine is not None:
             log.info("unloading model %s", slot.spec.id)
             await engine.close()
@@ -130,7 +159,7 @@ class EngineManager:
         """Start loading, having chosen (at once, so no answer can start on them meanwhile)
         the idle models that go to make room; raises ModelUnavailable when there are too few."""
         if slot.task is None:
-            leaving = self._make_room(slot)
+            leaving = [] if slot.is_remote else self._make_room(slot)
             slot.progress = 0.0
             slot.task = asyncio.create_task(self._load(slot, leaving), name=f"load-{slot.spec.id}")
         return slot.task
@@ -138,7 +167,8 @@ class EngineManager:
     def _make_room(self, incoming: _Slot) -> list[Engine]:
         """Take the least recently used idle models out, until the incoming one fits the bound;
         their engines are closed by the load. Never a model that is answering."""
-        others = [s for s in self._slots.values() if s is not incoming]
+        # Remotes hold no memory here, so they neither count nor make room.
+        others = [s for s in self._slots.values() if s is not incoming and not s.is_remote]
         resident = [s for s in others if s.state in ("loaded", "loading")]
         excess = len(resident) + 1 - self._config.max_loaded_models
         if excess <= 0:
@@ -163,28 +193,74 @@ class EngineManager:
         return leaving
 
     async def _load(self, slot: _Slot, leaving: list[Engine]) -> Engine:
+        spec = slot.spec
         await asyncio.gather(*(engine.close() for engine in leaving))
-        log.info("loading model %s from %s", slot.spec.id, slot.spec.path)
         try:
-            engine = await asyncio.to_thread(self._build, slot)
+            if isinstance(spec, RemoteSpec):
+                slot.watched = True
+                log.info("connecting model %s to %s", spec.id, spec.base_url)
+                engine: Engine = await RemoteEngine.connect(spec)
+            else:
+                log.info("loading model %s from %s", spec.id, spec.path)
+                engine = await asyncio.to_thread(self._build, slot, spec)
+        except ParleyError as exc:
+            if exc.message != slot.error:  # a remote asked again and again: said once
+                log.warning("model %s is unavailable: %s", spec.id, exc.message)
+            slot.error = exc.message
+            raise
         except Exception as exc:
             slot.error = str(exc) or type(exc).__name__
-            log.exception("model %s failed to load", slot.spec.id)
+            log.exception("model %s failed to load", spec.id)
             raise
         slot.engine = engine
+        slot.error = None
         slot.progress = 1.0
         return engine
 
-    def _build(self, slot: _Slot) -> Engine:
+    async def _watch_remotes(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.remote_check_interval_s)
+            watched = [slot for slot in self._slots.values() if slot.watched]
+            checks = [self._check_remote(slot) for slot in watched]
+            for slot, outcome in zip(
+                watched, await asyncio.gather(*checks, return_exceptions=True), strict=True
+            ):
+                if isinstance(outcome, Exception):
+                    log.error("checking model %s failed", slot.spec.id, exc_info=outcome)
+
+    async def _check_remote(self, slot: _Slot) -> None:
+        """Connect a remote that is not connected; check one that is (its state follows)."""
+        if slot.task is not None and not slot.task.done():
+            await asyncio.wait([slot.task])
+            return
+        if not isinstance(slot.engine, RemoteEngine):
+            slot.task = None
+            task = self._begin_load(slot)
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the reason is kept in slot.error
+            return
+        try:
+            await slot.engine.check()
+        except ParleyError as exc:
+            if slot.error is None:
+                log.warning("model %s is unavailable: %s", slot.spec.id, exc.message)
+            slot.error = exc.message
+        else:
+            if slot.error is not None:
+                log.info("model %s answers again", slot.spec.id)
+            slot.error = None
+
+    def _build(self, slot: _Slot, spec: ModelSpec) -> Engine:
         """Runs in a worker thread."""
-        if slot.spec.path == SCRIPTED:
-            return ScriptedEngine(self._config.scripted, name=slot.spec.id)
+        if spec.path == SCRIPTED:
+            return ScriptedEngine(self._config.scripted, name=spec.id)
         from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(slot.spec, config=self._config, on_progress=on_progress)
+        return load_engine(spec, config=self._config, on_progress=on_progress)
 
     def status(self, model_id: str | None = None) -> ModelStatus:
         """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
@@ -206,11 +282,15 @@ class EngineManager:
                     dtype=card.dtype if card else None,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
+                    context_length=card.context_length if card else None,
+                    thinking_toggle=card.thinking_toggle if card else None,
                 )
             )
         return statuses
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         for slot in self._slots.values():
             if slot.task is not None and not slot.task.done():
                 slot.task.cancel()

@@ -33,7 +33,13 @@ from parley.protocol.frames import (
     protocol_schema_json,
     server_frame_adapter,
 )
-from parley.protocol.messages import MessagePublic, MessageRole, MessageStatus, Timings
+from parley.protocol.messages import (
+    AttachmentPublic,
+    MessagePublic,
+    MessageRole,
+    MessageStatus,
+    Timings,
+)
 from parley.protocol.models import ModelState, ModelStatus
 from parley.protocol.progress import (
     AnswerProgress,
@@ -54,6 +60,7 @@ __all__ = [
     "AnswerEvent",
     "AnswerProgress",
     "AnswerTracker",
+    "AttachmentPublic",
     "AuthFrame",
     "Channel",
     "ChatAnswer",

@@ -37,12 +37,22 @@ class SendOptions(Frame):
     thinking: bool | None = None
 
 
+MAX_ATTACHMENTS = 10
+
+
 class SendFrame(Frame):
     type: Literal["send"]
     # Length is checked by the server against its configured limit (error `too_long`).
     content: str = Field(min_length=1)
     client_id: str = Field(min_length=1, max_length=100)
     options: SendOptions = SendOptions()
+    # The answer this message follows; null starts the conversation anew (an edit of its first
+    # message). Left out: the conversation's current leaf.
+    parent_id: str | None = Field(None, max_length=100)
+    # Ids of the sender's files (POST /api/files), their text given to the model.
+    attachments: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS
+    )
 
 
 class StopFrame(Frame):
@@ -52,6 +62,8 @@ class StopFrame(Frame):
 class RegenerateFrame(Frame):
     type: Literal["regenerate"]
     options: SendOptions = SendOptions()
+    # The answer to answer again (a sibling of it); left out: the current branch's last answer.
+    message_id: str | None = Field(None, max_length=100)
 
 
 class PingFrame(Frame):

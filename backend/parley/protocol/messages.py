@@ -18,6 +18,15 @@ class Timings(BaseModel):
     tokens_per_s: float | None
 
 
+class AttachmentPublic(BaseModel):
+    """A file as a message (or an upload's answer) shows it; its text stays on the server."""
+
+    id: str
+    name: str
+    size: int
+    mime: str
+
+
 class MessagePublic(BaseModel):
     id: str
     parent_id: str | None
@@ -33,3 +42,5 @@ class MessagePublic(BaseModel):
     # Set once an answer has ended (null while it streams, and for user messages).
     finish_reason: FinishReason | None = None
     timings: Timings | None = None
+    # The files sent with a user message (always empty for an answer).
+    attachments: list[AttachmentPublic] = []

@@ -20,3 +20,8 @@ class ModelStatus(BaseModel):
     memory_bytes: int | None = None
     # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
     progress: float | None = None
+    # Tokens of context while loaded.
+    context_length: int | None = None
+    # Whether `options.thinking` (and a conversation's `thinking`) can turn thinking off; known
+    # once the model is loaded (null before).
+    thinking_toggle: bool | None = None

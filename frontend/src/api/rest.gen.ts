@@ -146,6 +146,123 @@ export interface paths {
         patch: operations["update_conversation_api_conversations__conversation_id__patch"];
         trace?: never;
     };
+    "/api/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Conversation
+         * @description `format=json` (default): the conversation with every branch, in the document `POST /api/import` reads. `format=markdown`: the current branch, for reading, with thinking in a collapsed `<details>` block.
+         */
+        get: operations["export_conversation_api_conversations__conversation_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Everything
+         * @description Every conversation of the caller, every branch, as one JSON document.
+         */
+        get: operations["export_everything_api_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Conversations
+         * @description Import a Parley export (`/api/export` or one conversation's JSON) or ChatGPT's `conversations.json` (or the zip it comes in), branches kept, under new ids. A file that is neither, or over the limits: 422 `bad_import` saying why, and nothing is stored. Larger than `PARLEY_MAX_IMPORT_MB`: 413 `too_large`.
+         */
+        post: operations["import_conversations_api_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Titles and message text of the caller's conversations, best matches first. Every word of `q` (split at spaces) must occur, in any case and any script; Chinese words of one or two characters are found too. `snippet` is HTML: the text around the match, escaped, each match inside `<mark>`. `message_id` is null for a title match.
+         */
+        get: operations["search_api_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload File
+         * @description Upload a file to attach to a message (its id goes in a `send` frame's `attachments`). Text-like files (plain text, Markdown, code, CSV, JSON) in UTF-8 and PDFs (their text) are read; anything else is 415 `unsupported_file`. Larger than `PARLEY_MAX_UPLOAD_MB`: 413 `too_large`.
+         */
+        post: operations["upload_file_api_files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get File */
+        get: operations["get_file_api_files__file_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -552,6 +669,20 @@ export interface components {
             reasoning_content: string | null;
         };
         /**
+         * AttachmentPublic
+         * @description A file as a message (or an upload's answer) shows it; its text stays on the server.
+         */
+        AttachmentPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+            /** Mime */
+            mime: string;
+        };
+        /**
          * BatchRequest
          * @example {
          *       "max_tokens": 150,
@@ -828,6 +959,11 @@ export interface components {
             model?: string | null;
             /** System Prompt */
             system_prompt?: string | null;
+            /**
+             * Thinking
+             * @description Whether answers think first; null leaves it to the model.
+             */
+            thinking?: boolean | null;
         };
         /** ConversationDetail */
         ConversationDetail: {
@@ -856,6 +992,10 @@ export interface components {
              * @default
              */
             system_prompt: string;
+            /** Thinking */
+            thinking: boolean | null;
+            /** Current Leaf Id */
+            current_leaf_id: string | null;
             /** Id */
             id: string;
             /**
@@ -884,6 +1024,16 @@ export interface components {
             model?: string | null;
             /** System Prompt */
             system_prompt?: string | null;
+            /**
+             * Thinking
+             * @description Whether answers think first; null leaves it to the model.
+             */
+            thinking?: boolean | null;
+            /**
+             * Current Leaf Id
+             * @description Show this branch: a message of the conversation, the newest of the branch shown; the next message sent without a parent_id follows it.
+             */
+            current_leaf_id?: string | null;
         };
         /** CpuInfo */
         CpuInfo: {
@@ -910,6 +1060,123 @@ export interface components {
             percent: number;
             /** Data Dir Bytes */
             data_dir_bytes: number;
+        };
+        /** ExportDocument */
+        ExportDocument: {
+            /**
+             * Format
+             * @default parley.export
+             * @constant
+             */
+            format: "parley.export";
+            /**
+             * Version
+             * @default 1
+             * @constant
+             */
+            version: 1;
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /** Conversations */
+            conversations: components["schemas"]["ExportedConversation"][];
+        };
+        /** ExportedAttachment */
+        ExportedAttachment: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+            /** Mime */
+            mime: string;
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+        };
+        /** ExportedConversation */
+        ExportedConversation: {
+            /** Id */
+            id: string;
+            /**
+             * Title
+             * @default New conversation
+             */
+            title: string;
+            /** Model */
+            model: string | null;
+            /**
+             * System Prompt
+             * @default
+             */
+            system_prompt: string;
+            /** Thinking */
+            thinking: boolean | null;
+            /** Current Leaf Id */
+            current_leaf_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Messages
+             * @default []
+             */
+            messages: components["schemas"]["ExportedMessage"][];
+        };
+        /** ExportedMessage */
+        ExportedMessage: {
+            /** Id */
+            id: string;
+            /** Parent Id */
+            parent_id: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /**
+             * Content
+             * @default
+             */
+            content: string;
+            /**
+             * Thinking
+             * @default
+             */
+            thinking: string;
+            /**
+             * Status
+             * @default complete
+             * @enum {string}
+             */
+            status: "complete" | "streaming" | "cancelled" | "interrupted" | "error";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Model */
+            model: string | null;
+            /** Finish Reason */
+            finish_reason: ("stop" | "length" | "cancelled") | null;
+            usage: components["schemas"]["Usage"] | null;
+            /**
+             * Attachments
+             * @default []
+             */
+            attachments: components["schemas"]["ExportedAttachment"][];
         };
         /**
          * GenerateRequest
@@ -1027,6 +1294,13 @@ export interface components {
             /** Content */
             content: string;
         };
+        /** ImportResult */
+        ImportResult: {
+            /** Imported */
+            imported: number;
+            /** Conversation Ids */
+            conversation_ids: string[];
+        };
         /**
          * LoadRequest
          * @example {}
@@ -1098,6 +1372,11 @@ export interface components {
             /** Finish Reason */
             finish_reason: ("stop" | "length" | "cancelled") | null;
             timings: components["schemas"]["Timings"] | null;
+            /**
+             * Attachments
+             * @default []
+             */
+            attachments: components["schemas"]["AttachmentPublic"][];
         };
         /** ModelInfo */
         ModelInfo: {
@@ -1160,6 +1439,8 @@ export interface components {
              * @default parley
              */
             owned_by: string;
+            /** Max Model Len */
+            max_model_len: number | null;
         };
         /** ModelStatus */
         ModelStatus: {
@@ -1182,6 +1463,10 @@ export interface components {
             memory_bytes: number | null;
             /** Progress */
             progress: number | null;
+            /** Context Length */
+            context_length: number | null;
+            /** Thinking Toggle */
+            thinking_toggle: boolean | null;
         };
         /** OpenAIMessage */
         OpenAIMessage: {
@@ -1250,6 +1535,27 @@ export interface components {
             queued: number;
             ttft_ms: components["schemas"]["Percentiles"];
             tokens_per_s: components["schemas"]["Percentiles"];
+        };
+        /** SearchItem */
+        SearchItem: {
+            /** Conversation Id */
+            conversation_id: string;
+            /** Message Id */
+            message_id: string | null;
+            /** Title */
+            title: string;
+            /** Snippet */
+            snippet: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** SearchResults */
+        SearchResults: {
+            /** Items */
+            items: components["schemas"]["SearchItem"][];
         };
         /** ServiceInfo */
         ServiceInfo: {
@@ -1763,6 +2069,215 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_conversation_api_conversations__conversation_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "json" | "markdown";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                    "text/markdown": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_everything_api_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                };
+            };
+        };
+    };
+    import_conversations_api_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "file": "[]"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad_import */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    search_api_search_get: {
+        parameters: {
+            query: {
+                q: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_file_api_files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "file": "# Notes\nPack an umbrella.\n"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentPublic"];
+                };
+            };
+            /** @description too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unsupported_file */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_file_api_files__file_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentPublic"];
                 };
             };
             /** @description Validation Error */

@@ -1,7 +1,7 @@
 // The REST shapes the SPA uses, named as the SPA calls them. Each is an alias onto the types
 // generated from the backend's OpenAPI document (rest.gen.ts, `npm run gen:api`); the WebSocket
 // frames are generated from the protocol schema in protocol.gen.ts.
-import type { MessagePublic } from "./protocol.gen";
+import type { AttachmentPublic, MessagePublic } from "./protocol.gen";
 import type { components } from "./rest.gen";
 
 type Schemas = components["schemas"];
@@ -23,3 +23,11 @@ export type GpuInfo = Schemas["GpuInfo"];
 export type Percentiles = Schemas["Percentiles"];
 /** GET /api/v1/stats: activity since the server started. */
 export type ServerStats = Schemas["StatsPublic"];
+/** A file attached to a message (POST /api/files answers one). */
+export type Attachment = AttachmentPublic;
+/** GET /api/search */
+export type SearchHit = Schemas["SearchItem"];
+export type SearchAnswer = Schemas["SearchResults"];
+/** POST /api/import */
+export type ImportAnswer = Schemas["ImportResult"];
+export type ExportFormat = "json" | "markdown";

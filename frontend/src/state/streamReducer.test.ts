@@ -63,6 +63,8 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     updated_at: "2026-01-01T00:00:00Z",
     last_seq: 0,
     generating: false,
+    thinking: null,
+    current_leaf_id: null,
     ...overrides,
   };
 }

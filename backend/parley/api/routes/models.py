@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from parley.api.deps import AdminUser, ChatDep, CurrentUser
-from parley.api.errors import ApiError
-from parley.protocol import ModelStatus, ModelUnavailable
+from parley.protocol import ModelStatus
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -22,30 +21,16 @@ async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelList:
     return ModelList(models=chat.models(), default=chat.model_status().id)
 
 
-def _unknown(model_id: str) -> ApiError:
-    return ApiError(404, "model_not_found", f"No model named {model_id!r}.")
-
-
 @router.post("/{model_id}/load", status_code=202, response_model=ModelStatus)
 async def load_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelStatus:
     """Start loading a model in the background (administrators only); poll the list for its
     state. Loading past the bound on loaded models unloads the least recently used idle one;
     when every loaded model is answering, 409 `model_unavailable` (no answer is cut)."""
-    try:
-        status = await chat.load_model(model_id)
-    except ModelUnavailable as exc:
-        if exc.code == "model_unavailable":
-            raise ApiError(409, exc.code, exc.message) from exc
-        raise _unknown(model_id) from exc
-    return status
+    return await chat.load_model(model_id)
 
 
 @router.post("/{model_id}/unload", response_model=ModelStatus)
 async def unload_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelStatus:
     """Free a model's memory (administrators only); answers being generated with it end as
     cancelled, and the next use loads it again."""
-    try:
-        status = await chat.unload_model(model_id)
-    except ModelUnavailable as exc:
-        raise _unknown(model_id) from exc
-    return status
+    return await chat.unload_model(model_id)

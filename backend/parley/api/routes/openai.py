@@ -15,15 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import (
-    event_stream,
-    refusal_error,
-    render_sse,
-    sse_data,
-    unless_disconnected,
-)
+from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
-from parley.api.errors import ApiError, openai_error_body
+from parley.api.errors import ApiError, http_status, openai_error_body
 from parley.api.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -37,10 +31,7 @@ from parley.api.openai_schemas import (
     ModelObject,
     openai_finish,
 )
-from parley.chat.completions import (
-    CompletionFailed,
-    CompletionRefused,
-)
+from parley.chat.completions import CompletionFailed
 from parley.protocol import Finished, Piece
 
 log = logging.getLogger(__name__)
@@ -56,7 +47,10 @@ _SERVER_STARTED = int(time.time())
 @router.get("/models", response_model=ModelListObject)
 async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelListObject:
     return ModelListObject(
-        data=[ModelObject(id=status.id, created=_SERVER_STARTED) for status in chat.models()]
+        data=[
+            ModelObject(id=status.id, created=_SERVER_STARTED, max_model_len=status.context_length)
+            for status in chat.models()
+        ]
     )
 
 
@@ -105,10 +99,10 @@ class _OpenAIDialect:
         if self._include_usage:
             yield self._chunk([], CompletionUsage.of(finished))
 
-    def failed(self, code: str, message: str | None) -> str:
-        if message is None:
-            return sse_data(openai_error_body(500, code, "The answer failed."))
-        return sse_data(openai_error_body(502, code, message))
+    def failed(self, error: CompletionFailed | None) -> str:
+        if error is None:
+            return sse_data(openai_error_body(500, "internal_error", "The answer failed."))
+        return sse_data(openai_error_body(http_status(error), error.code, error.message))
 
     def closing(self) -> Iterable[str]:
         yield sse_data("[DONE]")
@@ -133,22 +127,13 @@ async def chat_completions(
     if not any(m.role == "user" for m in body.messages):
         raise ApiError(422, "invalid_value", "messages must include a user message.")
     started = time.monotonic()
-    try:
-        pending = await completions.prepare(body.completion_request(), completions.admit(user.id))
-    except CompletionRefused as refusal:
-        error = refusal_error(refusal)
-        if error.status_code == 404:
-            error = ApiError(404, "model_not_found", refusal.message)
-        raise error from refusal
+    pending = await completions.prepare(body.completion_request(), completions.admit(user.id))
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(
             render_sse(completions.stream(pending), _OpenAIDialect(pending.model, include_usage))
         )
-    try:
-        result = await unless_disconnected(request, completions.collect(pending, started))
-    except CompletionFailed as exc:
-        raise ApiError(502, "generation_failed", exc.message) from exc
+    result = await unless_disconnected(request, completions.collect(pending, started))
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),

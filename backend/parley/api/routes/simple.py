@@ -16,17 +16,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from parley import __version__
-from parley.api.completion_http import event_stream, refusal_error, unless_disconnected
+from parley.api.completion_http import event_stream, unless_disconnected
 from parley.api.deps import AdminUser, ChatDep, CompletionsDep, CurrentUser, SettingsDep
 from parley.api.errors import ApiError
 from parley.api.simple_answers import (
     STREAM_RESPONSES,
-    admit,
     ask,
     complete,
     conversation_stream_events,
-    generation_failed,
-    prepare,
     stream,
 )
 from parley.api.simple_schemas import (
@@ -42,16 +39,8 @@ from parley.api.simple_schemas import (
     ServiceInfo,
     UsageInfo,
 )
-from parley.chat.completions import (
-    CompletionFailed,
-    CompletionRefused,
-    CompletionRequest,
-)
-from parley.protocol import (
-    AnswerTracker,
-    ChatTurn,
-    ModelUnavailable,
-)
+from parley.chat.completions import CompletionFailed, CompletionRequest
+from parley.protocol import AnswerTracker, ChatTurn
 
 router = APIRouter(prefix="/api/v1", tags=["simple API (/api/v1)"])
 
@@ -143,10 +132,7 @@ async def generate(
     request = body.completion_request()
     if body.stream:
         return await stream(completions, request, user)
-    try:
-        result = await complete(completions, request, user, http)
-    except CompletionFailed as exc:
-        raise generation_failed(exc) from exc
+    result = await complete(completions, request, user, http)
     return GenerateResponse(
         generated_text=result.answer,
         thinking=result.thinking,
@@ -172,10 +158,7 @@ async def batch(
             f"A batch may hold at most {settings.max_batch_prompts} prompts.",
         )
     # Before the empty-prompt check, as ever (prepare checks each prompt again).
-    try:
-        completions.check_lengths(body.prompts)
-    except CompletionRefused as refusal:
-        raise refusal_error(refusal) from refusal
+    completions.check_lengths(body.prompts)
     if any(not prompt.strip() for prompt in body.prompts):
         raise ApiError(422, "empty_prompt", "Every prompt needs some text.")
     started = time.monotonic()
@@ -191,17 +174,14 @@ async def batch(
     # Prepared one by one so a refusal is answered before any generation starts; then
     # generated together, so the engine batches them. The batch is one of the user's
     # requests in progress, however many prompts it holds.
-    ticket = admit(completions, user)
+    ticket = completions.admit(user.id)
     pending = [
-        await prepare(completions, request, ticket.share() if index else ticket)
+        await completions.prepare(request, ticket.share() if index else ticket)
         for index, request in enumerate(requests)
     ]
-    try:
-        results = await unless_disconnected(
-            http, asyncio.gather(*(completions.collect(p, started) for p in pending))
-        )
-    except CompletionFailed as exc:
-        raise generation_failed(exc) from exc
+    results = await unless_disconnected(
+        http, asyncio.gather(*(completions.collect(p, started) for p in pending))
+    )
     return BatchResponse(
         results=[result.answer for result in results],
         thinking=[result.thinking for result in results],
@@ -237,9 +217,5 @@ async def model_info(
 async def load_model(
     completions: CompletionsDep, _admin: AdminUser, body: LoadRequest | None = None
 ) -> LoadResponse:
-    try:
-        model = await completions.load(body.model if body else None)
-    except ModelUnavailable as exc:
-        status = 404 if exc.code == "unknown_model" else 503
-        raise ApiError(status, exc.code, exc.message) from exc
+    model = await completions.load(body.model if body else None)
     return LoadResponse(status="loaded", model=model, message=f"The model {model!r} is loaded.")
