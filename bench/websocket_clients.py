@@ -23,6 +23,8 @@ def start_server(data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> 
         max_concurrent_runs=str(max_concurrent_runs),
         bench_ignore_eos="1",
         cpu_threads=str(cpu_threads),
+        # One user drives every client: the per-user cap on answers would refuse most.
+        max_active_per_user=str(max(max_concurrent_runs, 1024)),
     ).start(timeout_s=300)
 
 

@@ -10,6 +10,7 @@ source scripts/install.sh
 ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux \
   /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei
 ensure_python dev
+ensure_llamacpp
 ensure_frontend
 export PATH="$VENV/bin:$PATH" HF_HUB_OFFLINE=1
 

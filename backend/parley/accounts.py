@@ -1,25 +1,33 @@
-"""Accounts: registration, login with throttling, token checks and logout."""
+"""Accounts: registration, login with throttling, credential checks, logout, administration."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from parley.db import Database
-from parley.models import API_KEY_PREFIX, ApiKey, ApiKeyCreate, ApiKeyCreated, User, UserCreate
+from parley.models import (
+    API_KEY_PREFIX,
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    User,
+    UserAdminUpdate,
+    UserCreate,
+    utcnow,
+)
 from parley.security import (
-    DEFAULT_BCRYPT_ROUNDS,
     InvalidToken,
     LoginThrottle,
+    PasswordHasher,
     TokenSigner,
     generate_api_key,
     hash_api_key,
     hash_password,
-    verify_password,
 )
 
 
@@ -37,29 +45,48 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
+class AccountDisabled(Exception):
+    pass
+
+
+class UserNotFound(Exception):
+    pass
+
+
+class LastAdmin(Exception):
+    """The change would leave no enabled administrator."""
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request or a socket speaks for, and by which credential."""
+
+    user: User
+    api_key_id: str | None  # None: a login token
+    expires_at: datetime | None  # None: a key without expiry
+
+
 class AccountService:
     def __init__(
-        self,
-        db: Database,
-        signer: TokenSigner,
-        throttle: LoginThrottle,
-        bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS,
+        self, db: Database, signer: TokenSigner, throttle: LoginThrottle, hasher: PasswordHasher
     ) -> None:
         self._db = db
         self._signer = signer
         self._throttle = throttle
-        self._rounds = bcrypt_rounds
+        self._hasher = hasher
         # Checked against when a username is unknown, so both failures take the same time.
-        self._dummy_hash = hash_password(secrets.token_hex(8), bcrypt_rounds)
+        self._dummy_hash = hash_password(secrets.token_hex(8), hasher.rounds)
 
     async def register(self, data: UserCreate, *, is_admin: bool = False) -> User:
-        password_hash = await asyncio.to_thread(hash_password, data.password, self._rounds)
+        """Raises UsernameTaken, or PasswordChecksBusy when too many hashes are in progress."""
+        with self._hasher.slot():
+            password_hash = await self._hasher.hash(data.password)
 
         def work(session: Session) -> User:
             taken = session.exec(
@@ -78,22 +105,30 @@ class AccountService:
             raise UsernameTaken(data.username) from exc
 
     async def login(self, username: str, password: str, address: str) -> IssuedToken:
-        # Counted before the slow hash check, so concurrent guesses cannot outrun the limit.
-        retry_after = self._throttle.attempt(username, address)
-        if retry_after is not None:
-            raise TooManyAttempts(retry_after)
-        user = await self._db.read(
+        """Raises TooManyAttempts, InvalidCredentials, AccountDisabled (only to whoever knows
+        the password), or PasswordChecksBusy (before anything is counted)."""
+        with self._hasher.slot():
+            # Counted before the slow hash check, so concurrent guesses cannot outrun the limit.
+            retry_after = self._throttle.attempt(username, address)
+            if retry_after is not None:
+                raise TooManyAttempts(retry_after)
+            user = await self.user_by_name(username)
+            # Unknown users cost a hash check too, so timing does not tell who exists.
+            stored_hash = user.password_hash if user is not None else self._dummy_hash
+            valid = await self._hasher.verify(password, stored_hash)
+        if user is None or not valid:
+            raise InvalidCredentials()
+        self._throttle.succeeded(username, address)
+        if user.disabled:
+            raise AccountDisabled()
+        return self.issue(user)
+
+    async def user_by_name(self, username: str) -> User | None:
+        return await self._db.read(
             lambda session: session.exec(
                 select(User).where(func.lower(User.username) == username.lower())
             ).first()
         )
-        # Unknown users cost a hash check too, so timing does not tell who exists.
-        stored_hash = user.password_hash if user is not None else self._dummy_hash
-        valid = await asyncio.to_thread(verify_password, password, stored_hash)
-        if user is None or not valid:
-            raise InvalidCredentials()
-        self._throttle.succeeded(username, address)
-        return self.issue(user)
 
     def issue(self, user: User) -> IssuedToken:
         return IssuedToken(
@@ -101,16 +136,16 @@ class AccountService:
             expires_in=int(self._signer.ttl.total_seconds()),
         )
 
-    async def user_for_token(self, token: str) -> User:
-        """The user a token or an API key speaks for; raises InvalidToken if it is bad,
-        expired or revoked."""
+    async def authenticate(self, token: str) -> Principal:
+        """Who a token or an API key speaks for; raises InvalidToken if it is bad, expired,
+        revoked, or its user is disabled."""
         if token.startswith(API_KEY_PREFIX):
-            return await self._user_for_api_key(token)
+            return await self._api_key_principal(token)
         claims = self._signer.verify(token)
         user = await self._db.read(lambda session: session.get(User, claims.user_id))
-        if user is None or user.token_version != claims.token_version:
+        if user is None or user.token_version != claims.token_version or user.disabled:
             raise InvalidToken("revoked")
-        return user
+        return Principal(user=user, api_key_id=None, expires_at=claims.expires_at)
 
     async def logout(self, user_id: str) -> None:
         """Revoke every token issued to the user so far."""
@@ -125,24 +160,34 @@ class AccountService:
 
     # ---------- API keys (for scripts; logout leaves them valid) ----------
 
-    async def _user_for_api_key(self, key: str) -> User:
+    async def _api_key_principal(self, key: str) -> Principal:
         key_hash = hash_api_key(key)
 
-        def work(session: Session) -> User | None:
-            return session.exec(
-                select(User)
+        def work(session: Session) -> tuple[User, ApiKey] | None:
+            row = session.exec(
+                select(User, ApiKey)
                 .join(ApiKey, col(ApiKey.owner_id) == col(User.id))
                 .where(ApiKey.key_hash == key_hash)
             ).first()
+            return None if row is None else (row[0], row[1])
 
-        user = await self._db.read(work)
-        if user is None:
+        found = await self._db.read(work)
+        if found is None:
             raise InvalidToken("unknown or revoked API key")
-        return user
+        user, api_key = found
+        if user.disabled or (api_key.expires_at is not None and api_key.expires_at <= utcnow()):
+            raise InvalidToken("expired API key or disabled user")
+        return Principal(user=user, api_key_id=api_key.id, expires_at=api_key.expires_at)
 
     async def create_api_key(self, user_id: str, data: ApiKeyCreate) -> ApiKeyCreated:
         new_key = generate_api_key(API_KEY_PREFIX)
-        row = ApiKey(name=data.name, owner_id=user_id, key_hash=new_key.key_hash, hint=new_key.hint)
+        row = ApiKey(
+            name=data.name,
+            owner_id=user_id,
+            key_hash=new_key.key_hash,
+            hint=new_key.hint,
+            expires_at=data.expires_at,
+        )
 
         def work(session: Session) -> ApiKey:
             session.add(row)
@@ -155,6 +200,7 @@ class AccountService:
             name=saved.name,
             hint=saved.hint,
             created_at=saved.created_at,
+            expires_at=saved.expires_at,
             key=new_key.key,
         )
 
@@ -178,5 +224,44 @@ class AccountService:
                 return False
             session.delete(row)
             return True
+
+        return await self._db.write(work)
+
+    # ---------- administration ----------
+
+    async def users(self) -> list[User]:
+        return await self._db.read(
+            lambda session: list(
+                session.exec(select(User).order_by(col(User.created_at), col(User.id))).all()
+            )
+        )
+
+    async def update_user(self, user_id: str, changes: UserAdminUpdate) -> User:
+        """Disable or enable a user, make or unmake an administrator. Disabling also revokes
+        every token issued so far, so enabling again does not bring old tokens back. Raises
+        UserNotFound, or LastAdmin when no enabled administrator would be left."""
+
+        def work(session: Session) -> User:
+            user = session.get(User, user_id)
+            if user is None:
+                raise UserNotFound(user_id)
+            was_serving_admin = user.is_admin and not user.disabled
+            if changes.disabled is not None:
+                if changes.disabled and not user.disabled:
+                    user.token_version += 1
+                user.disabled = changes.disabled
+            if changes.is_admin is not None:
+                user.is_admin = changes.is_admin
+            if was_serving_admin and not (user.is_admin and not user.disabled):
+                others = session.exec(
+                    select(func.count())
+                    .select_from(User)
+                    .where(col(User.is_admin), ~col(User.disabled), col(User.id) != user_id)
+                ).one()
+                if others == 0:
+                    raise LastAdmin()
+            session.add(user)
+            session.flush()
+            return user
 
         return await self._db.write(work)

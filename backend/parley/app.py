@@ -34,6 +34,7 @@ from parley.api.routes import (
     transfer,
 )
 from parley.api.uploads import MEGABYTE
+from parley.chat.admission import Admission
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
 from parley.chat.completions import CompletionService
@@ -46,8 +47,9 @@ from parley.chat.transfer import ImportLimits
 from parley.config import Settings
 from parley.db import Database
 from parley.engine.manager import EngineManager, ModelUnavailable
+from parley.models import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
-from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
+from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,13 @@ def create_app(settings: Settings) -> FastAPI:
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
-    limits = MessageLimits(settings.max_message_chars)
+    limits = MessageLimits(
+        settings.max_message_chars,
+        max_request_messages=settings.max_request_messages,
+        max_request_chars=settings.max_request_chars,
+        max_system_prompt_chars=SYSTEM_PROMPT_MAX,
+    )
+    admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -88,11 +96,16 @@ def create_app(settings: Settings) -> FastAPI:
             ignore_eos=settings.bench_ignore_eos,
         ),
         limits,
+        admission,
         file_store,
         observer=telemetry,
     )
     completions = CompletionService(
-        engines, default_max_tokens=settings.max_new_tokens, limits=limits, observer=telemetry
+        engines,
+        admission,
+        default_max_tokens=settings.max_new_tokens,
+        limits=limits,
+        observer=telemetry,
     )
     archive = ArchiveService(
         ArchiveStore(db),
@@ -106,11 +119,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds, settings.password_threads, settings.max_password_checks
+    )
     accounts = AccountService(
         db,
         TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
-        LoginThrottle(),
-        settings.bcrypt_rounds,
+        LoginThrottle(max_address_failures=settings.login_failures_per_address),
+        hasher,
     )
 
     @asynccontextmanager
@@ -124,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         await chat.shutdown(settings.shutdown_grace_s)
         await engines.close()
+        hasher.close()
         gpus.close()
         db.close()
 

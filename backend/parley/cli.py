@@ -7,14 +7,20 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from parley.config import Settings
 from parley.logs import configure_logging
+
+if TYPE_CHECKING:
+    from parley.accounts import AccountService
+    from parley.models import User
 
 
 def _flag(name: str) -> str:
@@ -48,6 +54,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from parley.app import create_app
+    from parley.realtime.socket import WS_MAX_FRAME_BYTES
 
     configure_logging(settings.log_level, settings.log_json)
     try:
@@ -60,7 +67,11 @@ def serve(settings: Settings) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        ws_max_size=64 * 1024,
+        ws_max_size=WS_MAX_FRAME_BYTES,
+        # X-Forwarded-For/-Proto only from the configured proxies; by default from nobody,
+        # or anyone could pick the address the login throttle counts.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # Frames are small JSON deltas: compressing each costs more CPU than it saves bytes.
         ws_per_message_deflate=False,
         # Logging, levels included, is set up by parley.logs (given no log_level, uvicorn leaves
@@ -73,11 +84,27 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> int:
-    from parley.accounts import AccountService, UsernameTaken
+@contextmanager
+def _accounts(settings: Settings) -> Iterator[AccountService]:
+    """The account service on the configured database, migrated, for one command."""
+    from parley.accounts import AccountService
     from parley.db import Database
+    from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
+
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    db = Database(settings.resolved_database_url)
+    hasher = PasswordHasher(settings.bcrypt_rounds, threads=1)
+    try:
+        db.migrate()
+        yield AccountService(db, TokenSigner(secret, timedelta(minutes=1)), LoginThrottle(), hasher)
+    finally:
+        hasher.close()
+        db.close()
+
+
+def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> int:
+    from parley.accounts import UsernameTaken
     from parley.models import UserCreate
-    from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -88,28 +115,52 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
     except ValidationError as exc:
         print(f"parley: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    try:
-        secret = load_or_create_secret(settings.secret_key, settings.data_dir)
-    except ValueError as exc:
-        print(f"parley: {exc}", file=sys.stderr)
-        return 2
-    db = Database(settings.resolved_database_url)
-    db.migrate()
-    accounts = AccountService(
-        db,
-        TokenSigner(secret, timedelta(minutes=1)),
-        LoginThrottle(),
-        settings.bcrypt_rounds,
-    )
-    try:
-        user = asyncio.run(accounts.register(data, is_admin=admin))
-    except UsernameTaken:
-        print(f"parley: the username {username!r} is taken", file=sys.stderr)
-        return 1
-    finally:
-        db.close()
+    with _accounts(settings) as accounts:
+        try:
+            user = asyncio.run(accounts.register(data, is_admin=admin))
+        except UsernameTaken:
+            print(f"parley: the username {username!r} is taken", file=sys.stderr)
+            return 1
     role = "administrator" if admin else "user"
     print(f"created {role} {user.username} ({user.id})")
+    return 0
+
+
+def _describe_user(user: User) -> str:
+    flags = [name for name, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
+    return f"{user.username}\t{user.id}\t{','.join(flags) or '-'}\t{user.created_at.isoformat()}"
+
+
+def list_users(settings: Settings) -> int:
+    with _accounts(settings) as accounts:
+        users = asyncio.run(accounts.users())
+    print("username\tid\tflags\tcreated_at")
+    for user in users:
+        print(_describe_user(user))
+    return 0
+
+
+def update_user(
+    settings: Settings, username: str, disabled: bool | None, is_admin: bool | None
+) -> int:
+    """The same change as PATCH /api/admin/users/{id}; a running server sees it at the next
+    request, and its open sockets of that user close within PARLEY_CREDENTIAL_CHECK_INTERVAL_S."""
+    from parley.accounts import LastAdmin
+    from parley.models import UserAdminUpdate
+
+    changes = UserAdminUpdate(disabled=disabled, is_admin=is_admin)
+
+    with _accounts(settings) as accounts:
+        user = asyncio.run(accounts.user_by_name(username))
+        if user is None:
+            print(f"parley: no user {username!r}", file=sys.stderr)
+            return 1
+        try:
+            updated = asyncio.run(accounts.update_user(user.id, changes))
+        except LastAdmin:
+            print("parley: at least one enabled administrator must remain", file=sys.stderr)
+            return 1
+    print(_describe_user(updated))
     return 0
 
 
@@ -166,6 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     _add_settings_flags(create_parser)
+    list_parser = user_commands.add_parser("list", help="list the users")
+    _add_settings_flags(list_parser)
+    update_parser = user_commands.add_parser(
+        "update", help="disable or enable a user, make or unmake an administrator"
+    )
+    update_parser.add_argument("username")
+    update_parser.add_argument(
+        "--disabled",
+        action=argparse.BooleanOptionalAction,
+        dest="user_disabled",
+        help="--disabled: the user's tokens and keys stop working; --no-disabled enables again",
+    )
+    update_parser.add_argument(
+        "--admin", action=argparse.BooleanOptionalAction, dest="user_admin", help="administrator"
+    )
+    _add_settings_flags(update_parser)
 
     chat_parser = commands.add_parser("chat", help="chat with a server from the terminal")
     chat_parser.add_argument(
@@ -202,4 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
-    return create_user(settings, args.username, args.admin, args.password_stdin)
+    try:
+        if args.user_command == "list":
+            return list_users(settings)
+        if args.user_command == "update":
+            return update_user(settings, args.username, args.user_disabled, args.user_admin)
+        return create_user(settings, args.username, args.admin, args.password_stdin)
+    except ValueError as exc:  # a secret key too short
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2

@@ -50,12 +50,60 @@ class Settings(BaseSettings):
         12, ge=4, le=16, description="bcrypt cost of new password hashes (tests lower it)."
     )
     token_ttl_minutes: int = Field(60 * 24, ge=1, description="Access token lifetime.")
+    password_threads: int = Field(
+        2, ge=1, description="Threads that hash and check passwords (a pool of their own)."
+    )
+    max_password_checks: int = Field(
+        16,
+        ge=1,
+        description="Logins and registrations hashing at once, waiting included; more get 429.",
+    )
+    login_failures_per_address: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Failed logins from one client address, any usernames, within 5 minutes before "
+            "its attempts get 429 (the per-username limit is 5)."
+        ),
+    )
+    open_registration: bool = Field(
+        True, description="Anyone may register; false: 403 registration_closed (use the CLI)."
+    )
+    credential_check_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "How often an open socket re-checks its token or key (catches changes made by the "
+            "CLI or another instance; changes made through this server close sockets at once)."
+        ),
+    )
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma "
+            "separated; '*' for any). Empty: none, the peer's own address counts."
+        ),
+    )
     # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
+    max_request_messages: int = Field(
+        1_000, ge=1, description="Most messages one /v1 or /api/v1 request may carry (413)."
+    )
+    max_request_chars: int = Field(
+        500_000,
+        ge=1,
+        description="Most characters one /v1 or /api/v1 request's messages hold together (413).",
+    )
+    max_active_per_user: int = Field(
+        4,
+        ge=1,
+        description="Runs and completions of one user at once; more get 429 rate_limited.",
+    )
     max_upload_mb: float = Field(
         20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
     )
@@ -118,6 +166,16 @@ class Settings(BaseSettings):
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
     scripted_context_length: int = Field(4096, ge=16)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            return [str(item).strip() for item in value if str(item).strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import AwareDatetime, field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -78,15 +78,30 @@ class User(UserBase, table=True):
     username: str = Field(unique=True, index=True, max_length=32)
     password_hash: str
     is_admin: bool = False
-    # Bumped at logout: every token carrying an older version stops working.
+    # Bumped at logout and when disabled: every token carrying an older version stops working.
     token_version: int = 0
+    # Set by an administrator: the user's tokens and API keys stop working, login is refused.
+    disabled: bool = False
     created_at: datetime = _utc_column(nullable=False)
 
 
 class UserPublic(UserBase):
     id: str
     is_admin: bool = False
+    disabled: bool = False
     created_at: datetime
+
+
+class UserAdminUpdate(SQLModel):
+    """What an administrator may change of a user; fields left out stay as they are."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"disabled": True}, {"is_admin": True}]},
+    }
+
+    disabled: bool | None = None
+    is_admin: bool | None = None
 
 
 # ---------- conversations ----------
@@ -216,7 +231,16 @@ class ApiKeyBase(SQLModel):
 
 
 class ApiKeyCreate(ApiKeyBase):
-    pass
+    expires_at: AwareDatetime | None = Field(
+        None, description="When the key stops working (with a time zone); never if left out."
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= utcnow():
+            raise ValueError("expires_at must be in the future")
+        return value
 
 
 class ApiKey(ApiKeyBase, table=True):
@@ -230,12 +254,14 @@ class ApiKey(ApiKeyBase, table=True):
     # The key's first characters, enough to tell keys apart in a list.
     hint: str = Field(max_length=32)
     created_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class ApiKeyPublic(ApiKeyBase):
     id: str
     hint: str
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import os
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import bcrypt
 import jwt
+
+K = TypeVar("K")
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
@@ -101,6 +108,7 @@ def generate_api_key(prefix: str) -> NewApiKey:
 class TokenClaims:
     user_id: str
     token_version: int
+    expires_at: datetime
 
 
 class TokenSigner:
@@ -127,34 +135,64 @@ class TokenSigner:
         version = claims.get("ver", 0)
         if not isinstance(user_id, str) or not isinstance(version, int):
             raise InvalidToken("malformed claims")
-        return TokenClaims(user_id=user_id, token_version=version)
+        try:
+            expires_at = datetime.fromtimestamp(claims["exp"], UTC)  # PyJWT checked it is a number
+        except (OverflowError, ValueError, OSError) as exc:
+            raise InvalidToken("expiry out of range") from exc
+        return TokenClaims(user_id=user_id, token_version=version, expires_at=expires_at)
 
 
 class LoginThrottle:
-    """Counts failed logins per (username, client address) in a sliding window."""
+    """Failed logins in a sliding window, counted two ways: per (username, client address), the
+    contract's rule, and per client address across usernames, so spraying fresh names from one
+    address is stopped too.
 
-    def __init__(self, max_failures: int = 5, window_s: float = 300.0) -> None:
+    Memory is bounded: each key keeps at most the timestamps its rule looks at, and at most
+    `max_keys` keys of each kind are remembered; beyond that the one whose last failure is
+    oldest is forgotten first (a key idle for a whole window is forgotten anyway).
+    """
+
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window_s: float = 300.0,
+        max_address_failures: int = 30,
+        max_keys: int = 10_000,
+    ) -> None:
         self.max_failures = max_failures
+        self.max_address_failures = max_address_failures
         self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self.max_keys = max_keys
+        self._per_user: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._per_address: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
+    def tracked_keys(self) -> int:
+        return len(self._per_user) + len(self._per_address)
+
+    def _recent(self, table: OrderedDict[K, deque[float]], key: K, now: float) -> int:
+        failures = table.get(key)
+        if failures is None:
+            return 0
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
-        if failures:
-            self._failures[key] = failures
-        else:
-            self._failures.pop(key, None)
-        return failures
+        if not failures:
+            del table[key]
+        return len(failures)
+
+    def _wait(self, table: OrderedDict[K, deque[float]], key: K, limit: int, now: float) -> int:
+        if self._recent(table, key, now) < limit:
+            return 0
+        oldest_counted = table[key][-limit]
+        return max(1, math.ceil(oldest_counted + self.window_s - now))
 
     def retry_after(self, username: str, address: str) -> int | None:
         """Seconds until another attempt is allowed, or None when it is allowed now."""
         now = time.monotonic()
-        failures = self._recent((username.lower(), address), now)
-        if len(failures) < self.max_failures:
-            return None
-        return max(1, math.ceil(failures[-self.max_failures] + self.window_s - now))
+        wait = max(
+            self._wait(self._per_user, (username.lower(), address), self.max_failures, now),
+            self._wait(self._per_address, address, self.max_address_failures, now),
+        )
+        return wait or None
 
     def attempt(self, username: str, address: str) -> int | None:
         """Start an attempt: seconds to wait, or None with the attempt counted as a failure
@@ -164,10 +202,62 @@ class LoginThrottle:
             self.failed(username, address)
         return retry_after
 
+    def _append(self, table: OrderedDict[K, deque[float]], key: K, limit: int) -> None:
+        failures = table.get(key)
+        if failures is None:
+            failures = table[key] = deque(maxlen=limit)
+        table.move_to_end(key)
+        failures.append(time.monotonic())
+        while len(table) > self.max_keys:
+            table.popitem(last=False)
+
     def failed(self, username: str, address: str) -> None:
-        key = (username.lower(), address)
-        self._recent(key, time.monotonic())
-        self._failures.setdefault(key, deque()).append(time.monotonic())
+        self._append(self._per_user, (username.lower(), address), self.max_failures)
+        self._append(self._per_address, address, self.max_address_failures)
 
     def succeeded(self, username: str, address: str) -> None:
-        self._failures.pop((username.lower(), address), None)
+        """A success clears the username's count; of the address's, it takes back only the
+        failure its own attempt counted in advance."""
+        self._per_user.pop((username.lower(), address), None)
+        failures = self._per_address.get(address)
+        if failures:
+            failures.pop()
+
+
+class PasswordChecksBusy(Exception):
+    """More password checks are running or waiting than the server takes at once."""
+
+
+class PasswordHasher:
+    """bcrypt on a small thread pool of its own, so a flood of logins queues here and never in
+    front of the database reads on the default pool. At most `max_pending` checks hold a slot
+    (running or waiting) at once; beyond that `slot` raises PasswordChecksBusy at once."""
+
+    def __init__(
+        self, rounds: int = DEFAULT_BCRYPT_ROUNDS, threads: int = 2, max_pending: int = 16
+    ) -> None:
+        self.rounds = rounds
+        self.max_pending = max_pending
+        self._pending = 0
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parley-bcrypt")
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if self._pending >= self.max_pending:
+            raise PasswordChecksBusy()
+        self._pending += 1
+        try:
+            yield
+        finally:
+            self._pending -= 1
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, hash_password, password, self.rounds)
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, verify_password, password, password_hash)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -123,3 +123,27 @@ def test_models_file_refuses_unknown_fields_and_repeated_ids(tmp_path: Path) -> 
         read_models_file(
             models_file(tmp_path, [{"id": "a", "path": "x"}, {"id": "a", "path": "y"}])
         )
+
+
+async def test_a_model_that_is_answering_is_never_unloaded_to_make_room(tmp_path: Path) -> None:
+    manager = scripted_manager(tmp_path, ["a", "b", "c"], max_loaded_models=2)
+    async with manager.lease("a"), manager.lease("b"):
+        with pytest.raises(ModelUnavailable) as refused:
+            await manager.acquire("c")
+        assert refused.value.code == "model_unavailable"
+        assert "answering" in refused.value.message
+        assert states(manager) == {"a": "loaded", "b": "loaded", "c": "available"}
+    # Once idle, the least recently used one may go; the refusal left "c" loadable.
+    async with manager.lease("b"):
+        await manager.acquire("c")
+        assert states(manager) == {"a": "available", "b": "loaded", "c": "loaded"}
+    await manager.close()
+
+
+async def test_an_answer_on_a_model_keeps_streaming_while_another_loads(tmp_path: Path) -> None:
+    manager = scripted_manager(tmp_path, ["a", "b"], max_loaded_models=2, scripted_thinking="")
+    async with manager.lease("a") as engine:
+        await manager.acquire("b")
+        text, finished, _ = await answer(engine, "r1", "still here", SamplingParams(max_tokens=20))
+    assert "still here" in text and finished.finish_reason == "stop"
+    await manager.close()

@@ -352,10 +352,48 @@ async def test_content_over_the_limit_is_too_long(scripted_server: ServerProcess
     assert user.conversation(conversation_id)["messages"] == []
 
 
-async def test_a_frame_over_64_kib_closes_with_1009(scripted_server: ServerProcess) -> None:
+@pytest.mark.parametrize(
+    ("text", "ensure_ascii"),
+    [
+        pytest.param("中" * 32_000, False, id="32000-chinese-chars-as-utf8"),
+        pytest.param("中" * 32_000, True, id="32000-chinese-chars-as-json-escapes"),
+        pytest.param("😀" * 32_000, True, id="32000-emoji-as-surrogate-escapes"),
+    ],
+)
+async def test_a_message_within_the_character_limit_is_read_whatever_its_bytes(
+    scripted_server: ServerProcess, text: str, ensure_ascii: bool
+) -> None:
+    """The limit is in characters: 32,000 of them fit in a frame in any script and encoding."""
+    user = new_user(scripted_server)
+    conversation_id = user.new_conversation()
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    frame = {"type": "send", "content": text, "client_id": "big-1"}
+    encoded = json.dumps(frame, ensure_ascii=ensure_ascii)
+    assert len(encoded.encode()) > 64 * 1024
+    await socket.connection.send(encoded)
+    message = await socket.next()
+    assert message["type"] == "message", message
+    assert message["message"]["content"] == text
+    await socket.until("end")
+    await socket.close()
+
+
+async def test_too_long_is_decided_by_characters_not_bytes(
+    scripted_server: ServerProcess,
+) -> None:
     user = new_user(scripted_server)
     socket, _ = await ChatSocket.open(user, user.new_conversation())
-    await socket.say("y" * (65 * 1024))
+    await socket.say("中" * 32_001)  # 96 KiB of UTF-8, one character too many
+    assert (await socket.next())["code"] == "too_long"
+    await socket.send({"type": "ping"})
+    assert await socket.next() == {"type": "pong"}
+    await socket.close()
+
+
+async def test_a_frame_over_1_mib_closes_with_1009(scripted_server: ServerProcess) -> None:
+    user = new_user(scripted_server)
+    socket, _ = await ChatSocket.open(user, user.new_conversation())
+    await socket.say("y" * (1024 * 1024 + 1))
     assert await closed_code(socket) == 1009
 
 
@@ -483,3 +521,16 @@ async def test_deleting_a_conversation_cancels_its_run(
     end = (await socket.until("end"))[-1]
     assert end["finish_reason"] == "cancelled"
     await socket.close()
+
+
+async def test_send_to_a_conversation_deleted_meanwhile_closes_with_4404(
+    scripted_server: ServerProcess,
+) -> None:
+    user = new_user(scripted_server)
+    conversation_id = user.new_conversation()
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    with user.http() as client:
+        assert client.delete(f"/api/conversations/{conversation_id}").status_code == 204
+    await socket.say("are you still there?")
+    assert await closed_code(socket) == 4404
+    assert "Traceback" not in scripted_server.log()

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.conftest import ServerFactory, ServerProcess
 from tests.integration.ws import ChatSocket, new_user, text_of
 from tests.ops.conftest import NginxFactory
-from tests.ops.helpers import chat_once, insecure_tls, need
+from tests.ops.helpers import DEPLOY, chat_once, insecure_tls, need
 
 SSE_ROUTE = "/api/v1/chat/stream"
 
@@ -118,3 +118,34 @@ def test_sse_stream_is_not_buffered_by_nginx(
     # Buffered, every event would arrive at once at the end; streamed, they spread out over
     # the ~3 s the answer takes.
     assert arrivals[-1] - arrivals[0] > 1.0, arrivals
+
+
+def test_a_forged_forwarded_for_through_nginx_does_not_dodge_the_throttle(
+    server_factory: ServerFactory, nginx_factory: NginxFactory
+) -> None:
+    """deploy/systemd/parley.env trusts the proxy on 127.0.0.1; nginx appends the address it
+    saw to whatever X-Forwarded-For the client sent, and Parley takes the proxy's word only
+    for that last hop: a client naming other addresses is still one client."""
+    settings = env_file_settings()
+    assert settings["PARLEY_FORWARDED_ALLOW_IPS"] == "127.0.0.1"
+    server = server_factory(
+        model="scripted", forwarded_allow_ips=settings["PARLEY_FORWARDED_ALLOW_IPS"]
+    ).start()
+    proxy = nginx_factory(server, 60)
+    user = new_user(server)
+    codes = []
+    for index in range(7):
+        response = httpx.post(
+            f"{proxy.base_url}/api/auth/login",
+            json={"username": user.username, "password": "wrong password"},
+            headers={"X-Forwarded-For": f"198.51.100.{index}", "X-Real-IP": "198.51.100.99"},
+            verify=False,
+        )
+        codes.append(response.status_code)
+    assert codes == [401] * 5 + [429] * 2
+
+
+def env_file_settings() -> dict[str, str]:
+    lines = (DEPLOY / "systemd" / "parley.env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}

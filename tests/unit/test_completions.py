@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from parley.chat.admission import Admission
 from parley.chat.completions import (
     BadOptions,
     CompletionFailed,
+    CompletionRefused,
     CompletionRequest,
     CompletionService,
+    RateLimited,
+    TooLarge,
     UnknownModel,
 )
 from parley.chat.generation import GenerationOptions, prepare_generation
+from parley.chat.policy import MessageLimits
 from parley.config import Settings
 from parley.engine.base import ChatTurn, EngineError
 from parley.engine.manager import EngineManager
@@ -69,21 +74,75 @@ async def test_an_engine_failure_keeps_the_held_back_text() -> None:
 async def test_completion_service(tmp_path: Path) -> None:
     settings = Settings(model="scripted", data_dir=tmp_path, scripted_token_delay_s=0)
     engines = EngineManager(settings.engine_config())
-    service = CompletionService(engines, default_max_tokens=16)
+    admission = Admission(per_user=2, slots=8)
+    service = CompletionService(engines, admission, default_max_tokens=16)
     request = CompletionRequest(turns=[ChatTurn("user", "ping")])
-    pending = await service.prepare(request)
+    pending = await service.prepare(request, service.admit("u"))
     result = await service.collect(pending, started=0.0)
     assert result.answer == "You said: ping" and result.thinking == "Let me think about that."
     assert isinstance(result.finish, Finished) and result.finish.usage.total_tokens > 0
 
     with pytest.raises(UnknownModel):
-        await service.prepare(CompletionRequest(turns=request.turns, model="nope"))
+        await service.prepare(
+            CompletionRequest(turns=request.turns, model="nope"), service.admit("u")
+        )
     with pytest.raises(BadOptions) as too_many:
         await service.prepare(
-            CompletionRequest(turns=request.turns, options=GenerationOptions(max_tokens=10**7))
+            CompletionRequest(turns=request.turns, options=GenerationOptions(max_tokens=10**7)),
+            service.admit("u"),
         )
     assert too_many.value.code == "max_tokens_too_large"
-    failing = await service.prepare(CompletionRequest(turns=[ChatTurn("user", "[[fail]]")]))
+    failing = await service.prepare(
+        CompletionRequest(turns=[ChatTurn("user", "[[fail]]")]), service.admit("u")
+    )
     with pytest.raises(CompletionFailed):
         await service.collect(failing, started=0.0)
+    # Every answer above, refused, done or failed, gave its user's place back.
+    assert admission.active("u") == 0
+    held = [service.admit("u"), service.admit("u")]
+    with pytest.raises(RateLimited) as limited:
+        service.admit("u")
+    assert limited.value.code == "rate_limited" and held
+    await engines.close()
+
+
+async def test_stateless_requests_are_bounded_before_anything_is_rendered(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(model="scripted", data_dir=tmp_path, scripted_token_delay_s=0)
+    engines = EngineManager(settings.engine_config())
+    limits = MessageLimits(
+        100, max_request_messages=3, max_request_chars=250, max_system_prompt_chars=50
+    )
+    service = CompletionService(
+        engines, Admission(per_user=8, slots=8), default_max_tokens=16, limits=limits
+    )
+    short = ChatTurn("user", "hi")
+
+    async def refusal(request: CompletionRequest) -> CompletionRefused:
+        with pytest.raises(CompletionRefused) as refused:
+            await service.prepare(request, service.admit("u"))
+        return refused.value
+
+    many = await refusal(CompletionRequest(turns=[short] * 4))
+    assert isinstance(many, TooLarge) and many.code == "too_many_messages"
+    big = await refusal(CompletionRequest(turns=[ChatTurn("user", "x" * 90)] * 3))
+    assert isinstance(big, TooLarge) and big.code == "too_large"
+    system = await refusal(CompletionRequest(turns=[short], system_prompt="s" * 51))
+    assert isinstance(system, BadOptions) and system.code == "too_long"
+    one_long = await refusal(CompletionRequest(turns=[ChatTurn("user", "x" * 101)]))
+    assert isinstance(one_long, BadOptions) and one_long.code == "too_long"
+    stops = await refusal(
+        CompletionRequest(turns=[short], options=GenerationOptions(stop=("a",) * 5))
+    )
+    assert isinstance(stops, BadOptions) and stops.code == "invalid_value"
+    long_stop = await refusal(
+        CompletionRequest(turns=[short], options=GenerationOptions(stop=("s" * 101,)))
+    )
+    assert isinstance(long_stop, BadOptions) and long_stop.code == "invalid_value"
+    fits = await service.prepare(
+        CompletionRequest(turns=[short] * 3, options=GenerationOptions(stop=("a",) * 4)),
+        service.admit("u"),
+    )
+    assert (await service.collect(fits, started=0.0)).answer.startswith("You said")
     await engines.close()

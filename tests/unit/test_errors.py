@@ -9,9 +9,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from parley.api.errors import http_status, install_error_handlers
-from parley.chat.completions import BadOptions, CompletionFailed, ModelNotLoaded, UnknownModel
+from parley.chat.admission import TooManyActive
+from parley.chat.completions import (
+    BadOptions,
+    CompletionFailed,
+    ModelNotLoaded,
+    RateLimited,
+    TooLarge,
+    UnknownModel,
+)
 from parley.chat.runs import RunFailed
-from parley.chat.service import ChatRefused, ConversationNotFound, ModelNotFound
+from parley.chat.service import ChatRefused, ConversationNotFound, ModelNotFound, ModelsBusy
 from parley.chat.store import BadCursor
 from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
@@ -20,6 +28,7 @@ from parley.realtime.socket import error_frame
 # (kind, HTTP status, socket code): the one translation, read off the contract.
 TRANSLATIONS = [
     ("invalid", 422, "bad_request"),
+    ("too_large", 413, "too_long"),
     ("not_found", 404, "bad_request"),
     ("busy", 409, "busy"),
     ("rate_limited", 429, "rate_limited"),
@@ -61,6 +70,10 @@ def test_a_socket_code_of_its_own_is_kept() -> None:
         (UnknownModel("unknown_model", "x"), 404, "unknown_model"),
         (ModelNotLoaded("model_not_loaded", "x"), 503, "model_not_loaded"),
         (BadOptions("max_tokens_too_large", "x"), 422, "max_tokens_too_large"),
+        (TooLarge("too_many_messages", "x"), 413, "too_many_messages"),
+        (RateLimited("rate_limited", "x", retry_after_s=5), 429, "rate_limited"),
+        (TooManyActive(4), 429, "rate_limited"),
+        (ModelsBusy("x"), 409, "model_unavailable"),
         (CompletionFailed("x"), 502, "generation_failed"),
         (EngineError("x"), 502, "generation_failed"),
         (RunFailed("internal_error", "x"), 502, "internal_error"),

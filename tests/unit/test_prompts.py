@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+
 import pytest
 
 from parley.chat.prompts import Prompt, PromptTooLong, branch_to, build_prompt, history_turns
@@ -155,3 +158,71 @@ def test_history_turns_skip_errored_and_empty_answers() -> None:
         ChatTurn("user", "three"),
         ChatTurn("assistant", "cut short"),
     ]
+
+
+class CountingEngine(ScriptedEngine):
+    """The scripted engine, recording how many turns each prompt count reads."""
+
+    def __init__(self, context_length: int) -> None:
+        super().__init__(ScriptedConfig(context_length=context_length))
+        self.turns_counted = 0
+
+    async def prompt_tokens(
+        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+    ) -> int:
+        self.turns_counted += len(turns)
+        return await super().prompt_tokens(turns, enable_thinking=enable_thinking)
+
+
+async def test_fitting_a_long_history_reads_only_what_is_kept() -> None:
+    counting = CountingEngine(4096)
+    turns = [*conversation(2_000), ChatTurn("user", "newest question")]
+    prompt = await build_prompt(counting, "", turns, max_new_tokens=256, enable_thinking=None)
+    assert prompt.dropped_turns > 3_000
+    kept = len(prompt.turns)
+    # Each kept turn is counted alone once and in a few exact counts of the kept prompt; the
+    # thousands of turns that cannot fit are never rendered (quadratic would be ~10^7 turns).
+    assert counting.turns_counted <= 4 * kept + 10, (counting.turns_counted, kept)
+
+
+def reference_fit(
+    system_prompt: str, turns: list[ChatTurn], context: int, max_new_tokens: int
+) -> tuple[ChatTurn, ...]:
+    """The longest suffix starting at a question (or the newest turn alone) that fits."""
+    reserve = min(max_new_tokens, max(context // 4, 1))
+    system = (ChatTurn("system", system_prompt),) if system_prompt.strip() else ()
+    scripted = engine(context)
+    starts = [i for i, turn in enumerate(turns[:-1]) if turn.role == "user" or i == 0]
+    for start in [*starts, len(turns) - 1]:
+        kept = (*system, *turns[start:])
+        text = scripted.render_prompt(kept, enable_thinking=None)
+        if scripted.count_tokens(text) + reserve <= context:
+            return kept
+    raise PromptTooLong("reference")
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_fitting_keeps_exactly_what_dropping_one_turn_at_a_time_would(seed: int) -> None:
+    rng = random.Random(seed)
+    turns: list[ChatTurn] = []
+    for index in range(rng.randint(1, 30)):
+        turns.append(ChatTurn("user", words(f"q{index}-", rng.randint(1, 40))))
+        for reply in range(rng.choice([0, 1, 1, 2])):
+            turns.append(ChatTurn("assistant", words(f"a{index}.{reply}-", rng.randint(0, 40))))
+    if rng.random() < 0.2:
+        turns.insert(0, ChatTurn("assistant", words("greeting", 5)))
+    context = rng.randint(60, 600)
+    system_prompt = rng.choice(["", "Be brief.", words("rule", 20)])
+    try:
+        expected = reference_fit(system_prompt, turns, context, 50)
+    except PromptTooLong:
+        with pytest.raises(PromptTooLong):
+            await build_prompt(
+                engine(context), system_prompt, turns, max_new_tokens=50, enable_thinking=None
+            )
+        return
+    prompt = await build_prompt(
+        engine(context), system_prompt, turns, max_new_tokens=50, enable_thinking=None
+    )
+    assert prompt.turns == expected
+    assert prompt.tokens == engine(context).count_tokens(text_of(prompt))

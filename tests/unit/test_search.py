@@ -221,7 +221,7 @@ async def test_rows_written_before_the_index_existed_are_indexed(tmp_path: Path)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0002")
+    command.upgrade(config, "0003")  # the revision before the index
     old = Database(url)
     try:
         owner = add_user(old, "frank")

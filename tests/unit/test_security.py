@@ -16,6 +16,8 @@ from parley import security
 from parley.security import (
     InvalidToken,
     LoginThrottle,
+    PasswordChecksBusy,
+    PasswordHasher,
     TokenSigner,
     load_or_create_secret,
 )
@@ -104,6 +106,57 @@ def test_throttle_failures_outside_the_window_are_forgotten(clock: Clock) -> Non
     clock.now += 301
     throttle.failed("alice", "10.0.0.1")
     assert throttle.retry_after("alice", "10.0.0.1") is None
+
+
+def test_throttle_blocks_an_address_spraying_many_usernames(clock: Clock) -> None:
+    throttle = LoginThrottle(max_address_failures=30)
+    for index in range(30):
+        assert throttle.attempt(f"user{index}", "10.0.0.1") is None
+    retry_after = throttle.attempt("a-fresh-name", "10.0.0.1")
+    assert retry_after is not None and 0 < retry_after <= 300
+    # Other addresses are not affected, and the window frees the address again.
+    assert throttle.attempt("a-fresh-name", "10.0.0.2") is None
+    clock.now += 301
+    assert throttle.attempt("a-fresh-name", "10.0.0.1") is None
+
+
+def test_throttle_success_takes_back_only_its_own_attempt_from_the_address(clock: Clock) -> None:
+    throttle = LoginThrottle(max_address_failures=10)
+    for index in range(9):
+        throttle.failed(f"user{index}", "10.0.0.1")
+    # A valid login does not wipe the address's failures: one account cannot launder a spray.
+    assert throttle.attempt("owner", "10.0.0.1") is None
+    throttle.succeeded("owner", "10.0.0.1")
+    assert throttle.retry_after("stranger", "10.0.0.1") is None
+    throttle.failed("stranger", "10.0.0.1")
+    assert throttle.retry_after("stranger", "10.0.0.1") is not None
+
+
+def test_throttle_memory_is_bounded_by_max_keys(clock: Clock) -> None:
+    throttle = LoginThrottle(max_keys=100, max_address_failures=1_000_000)
+    for index in range(5_000):
+        throttle.failed(f"user{index}", f"10.0.{index % 250}.{index // 250}")
+    assert throttle.tracked_keys() <= 200
+    # The newest keys are the ones kept.
+    for _ in range(4):
+        throttle.failed("user4999", "10.0.249.19")
+    assert throttle.retry_after("user4999", "10.0.249.19") is not None
+
+
+# ---------- password hashing pool ----------
+
+
+async def test_password_checks_beyond_the_cap_are_refused_at_once() -> None:
+    hasher = PasswordHasher(rounds=4, threads=1, max_pending=2)
+    try:
+        with hasher.slot(), hasher.slot(), pytest.raises(PasswordChecksBusy):
+            hasher.slot().__enter__()
+        with hasher.slot():  # slots are given back
+            hashed = await hasher.hash("a fine password")
+            assert await hasher.verify("a fine password", hashed)
+            assert not await hasher.verify("another password", hashed)
+    finally:
+        hasher.close()
 
 
 # ---------- signing secret ----------

@@ -3,24 +3,53 @@ client as they are made."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any, Protocol, TypeVar
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from parley.api.errors import ApiError
 from parley.chat.completions import CompletionEvent, CompletionFailed
 from parley.protocol import Finished, Piece, Prefilling, Queued
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
     # nginx and friends must pass each event on at once rather than buffer the answer.
     "X-Accel-Buffering": "no",
 }
+
+
+# How often a non-streaming answer checks that its client is still there.
+DISCONNECT_POLL_S = 0.5
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work` for the client of `request`, cancelling it if the client goes away first:
+    an answer nobody will read stops generating (and gives its user's place back)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                log.info("client of %s went away; its answer is cancelled", request.url.path)
+                raise ApiError(499, "client_closed_request", "The client went away.")
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def sse_data(payload: BaseModel | dict[str, Any] | str) -> str:

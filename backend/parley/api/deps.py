@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from parley.accounts import AccountService
+from parley.accounts import AccountService, Principal
 from parley.api.errors import ApiError
 from parley.chat.archive import ArchiveService
 from parley.chat.attachments import FileService
@@ -75,20 +75,39 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def get_current_user(
+async def get_principal(
     request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]
-) -> User:
+) -> Principal:
     if not token:
         raise _unauthenticated("A bearer token or API key is required.")
     try:
-        user = await accounts.user_for_token(token)
+        principal = await accounts.authenticate(token)
     except InvalidToken as exc:
         raise _unauthenticated("The token or API key is invalid, expired or revoked.") from exc
-    request.state.user_id = user.id  # for the request's log line
-    return user
+    request.state.user_id = principal.user.id  # for the request's log line
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_current_user(principal: PrincipalDep) -> User:
+    return principal.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_logged_in_user(principal: PrincipalDep) -> User:
+    """The user, when the request carries a login token: an API key may not mint more keys."""
+    if principal.api_key_id is not None:
+        raise ApiError(
+            403, "api_key_not_allowed", "API keys cannot manage API keys; use a login token."
+        )
+    return principal.user
+
+
+LoggedInUser = Annotated[User, Depends(get_logged_in_user)]
 
 
 async def get_admin_user(user: CurrentUser) -> User:

@@ -48,6 +48,7 @@ _STATUS_CODES = {
 
 _KIND_STATUS: dict[ErrorKind, int] = {
     "invalid": 422,
+    "too_large": 413,
     "not_found": 404,
     "busy": 409,
     "rate_limited": 429,
@@ -70,6 +71,7 @@ _OPENAI_ERROR_TYPES = {
     403: "permission_error",
     404: "not_found_error",
     422: "invalid_request_error",
+    413: "invalid_request_error",
     429: "rate_limit_error",
     503: "service_unavailable_error",
 }

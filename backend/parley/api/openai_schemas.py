@@ -12,9 +12,6 @@ from parley.chat.completions import (
 from parley.chat.generation import GenerationOptions
 from parley.protocol import ChatTurn, Finished, FinishReason
 
-MAX_STOP_SEQUENCES = 4
-
-
 # ---------- bodies ----------
 
 
@@ -82,7 +79,7 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
     n: int = Field(1, ge=1, le=1, description="Only one choice is generated.")
     chat_template_kwargs: ChatTemplateArguments | None = None
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from parley.api.completion_http import (
@@ -15,6 +16,7 @@ from parley.api.completion_http import (
     render_sse,
     sse_comment,
     sse_data,
+    unless_disconnected,
 )
 from parley.api.simple_schemas import ChatRequest, StreamEvent, UsageInfo
 from parley.chat.completions import (
@@ -69,16 +71,20 @@ class _SimpleDialect:
         return ()
 
 
-async def stream(completions: CompletionService, request: CompletionRequest) -> StreamingResponse:
+async def stream(
+    completions: CompletionService, request: CompletionRequest, user: User
+) -> StreamingResponse:
     # Refusals (model loading, bad options) are plain HTTP errors, before the stream starts.
-    pending = await completions.prepare(request)
+    pending = await completions.prepare(request, completions.admit(user.id))
     return event_stream(render_sse(completions.stream(pending), _SimpleDialect(pending.model)))
 
 
-async def complete(completions: CompletionService, request: CompletionRequest) -> Completion:
+async def complete(
+    completions: CompletionService, request: CompletionRequest, user: User, http: Request
+) -> Completion:
     started = time.monotonic()
-    pending = await completions.prepare(request)
-    return await completions.collect(pending, started)
+    pending = await completions.prepare(request, completions.admit(user.id))
+    return await unless_disconnected(http, completions.collect(pending, started))
 
 
 async def ask(

@@ -39,6 +39,9 @@ Outgoing = str | Close
 class Subscriber:
     user_id: str
     conversation_id: str
+    # The API key the socket authenticated with (None: a login token), so deleting it closes
+    # the socket.
+    api_key_id: str | None = None
     queue: asyncio.Queue[Outgoing] = field(default_factory=asyncio.Queue)
     closed: bool = False
 
@@ -146,10 +149,10 @@ class ChannelRegistry:
     def channels(self) -> list[Channel]:
         return list(self._channels.values())
 
-    def close_user(self, user_id: str, close: Close) -> None:
+    def close_where(self, matches: Callable[[Subscriber], bool], close: Close) -> None:
         for channel in self.channels():
             for subscriber in list(channel.subscribers):
-                if subscriber.user_id == user_id:
+                if matches(subscriber):
                     subscriber.put(close)
                     channel.subscribers.discard(subscriber)
             self.release_if_idle(channel)

@@ -7,12 +7,14 @@ OpenAI-compatible `/v1` routes. Nothing is stored; the answer goes through the s
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
 from parley.chat.policy import MessageLimits
@@ -56,6 +58,18 @@ class BadOptions(CompletionRefused):
     pass
 
 
+class TooLarge(CompletionRefused):
+    """More to read than a request may carry (HTTP 413)."""
+
+    default_kind = "too_large"
+
+
+class RateLimited(CompletionRefused):
+    """The user has as many answers in progress as one may have at once."""
+
+    default_kind = "rate_limited"
+
+
 class CompletionFailed(ParleyError):
     """The engine failed while answering; the message is safe to show."""
 
@@ -88,17 +102,20 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class PendingCompletion:
-    """A completion whose model is loaded and whose prompt fits: ready to stream."""
+    """A completion whose model is loaded and whose prompt fits: ready to stream. It holds
+    its user's place (`ticket`) until it is streamed to the end or dropped."""
 
     model: str
     engine: Engine
     generation: PreparedGeneration
+    ticket: Ticket
 
 
 class CompletionService:
     def __init__(
         self,
         engines: EngineManager,
+        admission: Admission,
         *,
         default_max_tokens: int,
         limits: MessageLimits | None = None,
@@ -106,6 +123,7 @@ class CompletionService:
     ) -> None:
         self._limits = limits
         self._engines = engines
+        self._admission = admission
         self._default_max_tokens = default_max_tokens
         # Token counts and timings go to telemetry as for runs; no run report (no conversation).
         self._observer = observer
@@ -148,15 +166,44 @@ class CompletionService:
         # A failed model is left to acquire(): it gives the reason, and asks a remote again.
         return model_id
 
-    async def prepare(self, request: CompletionRequest) -> PendingCompletion:
-        """Check the model and the options and render the prompt, before anything is sent
-        back; raises CompletionRefused."""
-        self.check_lengths(turn.content for turn in request.turns)
-        model_id = self._ready_model(request.model)
+    def _check_bounds(self, request: CompletionRequest) -> None:
+        if self._limits is None:
+            return
+        refusal = self._limits.check_request(
+            request.turns, request.system_prompt, request.options.stop
+        )
+        if refusal is not None:
+            kind = TooLarge if refusal.too_large else BadOptions
+            raise kind(refusal.code, refusal.message)
+
+    def admit(self, user_id: str) -> Ticket:
+        """A place among the user's answers in progress; raises RateLimited beyond the cap.
+        Each `prepare` given the ticket takes one use of it (see Ticket.share)."""
+        try:
+            return self._admission.enter(user_id)
+        except TooManyActive as exc:
+            raise RateLimited(exc.code, exc.message, retry_after_s=exc.retry_after_s) from exc
+
+    async def prepare(self, request: CompletionRequest, ticket: Ticket) -> PendingCompletion:
+        """Check the bounds, the model and the options, and render the prompt, before anything
+        is sent back; raises CompletionRefused (having released its use of the ticket)."""
+        try:
+            self._check_bounds(request)
+            model_id = self._ready_model(request.model)
+            return await self._prepare(request, model_id, ticket)
+        except BaseException:
+            ticket.release()
+            raise
+
+    async def _prepare(
+        self, request: CompletionRequest, model_id: str, ticket: Ticket
+    ) -> PendingCompletion:
         try:
             engine = await self._engines.acquire(model_id)
         except ModelUnavailable as exc:
-            raise ModelNotLoaded("model_not_loaded", exc.message) from exc
+            # Loading it would unload a model that is answering: say so; else it cannot load.
+            code = exc.code if exc.code == "model_unavailable" else "model_not_loaded"
+            raise ModelNotLoaded(code, exc.message) from exc
         context = engine.card.context_length
         max_tokens = request.options.max_tokens
         if max_tokens is not None and max_tokens > context:
@@ -175,28 +222,38 @@ class CompletionService:
             )
         except PromptTooLong as exc:
             raise BadOptions("context_length_exceeded", str(exc)) from exc
-        return PendingCompletion(model_id, engine, generation)
+        return PendingCompletion(model_id, engine, generation, ticket)
 
     async def stream(self, pending: PendingCompletion) -> AsyncIterator[CompletionEvent]:
         """Waiting states, thinking and answer pieces as they are made, then `Finished`; raises
-        CompletionFailed. Closing the iterator early cancels the generation."""
+        CompletionFailed. Closing the iterator early cancels the generation. The model is
+        held (never unloaded for another) and the user's place kept until the end."""
         try:
             meter = TokenMeter(self._observer, pending.model)
-            async for event in pending.engine.generate(pending.generation.request):
-                if isinstance(event, Pieces):
-                    meter.tokens(event.completion_tokens)
-                    for piece in event.pieces:
-                        yield piece
-                else:
-                    if isinstance(event, Finished):
-                        meter.tokens(event.usage.completion_tokens, timed=False)
-                    yield event
+            async with self._engines.lease(pending.model) as engine:
+                stream = self._admission.generate(
+                    pending.ticket, pending.model, engine, pending.generation.request
+                )
+                async with contextlib.aclosing(stream):
+                    async for event in stream:
+                        if isinstance(event, Pieces):
+                            meter.tokens(event.completion_tokens)
+                            for piece in event.pieces:
+                                yield piece
+                        else:
+                            if isinstance(event, Finished):
+                                meter.tokens(event.usage.completion_tokens, timed=False)
+                            yield event
         except EngineError as exc:
             if exc.kind == "unavailable":
                 raise CompletionFailed(
                     exc.message, code="model_unavailable", kind="unavailable"
                 ) from exc
             raise CompletionFailed(exc.message) from exc
+        except ModelUnavailable as exc:
+            raise CompletionFailed(exc.message) from exc
+        finally:
+            pending.ticket.release()
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""

@@ -54,6 +54,22 @@ def answer_reserve(context: int, max_new_tokens: int) -> int:
     return min(max_new_tokens, max(context // 4, 1))
 
 
+# Exact re-counts allowed after the estimate, to correct where a template is not additive.
+MAX_EXACT_CORRECTIONS = 8
+
+
+def exchanges(turns: Sequence[ChatTurn]) -> list[list[ChatTurn]]:
+    """The turns in groups that are kept or dropped together: each starts with a question and
+    holds its replies (a group of replies alone can only come first)."""
+    groups: list[list[ChatTurn]] = []
+    for turn in turns:
+        if turn.role == "user" or not groups:
+            groups.append([turn])
+        else:
+            groups[-1].append(turn)
+    return groups
+
+
 async def build_prompt(
     engine: Engine,
     system_prompt: str,
@@ -62,31 +78,61 @@ async def build_prompt(
     max_new_tokens: int,
     enable_thinking: bool | None,
 ) -> Prompt:
-    """Drop the oldest turns until the prompt (the model's chat template applied) and the answer
-    fit the model's context. The newest turn is always kept."""
+    """Keep the newest turns that fit the model's context with room for the answer: the
+    newest turn always, then whole exchanges, newest first, never a reply without its question.
+
+    Linear in the history, whatever its length: each exchange is counted once on its own, from
+    the newest back, until the estimate is full, so the exchanges that cannot fit are never
+    rendered; the prompt kept (at most a context's worth) is then counted exactly, with a few
+    corrections where the template is not additive. Engines count off the event loop.
+    """
     context = engine.card.context_length
-    reserve = answer_reserve(context, max_new_tokens)
-    system = [ChatTurn("system", system_prompt)] if system_prompt.strip() else []
-    history = list(turns)
-    dropped = 0
-    while True:
-        kept = (*system, *history)
-        tokens = await engine.prompt_tokens(kept, enable_thinking=enable_thinking)
-        if tokens + reserve <= context:
+    budget = context - answer_reserve(context, max_new_tokens)
+    system = (ChatTurn("system", system_prompt),) if system_prompt.strip() else ()
+    newest = tuple(turns[-1:])
+    older = exchanges(turns[:-1])
+
+    async def count(groups_kept: int) -> int:
+        kept = [turn for group in older[len(older) - groups_kept :] for turn in group]
+        return await engine.prompt_tokens(
+            (*system, *kept, *newest), enable_thinking=enable_thinking
+        )
+
+    base = await count(0)
+    if base > budget:
+        raise PromptTooLong(
+            f"The message needs {base} tokens; the model's context holds {context}."
+        )
+    # Estimate: each exchange costs what it counts alone, less the template's fixed part
+    # (measured on the newest exchange, which is counted exactly next anyway).
+    kept, estimate, exact = 0, base, base
+    overhead = 0
+    while kept < len(older):
+        alone = await engine.prompt_tokens(older[-1 - kept], enable_thinking=enable_thinking)
+        if kept == 0:
+            with_newest = await count(1)
+            overhead = max(0, base + alone - with_newest)
+            if with_newest > budget:
+                break
+            kept, estimate, exact = 1, with_newest, with_newest
+            continue
+        if estimate + alone - overhead > budget:
             break
-        if len(history) <= 1:
-            raise PromptTooLong(
-                f"The message needs {tokens} tokens; the model's context holds {context}."
-            )
-        # Drop the oldest turn, and a reply left at the front without its question.
-        history.pop(0)
-        dropped += 1
-        while len(history) > 1 and history[0].role == "assistant":
-            history.pop(0)
-            dropped += 1
+        kept += 1
+        estimate += alone - overhead
+    if kept > 1:
+        exact = await count(kept)
+        for _ in range(MAX_EXACT_CORRECTIONS):
+            if exact <= budget:
+                break
+            kept -= 1
+            exact = await count(kept)
+        else:
+            kept, exact = 0, base  # a template far from additive: the newest turn alone
+    final = (*system, *(t for group in older[len(older) - kept :] for t in group), *newest)
     return Prompt(
-        turns=kept,
-        tokens=tokens,
-        max_new_tokens=max(1, min(max_new_tokens, context - tokens)),
-        dropped_turns=dropped,
+        turns=final,
+        tokens=exact,
+        max_new_tokens=max(1, min(max_new_tokens, context - exact)),
+        dropped_turns=len(turns) - len(final) + len(system),
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from parley.chat.admission import Admission, Ticket
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
 from parley.chat.file_prompts import AttachedText, fit_question
@@ -84,6 +85,8 @@ class Run:
         plan: RunPlan,
         store: ChatStore,
         engines: EngineManager,
+        admission: Admission,
+        ticket: Ticket,
         config: RunConfig,
         on_done: Callable[[Run], None],
         observer: RunObserver | None = None,
@@ -93,6 +96,9 @@ class Run:
         self._plan = plan
         self._store = store
         self._engines = engines
+        self._admission = admission
+        # The owner's place among their answers in progress, given back when the run ends.
+        self._ticket = ticket
         self._config = config
         self._on_done = on_done
         self.done = False
@@ -148,14 +154,18 @@ class Run:
             log.exception("run %s failed", self.id)
             await self._fail("internal_error", "The answer failed because of a server error.")
         finally:
+            self._ticket.release()
             for task in background:
                 task.cancel()
             self.done = True
             self.finished.set()
             self._on_done(self)
 
-    async def _acquire_engine(self) -> Engine | None:
-        acquire = asyncio.ensure_future(self._engines.acquire(self._plan.model))
+    async def _acquire_engine(self, held: contextlib.AsyncExitStack) -> Engine | None:
+        """The model, held until `held` closes (never unloaded for another meanwhile), or None
+        when the run is stopped while its model loads."""
+        lease = self._engines.lease(self._plan.model)
+        acquire = asyncio.ensure_future(held.enter_async_context(lease))
         stopped = asyncio.ensure_future(self._stop_requested.wait())
         await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
@@ -168,7 +178,10 @@ class Run:
             raise RunFailed("model_unavailable", exc.message) from exc
 
     async def _generate(self) -> Finished:
-        engine = await self._acquire_engine()
+        async with contextlib.AsyncExitStack() as held:
+            return await self._generate_on(await self._acquire_engine(held))
+
+    async def _generate_on(self, engine: Engine | None) -> Finished:
         if engine is None:
             return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
@@ -196,8 +209,11 @@ class Run:
         if self._stop_requested.is_set():
             return Finished("cancelled", Usage(prepared.prompt.tokens, completion_tokens=0))
         finished: Finished | None = None
+        stream = self._admission.generate(
+            self._ticket, self.model, engine, prepared.request, stopped=self._stop_requested
+        )
         try:
-            async for event in engine.generate(prepared.request):
+            async for event in stream:
                 if isinstance(event, Pieces):
                     self._meter.tokens(event.completion_tokens)
                     await self._emit(event.pieces)
@@ -215,6 +231,10 @@ class Run:
                 "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
             )
             raise RunFailed(code, exc.message) from exc
+        finally:
+            await stream.aclose()
+        if finished is None and self._stop_requested.is_set():  # stopped while in line
+            return Finished("cancelled", Usage(prepared.prompt.tokens, completion_tokens=0))
         if finished is None:
             raise RunFailed("internal_error", "The engine ended without finishing.")
         return finished

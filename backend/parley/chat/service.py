@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.attachments import FileNotFound, FileStore
 from parley.chat.attachments import public as public_file
 from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
@@ -48,7 +49,8 @@ from parley.protocol import (
 
 log = logging.getLogger(__name__)
 
-# Close code for sockets of a user who logged out.
+# Close code for sockets whose credential stopped working: logout, a disabled user, a deleted
+# API key, an expired token.
 CLOSE_LOGGED_OUT = 4401
 
 
@@ -68,6 +70,13 @@ class UnknownMessage(ParleyError):
 
     default_code = "unknown_message"
     default_kind = "invalid"
+
+
+class ModelsBusy(ParleyError):
+    """No room to load a model: every loaded one is answering (none is cut for it)."""
+
+    default_code = "model_unavailable"
+    default_kind = "busy"
 
 
 class ModelNotFound(ParleyError):
@@ -107,10 +116,12 @@ class ChatService:
         engines: EngineManager,
         config: RunConfig,
         limits: MessageLimits,
+        admission: Admission,
         files: FileStore,
         observer: RunObserver | None = None,
     ) -> None:
         self._limits = limits
+        self._admission = admission
         self._store = store
         self._files = files
         self._engines = engines
@@ -213,10 +224,13 @@ class ChatService:
         return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
-        """Start loading a model in the background; raises ModelNotFound if unknown."""
+        """Start loading a model in the background; raises ModelNotFound if unknown, ModelsBusy
+        when making room would unload a model that is answering."""
         try:
             await self._engines.load(model_id)
         except ModelUnavailable as exc:
+            if exc.code == "model_unavailable":
+                raise ModelsBusy(exc.message) from exc
             raise ModelNotFound(model_id) from exc
         return self.model_status(model_id)
 
@@ -240,7 +254,11 @@ class ChatService:
         )
 
     async def connect(
-        self, user_id: str, conversation_id: str, after_seq: int | None
+        self,
+        user_id: str,
+        conversation_id: str,
+        after_seq: int | None,
+        api_key_id: str | None = None,
     ) -> Connection:
         """Subscribe to a conversation: `ready`, then the missed events, then live ones."""
         conversation = await self._owned(user_id, conversation_id)
@@ -256,7 +274,9 @@ class ChatService:
                 else []
             )
             # From here on nothing awaits, so no event slips between the replay and live ones.
-            subscriber = Subscriber(user_id=user_id, conversation_id=conversation_id)
+            subscriber = Subscriber(
+                user_id=user_id, conversation_id=conversation_id, api_key_id=api_key_id
+            )
             run = channel.active_run
             subscriber.send(
                 ReadyFrame(
@@ -279,8 +299,18 @@ class ChatService:
         self._channels.unsubscribe(connection.subscriber)
 
     def disconnect_user(self, user_id: str) -> None:
-        """Close every socket of a user (after logout)."""
-        self._channels.close_user(user_id, Close(CLOSE_LOGGED_OUT, "logged out"))
+        """Close every socket of a user (after logout, or once disabled)."""
+        self._channels.close_where(
+            lambda subscriber: subscriber.user_id == user_id,
+            Close(CLOSE_LOGGED_OUT, "credentials revoked"),
+        )
+
+    def disconnect_api_key(self, api_key_id: str) -> None:
+        """Close every socket opened with an API key (once it is deleted)."""
+        self._channels.close_where(
+            lambda subscriber: subscriber.api_key_id == api_key_id,
+            Close(CLOSE_LOGGED_OUT, "API key revoked"),
+        )
 
     def _live_channel(self, connection: Connection) -> Channel:
         channel = self._channels.get(connection.conversation_id)
@@ -376,6 +406,29 @@ class ChatService:
             model = self._engines.resolve(conversation.model)
         except ModelUnavailable as exc:
             raise ChatRefused("model_unavailable", exc.message) from exc
+        try:
+            ticket = self._admission.enter(conversation.owner_id)
+        except TooManyActive as exc:
+            raise ChatRefused("rate_limited", exc.message) from exc
+        try:
+            await self._begin_run(
+                channel, conversation, model, history, user, parent_id, options, ticket
+            )
+        except BaseException:
+            ticket.release()
+            raise
+
+    async def _begin_run(
+        self,
+        channel: Channel,
+        conversation: Conversation,
+        model: str,
+        history: list[Message],
+        user: Message | None,
+        parent_id: str,
+        options: SendOptions,
+        ticket: Ticket,
+    ) -> None:
         new_seqs = 2 if user is not None else 1
         await channel.reserve(new_seqs)
         if user is not None:
@@ -424,6 +477,8 @@ class ChatService:
             ),
             store=self._store,
             engines=self._engines,
+            admission=self._admission,
+            ticket=ticket,
             config=self._config,
             on_done=self._run_done,
             observer=self._observer,

@@ -2,8 +2,10 @@
 
 The models come from the EngineConfig's `models_file` (see specs.py), or else its one `model`.
 Each loads in a worker thread while the others keep serving; a model that fails to load keeps
-its reason and harms no other. At most `max_loaded_models` stay in memory: loading one
-more unloads the least recently used (its running requests end as cancelled).
+its reason and harms no other. At most `max_loaded_models` stay in memory: loading one more
+unloads the least recently used model that is answering nothing; when every other model is
+answering, the load is refused (`model_unavailable`) rather than cutting an answer. Answers hold
+their model with `lease`; only an administrator's `unload` cuts them.
 
 A remote model (engine "openai") holds no memory here: loading it means connecting (its
 /v1/models answers and lists it), unloading means disconnecting. Every remote is connected at
@@ -16,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from parley.engine.base import Engine
@@ -38,6 +42,8 @@ class _Slot:
     error: str | None = None
     progress: float = 0.0
     last_used: float = 0.0
+    # Answers holding the engine (see `lease`); a model with any is never unloaded for room.
+    serving: int = 0
     # Remotes only: connected at start and kept checked until an administrator unloads it.
     watched: bool = False
 
@@ -112,6 +118,19 @@ class EngineManager:
         except Exception as exc:
             raise ModelUnavailable(f"{failed}: {slot.error or exc}") from exc
 
+    @asynccontextmanager
+    async def lease(self, model: str | None = None) -> AsyncIterator[Engine]:
+        """The engine for one answer, loading it if needed; while the lease is held the model
+        is never unloaded to make room for another. Raises ModelUnavailable."""
+        model_id = self.resolve(model)
+        engine = await self.acquire(model_id)
+        slot = self._slots[model_id]
+        slot.serving += 1  # no await since acquire returned: nothing unloads it in between
+        try:
+            yield engine
+        finally:
+            slot.serving -= 1
+
     async def load(self, model_id: str) -> None:
         """Start loading a model (again, after a failure) and return at once."""
         slot = self._slots[self.resolve(model_id)]
@@ -137,31 +156,51 @@ class EngineManager:
             await engine.close()
 
     def _begin_load(self, slot: _Slot) -> asyncio.Task[Engine]:
+        """Start loading, having chosen (at once, so no answer can start on them meanwhile)
+        the idle models that go to make room; raises ModelUnavailable when there are too few."""
         if slot.task is None:
+            leaving = [] if slot.is_remote else self._make_room(slot)
             slot.progress = 0.0
-            slot.task = asyncio.create_task(self._load(slot), name=f"load-{slot.spec.id}")
+            slot.task = asyncio.create_task(self._load(slot, leaving), name=f"load-{slot.spec.id}")
         return slot.task
 
-    async def _make_room(self, incoming: _Slot) -> None:
-        """Unload the least recently used models until the incoming one fits the bound."""
+    def _make_room(self, incoming: _Slot) -> list[Engine]:
+        """Take the least recently used idle models out, until the incoming one fits the bound;
+        their engines are closed by the load. Never a model that is answering."""
         # Remotes hold no memory here, so they neither count nor make room.
         others = [s for s in self._slots.values() if s is not incoming and not s.is_remote]
         resident = [s for s in others if s.state in ("loaded", "loading")]
         excess = len(resident) + 1 - self._config.max_loaded_models
-        evictable = sorted((s for s in resident if s.engine is not None), key=lambda s: s.last_used)
-        for slot in evictable[: max(excess, 0)]:
+        if excess <= 0:
+            return []
+        idle = sorted(
+            (s for s in resident if s.engine is not None and s.serving == 0),
+            key=lambda s: s.last_used,
+        )
+        if len(idle) < excess:
+            raise ModelUnavailable(
+                f"The model {incoming.spec.id!r} cannot be loaded now: "
+                f"{self._config.max_loaded_models} model(s) fit in memory at once and the "
+                "loaded ones are answering. Try again when one is idle.",
+                code="model_unavailable",
+            )
+        leaving = []
+        for slot in idle[:excess]:
             log.info("unloading %s to make room for %s", slot.spec.id, incoming.spec.id)
-            await self.unload(slot.spec.id)
+            assert slot.engine is not None
+            leaving.append(slot.engine)
+            slot.engine = slot.task = None
+        return leaving
 
-    async def _load(self, slot: _Slot) -> Engine:
+    async def _load(self, slot: _Slot, leaving: list[Engine]) -> Engine:
         spec = slot.spec
+        await asyncio.gather(*(engine.close() for engine in leaving))
         try:
             if isinstance(spec, RemoteSpec):
                 slot.watched = True
                 log.info("connecting model %s to %s", spec.id, spec.base_url)
                 engine: Engine = await RemoteEngine.connect(spec)
             else:
-                await self._make_room(slot)
                 log.info("loading model %s from %s", spec.id, spec.path)
                 engine = await asyncio.to_thread(self._build, slot, spec)
         except ParleyError as exc:

@@ -23,7 +23,14 @@ ErrorCode = Literal[
 
 # What went wrong, in the terms a transport translates (an HTTP status, a socket code).
 ErrorKind = Literal[
-    "invalid", "not_found", "busy", "rate_limited", "unavailable", "failed", "internal"
+    "invalid",
+    "too_large",
+    "not_found",
+    "busy",
+    "rate_limited",
+    "unavailable",
+    "failed",
+    "internal",
 ]
 
 

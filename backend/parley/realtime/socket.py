@@ -14,10 +14,17 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
-from parley.accounts import AccountService
+from parley.accounts import AccountService, Principal
 from parley.chat.channels import Close, Subscriber
-from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
+from parley.chat.service import (
+    CLOSE_LOGGED_OUT,
+    ChatRefused,
+    ChatService,
+    Connection,
+    ConversationNotFound,
+)
 from parley.config import Settings
+from parley.models import utcnow
 from parley.protocol import (
     AuthFrame,
     ErrorCode,
@@ -38,8 +45,14 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 AUTH_TIMEOUT_S = 10.0
+# Frames are read up to this size (uvicorn's ws_max_size), so a message within the character
+# limit fits in any script (32,000 characters of 4-byte UTF-8 is 128 KiB); larger ones close
+# the socket with 1009.
+WS_MAX_FRAME_BYTES = 1024 * 1024
 CLOSE_POLICY = 1008
 CLOSE_NOT_FOUND = 4404
+# Checked a moment after a credential's expiry, so the check sees it expired.
+EXPIRY_MARGIN_S = 0.05
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
@@ -77,6 +90,7 @@ class RateLimiter:
 _SOCKET_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 _KIND_CODES: dict[ErrorKind, ErrorCode] = {
     "invalid": "bad_request",
+    "too_large": "too_long",
     "not_found": "bad_request",
     "busy": "busy",
     "rate_limited": "rate_limited",
@@ -97,16 +111,39 @@ def _error(code: ErrorCode, message: str) -> str:
 
 async def _authenticate(
     websocket: WebSocket, accounts: AccountService
-) -> tuple[str, int | None] | None:
-    """The user id and `after_seq` of the first frame, or None after closing the socket."""
+) -> tuple[AuthFrame, Principal] | None:
+    """The first frame and who it speaks for, or None after closing the socket."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
         frame = AuthFrame.model_validate_json(raw)
-        user = await accounts.user_for_token(frame.token)
+        principal = await accounts.authenticate(frame.token)
     except (TimeoutError, ValidationError, InvalidToken, KeyError):
         await websocket.close(CLOSE_POLICY, "authentication required")
         return None
-    return user.id, frame.after_seq
+    return frame, principal
+
+
+async def _watch_credential(
+    token: str,
+    principal: Principal,
+    accounts: AccountService,
+    subscriber: Subscriber,
+    interval_s: float,
+) -> None:
+    """Close the socket (4401) once its credential stops working: at the token's or key's
+    expiry, or when a periodic re-check finds it revoked by something this process did not
+    see (the CLI, another instance). Revocations made here close sockets at once."""
+    while True:
+        wait_s = interval_s
+        if principal.expires_at is not None:
+            until_expiry_s = (principal.expires_at - utcnow()).total_seconds() + EXPIRY_MARGIN_S
+            wait_s = min(wait_s, max(0.0, until_expiry_s))
+        await asyncio.sleep(wait_s)
+        try:
+            await accounts.authenticate(token)
+        except InvalidToken:
+            subscriber.put(Close(CLOSE_LOGGED_OUT, "credentials expired or revoked"))
+            return
 
 
 async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -159,6 +196,10 @@ async def _read(
                     reply(PongFrame().model_dump_json())
                 case AuthFrame():
                     raise ChatRefused("bad_request", "This socket is already authenticated.")
+        except ConversationNotFound:
+            # Deleted meanwhile (by another tab, say): gone for this socket too. The writer
+            # sends the close; reading goes on until the client has it.
+            reply(Close(CLOSE_NOT_FOUND, "conversation not found"))
         except ParleyError as error:
             reply(error_frame(error).model_dump_json())
 
@@ -186,10 +227,12 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         authenticated = await _authenticate(websocket, state.accounts)
         if authenticated is None:
             return
-        user_id, after_seq = authenticated
-        websocket.state.user_id = user_id  # for the socket's log line
+        auth, principal = authenticated
+        websocket.state.user_id = principal.user.id  # for the socket's log line
         try:
-            connection = await chat.connect(user_id, conversation_id, after_seq)
+            connection = await chat.connect(
+                principal.user.id, conversation_id, auth.after_seq, principal.api_key_id
+            )
         except ConversationNotFound:
             await websocket.close(CLOSE_NOT_FOUND, "conversation not found")
             return
@@ -197,11 +240,21 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         return
     writer = asyncio.create_task(_write(websocket, connection.subscriber))
     reader = asyncio.create_task(_read(websocket, chat, connection, settings))
+    # Not awaited below: it ends the socket through the writer, which sends its close frame.
+    watcher = asyncio.create_task(
+        _watch_credential(
+            auth.token,
+            principal,
+            state.accounts,
+            connection.subscriber,
+            settings.credential_check_interval_s,
+        )
+    )
     try:
         await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         chat.disconnect(connection)
-        for task in (writer, reader):
+        for task in (writer, reader, watcher):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await task

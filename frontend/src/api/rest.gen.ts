@@ -80,7 +80,7 @@ export interface paths {
         put?: never;
         /**
          * Create Key
-         * @description Create a key for scripts, sent as `Authorization: Bearer <key>` (or as the WebSocket `auth` frame's token). The key is in this answer only; the server keeps its hash. Keys survive logout: revoke them here.
+         * @description Create a key for scripts, sent as `Authorization: Bearer <key>` (or as the WebSocket `auth` frame's token). The key is in this answer only; the server keeps its hash. Keys survive logout: revoke them here. A key may carry an `expires_at`. Managing keys takes a login token: an API key gets 403 `api_key_not_allowed`.
          */
         post: operations["create_key_api_keys_post"];
         delete?: never;
@@ -99,7 +99,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke Key */
+        /**
+         * Revoke Key
+         * @description The key stops working at once, and sockets it opened close with 4401.
+         */
         delete: operations["revoke_key_api_keys__key_id__delete"];
         options?: never;
         head?: never;
@@ -289,7 +292,8 @@ export interface paths {
         /**
          * Load Model
          * @description Start loading a model in the background (administrators only); poll the list for its
-         *     state. Loading past the bound on loaded models unloads the least recently used one.
+         *     state. Loading past the bound on loaded models unloads the least recently used idle one;
+         *     when every loaded model is answering, 409 `model_unavailable` (no answer is cut).
          */
         post: operations["load_model_api_models__model_id__load_post"];
         delete?: never;
@@ -334,6 +338,46 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users
+         * @description Every user, oldest first.
+         */
+        get: operations["users_api_admin_users_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Disabling stops the user's tokens and keys at once and closes their sockets (4401).
+         */
+        patch: operations["update_user_api_admin_users__user_id__patch"];
         trace?: never;
     };
     "/health": {
@@ -562,6 +606,11 @@ export interface components {
              * @description What the key is for.
              */
             name: string;
+            /**
+             * Expires At
+             * @description When the key stops working (with a time zone); never if left out.
+             */
+            expires_at?: string | null;
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
@@ -579,6 +628,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
             /**
              * Key
              * @description The key itself; shown this once and never again.
@@ -601,6 +652,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Expires At */
+            expires_at: string | null;
         };
         /** AssistantMessage */
         AssistantMessage: {
@@ -1602,6 +1655,22 @@ export interface components {
             /** Total Tokens */
             total_tokens: number;
         };
+        /**
+         * UserAdminUpdate
+         * @description What an administrator may change of a user; fields left out stay as they are.
+         * @example {
+         *       "disabled": true
+         *     }
+         * @example {
+         *       "is_admin": true
+         *     }
+         */
+        UserAdminUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /** Is Admin */
+            is_admin?: boolean | null;
+        };
         /** UserCreate */
         UserCreate: {
             /** Username */
@@ -1620,6 +1689,11 @@ export interface components {
              * @default false
              */
             is_admin: boolean;
+            /**
+             * Disabled
+             * @default false
+             */
+            disabled: boolean;
             /**
              * Created At
              * Format: date-time
@@ -1791,7 +1865,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "nightly script"
+                 *       "name": "nightly script",
+                 *       "expires_at": "2027-01-01T00:00:00Z"
                  *     }
                  */
                 "application/json": components["schemas"]["ApiKeyCreate"];
@@ -2314,6 +2389,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Resources"];
+                };
+            };
+        };
+    };
+    users_api_admin_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"][];
+                };
+            };
+        };
+    };
+    update_user_api_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserAdminUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

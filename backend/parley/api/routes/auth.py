@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, ValidationError
 
-from parley.accounts import InvalidCredentials, TooManyAttempts, UsernameTaken
-from parley.api.deps import AccountsDep, ChatDep, CurrentUser, client_address
+from parley.accounts import AccountDisabled, InvalidCredentials, TooManyAttempts, UsernameTaken
+from parley.api.deps import AccountsDep, ChatDep, CurrentUser, SettingsDep, client_address
 from parley.api.errors import ApiError
 from parley.models import UserCreate, UserPublic
+from parley.security import PasswordChecksBusy
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -32,11 +33,25 @@ async def register(
         UserCreate, Body(examples=[{"username": "alice", "password": "correct horse battery"}])
     ],
     accounts: AccountsDep,
+    settings: SettingsDep,
 ) -> Any:
+    if not settings.open_registration:
+        raise ApiError(403, "registration_closed", "Registration is closed; ask an administrator.")
     try:
         return await accounts.register(data)
     except UsernameTaken as exc:
         raise ApiError(409, "username_taken", "That username is taken.") from exc
+    except PasswordChecksBusy as exc:
+        raise _busy() from exc
+
+
+def _busy() -> ApiError:
+    return ApiError(
+        429,
+        "rate_limited",
+        "The server is checking too many passwords at once; try again in a moment.",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _credentials(request: Request) -> Credentials:
@@ -83,6 +98,10 @@ async def login(request: Request, accounts: AccountsDep) -> TokenResponse:
         ) from exc
     except InvalidCredentials as exc:
         raise ApiError(401, "invalid_credentials", "Wrong username or password.") from exc
+    except AccountDisabled as exc:
+        raise ApiError(403, "account_disabled", "This account is disabled.") from exc
+    except PasswordChecksBusy as exc:
+        raise _busy() from exc
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

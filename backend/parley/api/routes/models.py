@@ -24,7 +24,8 @@ async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelList:
 @router.post("/{model_id}/load", status_code=202, response_model=ModelStatus)
 async def load_model(model_id: str, _admin: AdminUser, chat: ChatDep) -> ModelStatus:
     """Start loading a model in the background (administrators only); poll the list for its
-    state. Loading past the bound on loaded models unloads the least recently used one."""
+    state. Loading past the bound on loaded models unloads the least recently used idle one;
+    when every loaded model is answering, 409 `model_unavailable` (no answer is cut)."""
     return await chat.load_model(model_id)
 
 

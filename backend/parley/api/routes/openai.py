@@ -12,14 +12,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from parley.api.completion_http import event_stream, render_sse, sse_data
+from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, http_status, openai_error_body
 from parley.api.openai_schemas import (
-    MAX_STOP_SEQUENCES,
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -123,20 +122,18 @@ class _OpenAIDialect:
     },
 )
 async def chat_completions(
-    body: ChatCompletionRequest, _user: CurrentUser, completions: CompletionsDep
+    body: ChatCompletionRequest, user: CurrentUser, completions: CompletionsDep, request: Request
 ) -> ChatCompletion | StreamingResponse:
     if not any(m.role == "user" for m in body.messages):
         raise ApiError(422, "invalid_value", "messages must include a user message.")
-    if body.stop is not None and len(body.stop_sequences()) > MAX_STOP_SEQUENCES:
-        raise ApiError(422, "invalid_value", f"stop takes at most {MAX_STOP_SEQUENCES} strings.")
     started = time.monotonic()
-    pending = await completions.prepare(body.completion_request())
+    pending = await completions.prepare(body.completion_request(), completions.admit(user.id))
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(
             render_sse(completions.stream(pending), _OpenAIDialect(pending.model, include_usage))
         )
-    result = await completions.collect(pending, started)
+    result = await unless_disconnected(request, completions.collect(pending, started))
     return ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),

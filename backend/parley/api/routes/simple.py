@@ -12,11 +12,11 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from parley import __version__
-from parley.api.completion_http import event_stream
+from parley.api.completion_http import event_stream, unless_disconnected
 from parley.api.deps import AdminUser, ChatDep, CompletionsDep, CurrentUser, SettingsDep
 from parley.api.errors import ApiError
 from parley.api.simple_answers import (
@@ -72,6 +72,7 @@ async def chat(
     user: CurrentUser,
     completions: CompletionsDep,
     chat_service: ChatDep,
+    http: Request,
 ) -> ChatResponse:
     if body.conversation_id is not None:
         tracker = AnswerTracker(client_id=str(uuid.uuid4()))
@@ -89,7 +90,7 @@ async def chat(
         )
     request = body.completion_request()
     try:
-        result = await complete(completions, request)
+        result = await complete(completions, request, user, http)
     except CompletionFailed as exc:
         return ChatResponse(response="", success=False, error=exc.message)
     return ChatResponse(
@@ -117,7 +118,7 @@ async def chat_stream(
         events = await ask(chat_service, user, body, tracker)
         return event_stream(conversation_stream_events(events))
     request = body.completion_request()
-    return await stream(completions, request)
+    return await stream(completions, request, user)
 
 
 @router.post(
@@ -126,12 +127,12 @@ async def chat_stream(
     responses={**STREAM_RESPONSES, **_MODEL_ERRORS},
 )
 async def generate(
-    body: GenerateRequest, _user: CurrentUser, completions: CompletionsDep
+    body: GenerateRequest, user: CurrentUser, completions: CompletionsDep, http: Request
 ) -> GenerateResponse | StreamingResponse:
     request = body.completion_request()
     if body.stream:
-        return await stream(completions, request)
-    result = await complete(completions, request)
+        return await stream(completions, request, user)
+    result = await complete(completions, request, user, http)
     return GenerateResponse(
         generated_text=result.answer,
         thinking=result.thinking,
@@ -144,7 +145,11 @@ async def generate(
 
 @router.post("/batch", response_model=BatchResponse, responses=_MODEL_ERRORS)
 async def batch(
-    body: BatchRequest, _user: CurrentUser, completions: CompletionsDep, settings: SettingsDep
+    body: BatchRequest,
+    user: CurrentUser,
+    completions: CompletionsDep,
+    settings: SettingsDep,
+    http: Request,
 ) -> BatchResponse:
     if len(body.prompts) > settings.max_batch_prompts:
         raise ApiError(
@@ -167,9 +172,16 @@ async def batch(
         for prompt in body.prompts
     ]
     # Prepared one by one so a refusal is answered before any generation starts; then
-    # generated together, so the engine batches them.
-    pending = [await completions.prepare(request) for request in requests]
-    results = await asyncio.gather(*(completions.collect(p, started) for p in pending))
+    # generated together, so the engine batches them. The batch is one of the user's
+    # requests in progress, however many prompts it holds.
+    ticket = completions.admit(user.id)
+    pending = [
+        await completions.prepare(request, ticket.share() if index else ticket)
+        for index, request in enumerate(requests)
+    ]
+    results = await unless_disconnected(
+        http, asyncio.gather(*(completions.collect(p, started) for p in pending))
+    )
     return BatchResponse(
         results=[result.answer for result in results],
         thinking=[result.thinking for result in results],

@@ -1,10 +1,8 @@
 """chat library: full-text search, uploaded files, attachments, branches, thinking per conversation
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 05:10:00.000000
-
-(Revises 0002 until the account-controls migration 0003 lands beside it; then 0003.)
 
 On SQLite the search index is an FTS5 table with the trigram tokenizer (any script, Chinese
 included), kept in step with titles and messages by triggers. Its rows are numbered by
@@ -20,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
