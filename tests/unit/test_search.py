@@ -148,6 +148,16 @@ async def test_like_wildcards_in_a_query_are_plain_characters(
     assert await found(index, owner, "ab") == []
 
 
+async def test_control_characters_in_a_query_separate_words(
+    db: Database, index: SearchIndex
+) -> None:
+    # A NUL inside an FTS5 phrase used to end its string early (a 500 found by schemathesis).
+    owner = add_user(db, "erin")
+    add_conversation(db, owner, "t", "alpha beta", "gamma")
+    assert len(await found(index, owner, "alpha\x00beta")) == 1
+    assert await found(index, owner, 'zzz\x00"\x0e\\') == []
+
+
 async def test_the_index_follows_updates_and_deletes(db: Database) -> None:
     index = SqliteSearch(db)
     owner = add_user(db, "dave")

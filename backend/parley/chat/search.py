@@ -54,11 +54,15 @@ class SearchHit:
     created_at: datetime
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def query_words(query: str) -> list[str]:
     """The distinct words of a query, longest first; BadQuery for one with none or too many."""
     if len(query) > MAX_QUERY_CHARS:
         raise BadQuery(f"A search holds at most {MAX_QUERY_CHARS} characters.")
-    words = list(dict.fromkeys(query.split()))
+    # Control characters separate words too: a NUL would end FTS5's phrase string early.
+    words = list(dict.fromkeys(_CONTROL_CHARACTERS.sub(" ", query).split()))
     if not words:
         raise BadQuery("Give a word to search for.")
     if len(words) > MAX_WORDS:
