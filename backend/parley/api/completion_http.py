@@ -99,7 +99,7 @@ async def render_sse(
                 yield sse_comment("queued")
             elif isinstance(event, Prefilling):
                 yield sse_comment("prefill")
-            else:
+            elif isinstance(event, Finished):
                 for line in dialect.finished(event):
                     yield line
     except CompletionFailed as exc:

@@ -30,6 +30,7 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    ToolCallMade,
     Usage,
 )
 
@@ -86,7 +87,7 @@ class CompletionRequest:
 
 
 # The answer's progress with its pieces one by one, for transports that send each on its own.
-CompletionEvent = Queued | Prefilling | Piece | Finished
+CompletionEvent = Queued | Prefilling | Piece | ToolCallMade | Finished
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from parley.protocol import AnswerProgress, ChatTurn, ErrorKind, ParleyError
+from parley.protocol import AnswerProgress, ChatTurn, ErrorKind, ParleyError, ToolChoice, ToolSpec
 
 __all__ = ["ChatTurn", "Engine", "EngineError", "GenerationRequest", "ModelCard", "SamplingParams"]
 
@@ -35,6 +35,10 @@ class GenerationRequest:
     # None: the model's default.
     enable_thinking: bool | None = None
     params: SamplingParams = field(default_factory=SamplingParams)
+    # Functions offered to the model through its chat template; the answer is parsed for calls
+    # to them (a remote engine passes both through).
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = "auto"
 
 
 class EngineError(ParleyError):

@@ -1,8 +1,9 @@
 """Parley's wire vocabulary: a leaf package every layer may import; it imports no other.
 
 progress: an answer's progress from the engine up; errors: the domain error base and codes;
-messages: a message's public shape; frames: every WebSocket frame (also the run events the chat
-service publishes); answers: picking one answer out of a conversation's frames.
+messages: a message's public shape; tools: the connected tools' public shape; frames: every
+WebSocket frame (also the run events the chat service publishes); answers: picking one answer
+out of a conversation's frames.
 """
 
 from parley.protocol.answers import AnswerTracker, ChatAnswer
@@ -29,6 +30,8 @@ from parley.protocol.frames import (
     StatusFrame,
     StopFrame,
     ThinkingFrame,
+    ToolCallFrame,
+    ToolResultFrame,
     client_frame_adapter,
     protocol_schema_json,
     server_frame_adapter,
@@ -39,6 +42,7 @@ from parley.protocol.messages import (
     MessageRole,
     MessageStatus,
     Timings,
+    ToolCallRecord,
 )
 from parley.protocol.models import ModelState, ModelStatus
 from parley.protocol.progress import (
@@ -47,13 +51,19 @@ from parley.protocol.progress import (
     ChatTurn,
     Finished,
     FinishReason,
+    ForcedTool,
     Piece,
     Pieces,
     Prefilling,
     Queued,
     Role,
+    ToolCall,
+    ToolCallMade,
+    ToolChoice,
+    ToolSpec,
     Usage,
 )
+from parley.protocol.tools import ToolPublic, ToolServerState, ToolServerStatus, ToolsPublic
 
 __all__ = [
     "ActiveRun",
@@ -73,6 +83,7 @@ __all__ = [
     "ErrorKind",
     "FinishReason",
     "Finished",
+    "ForcedTool",
     "Frame",
     "MessageFrame",
     "MessagePublic",
@@ -100,6 +111,17 @@ __all__ = [
     "StopFrame",
     "ThinkingFrame",
     "Timings",
+    "ToolCall",
+    "ToolCallFrame",
+    "ToolCallMade",
+    "ToolCallRecord",
+    "ToolChoice",
+    "ToolPublic",
+    "ToolResultFrame",
+    "ToolServerState",
+    "ToolServerStatus",
+    "ToolSpec",
+    "ToolsPublic",
     "Usage",
     "client_frame_adapter",
     "protocol_schema_json",

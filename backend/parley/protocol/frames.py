@@ -129,6 +129,29 @@ class ChunkFrame(Frame):
     content: str
 
 
+class ToolCallFrame(Frame):
+    """The model called a tool; the server runs it and sends its `tool_result`."""
+
+    type: Literal["tool_call"] = "tool_call"
+    seq: int
+    message_id: str
+    call_id: str
+    # "<server>.<tool>", as in GET /api/tools.
+    name: str
+    # JSON text as the model wrote it.
+    arguments: str
+
+
+class ToolResultFrame(Frame):
+    type: Literal["tool_result"] = "tool_result"
+    seq: int
+    call_id: str
+    content: str
+    # A tool's own error, a timeout or an unknown tool: the model is told, the run goes on.
+    is_error: bool
+    duration_ms: float | None = None
+
+
 class EndFrame(Frame):
     type: Literal["end"] = "end"
     seq: int
@@ -146,9 +169,27 @@ class ErrorFrame(Frame):
     message_id: str | None = None
 
 
-RunEvent = MessageFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+RunEvent = (
+    MessageFrame
+    | StartFrame
+    | ThinkingFrame
+    | ChunkFrame
+    | ToolCallFrame
+    | ToolResultFrame
+    | EndFrame
+    | ErrorFrame
+)
 # The frames of one answer.
-AnswerEvent = StatusFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+AnswerEvent = (
+    StatusFrame
+    | StartFrame
+    | ThinkingFrame
+    | ChunkFrame
+    | ToolCallFrame
+    | ToolResultFrame
+    | EndFrame
+    | ErrorFrame
+)
 ServerFrame = Annotated[
     ReadyFrame
     | PongFrame
@@ -157,6 +198,8 @@ ServerFrame = Annotated[
     | StartFrame
     | ThinkingFrame
     | ChunkFrame
+    | ToolCallFrame
+    | ToolResultFrame
     | EndFrame
     | ErrorFrame,
     Field(discriminator="type"),

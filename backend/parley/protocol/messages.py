@@ -27,6 +27,20 @@ class AttachmentPublic(BaseModel):
     mime: str
 
 
+class ToolCallRecord(BaseModel):
+    """One tool call of an answer as stored and replayed; `content_offset` is the length of the
+    answer's `content` when the call was made, so a client can place it in the text."""
+
+    call_id: str
+    name: str
+    arguments: str
+    # Null while the call runs (and for a call cut short by `stop`).
+    result: str | None = None
+    is_error: bool = False
+    content_offset: int
+    duration_ms: float | None = None
+
+
 class MessagePublic(BaseModel):
     id: str
     parent_id: str | None
@@ -44,3 +58,5 @@ class MessagePublic(BaseModel):
     timings: Timings | None = None
     # The files sent with a user message (always empty for an answer).
     attachments: list[AttachmentPublic] = []
+    # The tools an answer called, in order (always empty for a user message).
+    tool_calls: list[ToolCallRecord] = []

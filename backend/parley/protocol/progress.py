@@ -5,18 +5,54 @@ An engine yields these; WebSocket runs and the stateless completions read them a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-FinishReason = Literal["stop", "length", "cancelled"]
-Role = Literal["system", "user", "assistant"]
+# "tool_calls": the answer stopped to call tools (the chat service runs them and goes on; a
+# `/v1` caller runs them itself).
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
+Role = Literal["system", "user", "assistant", "tool"]
 Channel = Literal["thinking", "answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for. `name` as offered to the model; `arguments` is JSON text,
+    kept as the model wrote it (the tool's server judges it)."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function offered to the model: `parameters` is its arguments' JSON Schema."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedTool:
+    """`tool_choice` naming one function: the model must call it."""
+
+    name: str
+
+
+ToolChoice = Literal["auto", "none", "required"] | ForcedTool
 
 
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
     role: Role
     content: str
+    # An assistant turn's calls (its content is the text before them).
+    tool_calls: tuple[ToolCall, ...] = ()
+    # A "tool" turn: the call whose result `content` is.
+    tool_call_id: str | None = None
 
 
 # Tokens read and made; also an answer's `usage` on the wire (a docstring would enter the schema).
@@ -65,4 +101,13 @@ class Finished:
     usage: Usage
 
 
-AnswerProgress = Queued | Prefilling | Pieces | Finished
+@dataclass(frozen=True, slots=True)
+class ToolCallMade:
+    """A whole call parsed from the answer (or received from a remote engine). `index` counts
+    the answer's calls from 0. The answer then ends with `Finished("tool_calls")`."""
+
+    call: ToolCall
+    index: int
+
+
+AnswerProgress = Queued | Prefilling | Pieces | ToolCallMade | Finished

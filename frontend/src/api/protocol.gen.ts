@@ -9,6 +9,8 @@ export type ServerFrame =
   | StartFrame
   | ThinkingFrame
   | ChunkFrame
+  | ToolCallFrame
+  | ToolResultFrame
   | EndFrame
   | ErrorFrame;
 
@@ -88,9 +90,10 @@ export interface MessagePublic {
   usage?: Usage | null;
   client_id?: string | null;
   model?: string | null;
-  finish_reason?: ("stop" | "length" | "cancelled") | null;
+  finish_reason?: ("stop" | "length" | "cancelled" | "tool_calls") | null;
   timings?: Timings | null;
   attachments?: AttachmentPublic[];
+  tool_calls?: ToolCallRecord[];
 }
 export interface Usage {
   prompt_tokens?: number;
@@ -109,6 +112,19 @@ export interface AttachmentPublic {
   size: number;
   mime: string;
 }
+/**
+ * One tool call of an answer as stored and replayed; `content_offset` is the length of the
+ * answer's `content` when the call was made, so a client can place it in the text.
+ */
+export interface ToolCallRecord {
+  call_id: string;
+  name: string;
+  arguments: string;
+  result?: string | null;
+  is_error?: boolean;
+  content_offset: number;
+  duration_ms?: number | null;
+}
 export interface StartFrame {
   type: "start";
   seq: number;
@@ -126,11 +142,30 @@ export interface ChunkFrame {
   seq: number;
   content: string;
 }
+/**
+ * The model called a tool; the server runs it and sends its `tool_result`.
+ */
+export interface ToolCallFrame {
+  type: "tool_call";
+  seq: number;
+  message_id: string;
+  call_id: string;
+  name: string;
+  arguments: string;
+}
+export interface ToolResultFrame {
+  type: "tool_result";
+  seq: number;
+  call_id: string;
+  content: string;
+  is_error: boolean;
+  duration_ms?: number | null;
+}
 export interface EndFrame {
   type: "end";
   seq: number;
   message_id: string;
-  finish_reason: "stop" | "length" | "cancelled";
+  finish_reason: "stop" | "length" | "cancelled" | "tool_calls";
   usage: Usage;
   timings: Timings;
 }

@@ -1370,13 +1370,18 @@ export interface components {
             /** Model */
             model: string | null;
             /** Finish Reason */
-            finish_reason: ("stop" | "length" | "cancelled") | null;
+            finish_reason: ("stop" | "length" | "cancelled" | "tool_calls") | null;
             timings: components["schemas"]["Timings"] | null;
             /**
              * Attachments
              * @default []
              */
             attachments: components["schemas"]["AttachmentPublic"][];
+            /**
+             * Tool Calls
+             * @default []
+             */
+            tool_calls: components["schemas"]["ToolCallRecord"][];
         };
         /** ModelInfo */
         ModelInfo: {
@@ -1632,6 +1637,30 @@ export interface components {
             generated: number;
             /** Prompt */
             prompt: number;
+        };
+        /**
+         * ToolCallRecord
+         * @description One tool call of an answer as stored and replayed; `content_offset` is the length of the
+         *     answer's `content` when the call was made, so a client can place it in the text.
+         */
+        ToolCallRecord: {
+            /** Call Id */
+            call_id: string;
+            /** Name */
+            name: string;
+            /** Arguments */
+            arguments: string;
+            /** Result */
+            result: string | null;
+            /**
+             * Is Error
+             * @default false
+             */
+            is_error: boolean;
+            /** Content Offset */
+            content_offset: number;
+            /** Duration Ms */
+            duration_ms: number | null;
         };
         /** Usage */
         Usage: {

@@ -26,7 +26,7 @@ import type {
 } from "../api/protocol.gen";
 
 export type ChatMessageStatus = MessagePublic["status"] | "sending" | "failed";
-export type FinishReason = "stop" | "length" | "cancelled";
+export type FinishReason = NonNullable<MessagePublic["finish_reason"]>;
 
 export interface ChatMessage {
   /** The server's id; `local:<client_id>` for a user message the server has not confirmed. */
@@ -312,6 +312,10 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
         status: frame.code === "interrupted" ? "interrupted" : "error",
         errorMessage: frame.message,
       }));
+    case "tool_call":
+    case "tool_result":
+      // Tool cards are not shown yet (issue 12); the seq still counts.
+      return next;
   }
 }
 
