@@ -44,6 +44,40 @@ ensure_python() {
   fi
 }
 
+# llama-cpp-python, the fast CPU engine for GGUF models (engine/llamacpp.py), pinned by the
+# `llamacpp` extra of pyproject.toml. pip builds llama.cpp from source the first time (~10
+# minutes on 2 cores) and keeps the wheel in its cache, so a later install takes seconds. A
+# failed build stops nothing: the server runs every model on transformers and says why in
+# GET /api/models; the build is retried only when pyproject.toml changes (or
+# PARLEY_RETRY_LLAMACPP=1).
+ensure_llamacpp() {
+  local requirement pinned installed failed="$VENV/.parley-llamacpp-failed"
+  local log="$VENV/llama-cpp-build.log"
+  requirement="$("$VENV/bin/python" -c 'import sys, tomllib
+print(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["llamacpp"][0])' \
+    "$REPO_ROOT/pyproject.toml")"
+  pinned="${requirement##*==}"
+  installed="$("$VENV/bin/python" -c 'import importlib.metadata as m
+print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
+  if [ "$installed" = "$pinned" ] && "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+    return 0
+  fi
+  if [ -f "$failed" ] && [ "$failed" -nt "$REPO_ROOT/pyproject.toml" ] && \
+     [ -z "${PARLEY_RETRY_LLAMACPP:-}" ]; then
+    say "llama-cpp-python failed to build before (see $log); models run on transformers"
+    return 0
+  fi
+  say "installing $requirement: the first time it compiles llama.cpp (~10 minutes on 2 cores; later installs reuse pip's cached wheel). Log: $log"
+  if "$VENV/bin/pip" install "$requirement" >"$log" 2>&1; then
+    rm -f "$failed"
+    say "llama-cpp-python $pinned installed"
+  else
+    touch "$failed"
+    say "llama-cpp-python did not build (the end of $log follows); models run on transformers"
+    tail -n 15 "$log" >&2
+  fi
+}
+
 # The browser app, built into frontend/dist when its sources are newer than the build.
 ensure_frontend() {
   local frontend="$REPO_ROOT/frontend"

@@ -8,6 +8,7 @@ source scripts/install.sh
 
 ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux
 ensure_python dev
+ensure_llamacpp
 ensure_frontend
 export PATH="$VENV/bin:$PATH" HF_HUB_OFFLINE=1
 

@@ -1,4 +1,5 @@
-"""The transformers engine on the real SmolLM2: batching must not change answers."""
+"""Both engines (transformers, llama.cpp) on the real SmolLM2: batching must not change answers,
+a cancel frees its slot within one step, rows join and leave mid-batch."""
 
 from __future__ import annotations
 
@@ -48,6 +49,39 @@ async def test_greedy_batched_equals_one_at_a_time(
     batched = await asyncio.gather(*(staggered(i, q) for i, q in enumerate(QUESTIONS)))
     assert batched == sequential_answers
     assert all(sequential_answers)
+
+
+async def test_rows_leave_and_join_mid_batch_and_every_answer_stays_intact(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    async def run(index: int, question: str, max_tokens: int) -> str:
+        await asyncio.sleep(0.05 * index)  # Later ones join while earlier ones decode.
+        params = dataclasses.replace(GREEDY, max_tokens=max_tokens)
+        return (await answer(smollm2, f"mixed-{index}", question, params))[0]
+
+    # Different lengths: rows leave at different steps while the others go on.
+    lengths = [3, GREEDY.max_tokens, 9, 15]
+    texts = await asyncio.gather(
+        *(run(i, q, n) for i, (q, n) in enumerate(zip(QUESTIONS, lengths, strict=True)))
+    )
+    for text, reference in zip(texts, sequential_answers, strict=True):
+        assert text and reference.startswith(text)
+    assert texts[1] == sequential_answers[1]
+
+
+async def test_a_cancel_ends_the_stream_within_one_step(smollm2: Engine) -> None:
+    request = GenerationRequest("one-step", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
+    tokens_at_cancel = -1
+    async for event in smollm2.generate(request):
+        if isinstance(event, Delta) and tokens_at_cancel < 0 and event.completion_tokens >= 3:
+            tokens_at_cancel = event.completion_tokens
+            await smollm2.cancel("one-step")
+        if isinstance(event, Finished):
+            assert event.finish_reason == "cancelled"
+            # The step already running when the cancel came may add its token; no more.
+            assert event.completion_tokens <= tokens_at_cancel + 1
+            return
+    raise AssertionError("the stream ended without Finished")
 
 
 async def test_cancel_mid_batch_frees_the_row_and_others_finish_intact(
@@ -157,7 +191,7 @@ async def test_a_prompt_beyond_the_context_is_refused(smollm2: Engine) -> None:
 
 
 async def test_converted_gguf_is_reused_on_the_next_load(
-    smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    transformers_smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from parley.engine import hf
 

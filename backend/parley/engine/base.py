@@ -11,6 +11,8 @@ from typing import Literal, Protocol
 
 FinishReason = Literal["stop", "length", "cancelled"]
 Role = Literal["system", "user", "assistant"]
+# What runs a model: transformers (any folder, LoRA, the GPU) or llama.cpp (GGUF files, CPU).
+EngineKind = Literal["transformers", "llamacpp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,11 @@ class ModelCard:
     think_open: str = "<think>"
     think_close: str = "</think>"
     device: str = "cpu"
+    # The weights' precision: a torch dtype ("float32") or a GGUF type ("Q4_1").
     dtype: str = "float32"
-    # Weights and buffers; the KV cache comes on top while requests run.
+    # Weights and buffers (for llama.cpp also its KV pool, allocated at load).
     memory_bytes: int = 0
+    engine: EngineKind = "transformers"
 
 
 class Engine(Protocol):

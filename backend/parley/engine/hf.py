@@ -8,7 +8,6 @@ second. Generation itself lives in scheduler.py; this module adapts it to asynci
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import logging
 import os
@@ -40,11 +39,9 @@ from parley.engine.base import (
     ModelCard,
 )
 from parley.engine.devices import pick_device, pick_dtype
-from parley.engine.sampling import RowSampling, new_generator
 from parley.engine.scheduler import Scheduler, TorchSequence
-from parley.engine.sequence import Emit
 from parley.engine.specs import ModelSpec, gguf_file
-from parley.engine.streaming import answer_room, stream_sequence
+from parley.engine.streaming import stream_request
 
 log = logging.getLogger(__name__)
 
@@ -233,26 +230,15 @@ class HFEngine:
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
-        prompt_ids = self._encode(request.prompt)
-        room = answer_room(prompt_ids, self._card.context_length)
-        params = request.params
-
-        def build(emit: Emit) -> TorchSequence:
-            return TorchSequence.start(
-                request.request_id,
-                prompt_ids,
-                params,
-                min(params.max_tokens, room),
-                self._decode,
-                emit,
-                sampling=RowSampling(params, new_generator(params.seed), list(prompt_ids)),
-            )
-
-        stream = stream_sequence(self._scheduler, request.request_id, build)
-        async with contextlib.aclosing(stream):
-            async for event in stream:
-                yield event
+    def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
+        return stream_request(
+            self._scheduler,
+            TorchSequence,
+            request,
+            self._encode,
+            self._card.context_length,
+            self._decode,
+        )
 
     async def cancel(self, request_id: str) -> None:
         self._scheduler.cancel(request_id)

@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from parley.config import Settings
-from parley.engine.base import Engine
+from parley.engine.base import Engine, EngineKind
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.engine.specs import ModelSpec, read_models_file
+
+if TYPE_CHECKING:
+    from parley.engine.quality import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,9 @@ class ModelStatus:
     error: str | None = None
     device: str | None = None
     dtype: str | None = None
+    engine: EngineKind | None = None
+    # Why `auto` chose this engine (or could not use llama.cpp), once known.
+    engine_note: str | None = None
     # Weights in memory while loaded.
     memory_bytes: int | None = None
     # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
@@ -52,6 +60,7 @@ class _Slot:
     engine: Engine | None = None
     task: asyncio.Task[Engine] | None = None
     error: str | None = None
+    engine_note: str | None = None
     progress: float = 0.0
     last_used: float = 0.0
 
@@ -71,6 +80,48 @@ def _configured_specs(settings: Settings) -> list[ModelSpec]:
             raise ValueError(f"{settings.models_file} lists no models")
         return specs
     return [ModelSpec(id=settings.model, path=settings.model)]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedEngine:
+    engine: Engine
+    # Why this engine runs the model, when `auto` had a reason worth showing.
+    note: str | None = None
+
+
+def _ignore_progress(fraction: float) -> None:
+    pass
+
+
+def build_engine(
+    spec: ModelSpec, settings: Settings, on_progress: Callable[[float], None] = _ignore_progress
+) -> LoadedEngine:
+    """Load a model on the engine its spec pins, or `auto`'s choice (choice.py). Blocking.
+
+    In `auto`, llama.cpp failing to load is no failure: the model runs on transformers and the
+    note says why."""
+    from parley.engine.choice import plan_engine
+    from parley.engine.quality import llamacpp_verdict
+
+    def verdict_for(spec: ModelSpec, gguf: Path) -> Verdict:
+        return llamacpp_verdict(spec, gguf, settings)
+
+    plan = plan_engine(spec, settings, verdict_for)
+    note = plan.note
+    if plan.kind == "llamacpp":
+        assert plan.gguf is not None
+        try:
+            from parley.engine.llamacpp import load_llamacpp_engine
+
+            return LoadedEngine(load_llamacpp_engine(spec, plan.gguf, settings, on_progress), note)
+        except Exception as exc:
+            if spec.engine == "llamacpp":
+                raise
+            log.exception("llama.cpp failed to load %s; using transformers", spec.id)
+            note = f"llama.cpp failed to load it ({exc}); on transformers"
+    from parley.engine.hf import load_engine
+
+    return LoadedEngine(load_engine(spec, settings=settings, on_progress=on_progress), note)
 
 
 class EngineManager:
@@ -171,12 +222,13 @@ class EngineManager:
                 ),
                 name=slot.spec.id,
             )
-        from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(slot.spec, settings=s, on_progress=on_progress)
+        loaded = build_engine(slot.spec, s, on_progress)
+        slot.engine_note = loaded.note
+        return loaded.engine
 
     def statuses(self) -> list[ModelStatus]:
         statuses = []
@@ -191,6 +243,8 @@ class EngineManager:
                     error=slot.error if state == "failed" else None,
                     device=card.device if card else None,
                     dtype=card.dtype if card else None,
+                    engine=card.engine if card else None,
+                    engine_note=slot.engine_note,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
                 )

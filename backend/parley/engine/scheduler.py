@@ -28,15 +28,22 @@ from transformers import DynamicCache
 from parley.engine.admission import SchedulerLimits
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.padded_batch import PaddedBatch, left_padded_prompts
-from parley.engine.sampling import RowSampling, choose_tokens
+from parley.engine.sampling import RowSampling, choose_tokens, new_generator
 from parley.engine.sequence import SequenceState
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
 class TorchSequence(SequenceState):
-    sampling: RowSampling
+    # Made at admission: the row's sampling parameters, seeded generator and seen tokens.
+    sampling: RowSampling | None = None
     # Chunked prefill of a long prompt keeps its own cache until the whole prompt is read.
     prefill_cache: DynamicCache | None = None
+
+
+def _samplings(sequences: Sequence[TorchSequence]) -> list[RowSampling]:
+    rows = [s.sampling for s in sequences]
+    assert all(row is not None for row in rows)
+    return rows  # type: ignore[return-value]
 
 
 class Scheduler(DecodeLoop[TorchSequence]):
@@ -68,6 +75,8 @@ class Scheduler(DecodeLoop[TorchSequence]):
         return [*self._prefilling, *self._running]
 
     def admit(self, sequences: Sequence[TorchSequence]) -> None:
+        for s in sequences:
+            s.sampling = RowSampling(s.params, new_generator(s.params.seed), list(s.prompt_ids))
         self._prefilling.extend(sequences)
 
     def remove(self, sequences: set[TorchSequence]) -> None:
@@ -132,7 +141,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
         mask: torch.Tensor,
     ) -> None:
         """Take each prompt's first token and move the unfinished rows into the batch."""
-        tokens = choose_tokens(logits, [s.sampling for s in group])
+        tokens = choose_tokens(logits, _samplings(group))
         staying = [
             i for i, (s, t) in enumerate(zip(group, tokens, strict=True)) if self._accept(s, t)
         ]
@@ -147,7 +156,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
         last = torch.tensor([[s.generated[-1]] for s in self._running], device=self._device)
         mask, positions = self._batch.next_step()
         logits = self._forward(last, mask, positions, self._batch.cache)
-        tokens = choose_tokens(logits, [s.sampling for s in self._running])
+        tokens = choose_tokens(logits, _samplings(self._running))
         leaving = {
             i
             for i, (s, t) in enumerate(zip(self._running, tokens, strict=True))
@@ -175,5 +184,6 @@ class Scheduler(DecodeLoop[TorchSequence]):
         return logits
 
     def _accept(self, sequence: TorchSequence, token: int) -> bool:
+        assert sequence.sampling is not None
         sequence.sampling.seen_ids.append(token)
         return sequence.accept(token, is_end=token in self._eos)

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncGenerator, Callable
 
 from parley.engine.admission import S
-from parley.engine.base import EngineError, EngineEvent, Finished
+from parley.engine.base import EngineError, EngineEvent, Finished, GenerationRequest
 from parley.engine.decode_loop import DecodeLoop
-from parley.engine.sequence import Emit
+from parley.engine.decoding import Decode
 
 
 def answer_room(prompt_ids: list[int], context_length: int) -> int:
@@ -24,11 +24,22 @@ def answer_room(prompt_ids: list[int], context_length: int) -> int:
     return room
 
 
-async def stream_sequence(
-    loop: DecodeLoop[S], request_id: str, build: Callable[[Emit], S]
+async def stream_request(
+    loop: DecodeLoop[S],
+    kind: type[S],
+    request: GenerationRequest,
+    encode: Callable[[str], list[int]],
+    context_length: int,
+    decode: Decode,
 ) -> AsyncGenerator[EngineEvent]:
-    """Submit the sequence `build` makes and yield its events until `Finished` (or raise its
-    EngineError). Closing the stream early cancels the request, which frees its slot."""
+    """One request through a decode loop, as the events of its answer.
+
+    The prompt is encoded and checked on the first step of the stream, the request submitted
+    as a `kind` sequence; events are yielded until `Finished` (or its EngineError is raised).
+    Closing the stream early cancels the request, which frees its slot."""
+    prompt_ids = encode(request.prompt)
+    room = answer_room(prompt_ids, context_length)
+    params = request.params
     running = asyncio.get_running_loop()
     events: asyncio.Queue[EngineEvent | EngineError] = asyncio.Queue()
 
@@ -37,7 +48,16 @@ async def stream_sequence(
         with contextlib.suppress(RuntimeError):
             running.call_soon_threadsafe(events.put_nowait, event)
 
-    loop.submit(build(emit))
+    loop.submit(
+        kind.start(
+            request.request_id,
+            prompt_ids,
+            params,
+            min(params.max_tokens, room),
+            decode,
+            emit,
+        )
+    )
     finished = False
     try:
         while not finished:
@@ -49,4 +69,4 @@ async def stream_sequence(
             yield event
     finally:
         if not finished:
-            loop.cancel(request_id)
+            loop.cancel(request.request_id)

@@ -21,6 +21,10 @@ class ModelPublic(BaseModel):
     error: str | None = None
     device: str | None = None
     dtype: str | None = None
+    # "transformers" or "llamacpp" once loaded; `engine_note` says why, when it matters
+    # (llama.cpp unavailable, or its quality-gate verdict).
+    engine: str | None = None
+    engine_note: str | None = None
     memory_bytes: int | None = None
     progress: float | None = None
 
