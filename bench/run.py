@@ -49,11 +49,12 @@ from bench.measure import (
 from bench.seed_recipe import run_seed_recipe, seed_model
 from bench.websocket_clients import run_websocket, served_engine, start_server
 from parley.config import Settings
-from parley.engine.base import ChatTurn, Delta, Engine, GenerationRequest, SamplingParams
+from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
 from parley.engine.choice import llamacpp_unavailable
 from parley.engine.hf import weights_folder
 from parley.engine.manager import build_engine
 from parley.engine.specs import ModelSpec, gguf_file
+from parley.protocol import Pieces
 
 # A run: N questions in, one timing per question out.
 Runner = Callable[[list[str], int], Awaitable[list[RequestTiming]]]
@@ -64,12 +65,12 @@ def engine_runner(engine: Engine) -> Runner:
         params = SamplingParams(max_tokens=tokens, temperature=0.0, ignore_eos=True)
 
         async def one(index: int, question: str) -> RequestTiming:
-            prompt = engine.render_prompt([ChatTurn("user", question)], enable_thinking=None)
             timing = RequestTiming()
-            request = GenerationRequest(f"bench-{index}", prompt, params)
+            turns = (ChatTurn("user", question),)
+            request = GenerationRequest(f"bench-{index}", turns, params=params)
             async for event in engine.generate(request):
-                if isinstance(event, Delta):
-                    # A delta may carry several tokens (a character cut across them).
+                if isinstance(event, Pieces):
+                    # Pieces may carry several tokens (a character cut across them).
                     for _ in range(event.completion_tokens - timing.completion_tokens):
                         timing.arrived(1)
             return timing

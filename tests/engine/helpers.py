@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from parley.config import Settings
-from parley.engine.base import ChatTurn, Delta, Engine, Finished, GenerationRequest, SamplingParams
+from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
+from parley.protocol import AnswerProgress, Finished, Pieces
 
 
 def engine_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -26,17 +27,23 @@ def engine_settings(data_dir: Path, **overrides: object) -> Settings:
 GREEDY = SamplingParams(max_tokens=24, temperature=0.0)
 
 
-def prompt_for(engine: Engine, question: str) -> str:
-    return engine.render_prompt([ChatTurn("user", question)], enable_thinking=None)
+def request_for(
+    request_id: str, question: str, params: SamplingParams = GREEDY
+) -> GenerationRequest:
+    return GenerationRequest(request_id, (ChatTurn("user", question),), params=params)
+
+
+def text_of(events: list[AnswerProgress]) -> str:
+    return "".join(p.text for e in events if isinstance(e, Pieces) for p in e.pieces)
 
 
 async def answer(
     engine: Engine, request_id: str, question: str, params: SamplingParams = GREEDY
-) -> tuple[str, Finished, list[object]]:
+) -> tuple[str, Finished, list[AnswerProgress]]:
     """The streamed text, the Finished event and every event, in order."""
-    request = GenerationRequest(request_id, prompt_for(engine, question), params)
-    events: list[object] = [event async for event in engine.generate(request)]
-    text = "".join(e.text for e in events if isinstance(e, Delta))
+    request = request_for(request_id, question, params)
+    events: list[AnswerProgress] = [event async for event in engine.generate(request)]
+    text = text_of(events)
     finished = events[-1]
     assert isinstance(finished, Finished)
     return text, finished, events

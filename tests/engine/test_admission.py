@@ -8,8 +8,9 @@ import time
 import pytest
 
 from parley.engine.admission import AdmissionQueue, SchedulerLimits, admissible
-from parley.engine.base import EngineError, Finished, Prefilling, Queued, SamplingParams
+from parley.engine.base import EngineError, SamplingParams
 from parley.engine.sequence import SequenceState
+from parley.protocol import Finished, Prefilling, Queued, Usage
 
 
 def letters(ids: list[int]) -> str:
@@ -79,7 +80,7 @@ def test_a_queued_request_cancelled_ends_at_once_and_those_behind_move_up() -> N
     assert turn is not None and turn.admitted == []
     assert second_events == [Queued(2)]
     queue.cancel("a")
-    assert first_events == [Queued(1), Finished("cancelled", 3, 0)]
+    assert first_events == [Queued(1), Finished("cancelled", Usage(3, 0))]
     assert second_events == [Queued(2), Queued(1)]
 
 
@@ -136,6 +137,6 @@ def test_closing_cancels_the_queue_and_refuses_new_requests() -> None:
     queue.submit(second)
     queue.close()
     assert queue.next_turn([]) is None
-    assert second_events[-1] == Finished("cancelled", 3, 0)
+    assert second_events[-1] == Finished("cancelled", Usage(3, 0))
     with pytest.raises(EngineError):
         queue.submit(sequence("c")[0])

@@ -9,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from parley.engine.base import (
-    Delta,
-    Engine,
-    EngineError,
-    Finished,
-    GenerationRequest,
-    Prefilling,
-    Queued,
-    SamplingParams,
-)
-from tests.engine.helpers import GREEDY, answer, engine_settings, prompt_for
+from parley.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, SamplingParams
+from parley.protocol import Finished, Pieces, Prefilling, Queued
+from tests.engine.helpers import GREEDY, answer, engine_settings, request_for
 
 pytestmark = pytest.mark.model
 
@@ -70,16 +62,15 @@ async def test_rows_leave_and_join_mid_batch_and_every_answer_stays_intact(
 
 
 async def test_a_cancel_ends_the_stream_within_one_step(smollm2: Engine) -> None:
-    request = GenerationRequest("one-step", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
     tokens_at_cancel = -1
-    async for event in smollm2.generate(request):
-        if isinstance(event, Delta) and tokens_at_cancel < 0 and event.completion_tokens >= 3:
+    async for event in smollm2.generate(request_for("one-step", QUESTIONS[3])):
+        if isinstance(event, Pieces) and tokens_at_cancel < 0 and event.completion_tokens >= 3:
             tokens_at_cancel = event.completion_tokens
             await smollm2.cancel("one-step")
         if isinstance(event, Finished):
             assert event.finish_reason == "cancelled"
             # The step already running when the cancel came may add its token; no more.
-            assert event.completion_tokens <= tokens_at_cancel + 1
+            assert event.usage.completion_tokens <= tokens_at_cancel + 1
             return
     raise AssertionError("the stream ended without Finished")
 
@@ -88,11 +79,11 @@ async def test_cancel_mid_batch_frees_the_row_and_others_finish_intact(
     smollm2: Engine, sequential_answers: list[str]
 ) -> None:
     async def cancel_after_two_deltas() -> Finished:
-        request = GenerationRequest("victim", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
+        request = request_for("victim", QUESTIONS[3])
         deltas = 0
         last = None
         async for event in smollm2.generate(request):
-            if isinstance(event, Delta):
+            if isinstance(event, Pieces):
                 deltas += 1
                 if deltas == 2:
                     await smollm2.cancel("victim")
@@ -106,7 +97,7 @@ async def test_cancel_mid_batch_frees_the_row_and_others_finish_intact(
         answer(smollm2, "keep-2", QUESTIONS[2]),
     )
     assert victim.finish_reason == "cancelled"
-    assert victim.completion_tokens < GREEDY.max_tokens
+    assert victim.usage.completion_tokens < GREEDY.max_tokens
     assert [first[0], second[0]] == sequential_answers[1:3]
 
 
@@ -127,9 +118,9 @@ async def test_cancelling_the_running_request_lets_the_queued_one_run(
     one_slot_smollm2: Engine, sequential_answers: list[str]
 ) -> None:
     async def cancelled_after_first_delta() -> Finished:
-        request = GenerationRequest("hog", prompt_for(one_slot_smollm2, QUESTIONS[3]), GREEDY)
+        request = request_for("hog", QUESTIONS[3])
         async for event in one_slot_smollm2.generate(request):
-            if isinstance(event, Delta):
+            if isinstance(event, Pieces):
                 await one_slot_smollm2.cancel("hog")
             if isinstance(event, Finished):
                 return event
@@ -144,10 +135,10 @@ async def test_cancelling_the_running_request_lets_the_queued_one_run(
 
 
 async def test_closing_the_stream_early_frees_the_slot(smollm2: Engine) -> None:
-    request = GenerationRequest("walk-away", prompt_for(smollm2, QUESTIONS[3]), GREEDY)
+    request = request_for("walk-away", QUESTIONS[3])
     stream = smollm2.generate(request)
     async for event in stream:
-        if isinstance(event, Delta):
+        if isinstance(event, Pieces):
             break
     await stream.aclose()  # type: ignore[attr-defined]
     # The engine still serves: a new request completes.
@@ -170,8 +161,9 @@ async def test_max_tokens_ends_with_length(smollm2: Engine) -> None:
     params = SamplingParams(max_tokens=5, temperature=0.0, ignore_eos=True)
     _, finished, events = await answer(smollm2, "short", QUESTIONS[0], params)
     assert finished.finish_reason == "length"
-    assert finished.completion_tokens == 5
-    assert isinstance(events[0], Prefilling) and events[0].prompt_tokens == finished.prompt_tokens
+    assert finished.usage.completion_tokens == 5
+    assert isinstance(events[0], Prefilling)
+    assert events[0].prompt_tokens == finished.usage.prompt_tokens
 
 
 async def test_same_seed_samples_the_same_answer(smollm2: Engine) -> None:
@@ -186,7 +178,7 @@ async def test_same_seed_samples_the_same_answer(smollm2: Engine) -> None:
 async def test_a_prompt_beyond_the_context_is_refused(smollm2: Engine) -> None:
     too_long = "word " * smollm2.card.context_length
     with pytest.raises(EngineError):
-        async for _ in smollm2.generate(GenerationRequest("huge", too_long)):
+        async for _ in smollm2.generate(GenerationRequest("huge", (ChatTurn("user", too_long),))):
             pass
 
 
@@ -233,10 +225,9 @@ async def test_a_long_prompt_is_read_in_chunks_between_decode_steps(smollm2: Eng
     running_streams = asyncio.Event()
 
     async def stream(request_id: str, question: str, params: SamplingParams) -> None:
-        request = GenerationRequest(request_id, prompt_for(smollm2, question), params)
-        async for event in smollm2.generate(request):
+        async for event in smollm2.generate(request_for(request_id, question, params)):
             order.append((request_id, event))
-            if isinstance(event, Delta):
+            if isinstance(event, Pieces):
                 running_streams.set()
 
     async def join_later() -> None:
@@ -248,19 +239,19 @@ async def test_a_long_prompt_is_read_in_chunks_between_decode_steps(smollm2: Eng
     await asyncio.gather(running, join_later())
     start = order.index(next(item for item in order if item[0] == "long"))
     first_token = order.index(
-        next(item for item in order if item[0] == "long" and isinstance(item[1], Delta))
+        next(item for item in order if item[0] == "long" and isinstance(item[1], Pieces))
     )
     during_prefill = [e for rid, e in order[start:first_token] if rid == "running"]
-    chunks = smollm2.count_tokens(prompt_for(smollm2, long_question)) // 40
+    long_prompt = [ChatTurn("user", long_question)]
+    chunks = await smollm2.prompt_tokens(long_prompt, enable_thinking=None) // 40
     assert chunks >= 8
     # One decode step per chunk; a delta may be empty-held, so allow a little slack.
-    assert len([e for e in during_prefill if isinstance(e, Delta)]) >= chunks // 2
+    assert len([e for e in during_prefill if isinstance(e, Pieces)]) >= chunks // 2
 
 
 async def test_a_configured_chat_template_gets_the_thinking_switch(
     model_data_dir: Path, tmp_path: Path
 ) -> None:
-    from parley.engine.base import ChatTurn
     from parley.engine.hf import load_engine
     from parley.engine.specs import ModelSpec
 

@@ -11,31 +11,23 @@ from parley.chat.completions import (
     CompletionFailed,
     CompletionRequest,
     CompletionService,
-    Finish,
     UnknownModel,
 )
-from parley.chat.generation import (
-    GenerationFailed,
-    GenerationOptions,
-    Outcome,
-    TokenText,
-    prepare_generation,
-    split_generation,
-)
+from parley.chat.generation import GenerationOptions, prepare_generation
 from parley.config import Settings
-from parley.engine.base import ChatTurn
+from parley.engine.base import ChatTurn, EngineError
 from parley.engine.manager import EngineManager
-from parley.engine.reasoning import Piece
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.protocol import Finished, Piece, Pieces
 
 
 def joined(pieces: list[Piece], channel: str) -> str:
     return "".join(piece.text for piece in pieces if piece.channel == channel)
 
 
-async def test_split_generation_separates_thinking_and_answer() -> None:
+async def test_a_generation_separates_thinking_and_answer() -> None:
     engine = ScriptedEngine(ScriptedConfig(token_delay_s=0))
-    prepared = prepare_generation(
+    prepared = await prepare_generation(
         engine,
         "r1",
         "be brief",
@@ -46,29 +38,32 @@ async def test_split_generation_separates_thinking_and_answer() -> None:
     assert prepared.request.params.temperature == 0.1
     assert prepared.request.params.stop == ("END",) and prepared.request.params.seed == 3
     pieces: list[Piece] = []
-    outcome: Outcome | None = None
-    async for event in split_generation(engine, prepared):
-        if isinstance(event, TokenText):
+    outcome: Finished | None = None
+    async for event in engine.generate(prepared.request):
+        if isinstance(event, Pieces):
             pieces.extend(event.pieces)
-        elif isinstance(event, Outcome):
+        elif isinstance(event, Finished):
             outcome = event
-            pieces.extend(event.tail)
     assert joined(pieces, "thinking") == "Let me think about that."
     assert joined(pieces, "answer") == "You said: hi"
     assert outcome is not None and outcome.finish_reason == "stop"
-    assert outcome.completion_tokens > 0 and outcome.prompt_tokens == prepared.prompt.tokens
+    usage = outcome.usage
+    assert usage.completion_tokens > 0 and usage.prompt_tokens == prepared.prompt.tokens
 
 
 async def test_an_engine_failure_keeps_the_held_back_text() -> None:
     engine = ScriptedEngine(ScriptedConfig(token_delay_s=0))
-    prepared = prepare_generation(
+    prepared = await prepare_generation(
         engine, "r2", "", [ChatTurn("user", "[[fail]]")], GenerationOptions(), default_max_tokens=8
     )
-    with pytest.raises(GenerationFailed) as failed:
-        async for _ in split_generation(engine, prepared):
-            pass
+    pieces: list[Piece] = []
+    with pytest.raises(EngineError) as failed:
+        async for event in engine.generate(prepared.request):
+            if isinstance(event, Pieces):
+                pieces.extend(event.pieces)
     assert "fail" in failed.value.message
-    assert isinstance(failed.value.tail, list)
+    # The three tokens made before the failure, the splitter's held-back text included.
+    assert joined(pieces, "thinking") == "Let me think"
 
 
 async def test_completion_service(tmp_path: Path) -> None:
@@ -79,7 +74,7 @@ async def test_completion_service(tmp_path: Path) -> None:
     pending = await service.prepare(request)
     result = await service.collect(pending, started=0.0)
     assert result.answer == "You said: ping" and result.thinking == "Let me think about that."
-    assert isinstance(result.finish, Finish) and result.finish.total_tokens > 0
+    assert isinstance(result.finish, Finished) and result.finish.usage.total_tokens > 0
 
     with pytest.raises(UnknownModel):
         await service.prepare(CompletionRequest(turns=request.turns, model="nope"))

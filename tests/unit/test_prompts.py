@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.chat.prompts import PromptTooLong, branch_to, build_prompt, history_turns
+from parley.chat.prompts import Prompt, PromptTooLong, branch_to, build_prompt, history_turns
 from parley.engine.base import ChatTurn
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.models import Message
@@ -12,6 +12,11 @@ from parley.models import Message
 
 def engine(context_length: int) -> ScriptedEngine:
     return ScriptedEngine(ScriptedConfig(context_length=context_length))
+
+
+def text_of(prompt: Prompt, *, enable_thinking: bool | None = None) -> str:
+    """The prompt as the scripted engine renders it."""
+    return engine(4096).render_prompt(prompt.turns, enable_thinking=enable_thinking)
 
 
 def words(prefix: str, count: int) -> str:
@@ -33,52 +38,56 @@ def message(id_: str, role: str, parent_id: str | None = None, **fields: object)
     )
 
 
-def test_short_history_is_kept_whole() -> None:
+async def test_short_history_is_kept_whole() -> None:
     turns = [*conversation(2), ChatTurn("user", "last question")]
-    prompt = build_prompt(
+    prompt = await build_prompt(
         engine(4096), "Be brief.", turns, max_new_tokens=100, enable_thinking=None
     )
     assert prompt.dropped_turns == 0
-    assert prompt.text.startswith("<|system|>\nBe brief.\n")
-    assert prompt.text.endswith("last question\n<|end|>\n<|assistant|>\n")
-    assert prompt.tokens == engine(4096).count_tokens(prompt.text)
+    assert text_of(prompt).startswith("<|system|>\nBe brief.\n")
+    assert text_of(prompt).endswith("last question\n<|end|>\n<|assistant|>\n")
+    assert prompt.tokens == engine(4096).count_tokens(text_of(prompt))
     assert prompt.max_new_tokens == 100
 
 
-def test_blank_system_prompt_adds_no_system_turn() -> None:
-    prompt = build_prompt(
+async def test_blank_system_prompt_adds_no_system_turn() -> None:
+    prompt = await build_prompt(
         engine(4096), "  ", [ChatTurn("user", "hi")], max_new_tokens=10, enable_thinking=None
     )
-    assert "<|system|>" not in prompt.text
+    assert "<|system|>" not in text_of(prompt)
 
 
-def test_oldest_turns_are_dropped_to_fit_keeping_system_and_newest() -> None:
+async def test_oldest_turns_are_dropped_to_fit_keeping_system_and_newest() -> None:
     small = engine(120)
     turns = [*conversation(6), ChatTurn("user", "newest question")]
-    prompt = build_prompt(small, "System rules.", turns, max_new_tokens=20, enable_thinking=None)
+    prompt = await build_prompt(
+        small, "System rules.", turns, max_new_tokens=20, enable_thinking=None
+    )
     assert prompt.dropped_turns > 0
     assert prompt.tokens + 20 <= 120
-    assert "System rules." in prompt.text
-    assert "newest question" in prompt.text
-    assert "q0-0" not in prompt.text  # the oldest question went first
-    assert "a5-9" in prompt.text  # the latest answer is still there
+    assert "System rules." in text_of(prompt)
+    assert "newest question" in text_of(prompt)
+    assert "q0-0" not in text_of(prompt)  # the oldest question went first
+    assert "a5-9" in text_of(prompt)  # the latest answer is still there
     # The history left starts with a question, never with an orphaned answer.
-    after_system = prompt.text.split("<|end|>\n", 1)[1]
+    after_system = text_of(prompt).split("<|end|>\n", 1)[1]
     assert after_system.startswith("<|user|>\n")
 
 
-def test_dropping_stops_as_soon_as_the_prompt_fits() -> None:
+async def test_dropping_stops_as_soon_as_the_prompt_fits() -> None:
     turns = [*conversation(6), ChatTurn("user", "newest question")]
-    prompt = build_prompt(engine(120), "", turns, max_new_tokens=20, enable_thinking=None)
+    prompt = await build_prompt(engine(120), "", turns, max_new_tokens=20, enable_thinking=None)
     assert prompt.dropped_turns >= 2
     # Keeping one more question and answer would not have fitted.
     one_more = turns[prompt.dropped_turns - 2 :]
-    bigger = build_prompt(engine(10_000), "", one_more, max_new_tokens=20, enable_thinking=None)
+    bigger = await build_prompt(
+        engine(10_000), "", one_more, max_new_tokens=20, enable_thinking=None
+    )
     assert bigger.tokens + 20 > 120
 
 
-def test_max_new_tokens_shrinks_to_the_room_left() -> None:
-    prompt = build_prompt(
+async def test_max_new_tokens_shrinks_to_the_room_left() -> None:
+    prompt = await build_prompt(
         engine(100),
         "",
         [ChatTurn("user", words("w", 40))],
@@ -88,17 +97,20 @@ def test_max_new_tokens_shrinks_to_the_room_left() -> None:
     assert prompt.max_new_tokens == 100 - prompt.tokens
 
 
-def test_newest_turn_too_long_for_the_context_raises() -> None:
+async def test_newest_turn_too_long_for_the_context_raises() -> None:
     turns = [*conversation(2), ChatTurn("user", words("huge", 200))]
     with pytest.raises(PromptTooLong):
-        build_prompt(engine(100), "", turns, max_new_tokens=10, enable_thinking=None)
+        await build_prompt(engine(100), "", turns, max_new_tokens=10, enable_thinking=None)
 
 
-def test_enable_thinking_false_closes_the_think_block_in_the_prompt() -> None:
-    prompt = build_prompt(
+async def test_enable_thinking_false_closes_the_think_block_in_the_prompt() -> None:
+    prompt = await build_prompt(
         engine(4096), "", [ChatTurn("user", "hi")], max_new_tokens=10, enable_thinking=False
     )
-    assert prompt.text.endswith("<think>\n\n</think>\n\n")
+    text = text_of(prompt, enable_thinking=False)
+    assert text.endswith("<think>\n\n</think>\n\n")
+    # The prompt was counted as rendered with the switch.
+    assert prompt.tokens == engine(4096).count_tokens(text)
 
 
 def test_branch_to_follows_parents_and_leaves_siblings_out() -> None:

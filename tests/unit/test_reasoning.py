@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from parley.engine.reasoning import Piece, ReasoningSplitter
+from parley.engine.reasoning import ReasoningSplitter
+from parley.protocol import Piece
 
 
 def run(splitter: ReasoningSplitter, deltas: Iterable[str]) -> tuple[str, str]:

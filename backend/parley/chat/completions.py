@@ -12,20 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from parley.chat.generation import (
-    GenerationFailed,
-    GenerationOptions,
-    Outcome,
-    PreparedGeneration,
-    TokenText,
-    prepare_generation,
-    split_generation,
-)
+from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
 from parley.chat.prompts import PromptTooLong
-from parley.engine.base import ChatTurn, Engine, FinishReason, ModelCard, Prefilling, Queued
+from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
 from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
-from parley.engine.reasoning import Piece
+from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
 
 # How long a client is told to wait before retrying while a model loads.
 LOADING_RETRY_AFTER_S = 5
@@ -69,25 +61,8 @@ class CompletionRequest:
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """No token yet: queued for a batch slot or reading the prompt."""
-
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    finish_reason: FinishReason
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-CompletionEvent = Waiting | Piece | Finish
+# The answer's progress with its pieces one by one, for transports that send each on its own.
+CompletionEvent = Queued | Prefilling | Piece | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +72,7 @@ class Completion:
     model: str
     answer: str
     thinking: str
-    finish: Finish
+    finish: Finished
     elapsed_ms: float
 
 
@@ -188,7 +163,7 @@ class CompletionService:
                 f"max_tokens may be at most {context} for the model {model_id!r}.",
             )
         try:
-            generation = prepare_generation(
+            generation = await prepare_generation(
                 engine,
                 f"completion-{uuid.uuid4()}",
                 request.system_prompt,
@@ -201,36 +176,31 @@ class CompletionService:
         return PendingCompletion(model_id, engine, generation)
 
     async def stream(self, pending: PendingCompletion) -> AsyncIterator[CompletionEvent]:
-        """Thinking and answer pieces as they are made, then `Finish`; raises
+        """Waiting states, thinking and answer pieces as they are made, then `Finished`; raises
         CompletionFailed. Closing the iterator early cancels the generation."""
         try:
             meter = TokenMeter(self._observer, pending.model)
-            async for event in split_generation(pending.engine, pending.generation):
-                if isinstance(event, TokenText):
+            async for event in pending.engine.generate(pending.generation.request):
+                if isinstance(event, Pieces):
                     meter.tokens(event.completion_tokens)
                     for piece in event.pieces:
                         yield piece
-                elif isinstance(event, Outcome):
-                    meter.tokens(event.completion_tokens, timed=False)
-                    for piece in event.tail:
-                        yield piece
-                    yield Finish(event.finish_reason, event.prompt_tokens, event.completion_tokens)
-                elif isinstance(event, Queued):
-                    yield Waiting("queued")
-                elif isinstance(event, Prefilling):
-                    yield Waiting("prefill")
-        except GenerationFailed as exc:
+                else:
+                    if isinstance(event, Finished):
+                        meter.tokens(event.usage.completion_tokens, timed=False)
+                    yield event
+        except EngineError as exc:
             raise CompletionFailed(exc.message) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""
         answer: list[str] = []
         thinking: list[str] = []
-        finish = Finish("stop", pending.generation.prompt.tokens, 0)
+        finish = Finished("stop", Usage(pending.generation.prompt.tokens, completion_tokens=0))
         async for event in self.stream(pending):
             if isinstance(event, Piece):
                 (thinking if event.channel == "thinking" else answer).append(event.text)
-            elif isinstance(event, Finish):
+            elif isinstance(event, Finished):
                 finish = event
         return Completion(
             model=pending.model,

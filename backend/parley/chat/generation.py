@@ -1,30 +1,18 @@
-"""One generation on a loaded engine: prompt in, thinking and answer pieces out.
+"""One generation's request: the turns fitted to the model's context and the sampling choices.
 
-The one place where an engine's token stream becomes split text. WebSocket runs
-(chat/runs.py) and the stateless completion routes (chat/completions.py) both go through it,
-so they share the prompt building, the sampling defaults and the thinking splitter.
+WebSocket runs (chat/runs.py) and the stateless completion routes (chat/completions.py) both
+prepare their request here, so they share the prompt fitting and the sampling defaults; both
+then read the engine's `AnswerProgress` as it comes.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from parley.chat.prompts import Prompt, build_prompt
-from parley.engine.base import (
-    ChatTurn,
-    Delta,
-    Engine,
-    EngineError,
-    Finished,
-    FinishReason,
-    GenerationRequest,
-    Prefilling,
-    Queued,
-    SamplingParams,
-)
-from parley.engine.reasoning import Piece, ReasoningSplitter
+from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,44 +52,13 @@ class AnswerChoices(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PreparedGeneration:
-    """A rendered prompt and the request that will be submitted for it."""
+    """The fitted prompt and the request that will be submitted for it."""
 
     prompt: Prompt
     request: GenerationRequest
-    starts_in_thinking: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TokenText:
-    """The split text of one engine delta (empty while a tag is still undecided)."""
-
-    pieces: list[Piece]
-    completion_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a generation ended, with the text the splitter held back until the end."""
-
-    finish_reason: FinishReason
-    prompt_tokens: int
-    completion_tokens: int
-    tail: list[Piece]
-
-
-class GenerationFailed(Exception):
-    """The engine failed; `tail` is the split text held back before the failure."""
-
-    def __init__(self, message: str, tail: list[Piece]) -> None:
-        super().__init__(message)
-        self.message = message
-        self.tail = tail
-
-
-GenerationEvent = Queued | Prefilling | TokenText | Outcome
-
-
-def prepare_generation(
+async def prepare_generation(
     engine: Engine,
     request_id: str,
     system_prompt: str,
@@ -111,8 +68,8 @@ def prepare_generation(
     default_max_tokens: int,
     ignore_eos: bool = False,
 ) -> PreparedGeneration:
-    """Render the prompt and choose the sampling parameters; raises PromptTooLong."""
-    prompt = build_prompt(
+    """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
+    prompt = await build_prompt(
         engine,
         system_prompt,
         turns,
@@ -130,34 +87,10 @@ def prepare_generation(
     )
     return PreparedGeneration(
         prompt=prompt,
-        request=GenerationRequest(request_id=request_id, prompt=prompt.text, params=params),
-        starts_in_thinking=prompt.text.rstrip().endswith(engine.card.think_open),
+        request=GenerationRequest(
+            request_id=request_id,
+            turns=prompt.turns,
+            enable_thinking=options.thinking,
+            params=params,
+        ),
     )
-
-
-async def split_generation(
-    engine: Engine, prepared: PreparedGeneration
-) -> AsyncIterator[GenerationEvent]:
-    """Run the request: waiting states as the engine reports them, one `TokenText` per delta,
-    and last an `Outcome`. Raises GenerationFailed if the engine fails. Closing the
-    iterator early cancels the request (the engine's own contract)."""
-    card = engine.card
-    splitter = ReasoningSplitter(
-        card.think_open, card.think_close, start_in_thinking=prepared.starts_in_thinking
-    )
-    finish: FinishReason = "stop"
-    prompt_tokens, completion_tokens = prepared.prompt.tokens, 0
-    try:
-        async for event in engine.generate(prepared.request):
-            if isinstance(event, Delta):
-                completion_tokens = event.completion_tokens
-                yield TokenText(splitter.feed(event.text), completion_tokens)
-            elif isinstance(event, Finished):
-                finish = event.finish_reason
-                prompt_tokens = event.prompt_tokens
-                completion_tokens = event.completion_tokens
-            else:
-                yield event
-    except EngineError as exc:
-        raise GenerationFailed(str(exc), splitter.flush()) from exc
-    yield Outcome(finish, prompt_tokens, completion_tokens, splitter.flush())

@@ -1,4 +1,4 @@
-"""From a conversation's stored messages to the prompt text for one run."""
+"""From a conversation's stored messages to the turns that fit the model's context for one run."""
 
 from __future__ import annotations
 
@@ -38,13 +38,14 @@ def history_turns(branch: Sequence[Message]) -> list[ChatTurn]:
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    text: str
+    # The system turn (if any) and the history that fits, oldest first.
+    turns: tuple[ChatTurn, ...]
     tokens: int
     max_new_tokens: int
     dropped_turns: int
 
 
-def build_prompt(
+async def build_prompt(
     engine: Engine,
     system_prompt: str,
     turns: Sequence[ChatTurn],
@@ -52,8 +53,8 @@ def build_prompt(
     max_new_tokens: int,
     enable_thinking: bool | None,
 ) -> Prompt:
-    """Render with the model's chat template, dropping the oldest turns until the prompt and
-    the answer fit the model's context. The newest turn is always kept."""
+    """Drop the oldest turns until the prompt (the model's chat template applied) and the answer
+    fit the model's context. The newest turn is always kept."""
     context = engine.card.context_length
     # Room for at least a short answer, even when the history is long.
     reserve = min(max_new_tokens, max(context // 4, 1))
@@ -61,8 +62,8 @@ def build_prompt(
     history = list(turns)
     dropped = 0
     while True:
-        text = engine.render_prompt(system + history, enable_thinking=enable_thinking)
-        tokens = engine.count_tokens(text)
+        kept = (*system, *history)
+        tokens = await engine.prompt_tokens(kept, enable_thinking=enable_thinking)
         if tokens + reserve <= context:
             break
         if len(history) <= 1:
@@ -76,7 +77,7 @@ def build_prompt(
             history.pop(0)
             dropped += 1
     return Prompt(
-        text=text,
+        turns=kept,
         tokens=tokens,
         max_new_tokens=max(1, min(max_new_tokens, context - tokens)),
         dropped_turns=dropped,

@@ -17,25 +17,17 @@ from typing import Literal
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
-from parley.chat.generation import (
-    GenerationFailed,
-    GenerationOptions,
-    Outcome,
-    TokenText,
-    prepare_generation,
-    split_generation,
-)
+from parley.chat.generation import GenerationOptions, prepare_generation
 from parley.chat.metering import RunObserver, RunReport, TokenMeter
 from parley.chat.prompts import PromptTooLong
 from parley.chat.store import ChatStore
-from parley.engine.base import ChatTurn, Engine, Prefilling, Queued
+from parley.engine.base import ChatTurn, Engine, EngineError
 from parley.engine.manager import EngineManager, ModelUnavailable
-from parley.engine.reasoning import Piece
 from parley.models import Message
+from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
 from parley.realtime.protocol import (
     ChunkFrame,
     ErrorCode,
-    FinishReason,
     SendOptions,
     StatusFrame,
     ThinkingFrame,
@@ -163,13 +155,13 @@ class Run:
         except ModelUnavailable as exc:
             raise RunFailed("model_unavailable", exc.message) from exc
 
-    async def _generate(self) -> tuple[FinishReason, int, int]:
+    async def _generate(self) -> Finished:
         engine = await self._acquire_engine()
         if engine is None:
-            return "cancelled", 0, 0
+            return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
         try:
-            prepared = prepare_generation(
+            prepared = await prepare_generation(
                 engine,
                 self.id,
                 self._plan.system_prompt,
@@ -181,32 +173,33 @@ class Run:
         except PromptTooLong as exc:
             raise RunFailed("too_long", str(exc)) from exc
         if self._stop_requested.is_set():
-            return "cancelled", prepared.prompt.tokens, 0
+            return Finished("cancelled", Usage(prepared.prompt.tokens, completion_tokens=0))
+        finished: Finished | None = None
         try:
-            async for event in split_generation(engine, prepared):
-                if isinstance(event, TokenText):
+            async for event in engine.generate(prepared.request):
+                if isinstance(event, Pieces):
                     self._meter.tokens(event.completion_tokens)
                     await self._emit(event.pieces)
-                elif isinstance(event, Outcome):
+                elif isinstance(event, Finished):
                     # Tokens that produced no text (a stop string, say) still count.
-                    self._meter.tokens(event.completion_tokens, timed=False)
-                    await self._emit(event.tail)
-                    return event.finish_reason, event.prompt_tokens, event.completion_tokens
+                    self._meter.tokens(event.usage.completion_tokens, timed=False)
+                    finished = event
                 elif isinstance(event, Queued):
                     self._set_status(StatusFrame(state="queued", position=event.position))
                 elif isinstance(event, Prefilling):
                     self._set_status(StatusFrame(state="prefill"))
-        except GenerationFailed as exc:
-            await self._emit(exc.tail)
+        except EngineError as exc:
             raise RunFailed("generation_failed", exc.message) from exc
-        raise RunFailed("internal_error", "The engine ended without finishing.")
+        if finished is None:
+            raise RunFailed("internal_error", "The engine ended without finishing.")
+        return finished
 
     def _set_status(self, status: StatusFrame) -> None:
         self._status = status
         if self._meter.first_token_at is None:
             self.channel.publish(status)
 
-    async def _emit(self, pieces: list[Piece]) -> None:
+    async def _emit(self, pieces: Sequence[Piece]) -> None:
         if not pieces:
             return
         await self.channel.reserve(len(pieces))
@@ -227,16 +220,19 @@ class Run:
 
     # ---------- endings: saved first, then sent ----------
 
-    async def _complete(self, result: tuple[FinishReason, int, int]) -> None:
-        finish, prompt_tokens, completion_tokens = result
+    async def _complete(self, result: Finished) -> None:
+        finish, usage = result.finish_reason, result.usage
         if self._interrupted:
             await self._fail("interrupted", "The server stopped before this answer finished.")
             return
         message = self.message
         message.status = "cancelled" if finish == "cancelled" else "complete"
         message.finish_reason = finish
-        message.usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
-        message.timings = self._timings(completion_tokens)
+        message.usage = {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
+        message.timings = self._timings(usage.completion_tokens)
         await self._close()
 
     async def _fail(self, code: ErrorCode, text: str) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from parley.engine.base import EngineError, Prefilling, Queued
+from parley.engine.base import EngineError
 from parley.engine.sequence import SequenceState
+from parley.protocol import Prefilling, Queued
 
 S = TypeVar("S", bound=SequenceState)
 

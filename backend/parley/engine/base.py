@@ -1,6 +1,6 @@
-"""The engine interface: plain requests in, an async stream of text deltas out, cancel by id.
+"""The engine interface: a conversation in, its answer's progress out, cancel by id.
 
-Nothing here names torch, so the same interface can front a remote OpenAI-compatible server.
+Nothing here names torch, so the same interface fronts a remote OpenAI-compatible server.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-FinishReason = Literal["stop", "length", "cancelled"]
-Role = Literal["system", "user", "assistant"]
+from parley.protocol import AnswerProgress, ParleyError, Role
+
 # What runs a model: transformers (any folder, LoRA, the GPU) or llama.cpp (GGUF files, CPU).
 EngineKind = Literal["transformers", "llamacpp"]
 
@@ -37,44 +37,18 @@ class SamplingParams:
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
     request_id: str
-    prompt: str
+    # The whole (already fitted) conversation, the system turn first if any.
+    turns: tuple[ChatTurn, ...]
+    # None: the model's default.
+    enable_thinking: bool | None = None
     params: SamplingParams = field(default_factory=SamplingParams)
 
 
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """Waiting for a free slot in the batch; position 1 is next in line."""
-
-    position: int
-
-
-@dataclass(frozen=True, slots=True)
-class Prefilling:
-    """The prompt is being read; no token yet."""
-
-    prompt_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """New text since the previous delta (may be empty while a multi-byte character is cut)."""
-
-    text: str
-    completion_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    finish_reason: FinishReason
-    prompt_tokens: int
-    completion_tokens: int
-
-
-EngineEvent = Queued | Prefilling | Delta | Finished
-
-
-class EngineError(Exception):
+class EngineError(ParleyError):
     """A generation that failed inside the engine; its message is safe to show a user."""
+
+    default_code = "generation_failed"
+    kind = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +73,16 @@ class Engine(Protocol):
     @property
     def card(self) -> ModelCard: ...
 
-    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        """The model's own chat template applied to the turns, ending where the reply starts."""
+    async def prompt_tokens(
+        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+    ) -> int:
+        """How many tokens the prompt for these turns takes (template and all)."""
         ...
 
-    def count_tokens(self, text: str) -> int: ...
-
-    def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
-        """Stream events for one request; the last one is always `Finished` unless it raises
-        `EngineError`. Closing the iterator early cancels the request."""
+    def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        """`Queued`/`Prefilling` while waiting, `Pieces` already split into thinking and answer,
+        last a `Finished`. On failure: everything already produced (held-back text flushed),
+        then `EngineError`. Closing the iterator early cancels the request."""
         ...
 
     async def cancel(self, request_id: str) -> None:

@@ -7,13 +7,12 @@ second. Generation itself lives in scheduler.py; this module adapts it to asynci
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,11 @@ from transformers import (
 
 from parley.config import Settings
 from parley.engine.admission import SchedulerLimits
-from parley.engine.base import (
-    ChatTurn,
-    EngineEvent,
-    GenerationRequest,
-    ModelCard,
-)
+from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.batched import BatchedEngine
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.scheduler import Scheduler, TorchSequence
 from parley.engine.specs import ModelSpec, gguf_file
-from parley.engine.streaming import stream_request
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +175,7 @@ def _limits(model: PreTrainedModel, settings: Settings) -> SchedulerLimits:
     )
 
 
-class HFEngine:
+class HFEngine(BatchedEngine[TorchSequence]):
     """One transformers model; generation runs on the scheduler's thread, never on the loop."""
 
     def __init__(
@@ -193,17 +187,14 @@ class HFEngine:
     ) -> None:
         self._tokenizer = tokenizer
         self._card = card
-        self._scheduler = Scheduler(
+        self._sequence_kind = TorchSequence
+        self._loop = Scheduler(
             model,
             eos_token_ids=_eos_token_ids(model, tokenizer),
             vocab_size=len(tokenizer),
             limits=limits,
             name=card.name,
         )
-
-    @property
-    def card(self) -> ModelCard:
-        return self._card
 
     def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
         messages = [{"role": turn.role, "content": turn.content} for turn in turns]
@@ -226,25 +217,6 @@ class HFEngine:
         text = self._tokenizer.decode(ids, skip_special_tokens=True)
         assert isinstance(text, str)
         return text
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._encode(text))
-
-    def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
-        return stream_request(
-            self._scheduler,
-            TorchSequence,
-            request,
-            self._encode,
-            self._card.context_length,
-            self._decode,
-        )
-
-    async def cancel(self, request_id: str) -> None:
-        self._scheduler.cancel(request_id)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._scheduler.close)
 
 
 class TorchScorer:

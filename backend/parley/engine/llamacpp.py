@@ -8,11 +8,10 @@ conversation of the model decoded together in one llama_batch.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,11 @@ from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.config import Settings
 from parley.engine.admission import SchedulerLimits
-from parley.engine.base import ChatTurn, EngineEvent, GenerationRequest, ModelCard
+from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.batched import BatchedEngine
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
 from parley.engine.specs import ModelSpec
-from parley.engine.streaming import stream_request
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ def load_llamacpp_engine(
     return LlamaCppEngine(model, context, template, card, limits, batch_tokens)
 
 
-class LlamaCppEngine:
+class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def __init__(
         self,
         model: Any,
@@ -177,16 +176,13 @@ class LlamaCppEngine:
         self._vocab = lc.llama_model_get_vocab(model)
         self._template = template
         self._card = card
+        self._sequence_kind = LlamaSequence
         self._pieces: dict[int, bytes] = {}
         self._special_tokens = {
             "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
         }
         self._loop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
-
-    @property
-    def card(self) -> ModelCard:
-        return self._card
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -226,26 +222,10 @@ class LlamaCppEngine:
                 pieces[token] = token_bytes(self._vocab, token)
         return b"".join(pieces[token] for token in ids).decode("utf-8", errors="replace")
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._encode(text))
-
-    def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
-        return stream_request(
-            self._loop,
-            LlamaSequence,
-            request,
-            self._encode,
-            self._card.context_length,
-            self._decode,
-        )
-
-    async def cancel(self, request_id: str) -> None:
-        self._loop.cancel(request_id)
-
     async def close(self) -> None:
         if self._context is None:
             return
-        await asyncio.to_thread(self._loop.close)
+        await super().close()
         context, self._context = self._context, None
         lc.llama_free(context)
         lc.llama_model_free(self._model)

@@ -2,20 +2,29 @@
 
 Tags may arrive cut across deltas, so text that could be the start of a tag is held back until
 the next delta decides it. A model that never closes its tag leaves everything as thinking.
+Every engine that makes raw text runs its stream through `split_thinking`.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Literal
 
-Channel = Literal["thinking", "answer"]
+from parley.engine.base import EngineError, ModelCard
+from parley.protocol import AnswerProgress, Channel, Finished, Piece, Pieces, Prefilling, Queued
 
 
 @dataclass(frozen=True, slots=True)
-class Piece:
-    channel: Channel
+class TextDelta:
+    """An engine's raw text of new tokens, before the split (may be empty while a multi-byte
+    character is cut)."""
+
     text: str
+    completion_tokens: int
+
+
+RawProgress = Queued | Prefilling | TextDelta | Finished
 
 
 def partial_tag_suffix(text: str, tag: str) -> int:
@@ -101,3 +110,37 @@ class ReasoningSplitter:
         if held:
             self._emit(pieces, "thinking" if self._thinking else "answer", held)
         return pieces
+
+
+async def split_thinking(
+    raw: AsyncGenerator[RawProgress, None], card: ModelCard, *, prompt: str
+) -> AsyncGenerator[AnswerProgress, None]:
+    """An engine's raw stream as `AnswerProgress`. The held-back text comes out before
+    `Finished`, or before the `EngineError` is raised again. A prompt that ends with the
+    opening tag starts the answer in thinking. Closing this stream closes `raw`."""
+    splitter = ReasoningSplitter(
+        card.think_open,
+        card.think_close,
+        start_in_thinking=prompt.rstrip().endswith(card.think_open),
+    )
+    # The last count that came with text: the held-back tail belongs to those tokens.
+    completion_tokens = 0
+    async with contextlib.aclosing(raw):
+        try:
+            async for event in raw:
+                if isinstance(event, TextDelta):
+                    completion_tokens = event.completion_tokens
+                    yield Pieces(tuple(splitter.feed(event.text)), completion_tokens)
+                elif isinstance(event, Finished):
+                    tail = splitter.flush()
+                    if tail:
+                        yield Pieces(tuple(tail), completion_tokens)
+                    yield event
+                    return
+                else:
+                    yield event
+        except EngineError:
+            tail = splitter.flush()
+            if tail:
+                yield Pieces(tuple(tail), completion_tokens)
+            raise

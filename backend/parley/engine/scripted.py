@@ -6,21 +6,14 @@ Never the default: it only runs when the configuration names the model `scripted
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from parley.engine.base import (
-    ChatTurn,
-    Delta,
-    EngineError,
-    EngineEvent,
-    Finished,
-    FinishReason,
-    GenerationRequest,
-    ModelCard,
-    Prefilling,
-)
+from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
+from parley.protocol import AnswerProgress, Finished, FinishReason, Prefilling, Usage
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _USER_MARK = "<|user|>\n"
@@ -62,6 +55,11 @@ class ScriptedEngine:
     def count_tokens(self, text: str) -> int:
         return len(split_tokens(text))
 
+    async def prompt_tokens(
+        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+    ) -> int:
+        return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+
     def _script(self, prompt: str) -> tuple[str, str]:
         last_user = ""
         if _USER_MARK in prompt:
@@ -72,11 +70,20 @@ class ScriptedEngine:
         text = f"<think>{thinking}</think>\n\n" if thinking else ""
         return text + self._config.answer.replace("{user}", last_user), last_user
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[EngineEvent]:
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
+        raw = self._generate_text(request, prompt)
+        async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
+            async for event in stream:
+                yield event
+
+    async def _generate_text(
+        self, request: GenerationRequest, prompt: str
+    ) -> AsyncGenerator[RawProgress, None]:
         self._active.add(request.request_id)
-        prompt_tokens = self.count_tokens(request.prompt)
+        prompt_tokens = self.count_tokens(prompt)
         yield Prefilling(prompt_tokens=prompt_tokens)
-        script, last_user = self._script(request.prompt)
+        script, last_user = self._script(prompt)
         if self._config.first_token_delay_s:
             await self._sleep(request.request_id, self._config.first_token_delay_s)
         produced = 0
@@ -92,7 +99,7 @@ class ScriptedEngine:
                 if FAIL_MARKER in last_user and produced == 3:
                     raise EngineError("the scripted engine was asked to fail")
                 produced += 1
-                yield Delta(text=token, completion_tokens=produced)
+                yield TextDelta(text=token, completion_tokens=produced)
                 await self._sleep(request.request_id, self._config.token_delay_s)
             else:
                 if request.request_id in self._cancelled:
@@ -100,11 +107,7 @@ class ScriptedEngine:
         finally:
             self._active.discard(request.request_id)
             self._cancelled.discard(request.request_id)
-        yield Finished(
-            finish_reason=reason,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=produced,
-        )
+        yield Finished(reason, Usage(prompt_tokens=prompt_tokens, completion_tokens=produced))
 
     async def _sleep(self, request_id: str, seconds: float) -> None:
         # Sleep in short steps so a cancel lands within one "decode step"; with no delay at

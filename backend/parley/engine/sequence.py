@@ -10,18 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from parley.engine.base import (
-    Delta,
-    EngineError,
-    EngineEvent,
-    Finished,
-    FinishReason,
-    SamplingParams,
-)
+from parley.engine.base import EngineError, SamplingParams
 from parley.engine.decoding import Decode, IncrementalDetokenizer, StopStringFilter
+from parley.engine.reasoning import RawProgress, TextDelta
+from parley.protocol import Finished, FinishReason, Usage
 
 # Receives the events of one request, or the EngineError that ends it; called on the loop thread.
-Emit = Callable[[EngineEvent | EngineError], None]
+Emit = Callable[[RawProgress | EngineError], None]
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -66,7 +61,7 @@ class SequenceState:
         )
 
     def finish(self, reason: FinishReason) -> None:
-        self.emit(Finished(reason, len(self.prompt_ids), len(self.generated)))
+        self.emit(Finished(reason, Usage(len(self.prompt_ids), len(self.generated))))
 
     def accept(self, token: int, *, is_end: bool) -> bool:
         """Record a new token and stream its text; False when the sequence has finished.
@@ -91,4 +86,4 @@ class SequenceState:
 
     def _emit_text(self, text: str) -> None:
         if text:
-            self.emit(Delta(text, len(self.generated)))
+            self.emit(TextDelta(text, len(self.generated)))

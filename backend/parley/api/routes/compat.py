@@ -34,17 +34,15 @@ from parley.chat.completions import (
     CompletionRefused,
     CompletionRequest,
     CompletionService,
-    Finish,
     PendingCompletion,
-    Waiting,
 )
 from parley.chat.generation import GenerationOptions
 from parley.chat.service import ChatRefused, ChatService, ConversationNotFound
 from parley.config import Settings
 from parley.engine.base import ChatTurn
 from parley.engine.manager import ModelUnavailable
-from parley.engine.reasoning import Piece
 from parley.models import Usage, User
+from parley.protocol import Finished, Piece, Prefilling, Queued
 from parley.realtime.protocol import (
     ChunkFrame,
     EndFrame,
@@ -169,9 +167,9 @@ class UsageInfo(BaseModel):
         )
 
     @classmethod
-    def of(cls, finishes: Sequence[Finish]) -> UsageInfo:
-        prompt = sum(f.prompt_tokens for f in finishes)
-        completion = sum(f.completion_tokens for f in finishes)
+    def of(cls, finishes: Sequence[Finished]) -> UsageInfo:
+        prompt = sum(f.usage.prompt_tokens for f in finishes)
+        completion = sum(f.usage.completion_tokens for f in finishes)
         return cls(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )
@@ -318,9 +316,11 @@ async def _stream_events(
                     "thinking" if event.channel == "thinking" else "chunk"
                 )
                 yield sse_data(StreamEvent(type=kind, content=event.text))
-            elif isinstance(event, Waiting):
-                yield sse_comment(event.state)
-            elif isinstance(event, Finish):
+            elif isinstance(event, Queued):
+                yield sse_comment("queued")
+            elif isinstance(event, Prefilling):
+                yield sse_comment("prefill")
+            elif isinstance(event, Finished):
                 yield sse_data(
                     StreamEvent(
                         type="end",

@@ -24,13 +24,11 @@ from parley.chat.completions import (
     CompletionRefused,
     CompletionRequest,
     CompletionService,
-    Finish,
     PendingCompletion,
-    Waiting,
 )
 from parley.chat.generation import GenerationOptions
-from parley.engine.base import ChatTurn, FinishReason
-from parley.engine.reasoning import Piece
+from parley.engine.base import ChatTurn
+from parley.protocol import Finished, FinishReason, Piece, Prefilling, Queued
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +146,12 @@ class CompletionUsage(BaseModel):
     total_tokens: int
 
     @classmethod
-    def of(cls, finish: Finish) -> CompletionUsage:
+    def of(cls, finish: Finished) -> CompletionUsage:
+        usage = finish.usage
         return cls(
-            prompt_tokens=finish.prompt_tokens,
-            completion_tokens=finish.completion_tokens,
-            total_tokens=finish.total_tokens,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
         )
 
 
@@ -270,9 +269,11 @@ async def _stream_chunks(
                     yield chunk(ChunkDelta(reasoning_content=event.text))
                 else:
                     yield chunk(ChunkDelta(content=event.text))
-            elif isinstance(event, Waiting):
-                yield sse_comment(event.state)
-            elif isinstance(event, Finish):
+            elif isinstance(event, Queued):
+                yield sse_comment("queued")
+            elif isinstance(event, Prefilling):
+                yield sse_comment("prefill")
+            elif isinstance(event, Finished):
                 yield chunk(ChunkDelta(), _openai_finish(event.finish_reason))
                 if include_usage:
                     yield _chunk_json(
