@@ -110,7 +110,7 @@ async def test_dummy_weights_build_the_architecture_of_a_config(
     assert engine.card.context_length == config["max_position_embeddings"]
     params = SamplingParams(max_tokens=4, temperature=0.0, ignore_eos=True)
     _, finished, _ = await asyncio.wait_for(answer(engine, "dummy", "Hi!", params), 60)
-    assert (finished.finish_reason, finished.completion_tokens) == ("length", 4)
+    assert (finished.finish_reason, finished.usage.completion_tokens) == ("length", 4)
     await manager.close()
 
 

@@ -29,6 +29,8 @@ from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
 from parley.engine.specs import ModelSpec
 
 log = logging.getLogger(__name__)
+# llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
+logging.getLogger("llama-cpp-python").setLevel(logging.WARNING)
 
 # llama.cpp's bound on sequences in one context.
 _MAX_SEQUENCES = 256
