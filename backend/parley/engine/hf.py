@@ -35,7 +35,7 @@ from parley.engine.base import ChatTurn, ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.scheduler import Scheduler, TorchSequence
-from parley.engine.specs import ModelSpec, gguf_file
+from parley.engine.specs import ModelSpec, chat_template_text, gguf_file
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,6 @@ def weights_folder(path: str, settings: Settings) -> Path:
     if (location / "config.json").is_file():
         return location
     raise FileNotFoundError(f"{path!r} is neither 'smollm2', a .gguf file nor a model folder")
-
-
-def _chat_template(value: str | None) -> str | None:
-    if value is None:
-        return None
-    as_file = Path(value).expanduser()
-    return as_file.read_text(encoding="utf-8") if as_file.is_file() else value
 
 
 def _build_model(spec: ModelSpec, folder: Path, dtype: torch.dtype) -> PreTrainedModel:
@@ -138,7 +131,7 @@ def load_engine(
         torch.set_num_threads(settings.cpu_threads)
     dtype_name = pick_dtype(spec.dtype or settings.dtype, device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    template = _chat_template(spec.chat_template)
+    template = chat_template_text(spec.chat_template)
     if template is not None:
         tokenizer.chat_template = template
     on_progress(0.7)

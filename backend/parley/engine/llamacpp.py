@@ -26,7 +26,7 @@ from parley.engine.base import ChatTurn, ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
-from parley.engine.specs import ModelSpec
+from parley.engine.specs import ModelSpec, chat_template_text
 
 log = logging.getLogger(__name__)
 # llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
@@ -84,14 +84,17 @@ def _load_model(gguf: Path) -> Any:
 
 
 def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
-    """A context whose KV cache is one pool of `tokens` cells shared by `sequences`."""
+    """A context of `tokens` KV cells, split evenly between `sequences`."""
     params = lc.llama_context_default_params()
     params.n_ctx = tokens
     params.n_batch = batch_tokens
     params.n_seq_max = sequences
     params.n_threads = threads
     params.n_threads_batch = threads
-    params.kv_unified = True
+    # A KV stream of its own per sequence: attention then reads each sequence's cells as if it
+    # ran alone, so batching never changes an answer (with one unified pool it did: the cells'
+    # layout changes the rounding) and a step does not attend over every sequence's cells.
+    params.kv_unified = False
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
     if not context:
@@ -114,7 +117,8 @@ def load_llamacpp_engine(
     """Load a GGUF file on llama.cpp, ready to serve.
 
     llama.cpp allocates its KV cache when the model loads, so the KV pool is real memory from
-    the start: `kv_cache_gib` worth of tokens, at most `max_concurrent_runs` full contexts."""
+    the start: `kv_cache_gib` worth of tokens, at most `max_concurrent_runs` full contexts,
+    split evenly between the `max_concurrent_runs` sequences (each conversation's context)."""
     model = _load_model(gguf)
     on_progress(0.7)
     try:
@@ -135,16 +139,15 @@ def load_llamacpp_engine(
         lc.llama_model_free(model)
         raise
     on_progress(0.95)
-    template = spec.chat_template or _metadata(model, "tokenizer.chat_template")
-    if template is not None and Path(template).expanduser().is_file():
-        template = Path(template).expanduser().read_text(encoding="utf-8")
+    template = chat_template_text(spec.chat_template) or _metadata(model, "tokenizer.chat_template")
     if template is None:
         lc.llama_free(context)
         lc.llama_model_free(model)
         raise RuntimeError(f"{gguf} has no chat template; name one in the models file")
     card = ModelCard(
         name=spec.id,
-        context_length=min(context_length, pool),
+        # Each sequence owns its share of the pool: that is the longest prompt plus answer.
+        context_length=min(context_length, int(lc.llama_n_ctx_seq(context))),
         think_open=spec.think_open,
         think_close=spec.think_close,
         device="cpu",

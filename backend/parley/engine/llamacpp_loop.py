@@ -1,7 +1,8 @@
 """The llama.cpp engine's decode loop: every active request of a GGUF model in one llama_batch.
 
-Each request owns a sequence id of one context whose KV cache is a single pool shared by all of
-them (`kv_unified`). A step is ONE `llama_decode` of a batch holding, for every decoding
+Each request owns a sequence id of one context, and with it a KV stream of its own (an even
+share of the pool; not `kv_unified`, whose shared cells made batched answers differ from
+one-at-a-time ones). A step is ONE `llama_decode` of a batch holding, for every decoding
 request, its last token at its own position under its own sequence id, and then as many
 prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
 several steps, several short ones in one). Logits are asked only where a token is to be

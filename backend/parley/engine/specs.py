@@ -50,6 +50,17 @@ class ModelSpec:
     dummy_config: str | None = None
 
 
+def chat_template_text(value: str | None) -> str | None:
+    """A configured chat template: the text of the file it names, or the template itself."""
+    if value is None:
+        return None
+    try:
+        as_file = Path(value).expanduser()
+        return as_file.read_text(encoding="utf-8") if as_file.is_file() else value
+    except OSError:  # A template is no file name (too long, say).
+        return value
+
+
 def read_models_file(models_file: Path) -> list[ModelSpec]:
     """The model list from a JSON file: a list of objects with ModelSpec's fields."""
     entries: Any = json.loads(models_file.read_text(encoding="utf-8"))
