@@ -33,18 +33,25 @@ def load_smollm2(kind: EngineChoice, data_dir: Path, **settings: object) -> Engi
 
 
 @pytest.fixture(scope="session", params=ENGINES)
-async def smollm2(request: pytest.FixtureRequest, model_data_dir: Path) -> AsyncIterator[Engine]:
-    engine = load_smollm2(request.param, model_data_dir)
+def engine_kind(request: pytest.FixtureRequest) -> EngineChoice:
+    """One parameter for every engine fixture, so a test never mixes two engines' answers."""
+    kind: EngineChoice = request.param
+    return kind
+
+
+@pytest.fixture(scope="session")
+async def smollm2(engine_kind: EngineChoice, model_data_dir: Path) -> AsyncIterator[Engine]:
+    engine = load_smollm2(engine_kind, model_data_dir)
     yield engine
     await engine.close()
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(scope="session")
 async def one_slot_smollm2(
-    request: pytest.FixtureRequest, model_data_dir: Path
+    engine_kind: EngineChoice, model_data_dir: Path
 ) -> AsyncIterator[Engine]:
     """The same model with room for one run at a time, to watch the queue."""
-    engine = load_smollm2(request.param, model_data_dir, max_concurrent_runs=1)
+    engine = load_smollm2(engine_kind, model_data_dir, max_concurrent_runs=1)
     yield engine
     await engine.close()
 
