@@ -69,7 +69,7 @@ def main() -> None:
     threads = args.cpu_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     settings = Settings(data_dir=args.data_dir, cpu_threads=threads)
-    folder = weights_folder(args.model, settings)
+    folder = weights_folder(args.model, settings.engine_config())
     tokenizer = AutoTokenizer.from_pretrained(folder)
     text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
     prompts = prompt_ids(tokenizer, PROMPTS)

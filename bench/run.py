@@ -223,7 +223,7 @@ async def main() -> None:
     spec = ModelSpec(
         id=args.model, path=args.model, dummy_config=args.dummy_config, engine=args.engine
     )
-    folder = weights_folder(spec.path, settings)
+    folder = weights_folder(spec.path, settings.engine_config())
     gguf = gguf_file(spec.path) if args.dummy_config is None else None
     results: list[RunResult] = []
 
@@ -243,7 +243,7 @@ async def main() -> None:
             results += await measure_llama_server(gguf, llama_ns, args.tokens, threads, args.out)
 
     if args.via == "engine":
-        loaded = build_engine(spec, settings)
+        loaded = build_engine(spec, settings.engine_config())
         engine, note = loaded.engine, loaded.note
         parley_engine = f"{engine.card.engine}/{engine.card.dtype}"
         try:

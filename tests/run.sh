@@ -23,9 +23,15 @@ parley schema | diff -u shared/protocol.schema.json - || {
   exit 1
 }
 
+say "the OpenAPI document matches the backend's routes"
+parley openapi | diff -u shared/openapi.json - || {
+  echo "shared/openapi.json is stale: run 'parley openapi --output shared/openapi.json', then 'npm run gen:api' in frontend/" >&2
+  exit 1
+}
+
 if [ -f frontend/package.json ]; then
   say "frontend: generated types, type check, unit tests"
-  (cd frontend && npm run --silent check:types && npm run --silent typecheck && npm run --silent format:check && npm test --silent)
+  (cd frontend && npm run --silent check:types && npm run --silent check:api && npm run --silent typecheck && npm run --silent format:check && npm test --silent)
 fi
 
 # pytest's exit code 5 means the arguments selected no test in that run: not a failure.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,14 +19,33 @@ from fastapi.staticfiles import StaticFiles
 from parley import __version__
 from parley.accounts import AccountService
 from parley.api.errors import ApiError, install_error_handlers
-from parley.api.routes import admin, auth, compat, conversations, keys, models, openai, system
+from parley.api.headers import SecurityHeadersMiddleware
+from parley.api.routes import (
+    admin,
+    auth,
+    conversations,
+    files,
+    keys,
+    models,
+    openai,
+    search,
+    simple,
+    system,
+    transfer,
+)
+from parley.api.uploads import MEGABYTE
+from parley.chat.archive import ArchiveService, ArchiveStore
+from parley.chat.attachments import FileService, FileStore
 from parley.chat.completions import CompletionService
+from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
+from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
 from parley.chat.store import ChatStore
+from parley.chat.transfer import ImportLimits
 from parley.config import Settings
 from parley.db import Database
-from parley.engine.manager import EngineManager
+from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.realtime import socket
 from parley.security import LoginThrottle, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
@@ -42,11 +63,21 @@ def _static_dir(settings: Settings) -> Path | None:
     return None
 
 
+def _serves(engines: EngineManager, model: str) -> bool:
+    try:
+        engines.resolve(model)
+    except ModelUnavailable:
+        return False
+    return True
+
+
 def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
-    engines = EngineManager(settings)
+    engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
+    file_store = FileStore(db)
+    limits = MessageLimits(settings.max_message_chars)
     chat = ChatService(
         ChatStore(db),
         engines,
@@ -56,10 +87,22 @@ def create_app(settings: Settings) -> FastAPI:
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
         ),
+        limits,
+        file_store,
         observer=telemetry,
     )
     completions = CompletionService(
-        engines, default_max_tokens=settings.max_new_tokens, observer=telemetry
+        engines, default_max_tokens=settings.max_new_tokens, limits=limits, observer=telemetry
+    )
+    archive = ArchiveService(
+        ArchiveStore(db),
+        search_index_for(db),
+        ImportLimits(
+            max_bytes=int(settings.max_import_mb * MEGABYTE),
+            max_conversations=settings.max_import_conversations,
+            max_messages=settings.max_import_messages,
+        ),
+        model_served=lambda model: _serves(engines, model),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -95,6 +138,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engines = engines
     app.state.chat = chat
     app.state.completions = completions
+    app.state.archive = archive
+    app.state.files = FileService(file_store)
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
@@ -107,7 +152,25 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (auth, keys, conversations, models, admin, system, compat, openai, socket):
+    # Outermost, so that every response, errors from the layers inside included, carries them.
+    docs_paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p is not None)
+    )
+    for module in (
+        auth,
+        keys,
+        conversations,
+        transfer,
+        search,
+        files,
+        models,
+        admin,
+        system,
+        simple,
+        openai,
+        socket,
+    ):
         app.include_router(module.router)
     _mount_spa(app, settings)
     return app
@@ -135,3 +198,21 @@ def _mount_spa(app: FastAPI, settings: Settings) -> None:
         if path and candidate.is_file() and candidate.is_relative_to(static.resolve()):
             return FileResponse(candidate)
         return FileResponse(index)
+
+
+def openapi_schema_json() -> str:
+    """The REST API's OpenAPI document, the same on every machine (the SPA's types come from it).
+
+    Built from an app on the scripted engine and a throwaway data directory: nothing is started,
+    no model is loaded and nothing outside the temporary directory is touched.
+    """
+    with TemporaryDirectory(prefix="parley-openapi-") as data_dir:
+        settings = Settings(
+            data_dir=Path(data_dir),
+            model="scripted",
+            secret_key="openapi-" + "0" * 32,
+        )
+        app = create_app(settings)
+        schema = app.openapi()
+        app.state.db.close()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

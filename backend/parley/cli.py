@@ -1,4 +1,4 @@
-"""`parley serve | user create | chat | schema`: the command line."""
+"""`parley serve | user create | chat | schema | openapi`: the command line."""
 
 from __future__ import annotations
 
@@ -114,9 +114,18 @@ def create_user(settings: Settings, username: str, admin: bool, password_stdin: 
 
 
 def write_schema(output: Path | None) -> int:
-    from parley.realtime.protocol import protocol_schema_json
+    from parley.protocol.frames import protocol_schema_json
 
-    text = protocol_schema_json()
+    return _write_text(protocol_schema_json(), output)
+
+
+def write_openapi(output: Path | None) -> int:
+    from parley.app import openapi_schema_json
+
+    return _write_text(openapi_schema_json(), output)
+
+
+def _write_text(text: str, output: Path | None) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
@@ -176,10 +185,14 @@ def main(argv: list[str] | None = None) -> int:
 
     schema_parser = commands.add_parser("schema", help="print the WebSocket protocol's schema")
     schema_parser.add_argument("--output", type=Path, help="write to this file instead")
+    openapi_parser = commands.add_parser("openapi", help="print the REST API's OpenAPI schema")
+    openapi_parser.add_argument("--output", type=Path, help="write to this file instead")
 
     args = parser.parse_args(argv)
     if args.command == "schema":
         return write_schema(args.output)
+    if args.command == "openapi":
+        return write_openapi(args.output)
     if args.command == "chat":
         return terminal_chat(args)
     try:

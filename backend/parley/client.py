@@ -9,7 +9,7 @@
             ...  # ThinkingFrame, ChunkFrame, then EndFrame (or ErrorFrame)
 
 `AsyncParleyClient` has the same methods as coroutines and async iterators. Events are the
-WebSocket frames of parley.realtime.protocol; conversations are the shapes of parley.models.
+WebSocket frames of parley.protocol; conversations are the shapes of parley.models.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
-from parley.chat.answers import AnswerEvent, AnswerTracker, ChatAnswer
 from parley.models import ConversationDetail, ConversationPage, ConversationPublic
-from parley.realtime.protocol import (
+from parley.protocol import (
+    AnswerEvent,
+    AnswerTracker,
     AuthFrame,
+    ChatAnswer,
     EndFrame,
     ErrorFrame,
     ReadyFrame,

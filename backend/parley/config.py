@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from parley.engine.config import EngineConfig
+from parley.engine.scripted import ScriptedConfig
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
@@ -53,6 +56,18 @@ class Settings(BaseSettings):
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
+    max_upload_mb: float = Field(
+        20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
+    )
+    max_import_mb: float = Field(
+        50, gt=0, description="Largest export file one import may read (MB)."
+    )
+    max_import_conversations: int = Field(
+        1000, ge=1, description="Most conversations one import may hold."
+    )
+    max_import_messages: int = Field(
+        100_000, ge=1, description="Most messages one import may hold, all conversations together."
+    )
     max_new_tokens: int = Field(1024, ge=1, description="Default answer length limit in tokens.")
     max_batch_prompts: int = Field(
         16, ge=1, description="Most prompts one POST /api/v1/batch may carry."
@@ -89,6 +104,9 @@ class Settings(BaseSettings):
         ),
     )
     # --- end engine block ---
+    remote_check_interval_s: float = Field(
+        15.0, gt=0, description="How often remote models (engine 'openai') are checked."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
@@ -99,6 +117,7 @@ class Settings(BaseSettings):
     scripted_answer: str = "You said: {user}"
     scripted_token_delay_s: float = 0.01
     scripted_first_token_delay_s: float = 0.0
+    scripted_context_length: int = Field(4096, ge=16)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -112,6 +131,28 @@ class Settings(BaseSettings):
             # An origin has no path: "https://chat.example/" means "https://chat.example".
             return [str(item).strip().rstrip("/") for item in value if str(item).strip()]
         return value
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            data_dir=self.data_dir,
+            model=self.model,
+            models_file=self.models_file,
+            device=self.device,
+            dtype=self.dtype,
+            max_loaded_models=self.max_loaded_models,
+            max_concurrent_runs=self.max_concurrent_runs,
+            kv_cache_gib=self.kv_cache_gib,
+            prefill_chunk_tokens=self.prefill_chunk_tokens,
+            cpu_threads=self.cpu_threads,
+            remote_check_interval_s=self.remote_check_interval_s,
+            scripted=ScriptedConfig(
+                thinking=self.scripted_thinking,
+                answer=self.scripted_answer,
+                token_delay_s=self.scripted_token_delay_s,
+                first_token_delay_s=self.scripted_first_token_delay_s,
+                context_length=self.scripted_context_length,
+            ),
+        )
 
     @property
     def sqlite_path(self) -> Path:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from parley.chat.titles import DEFAULT_TITLE
-
-MessageRole = Literal["user", "assistant"]
-MessageStatus = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+from parley.protocol.messages import MessagePublic
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN_BYTES = 8
@@ -98,16 +96,28 @@ class ConversationBase(SQLModel):
     title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
+    # The default of a run's `options.thinking`; None leaves it to the model's template.
+    thinking: bool | None = None
+    # The newest message of the branch last written to or picked (None before any message).
+    current_leaf_id: str | None = None
 
 
 class ConversationCreate(SQLModel):
     title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
+    thinking: bool | None = Field(
+        None, description="Whether answers think first; null leaves it to the model."
+    )
 
 
 class ConversationUpdate(ConversationCreate):
-    pass
+    current_leaf_id: str | None = Field(
+        None,
+        max_length=100,
+        description="Show this branch: a message of the conversation, the newest of the branch "
+        "shown; the next message sent without a parent_id follows it.",
+    )
 
 
 class Conversation(ConversationBase, table=True):
@@ -141,16 +151,6 @@ class ConversationPage(SQLModel):
 # ---------- messages ----------
 
 
-class Usage(SQLModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class Timings(SQLModel):
-    ttft_ms: float | None
-    tokens_per_s: float | None
-
-
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
@@ -178,29 +178,32 @@ class Message(SQLModel, table=True):
     finish_reason: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # The files sent with a user message, as AttachmentPublic dicts (their text is in `files`).
+    attachments: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _utc_column(nullable=False)
-
-
-class MessagePublic(SQLModel):
-    id: str
-    parent_id: str | None
-    role: MessageRole
-    content: str
-    thinking: str
-    status: MessageStatus
-    created_at: datetime
-    seq: int
-    usage: Usage | None = None
-    client_id: str | None = None
-    model: str | None = None
-    # Set once an answer has ended (null while it streams, and for user messages).
-    finish_reason: Literal["stop", "length", "cancelled"] | None = None
-    timings: Timings | None = None
 
 
 class ConversationDetail(SQLModel):
     conversation: ConversationPublic
     messages: list[MessagePublic]
+
+
+# ---------- uploaded files ----------
+
+
+class StoredFile(SQLModel, table=True):
+    """An upload: its name, type and size, and the text a prompt gets from it. The bytes
+    themselves are not kept: only their text is ever used."""
+
+    __tablename__ = "files"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=255)
+    mime: str = Field(max_length=100)
+    size: int
+    text: str
+    created_at: datetime = _utc_column(nullable=False)
 
 
 # ---------- API keys ----------

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from parley.client import AsyncAnswerStream, AsyncParleyClient, ParleyError
 from parley.models import ConversationPublic
-from parley.realtime.protocol import ChunkFrame, EndFrame, ErrorFrame, ThinkingFrame
+from parley.protocol import ChunkFrame, EndFrame, ErrorFrame, ThinkingFrame
 
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"

@@ -55,22 +55,48 @@ def log_in_as(page: Page, base_url: str, username: str) -> None:
     expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
 
 
-def new_chat(page: Page) -> str:
-    """Creates a conversation from the sidebar and waits until its socket is open."""
-    before = page.url
-    page.locator(".sidebar").get_by_role("button", name="New chat").click()
-    page.wait_for_url(lambda url: "/c/" in url and url != before)
+def origin(page: Page) -> str:
+    match = re.match(r"https?://[^/]+", page.url)
+    assert match, page.url
+    return match.group(0)
+
+
+def new_chat(page: Page, **settings: object) -> str:
+    """Creates a conversation over REST (the app creates one only with its first message),
+    opens it and waits until its socket is open; answers its id."""
+    token = page.evaluate("localStorage.getItem('parley:token')")
+    response = httpx.post(
+        f"{origin(page)}/api/conversations",
+        json=settings,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    conversation_id = str(response.json()["id"])
+    page.goto(f"{origin(page)}/c/{conversation_id}")
     wait_connected(page)
+    return conversation_id
+
+
+def start_new_chat(page: Page) -> None:
+    """The app's own way: New chat opens an empty chat with the composer focused."""
+    page.locator(".sidebar").get_by_role("button", name=re.compile("New chat|新对话")).click()
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+    expect(message_box(page)).to_be_focused()
+
+
+def current_conversation_id(page: Page) -> str:
+    """The open conversation's id, once the first message has created it."""
+    page.wait_for_url(re.compile("/c/"))
     return page.url.rsplit("/c/", 1)[1]
 
 
 def message_box(page: Page) -> Locator:
-    return page.get_by_role("textbox", name="Message", exact=True)
+    return page.get_by_role("textbox", name=re.compile("^(Message|消息)$"))
 
 
 def wait_connected(page: Page, timeout_ms: float = 5_000) -> None:
     expect(message_box(page)).to_have_attribute(
-        "placeholder", re.compile("^Message"), timeout=timeout_ms
+        "placeholder", re.compile("^(Message|输入消息)"), timeout=timeout_ms
     )
 
 

@@ -47,7 +47,8 @@ def assert_layout_holds(page: Page) -> None:
         page.locator(".chat-header").get_by_role("button", name="System prompt"),
         page.locator(".chat-header").get_by_label("Model"),
         message_box(page),
-        page.locator(".composer button"),
+        page.locator(".composer").get_by_role("button", name="Attach files"),
+        page.locator(".composer").get_by_role("button", name="Send"),
     ]
     menu = page.get_by_role("button", name="Show conversations")
     if menu.is_visible():
@@ -119,15 +120,18 @@ def test_chat_view_layout_and_screenshots(
 def test_keyboard_only_chat(tab: Page, server: Any) -> None:
     page = tab
     log_in(page, server.base_url)
+    # Signed in, the reader can type at once: the new chat's composer has the focus.
+    message = message_box(page)
+    expect(message).to_be_focused()
     page.locator(".sidebar").get_by_role("button", name="New chat").focus()
     page.keyboard.press("Enter")
-    page.wait_for_url("**/c/**")
-    message = message_box(page)
+    expect(message).to_be_focused()
     expect(message).to_have_attribute("placeholder", "Message…")
     expect(message).to_have_accessible_description("Enter sends, Shift+Enter adds a line")
-    message.focus()
     page.keyboard.type("typed by keyboard")
     page.keyboard.press("Enter")
+    # The first message creates the conversation.
+    page.wait_for_url("**/c/**")
     wait_answer_done(page)
     # Every control in the chat view has an accessible name.
     unnamed = page.evaluate(
@@ -148,6 +152,8 @@ def test_login_and_empty_screens_screenshots(
         expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         page.screenshot(path=str(artifacts / f"login-{name}.png"))
         log_in(page, server.base_url)
-        expect(page.get_by_role("heading", name="Parley", level=1)).to_be_visible()
+        # The landing page is an empty chat, ready for typing.
+        expect(page.get_by_role("heading", name="New chat", level=1)).to_be_visible()
+        expect(message_box(page)).to_be_focused()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(artifacts / f"welcome-{name}.png"))

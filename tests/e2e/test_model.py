@@ -6,9 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ServerProcess
-from tests.e2e.browser_helpers import DIST, answer_text, log_in, new_chat, send, wait_answer_done
+from tests.e2e.browser_helpers import (
+    DIST,
+    answer_text,
+    last_answer,
+    log_in,
+    message_box,
+    new_chat,
+    send,
+    wait_answer_done,
+)
 
 pytestmark = pytest.mark.model
 
@@ -25,3 +35,68 @@ def test_hello_streams_a_real_answer(
     send(page, "Hello")
     wait_answer_done(page, timeout_ms=180_000)
     assert answer_text(page).strip() != ""
+
+
+def test_chat_features_with_the_real_model(
+    server_factory: type[ServerProcess],
+    model_data_dir: Path,
+    session_factory: Any,
+    tmp_path: Path,
+) -> None:
+    """Every chat feature once against SmolLM2, in the Chinese interface: type at once, attach
+    a file, copy, edit and switch versions, regenerate, search, export, stop with Esc."""
+    server = server_factory(
+        data_dir=model_data_dir, static_dir=str(DIST), max_new_tokens="24"
+    ).start(timeout_s=300)
+    session = session_factory(
+        base_url=server.base_url,
+        locale="zh-CN",
+        accept_downloads=True,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    page = session.new_page()
+    log_in(page, server.base_url)
+    expect(message_box(page)).to_be_focused()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The capital of France is Paris.\n")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".composer").get_by_role("button", name="添加附件").click()
+    chooser.value.set_files(str(notes))
+    expect(page.locator(".composer .chip[data-state=ready]")).to_have_count(1)
+    page.keyboard.type("What is the capital of France?")
+    page.keyboard.press("Enter")
+    wait_answer_done(page, timeout_ms=180_000)
+    first_answer = answer_text(page)
+    assert first_answer.strip() != ""
+    expect(page.locator(".message.user .chip-name")).to_have_text(["notes.txt"])
+    last_answer(page).get_by_role("button", name="复制消息").click()
+    assert page.evaluate("navigator.clipboard.readText()").strip() == first_answer.strip()
+
+    # Edit and resend: a second version with its own answer; the first one is still there.
+    first = page.locator(".message.user").first
+    first.get_by_role("button", name="编辑消息").click()
+    first.get_by_role("textbox", name="编辑后的消息").fill("Say hello.")
+    first.get_by_role("button", name="保存并发送").click()
+    wait_answer_done(page, timeout_ms=180_000)
+    expect(page.locator(".message.user .bubble")).to_have_text(["Say hello."])
+    page.locator(".message.user").first.get_by_role("button", name="上一个版本").click()
+    expect(page.locator(".message.user .bubble")).to_have_text(["What is the capital of France?"])
+
+    # Regenerate, and stop it with Esc.
+    last_answer(page).get_by_role("button", name="重新生成").click()
+    expect(last_answer(page)).to_have_attribute("data-status", "streaming", timeout=60_000)
+    page.keyboard.press("Escape")
+    wait_answer_done(page, "cancelled", timeout_ms=60_000)
+
+    # Search finds the edited version and opens it.
+    page.keyboard.press("Control+k")
+    dialog = page.get_by_role("dialog", name="搜索")
+    dialog.get_by_role("searchbox").fill("hello")
+    dialog.locator(".search-hit", has_text="Say hello").first.click()
+    expect(page.locator(".message.user .bubble")).to_have_text(["Say hello."])
+
+    # Export the branch shown as Markdown.
+    page.locator(".export-menu summary").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Markdown（当前分支）").click()
+    assert "Say hello." in Path(download.value.path()).read_text()

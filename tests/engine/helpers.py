@@ -6,10 +6,11 @@ from pathlib import Path
 
 from parley.config import Settings
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
+from parley.engine.config import EngineConfig
 from parley.protocol import AnswerProgress, Finished, Pieces
 
 
-def engine_settings(data_dir: Path, **overrides: object) -> Settings:
+def engine_settings(data_dir: Path, **overrides: object) -> EngineConfig:
     # A small prefill chunk makes the test prompts exercise both chunked and grouped prefill.
     # fp32, because batching may only change rounding: in bf16 a changed batch shape can flip a
     # near-tie between two tokens and the answers diverge from there, which is not a bug.
@@ -25,7 +26,7 @@ def engine_settings(data_dir: Path, **overrides: object) -> Settings:
         "cpu_threads": 1,
     }
     values.update(overrides)
-    return Settings.model_validate(values)
+    return Settings.model_validate(values).engine_config()
 
 
 GREEDY = SamplingParams(max_tokens=24, temperature=0.0)

@@ -13,7 +13,7 @@ from parley.engine.choice import plan_engine
 from parley.engine.quality import Verdict, agreement, perplexity
 from parley.engine.specs import ModelSpec, read_models_file
 
-SETTINGS = Settings(device="cpu")
+CONFIG = Settings(device="cpu").engine_config()
 SMOLLM2 = ModelSpec(id="smollm2", path="smollm2")
 
 
@@ -55,21 +55,21 @@ def test_perplexity_and_greedy_agreement() -> None:
 
 @pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_runs_a_gguf_on_llamacpp_when_it_passes_and_is_faster() -> None:
-    plan = plan_engine(SMOLLM2, SETTINGS, lambda spec, gguf: verdict(10.2))
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.2))
     assert plan.kind == "llamacpp" and plan.gguf is not None and plan.gguf.suffix == ".gguf"
     assert plan.note is not None and "passes" in plan.note
 
 
 @pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_never_picks_a_choice_the_gate_refuses() -> None:
-    plan = plan_engine(SMOLLM2, SETTINGS, lambda spec, gguf: verdict(12.0))
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(12.0))
     assert plan.kind == "transformers"
     assert plan.note is not None and "fails the quality gate" in plan.note and "+20.0%" in plan.note
 
 
 @pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_keeps_transformers_when_llamacpp_decoded_slower() -> None:
-    plan = plan_engine(SMOLLM2, SETTINGS, lambda spec, gguf: verdict(10.0, tokens_per_s=5.0))
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.0, tokens_per_s=5.0))
     assert plan.kind == "transformers" and plan.note is not None and "slower" in plan.note
 
 
@@ -77,7 +77,7 @@ def test_without_llamacpp_auto_serves_on_transformers_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: "no module named llama_cpp")
-    plan = plan_engine(SMOLLM2, SETTINGS, never_gated)
+    plan = plan_engine(SMOLLM2, CONFIG, never_gated)
     assert plan.kind == "transformers"
     assert plan.note == "llama.cpp is not available: no module named llama_cpp"
 
@@ -86,16 +86,16 @@ def test_without_llamacpp_auto_serves_on_transformers_and_says_why(
 def test_folders_lora_dummy_weights_and_torch_dtypes_stay_on_transformers(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}", encoding="utf-8")
     folder = ModelSpec(id="folder", path=str(tmp_path))
-    assert plan_engine(folder, SETTINGS, never_gated).kind == "transformers"
+    assert plan_engine(folder, CONFIG, never_gated).kind == "transformers"
     for spec in (
         ModelSpec(id="a", path="smollm2", lora=str(tmp_path)),
         ModelSpec(id="b", path="smollm2", dummy_config=str(tmp_path / "config.json")),
         ModelSpec(id="c", path="smollm2", dtype="bfloat16"),
     ):
-        plan = plan_engine(spec, SETTINGS, never_gated)
+        plan = plan_engine(spec, CONFIG, never_gated)
         assert plan.kind == "transformers" and plan.note is not None
     pinned = ModelSpec(id="d", path="smollm2", engine="transformers")
-    assert plan_engine(pinned, SETTINGS, never_gated).kind == "transformers"
+    assert plan_engine(pinned, CONFIG, never_gated).kind == "transformers"
 
 
 def test_a_pinned_llamacpp_is_refused_where_it_cannot_run(
@@ -103,19 +103,17 @@ def test_a_pinned_llamacpp_is_refused_where_it_cannot_run(
 ) -> None:
     (tmp_path / "config.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ValueError, match=r"runs \.gguf files"):
-        plan_engine(ModelSpec(id="f", path=str(tmp_path), engine="llamacpp"), SETTINGS, never_gated)
+        plan_engine(ModelSpec(id="f", path=str(tmp_path), engine="llamacpp"), CONFIG, never_gated)
     lora = ModelSpec(id="l", path="smollm2", engine="llamacpp", lora=str(tmp_path))
     with pytest.raises(ValueError, match="LoRA"):
-        plan_engine(lora, SETTINGS, never_gated)
+        plan_engine(lora, CONFIG, never_gated)
     monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: "the build failed")
     with pytest.raises(RuntimeError, match="the build failed"):
-        plan_engine(ModelSpec(id="p", path="smollm2", engine="llamacpp"), SETTINGS, never_gated)
+        plan_engine(ModelSpec(id="p", path="smollm2", engine="llamacpp"), CONFIG, never_gated)
     # Pinned, it is not gated either: the models file's word is final.
     monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: None)
     assert (
-        plan_engine(
-            ModelSpec(id="p", path="smollm2", engine="llamacpp"), SETTINGS, never_gated
-        ).kind
+        plan_engine(ModelSpec(id="p", path="smollm2", engine="llamacpp"), CONFIG, never_gated).kind
         == "llamacpp"
     )
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from parley.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, SamplingParams
+from parley.engine.batched import BatchedEngine
+from parley.engine.manager import build_engine
+from parley.engine.specs import EngineChoice, ModelSpec
 from parley.protocol import Finished, Pieces, Prefilling, Queued
 from tests.engine.helpers import GREEDY, answer, engine_settings, request_for
 
@@ -251,20 +254,23 @@ async def test_a_long_prompt_is_read_in_chunks_between_decode_steps(smollm2: Eng
 
 
 async def test_a_configured_chat_template_gets_the_thinking_switch(
-    model_data_dir: Path, tmp_path: Path
+    engine_kind: EngineChoice, smollm2: Engine, model_data_dir: Path, tmp_path: Path
 ) -> None:
-    from parley.engine.hf import load_engine
-    from parley.engine.specs import ModelSpec
-
+    # SmolLM2's own template never reads enable_thinking: nothing to turn off.
+    assert smollm2.card.thinking_toggle is False
     template = tmp_path / "template.jinja"
     template.write_text(
         "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}[assistant]"
         "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}",
         encoding="utf-8",
     )
-    spec = ModelSpec(id="templated", path="smollm2", chat_template=str(template))
-    engine = load_engine(spec, engine_settings(model_data_dir))
+    spec = ModelSpec(
+        id="templated", path="smollm2", chat_template=str(template), engine=engine_kind
+    )
+    engine = build_engine(spec, engine_settings(model_data_dir)).engine
     try:
+        assert engine.card.engine == engine_kind and engine.card.thinking_toggle is True
+        assert isinstance(engine, BatchedEngine)
         turns = [ChatTurn("user", "Hi")]
         assert engine.render_prompt(turns, enable_thinking=None) == "[user]Hi[assistant]"
         assert engine.render_prompt(turns, enable_thinking=True) == "[user]Hi[assistant]"

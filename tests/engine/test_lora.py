@@ -43,7 +43,7 @@ async def test_a_lora_adapter_changes_the_answers(
         tuned_text, finished, _ = await answer(tuned, "tuned", QUESTION)
     finally:
         await tuned.close()
-    assert finished.completion_tokens > 0
+    assert finished.usage.completion_tokens > 0
     assert tuned_text != base_text
 
 

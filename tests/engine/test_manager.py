@@ -26,7 +26,7 @@ def scripted_manager(tmp_path: Path, ids: list[str], **settings: object) -> Engi
     listed = models_file(tmp_path, [{"id": model_id, "path": "scripted"} for model_id in ids])
     values: dict[str, object] = {"data_dir": tmp_path, "models_file": listed, "model": ids[0]}
     values.update(settings)
-    return EngineManager(Settings.model_validate(values))
+    return EngineManager(Settings.model_validate(values).engine_config())
 
 
 def states(manager: EngineManager) -> dict[str, str]:
@@ -67,7 +67,7 @@ async def test_load_runs_in_the_background_and_unload_frees(tmp_path: Path) -> N
 def test_a_malformed_models_file_is_refused(tmp_path: Path) -> None:
     listed = models_file(tmp_path, [{"id": "a"}])
     with pytest.raises(ValueError, match="'path'"):
-        EngineManager(Settings(data_dir=tmp_path, models_file=listed))
+        EngineManager(Settings(data_dir=tmp_path, models_file=listed).engine_config())
 
 
 @pytest.mark.model

@@ -1,4 +1,4 @@
-"""The command line: `parley serve`, `parley user create`, `parley schema`."""
+"""The command line: `parley serve`, `parley user create`, `parley schema`, `parley openapi`."""
 
 from __future__ import annotations
 
@@ -209,3 +209,19 @@ def test_schema_output_option_writes_the_same_schema(tmp_path: Path) -> None:
     result = parley("schema", "--output", str(target))
     assert result.returncode == 0, result.stderr
     assert target.read_text() == (REPO / "shared" / "protocol.schema.json").read_text()
+
+
+def test_openapi_output_equals_the_checked_in_document(tmp_path: Path) -> None:
+    # A settings variable in the environment must not change the document (CI and laptops differ).
+    env = {**os.environ, "PARLEY_DATA_DIR": str(tmp_path / "data"), "PARLEY_MODEL": "smollm2"}
+    result = parley("openapi", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (REPO / "shared" / "openapi.json").read_text()
+    assert not (tmp_path / "data").exists()
+
+
+def test_openapi_output_option_writes_the_same_document(tmp_path: Path) -> None:
+    target = tmp_path / "openapi.json"
+    result = parley("openapi", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == (REPO / "shared" / "openapi.json").read_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from parley.client import AsyncParleyClient, ParleyClient, ParleyError
-from parley.realtime.protocol import (
+from parley.protocol import (
     ChunkFrame,
     EndFrame,
     MessageFrame,

@@ -436,3 +436,20 @@ def test_a_busy_conversation_is_409(server_factory: type[ServerProcess]) -> None
         assert busy.status_code == 409
         assert busy.json()["detail"]["code"] == "busy"
         assert list(events)[-1]["type"] == "end"
+
+
+def test_a_message_over_the_limit_is_too_long(api: httpx.Client) -> None:
+    long = "x" * 32_001
+    for path, body in (
+        ("/chat", {"message": long}),
+        ("/chat", {"messages": [{"role": "user", "content": long}]}),
+        ("/chat/stream", {"message": "hi", "history": [{"role": "user", "content": long}]}),
+        ("/generate", {"prompt": long}),
+        ("/batch", {"prompts": ["fine", long]}),
+    ):
+        answer = api.post(path, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json()["detail"] == {
+            "code": "too_long",
+            "message": "Messages are limited to 32000 characters.",
+        }

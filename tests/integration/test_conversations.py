@@ -20,6 +20,8 @@ CONVERSATION_KEYS = {
     "updated_at",
     "last_seq",
     "generating",
+    "thinking",
+    "current_leaf_id",
 }
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 

@@ -69,6 +69,8 @@ async def test_every_answer_streamed_on_llamacpp_equals_what_is_stored(
     model = default_model(server, user)
     assert model["state"] == "loaded"
     assert (model["engine"], model["dtype"]) == ("llamacpp", "Q4_1")
+    # SmolLM2's chat template never reads enable_thinking.
+    assert model["thinking_toggle"] is False
 
 
 async def test_without_llamacpp_the_server_serves_on_transformers_and_says_why(

@@ -118,3 +118,41 @@ async def test_admins_unload_and_load_models(server: ServerProcess) -> None:
     await socket.close()
     assert text_of(frames, "chunk") == "You said: back again"
     assert models(admin)["alpha"]["state"] == "loaded"
+
+
+async def test_a_model_gone_from_the_models_file_is_refused_alike_everywhere(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    """One lookup in the chat layer: the socket, /api/v1 and /v1 give the same message, each
+    in its own API's code (shared/CONTRACT.md)."""
+    models_file = tmp_path / "models.json"
+    models_file.write_text(json.dumps(MODELS))
+    first = server_factory(data_dir=tmp_path / "data", models_file=str(models_file)).start()
+    user = new_user(first)
+    conversation_id = user.new_conversation(model="beta")
+    first.stop()
+    models_file.write_text(json.dumps([model for model in MODELS if model["id"] != "beta"]))
+    server = server_factory(data_dir=tmp_path / "data", models_file=str(models_file)).start()
+    user.server = server
+    expected = "No model named 'beta'."
+
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say("anyone there?")
+    error = await socket.until("error")
+    await socket.close()
+    assert (error[-1]["code"], error[-1]["message"]) == ("model_unavailable", expected)
+
+    turn = {"messages": [{"role": "user", "content": "hi"}], "model": "beta"}
+    with user.http() as client:
+        simple = client.post("/api/v1/chat", json=turn)
+        in_conversation = client.post(
+            "/api/v1/chat", json={"conversation_id": conversation_id, "message": "hi"}
+        )
+        openai = client.post("/v1/chat/completions", json=turn)
+    assert simple.status_code == 404
+    assert simple.json()["detail"] == {"code": "unknown_model", "message": expected}
+    assert in_conversation.status_code == 422
+    assert in_conversation.json()["detail"] == {"code": "model_unavailable", "message": expected}
+    assert openai.status_code == 404
+    assert openai.json()["error"]["code"] == "model_not_found"
+    assert openai.json()["error"]["message"] == expected

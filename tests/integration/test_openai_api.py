@@ -203,3 +203,15 @@ def test_generation_failure_is_reported(client: openai.OpenAI) -> None:
             model="scripted", messages=[{"role": "user", "content": "[[fail]]"}]
         )
     assert caught.value.status_code == 502
+
+
+def test_a_message_over_the_limit_is_too_long(scripted_server: ServerProcess, api_key: str) -> None:
+    """The message limit is the chat layer's, so it holds here as over the socket."""
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "x" * 32_001}]}
+    answer = httpx.post(
+        f"{scripted_server.base_url}/v1/chat/completions", json=body, headers=bearer(api_key)
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "too_long" and error["type"] == "invalid_request_error"
+    assert error["message"] == "Messages are limited to 32000 characters."

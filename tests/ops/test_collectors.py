@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from parley.chat.runs import RunPhase
-from parley.engine.manager import ModelStatus
+from parley.protocol import ModelStatus
 from parley.telemetry import BatchLoadReporter, GpuProbe, Telemetry
 from parley.telemetry.metrics import LiveRun
 

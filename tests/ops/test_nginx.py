@@ -36,6 +36,17 @@ async def test_chat_over_the_websocket_through_nginx(
     assert redirect.headers["location"].startswith("https://")
     me = httpx.get(f"{proxy.base_url}/api/auth/me", headers=user.headers, verify=False)
     assert me.json()["username"] == user.username
+    # Parley's browser protections pass through once each; nginx adds only HSTS.
+    page = httpx.get(f"{proxy.base_url}/", verify=False)
+    for name in (
+        "content-security-policy",
+        "x-frame-options",
+        "x-content-type-options",
+        "referrer-policy",
+        "strict-transport-security",
+    ):
+        assert len(page.headers.get_list(name)) == 1, name
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     # /metrics is for Prometheus on the inside; 127.0.0.1 is inside.
     assert httpx.get(f"{proxy.base_url}/metrics", verify=False).status_code == 200
 

@@ -68,7 +68,7 @@ async def test_an_engine_failure_keeps_the_held_back_text() -> None:
 
 async def test_completion_service(tmp_path: Path) -> None:
     settings = Settings(model="scripted", data_dir=tmp_path, scripted_token_delay_s=0)
-    engines = EngineManager(settings)
+    engines = EngineManager(settings.engine_config())
     service = CompletionService(engines, default_max_tokens=16)
     request = CompletionRequest(turns=[ChatTurn("user", "ping")])
     pending = await service.prepare(request)

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, func
 from sqlmodel import Session, SQLModel, select
 
 from parley.db import Database
+from parley.migrations.schema import schema_object_included
 from parley.models import Conversation, User
 
 
@@ -127,7 +128,12 @@ def test_migrated_schema_matches_the_models(db: Database, db_url: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "render_as_batch": True}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": True,
+                    "include_name": schema_object_included,
+                },
             )
             diff = compare_metadata(context, SQLModel.metadata)
     finally:

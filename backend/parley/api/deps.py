@@ -9,6 +9,8 @@ from fastapi.security import OAuth2PasswordBearer
 
 from parley.accounts import AccountService
 from parley.api.errors import ApiError
+from parley.chat.archive import ArchiveService
+from parley.chat.attachments import FileService
 from parley.chat.completions import CompletionService
 from parley.chat.service import ChatService
 from parley.config import Settings
@@ -34,6 +36,16 @@ def get_chat(request: Request) -> ChatService:
     return chat
 
 
+def get_archive(request: Request) -> ArchiveService:
+    archive: ArchiveService = request.app.state.archive
+    return archive
+
+
+def get_files(request: Request) -> FileService:
+    files: FileService = request.app.state.files
+    return files
+
+
 def get_completions(request: Request) -> CompletionService:
     completions: CompletionService = request.app.state.completions
     return completions
@@ -52,6 +64,8 @@ def get_host(request: Request) -> HostSampler:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+ArchiveDep = Annotated[ArchiveService, Depends(get_archive)]
+FilesDep = Annotated[FileService, Depends(get_files)]
 CompletionsDep = Annotated[CompletionService, Depends(get_completions)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 HostDep = Annotated[HostSampler, Depends(get_host)]

@@ -1,6 +1,9 @@
 """The error shapes of the HTTP API: {"detail": {"code", "message"}} everywhere, except under
 /v1 (the OpenAI-compatible routes), where clients expect {"error": {"message", "type", "param",
-"code"}}."""
+"code"}}.
+
+Every domain error (a ParleyError) is answered here, its status from its kind; routes raise
+and do not translate."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parley.protocol import ErrorKind, ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,24 @@ _STATUS_CODES = {
     413: "too_large",
     429: "too_many_requests",
 }
+
+
+_KIND_STATUS: dict[ErrorKind, int] = {
+    "invalid": 422,
+    "not_found": 404,
+    "busy": 409,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "failed": 502,
+    "internal": 500,
+}
+
+# Where OpenAI's clients expect their own name for a code.
+_OPENAI_CODES = {"unknown_model": "model_not_found"}
+
+
+def http_status(error: ParleyError) -> int:
+    return _KIND_STATUS[error.kind]
 
 
 _OPENAI_ERROR_TYPES = {
@@ -92,6 +115,14 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             code, message = _STATUS_CODES.get(exc.status_code, "error"), str(detail)
         return _error_response(request, exc.status_code, code, message, exc.headers)
+
+    @app.exception_handler(ParleyError)
+    async def domain_error(request: Request, exc: ParleyError) -> JSONResponse:
+        code = exc.code
+        if is_openai_path(request.url.path):
+            code = _OPENAI_CODES.get(code, code)
+        headers = None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
+        return _error_response(request, http_status(exc), code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,48 +9,58 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import PromptTooLong
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
-from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
+from parley.engine.manager import EngineManager
+from parley.protocol import (
+    ErrorKind,
+    Finished,
+    ModelUnavailable,
+    ParleyError,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
+    Usage,
+)
 
 # How long a client is told to wait before retrying while a model loads.
 LOADING_RETRY_AFTER_S = 5
 
 
-class CompletionRefused(Exception):
-    """A request that cannot be answered; `code` says why, for the transport to map."""
+class CompletionRefused(ParleyError):
+    """A request that cannot be answered, refused before anything is sent back."""
+
+    default_kind: ClassVar[ErrorKind] = "invalid"
 
     def __init__(self, code: str, message: str, *, retry_after_s: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after_s = retry_after_s
+        super().__init__(message, code=code, retry_after_s=retry_after_s)
 
 
 class UnknownModel(CompletionRefused):
-    pass
+    default_kind = "not_found"
 
 
 class ModelNotLoaded(CompletionRefused):
-    pass
+    default_kind = "unavailable"
 
 
 class BadOptions(CompletionRefused):
     pass
 
 
-class CompletionFailed(Exception):
+class CompletionFailed(ParleyError):
     """The engine failed while answering; the message is safe to show."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    default_code = "generation_failed"
+    default_kind = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +101,10 @@ class CompletionService:
         engines: EngineManager,
         *,
         default_max_tokens: int,
+        limits: MessageLimits | None = None,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._engines = engines
         self._default_max_tokens = default_max_tokens
         # Token counts and timings go to telemetry as for runs; no run report (no conversation).
@@ -100,22 +112,9 @@ class CompletionService:
 
     # ---------- models ----------
 
-    @property
-    def default_model(self) -> str:
-        return self._engines.default_model
-
-    def model_statuses(self) -> list[ModelStatus]:
-        return self._engines.statuses()
-
-    def default_status(self) -> ModelStatus:
-        statuses = self._engines.statuses()
-        default = self._engines.default_model
-        return next((s for s in statuses if s.id == default), statuses[0])
-
     async def loaded_card(self, model_id: str) -> ModelCard | None:
         """The card of a model that is loaded now; None (without loading it) otherwise."""
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is None or status.state != "loaded":
+        if self._engines.status(model_id).state != "loaded":
             return None
         return (await self._engines.acquire(model_id)).card
 
@@ -128,28 +127,31 @@ class CompletionService:
 
     # ---------- completions ----------
 
+    def check_lengths(self, texts: Iterable[str]) -> None:
+        """Raises BadOptions (`too_long`) for a text over the message limit."""
+        if self._limits is not None and (refusal := self._limits.overlong(texts)) is not None:
+            raise BadOptions("too_long", refusal)
+
     def _ready_model(self, model: str | None) -> str:
         """The model's id if it can answer now or after an on-demand load."""
         try:
             model_id = self._engines.resolve(model)
         except ModelUnavailable as exc:
             raise UnknownModel(exc.code, exc.message) from exc
-        status = next((s for s in self._engines.statuses() if s.id == model_id), None)
-        if status is not None and status.state == "loading":
+        status = self._engines.status(model_id)
+        if status.state == "loading":
             raise ModelNotLoaded(
                 "model_not_loaded",
                 f"The model {model_id!r} is still loading; try again shortly.",
                 retry_after_s=LOADING_RETRY_AFTER_S,
             )
-        if status is not None and status.state == "failed":
-            raise ModelNotLoaded(
-                "model_not_loaded", f"The model {model_id!r} failed to load: {status.error}"
-            )
+        # A failed model is left to acquire(): it gives the reason, and asks a remote again.
         return model_id
 
     async def prepare(self, request: CompletionRequest) -> PendingCompletion:
         """Check the model and the options and render the prompt, before anything is sent
         back; raises CompletionRefused."""
+        self.check_lengths(turn.content for turn in request.turns)
         model_id = self._ready_model(request.model)
         try:
             engine = await self._engines.acquire(model_id)
@@ -190,6 +192,10 @@ class CompletionService:
                         meter.tokens(event.usage.completion_tokens, timed=False)
                     yield event
         except EngineError as exc:
+            if exc.kind == "unavailable":
+                raise CompletionFailed(
+                    exc.message, code="model_unavailable", kind="unavailable"
+                ) from exc
             raise CompletionFailed(exc.message) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:

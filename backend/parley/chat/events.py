@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import cast
 
-from parley.models import Message, MessagePublic, MessageRole, MessageStatus, Timings, Usage
-from parley.realtime.protocol import (
+from parley.models import Message
+from parley.protocol import (
+    AttachmentPublic,
     ChunkFrame,
     EndFrame,
     ErrorCode,
     ErrorFrame,
     FinishReason,
     MessageFrame,
+    MessagePublic,
+    MessageRole,
+    MessageStatus,
     RunEvent,
     StartFrame,
     ThinkingFrame,
+    Timings,
+    Usage,
 )
 
 THINKING = "t"
@@ -36,6 +42,7 @@ def to_public(message: Message) -> MessagePublic:
         model=message.model,
         finish_reason=cast(FinishReason | None, message.finish_reason),
         timings=Timings(**message.timings) if message.timings else None,
+        attachments=[AttachmentPublic(**a) for a in message.attachments or []],
     )
 
 

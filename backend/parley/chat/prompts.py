@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
@@ -25,12 +25,15 @@ def branch_to(messages: Sequence[Message], leaf_id: str) -> list[Message]:
     return path
 
 
-def history_turns(branch: Sequence[Message]) -> list[ChatTurn]:
-    """Turns for the model: answers without their thinking; failed or empty answers left out."""
+def history_turns(
+    branch: Sequence[Message], user_text: Callable[[Message], str] = lambda m: m.content
+) -> list[ChatTurn]:
+    """Turns for the model: answers without their thinking; failed or empty answers left out;
+    a user message as `user_text` renders it (with its files, say)."""
     turns: list[ChatTurn] = []
     for message in branch:
         if message.role == "user":
-            turns.append(ChatTurn("user", message.content))
+            turns.append(ChatTurn("user", user_text(message)))
         elif message.content and message.status != "error":
             turns.append(ChatTurn("assistant", message.content))
     return turns
@@ -45,6 +48,12 @@ class Prompt:
     dropped_turns: int
 
 
+def answer_reserve(context: int, max_new_tokens: int) -> int:
+    """Room a prompt leaves for the answer: at least a short one, even when the history is
+    long."""
+    return min(max_new_tokens, max(context // 4, 1))
+
+
 async def build_prompt(
     engine: Engine,
     system_prompt: str,
@@ -56,8 +65,7 @@ async def build_prompt(
     """Drop the oldest turns until the prompt (the model's chat template applied) and the answer
     fit the model's context. The newest turn is always kept."""
     context = engine.card.context_length
-    # Room for at least a short answer, even when the history is long.
-    reserve = min(max_new_tokens, max(context // 4, 1))
+    reserve = answer_reserve(context, max_new_tokens)
     system = [ChatTurn("system", system_prompt)] if system_prompt.strip() else []
     history = list(turns)
     dropped = 0

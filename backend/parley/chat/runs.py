@@ -17,6 +17,7 @@ from typing import Literal
 
 from parley.chat.channels import Channel
 from parley.chat.events import CHUNK, THINKING, end_event
+from parley.chat.file_prompts import AttachedText, fit_question
 from parley.chat.generation import GenerationOptions, prepare_generation
 from parley.chat.metering import RunObserver, RunReport, TokenMeter
 from parley.chat.prompts import PromptTooLong
@@ -24,13 +25,19 @@ from parley.chat.store import ChatStore
 from parley.engine.base import ChatTurn, Engine, EngineError
 from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.models import Message
-from parley.protocol import Finished, Piece, Pieces, Prefilling, Queued, Usage
-from parley.realtime.protocol import (
+from parley.protocol import (
     ChunkFrame,
     ErrorCode,
+    Finished,
+    ParleyError,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
     SendOptions,
     StatusFrame,
     ThinkingFrame,
+    Usage,
 )
 
 log = logging.getLogger(__name__)
@@ -51,16 +58,21 @@ class RunPlan:
     system_prompt: str
     history: Sequence[ChatTurn]
     options: SendOptions
+    # The files of the message being answered (the last turn), fitted to the model's context.
+    attached: tuple[AttachedText, ...] = ()
 
 
 RunPhase = Literal["queued", "prefill", "decoding"]
 
 
-class RunFailed(Exception):
+class RunFailed(ParleyError):
+    """A run that ended in an error; its answer ends with an error frame of `code`."""
+
+    default_kind = "failed"
+
     def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code)
         self.code: ErrorCode = code
-        self.message = message
 
 
 class Run:
@@ -160,13 +172,22 @@ class Run:
         if engine is None:
             return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
+        options = GenerationOptions.chosen_in(self._plan.options)
         try:
+            turns = await fit_question(
+                engine,
+                self._plan.system_prompt,
+                self._plan.history,
+                self._plan.attached,
+                max_new_tokens=options.max_tokens or self._config.default_max_tokens,
+                enable_thinking=options.thinking,
+            )
             prepared = await prepare_generation(
                 engine,
                 self.id,
                 self._plan.system_prompt,
-                self._plan.history,
-                GenerationOptions.chosen_in(self._plan.options),
+                turns,
+                options,
                 default_max_tokens=self._config.default_max_tokens,
                 ignore_eos=self._config.ignore_eos,
             )
@@ -189,7 +210,11 @@ class Run:
                 elif isinstance(event, Prefilling):
                     self._set_status(StatusFrame(state="prefill"))
         except EngineError as exc:
-            raise RunFailed("generation_failed", exc.message) from exc
+            # A remote that could not take the answer is unavailable; anything else failed.
+            code: ErrorCode = (
+                "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
+            )
+            raise RunFailed(code, exc.message) from exc
         if finished is None:
             raise RunFailed("internal_error", "The engine ended without finishing.")
         return finished

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from parley.chat.answers import AnswerEvent, AnswerTracker
+from parley.chat.attachments import FileNotFound, FileStore
+from parley.chat.attachments import public as public_file
+from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
 from parley.chat.events import message_events, to_public
+from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
+from parley.chat.policy import MessageLimits
 from parley.chat.prompts import branch_to, history_turns
 from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
 from parley.chat.titles import DEFAULT_TITLE, title_from_message
-from parley.engine.manager import EngineManager, ModelStatus, ModelUnavailable
+from parley.engine.manager import EngineManager
 from parley.models import (
     Conversation,
     ConversationCreate,
@@ -26,11 +30,16 @@ from parley.models import (
     Message,
     utcnow,
 )
-from parley.realtime.protocol import (
+from parley.protocol import (
     ActiveRun,
+    AnswerEvent,
+    AnswerTracker,
     ErrorCode,
-    ErrorFrame,
+    ErrorKind,
     MessageFrame,
+    ModelStatus,
+    ModelUnavailable,
+    ParleyError,
     ReadyFrame,
     SendOptions,
     StartFrame,
@@ -43,20 +52,45 @@ log = logging.getLogger(__name__)
 CLOSE_LOGGED_OUT = 4401
 
 
-class ConversationNotFound(Exception):
-    pass
+class ConversationNotFound(ParleyError):
+    """Another user's conversation answers exactly like a missing one."""
+
+    default_code = "conversation_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("No such conversation.")
+        self.conversation_id = conversation_id
 
 
-class ChatRefused(Exception):
+class UnknownMessage(ParleyError):
+    """A message id that is not one of the conversation's."""
+
+    default_code = "unknown_message"
+    default_kind = "invalid"
+
+
+class ModelNotFound(ParleyError):
+    """A model named in a path (the models API) that this server does not know."""
+
+    default_code = "model_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__(f"No model named {model_id!r}.")
+
+
+_REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
+
+
+class ChatRefused(ParleyError):
     """A client request the service will not carry out; answered to that client alone."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
+    default_kind = "invalid"
 
-    def frame(self) -> ErrorFrame:
-        return ErrorFrame(code=self.code, message=self.message)
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
+        self.code: ErrorCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +106,13 @@ class ChatService:
         store: ChatStore,
         engines: EngineManager,
         config: RunConfig,
+        limits: MessageLimits,
+        files: FileStore,
         observer: RunObserver | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
+        self._files = files
         self._engines = engines
         self._config = config
         self._observer = observer
@@ -97,8 +135,12 @@ class ChatService:
         return conversation
 
     def _check_model(self, model: str | None) -> None:
+        """A conversation's model must be one this server knows (a field the client fixes)."""
         if model is not None:
-            self._engines.resolve(model)
+            try:
+                self._engines.resolve(model)
+            except ModelUnavailable as exc:
+                raise ParleyError(exc.message, code=exc.code, kind="invalid") from exc
 
     async def list_conversations(
         self, user_id: str, limit: int, cursor: str | None
@@ -140,6 +182,13 @@ class ChatService:
             del changes["title"]
         if changes.get("system_prompt") is None:
             changes.pop("system_prompt", None)
+        if "current_leaf_id" in changes:
+            leaf = changes["current_leaf_id"]
+            if leaf is None:
+                del changes["current_leaf_id"]
+            elif not await self._store.has_message(conversation_id, leaf):
+                await self._owned(user_id, conversation_id)  # a missing conversation: 404
+                raise UnknownMessage(leaf)
         self._check_model(changes.get("model"))
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
@@ -159,18 +208,25 @@ class ChatService:
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
 
-    def _model_status(self, model_id: str) -> ModelStatus:
-        return next(s for s in self._engines.statuses() if s.id == model_id)
+    def model_status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
-        """Start loading a model in the background; raises ModelUnavailable if unknown."""
-        await self._engines.load(model_id)
-        return self._model_status(model_id)
+        """Start loading a model in the background; raises ModelNotFound if unknown."""
+        try:
+            await self._engines.load(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotFound(model_id) from exc
+        return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
         """Free a model's memory; its running answers end as cancelled."""
-        await self._engines.unload(model_id)
-        return self._model_status(model_id)
+        try:
+            await self._engines.unload(model_id)
+        except ModelUnavailable as exc:
+            raise ModelNotFound(model_id) from exc
+        return self.model_status(model_id)
 
     # ---------- realtime ----------
 
@@ -238,7 +294,16 @@ class ChatService:
         content: str,
         client_id: str,
         options: SendOptions,
+        *,
+        parent_id: str | None = None,
+        parent_given: bool = False,
+        attachments: Sequence[str] = (),
     ) -> None:
+        """Store a user message and start its answer. It follows `parent_id` when the client
+        gave one (`parent_given`; None: a new first message), else the current leaf; it
+        carries the sender's files `attachments`."""
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         channel = self._live_channel(connection)
         async with channel.lock:
             earlier = await self._store.message_by_client_id(channel.conversation_id, client_id)
@@ -252,27 +317,43 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await self._owned(connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            leaf = history[-1].id if history else None
+            try:
+                parent = parent_for_send(
+                    history, conversation.current_leaf_id, parent_id, parent_given
+                )
+                files = await self._files.owned(connection.user_id, attachments)
+            except BadBranch as exc:
+                raise ChatRefused("bad_request", str(exc)) from exc
+            except FileNotFound as exc:
+                raise ChatRefused("bad_request", f"No such file: {exc}.") from exc
             user = Message(
                 conversation_id=channel.conversation_id,
-                parent_id=leaf,
+                parent_id=parent,
                 role="user",
                 content=content,
                 client_id=client_id,
+                attachments=[public_file(f).model_dump() for f in files] or None,
             )
             await self._start_run(channel, conversation, history, user, user.id, options)
 
-    async def regenerate(self, connection: Connection, options: SendOptions) -> None:
+    async def regenerate(
+        self, connection: Connection, options: SendOptions, message_id: str | None = None
+    ) -> None:
+        """A new answer beside `message_id` (an answer), by default beside the current
+        branch's last answer."""
         channel = self._live_channel(connection)
         async with channel.lock:
             if channel.active_run is not None:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await self._owned(connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            last_user = next((m for m in reversed(history) if m.role == "user"), None)
-            if last_user is None:
-                raise ChatRefused("bad_request", "There is no message to answer yet.")
-            await self._start_run(channel, conversation, history, None, last_user.id, options)
+            try:
+                question = question_for_regenerate(
+                    history, conversation.current_leaf_id, message_id
+                )
+            except BadBranch as exc:
+                raise ChatRefused("bad_request", str(exc)) from exc
+            await self._start_run(channel, conversation, history, None, question.id, options)
 
     @staticmethod
     def _first_title(
@@ -319,14 +400,27 @@ class ChatService:
         except LookupError as exc:
             raise ChatRefused("bad_request", "This conversation was deleted.") from exc
         branch = branch_to([*history, *([user] if user else [])], parent_id)
+        question = branch[-1]
+        files = await self._files.found(
+            conversation.owner_id, [a["id"] for m in branch for a in m.attachments or []]
+        )
+
+        def user_text(message: Message) -> str:
+            # Earlier files within a generous share; the question's are fitted to the
+            # model's context once the run has the engine.
+            return message.content if message is question else earlier_turn(message, files)
+
         run = Run(
             channel=channel,
             message=accepted.answer,
             plan=RunPlan(
                 model=model,
                 system_prompt=conversation.system_prompt,
-                history=history_turns(branch),
-                options=options,
+                history=history_turns(branch, user_text),
+                options=options
+                if options.thinking is not None or conversation.thinking is None
+                else options.model_copy(update={"thinking": conversation.thinking}),
+                attached=attached_texts(question, files),
             ),
             store=self._store,
             engines=self._engines,
@@ -367,6 +461,9 @@ class ChatService:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
         sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        # Checked before the conversation is looked up, as a socket checks it before sending.
+        if (refusal := self._limits.overlong([content])) is not None:
+            raise ChatRefused("too_long", refusal)
         connection = await self.connect(user_id, conversation_id, after_seq=None)
         try:
             await self.send(connection, content, tracker.client_id, options)

@@ -13,10 +13,15 @@ from sqlmodel import Session, col, select
 
 from parley.db import Database
 from parley.models import Conversation, Message, utcnow
+from parley.protocol import ParleyError
 
 
-class BadCursor(ValueError):
-    pass
+class BadCursor(ParleyError):
+    default_code = "bad_cursor"
+    default_kind = "invalid"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not one this server gave out.")
 
 
 def encode_cursor(conversation: Conversation) -> str:
@@ -34,7 +39,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         # In UTC here, so a time at the edge of the calendar fails now and not in the query.
         return stamp.astimezone(UTC), conversation_id
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise BadCursor("invalid cursor") from exc
+        raise BadCursor() from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +180,13 @@ class ChatStore:
 
         return await self.db.read(work)
 
+    async def has_message(self, conversation_id: str, message_id: str) -> bool:
+        def work(session: Session) -> bool:
+            message = session.get(Message, message_id)
+            return message is not None and message.conversation_id == conversation_id
+
+        return await self.db.read(work)
+
     async def message_by_client_id(self, conversation_id: str, client_id: str) -> Message | None:
         def work(session: Session) -> Message | None:
             query = select(Message).where(
@@ -205,6 +217,8 @@ class ChatStore:
             conversation.last_seq = last_seq
             conversation.seq_reserved = max(conversation.seq_reserved, last_seq)
             conversation.updated_at = utcnow()
+            # The new answer is where the conversation goes on from.
+            conversation.current_leaf_id = answer.id
             if title is not None:
                 conversation.title = title
             session.add(conversation)

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import ClassVar, Protocol
 
-from parley.protocol import AnswerProgress, ParleyError, Role
+from parley.protocol import AnswerProgress, ChatTurn, EngineKind, ErrorKind, ParleyError
 
-# What runs a model: transformers (any folder, LoRA, the GPU) or llama.cpp (GGUF files, CPU).
-EngineKind = Literal["transformers", "llamacpp"]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatTurn:
-    role: Role
-    content: str
+__all__ = [
+    "ChatTurn",
+    "Engine",
+    "EngineError",
+    "EngineKind",
+    "GenerationRequest",
+    "ModelCard",
+    "SamplingParams",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class EngineError(ParleyError):
     """A generation that failed inside the engine; its message is safe to show a user."""
 
     default_code = "generation_failed"
-    kind = "failed"
+    default_kind: ClassVar[ErrorKind] = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class ModelCard:
     # Weights and buffers (for llama.cpp also its KV pool, allocated at load).
     memory_bytes: int = 0
     engine: EngineKind = "transformers"
+    # Whether the chat template reads `enable_thinking`, so thinking can be turned off.
+    thinking_toggle: bool = False
 
 
 class Engine(Protocol):

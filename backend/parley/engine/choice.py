@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from parley.config import Settings
 from parley.engine.base import EngineKind
+from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device
 from parley.engine.quality import Verdict
 from parley.engine.specs import ModelSpec, gguf_file
@@ -42,7 +42,7 @@ def llamacpp_unavailable() -> str | None:
     return None
 
 
-def _transformers_only(spec: ModelSpec, settings: Settings) -> str | None:
+def _transformers_only(spec: ModelSpec, config: EngineConfig) -> str | None:
     """What in a model's configuration needs transformers, if anything."""
     if spec.lora is not None:
         return "a LoRA adapter"
@@ -50,7 +50,7 @@ def _transformers_only(spec: ModelSpec, settings: Settings) -> str | None:
         return "dummy weights"
     if spec.dtype is not None:
         return f"the torch dtype {spec.dtype!r}"
-    if pick_device(spec.device or settings.device) != "cpu":
+    if pick_device(spec.device or config.device) != "cpu":
         return "a GPU"
     return None
 
@@ -58,7 +58,7 @@ def _transformers_only(spec: ModelSpec, settings: Settings) -> str | None:
 VerdictFor = Callable[[ModelSpec, Path], Verdict]
 
 
-def plan_engine(spec: ModelSpec, settings: Settings, verdict_for: VerdictFor) -> EnginePlan:
+def plan_engine(spec: ModelSpec, config: EngineConfig, verdict_for: VerdictFor) -> EnginePlan:
     """The engine for a model; `verdict_for` runs (or recalls) the quality gate of llama.cpp."""
     gguf = gguf_file(spec.path)
     if spec.engine == "transformers":
@@ -66,7 +66,7 @@ def plan_engine(spec: ModelSpec, settings: Settings, verdict_for: VerdictFor) ->
     if spec.engine == "llamacpp":
         if gguf is None:
             raise ValueError(f"engine 'llamacpp' runs .gguf files; {spec.path!r} is not one")
-        needs = _transformers_only(spec, settings)
+        needs = _transformers_only(spec, config)
         if needs is not None:
             raise ValueError(f"engine 'llamacpp' cannot run {needs}; use 'transformers'")
         reason = llamacpp_unavailable()
@@ -75,7 +75,7 @@ def plan_engine(spec: ModelSpec, settings: Settings, verdict_for: VerdictFor) ->
         return EnginePlan("llamacpp", gguf)
     if gguf is None:
         return EnginePlan("transformers")
-    needs = _transformers_only(spec, settings)
+    needs = _transformers_only(spec, config)
     if needs is not None:
         return EnginePlan("transformers", note=f"on transformers for {needs}")
     reason = llamacpp_unavailable()

@@ -29,22 +29,22 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from parley.config import Settings
 from parley.engine.admission import SchedulerLimits
 from parley.engine.base import ChatTurn, ModelCard
 from parley.engine.batched import BatchedEngine
+from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.scheduler import Scheduler, TorchSequence
-from parley.engine.specs import ModelSpec, chat_template_text, gguf_file
+from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
 
 log = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def converted_gguf_folder(gguf: Path, settings: Settings) -> Path:
+def converted_gguf_folder(gguf: Path, config: EngineConfig) -> Path:
     """The safetensors folder for a GGUF file, converting it on first use."""
-    target = settings.data_dir / "models" / gguf.stem
+    target = config.data_dir / "models" / gguf.stem
     if (target / "config.json").is_file():
         return target
     log.info("converting %s once into %s (later starts reuse it)", gguf, target)
@@ -71,11 +71,11 @@ def converted_gguf_folder(gguf: Path, settings: Settings) -> Path:
     return target
 
 
-def weights_folder(path: str, settings: Settings) -> Path:
+def weights_folder(path: str, config: EngineConfig) -> Path:
     """A local folder with config, weights and tokenizer for a model path from the configuration."""
     gguf = gguf_file(path)
     if gguf is not None:
-        return converted_gguf_folder(gguf, settings)
+        return converted_gguf_folder(gguf, config)
     location = Path(path).expanduser()
     if (location / "config.json").is_file():
         return location
@@ -113,7 +113,7 @@ def _ignore_progress(fraction: float) -> None:
 
 def load_engine(
     spec: str | ModelSpec,
-    settings: Settings,
+    config: EngineConfig,
     on_progress: Callable[[float], None] = _ignore_progress,
 ) -> HFEngine:
     """Load a model ("smollm2", a .gguf file or a Hugging Face folder) ready to serve.
@@ -123,13 +123,13 @@ def load_engine(
     """
     if isinstance(spec, str):
         spec = ModelSpec(id=spec, path=spec)
-    folder = weights_folder(spec.path, settings)
+    folder = weights_folder(spec.path, config)
     on_progress(0.6)
-    device = pick_device(spec.device or settings.device)
-    if device == "cpu" and settings.cpu_threads:
+    device = pick_device(spec.device or config.device)
+    if device == "cpu" and config.cpu_threads:
         # Process-wide: every CPU model shares the cores anyway.
-        torch.set_num_threads(settings.cpu_threads)
-    dtype_name = pick_dtype(spec.dtype or settings.dtype, device)
+        torch.set_num_threads(config.cpu_threads)
+    dtype_name = pick_dtype(spec.dtype or config.dtype, device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     template = chat_template_text(spec.chat_template)
     if template is not None:
@@ -150,21 +150,22 @@ def load_engine(
         device=device,
         dtype=dtype_name,
         memory_bytes=weight_bytes,
+        thinking_toggle=reads_enable_thinking(str(tokenizer.chat_template or "")),
     )
-    return HFEngine(model, tokenizer, card, _limits(model, settings))
+    return HFEngine(model, tokenizer, card, _limits(model, config))
 
 
-def _limits(model: PreTrainedModel, settings: Settings) -> SchedulerLimits:
+def _limits(model: PreTrainedModel, config: EngineConfig) -> SchedulerLimits:
     """Turn the KV memory setting into tokens for this model's layer shapes."""
-    config = model.config
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    shape = model.config
+    head_dim = getattr(shape, "head_dim", None) or shape.hidden_size // shape.num_attention_heads
+    kv_heads = getattr(shape, "num_key_value_heads", None) or shape.num_attention_heads
     element_bytes = next(model.parameters()).element_size()
-    bytes_per_token = 2 * config.num_hidden_layers * kv_heads * head_dim * element_bytes
+    bytes_per_token = 2 * shape.num_hidden_layers * kv_heads * head_dim * element_bytes
     return SchedulerLimits(
-        max_sequences=settings.max_concurrent_runs,
-        kv_token_budget=int(settings.kv_cache_gib * 2**30) // bytes_per_token,
-        prefill_chunk_tokens=settings.prefill_chunk_tokens,
+        max_sequences=config.max_concurrent_runs,
+        kv_token_budget=int(config.kv_cache_gib * 2**30) // bytes_per_token,
+        prefill_chunk_tokens=config.prefill_chunk_tokens,
     )
 
 

@@ -20,13 +20,13 @@ import numpy as np
 from gguf import LlamaFileType
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from parley.config import Settings
 from parley.engine.admission import SchedulerLimits
 from parley.engine.base import ChatTurn, ModelCard
 from parley.engine.batched import BatchedEngine
+from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
-from parley.engine.specs import ModelSpec, chat_template_text
+from parley.engine.specs import ModelSpec, chat_template_text, reads_enable_thinking
 
 log = logging.getLogger(__name__)
 # llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
@@ -66,8 +66,8 @@ def gguf_precision(model: Any) -> str:
         return f"gguf-type-{file_type}"
 
 
-def cpu_threads(settings: Settings) -> int:
-    return settings.cpu_threads or os.cpu_count() or 1
+def cpu_threads(config: EngineConfig) -> int:
+    return config.cpu_threads or os.cpu_count() or 1
 
 
 def _load_model(gguf: Path) -> Any:
@@ -111,7 +111,7 @@ def _kv_bytes_per_token(model: Any) -> int:
 def load_llamacpp_engine(
     spec: ModelSpec,
     gguf: Path,
-    settings: Settings,
+    config: EngineConfig,
     on_progress: Callable[[float], None] = _ignore_progress,
 ) -> LlamaCppEngine:
     """Load a GGUF file on llama.cpp, ready to serve.
@@ -123,17 +123,17 @@ def load_llamacpp_engine(
     on_progress(0.7)
     try:
         context_length = int(lc.llama_model_n_ctx_train(model))
-        sequences = min(settings.max_concurrent_runs, _MAX_SEQUENCES)
+        sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
         kv_per_token = _kv_bytes_per_token(model)
-        pool = min(int(settings.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
+        pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
         limits = SchedulerLimits(
             max_sequences=sequences,
             kv_token_budget=pool,
-            prefill_chunk_tokens=settings.prefill_chunk_tokens,
+            prefill_chunk_tokens=config.prefill_chunk_tokens,
         )
         # A step holds a token per decoding stream and the prefill budget.
-        batch_tokens = max(settings.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + sequences
-        threads = cpu_threads(settings)
+        batch_tokens = max(config.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + sequences
+        threads = cpu_threads(config)
         context = _new_context(model, pool, batch_tokens, sequences, threads)
     except BaseException:
         lc.llama_model_free(model)
@@ -154,6 +154,7 @@ def load_llamacpp_engine(
         dtype=gguf_precision(model),
         memory_bytes=int(lc.llama_model_size(model)) + pool * kv_per_token,
         engine="llamacpp",
+        thinking_toggle=reads_enable_thinking(template),
     )
     log.info(
         "%s on llama.cpp: %s, KV pool %d tokens, %d sequences, %d threads",

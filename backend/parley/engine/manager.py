@@ -1,9 +1,14 @@
 """The engine manager: which models exist, loading them off the event loop, handing them out.
 
-The models come from `settings.models_file` (see specs.py), or else the one `settings.model`.
+The models come from the EngineConfig's `models_file` (see specs.py), or else its one `model`.
 Each loads in a worker thread while the others keep serving; a model that fails to load keeps
-its reason and harms no other. At most `settings.max_loaded_models` stay in memory: loading one
+its reason and harms no other. At most `max_loaded_models` stay in memory: loading one
 more unloads the least recently used (its running requests end as cancelled).
+
+A remote model (engine "openai") holds no memory here: loading it means connecting (its
+/v1/models answers and lists it), unloading means disconnecting. Every remote is connected at
+start and re-checked every `remote_check_interval_s`, so its state says whether it
+answers now; one that went away shows `failed` with the reason until it is back.
 """
 
 from __future__ import annotations
@@ -14,72 +19,57 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from parley.config import Settings
-from parley.engine.base import Engine, EngineKind
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
-from parley.engine.specs import ModelSpec, read_models_file
+from parley.engine.base import Engine
+from parley.engine.config import EngineConfig
+from parley.engine.remote import RemoteEngine
+from parley.engine.scripted import ScriptedEngine
+from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
+from parley.protocol import ModelState, ModelStatus, ModelUnavailable, ParleyError
 
 if TYPE_CHECKING:
     from parley.engine.quality import Verdict
 
 log = logging.getLogger(__name__)
 
-ModelState = Literal["available", "loading", "loaded", "failed"]
 SCRIPTED = "scripted"
-
-
-class ModelUnavailable(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class ModelStatus:
-    id: str
-    state: ModelState
-    is_default: bool
-    error: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    engine: EngineKind | None = None
-    # Why `auto` chose this engine (or could not use llama.cpp), once known.
-    engine_note: str | None = None
-    # Weights in memory while loaded.
-    memory_bytes: int | None = None
-    # 0..1 while loading, by stage (weights ready, model built), not by bytes read.
-    progress: float | None = None
 
 
 @dataclass(eq=False, slots=True)
 class _Slot:
-    spec: ModelSpec
+    spec: AnySpec
     engine: Engine | None = None
     task: asyncio.Task[Engine] | None = None
     error: str | None = None
     engine_note: str | None = None
     progress: float = 0.0
     last_used: float = 0.0
+    # Remotes only: connected at start and kept checked until an administrator unloads it.
+    watched: bool = False
+
+    @property
+    def is_remote(self) -> bool:
+        return isinstance(self.spec, RemoteSpec)
 
     @property
     def state(self) -> ModelState:
         if self.engine is not None:
-            return "loaded"
+            # A connected remote that stopped answering its check keeps the reason.
+            return "failed" if self.error is not None else "loaded"
         if self.task is not None and not self.task.done():
-            return "loading"
+            # A remote being asked again after a failure stays failed until it answers.
+            return "failed" if self.error is not None else "loading"
         return "failed" if self.error is not None else "available"
 
 
-def _configured_specs(settings: Settings) -> list[ModelSpec]:
-    if settings.models_file is not None:
-        specs = read_models_file(settings.models_file)
+def _configured_specs(config: EngineConfig) -> list[AnySpec]:
+    if config.models_file is not None:
+        specs = read_models_file(config.models_file)
         if not specs:
-            raise ValueError(f"{settings.models_file} lists no models")
+            raise ValueError(f"{config.models_file} lists no models")
         return specs
-    return [ModelSpec(id=settings.model, path=settings.model)]
+    return [ModelSpec(id=config.model, path=config.model)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +84,7 @@ def _ignore_progress(fraction: float) -> None:
 
 
 def build_engine(
-    spec: ModelSpec, settings: Settings, on_progress: Callable[[float], None] = _ignore_progress
+    spec: ModelSpec, config: EngineConfig, on_progress: Callable[[float], None] = _ignore_progress
 ) -> LoadedEngine:
     """Load a model on the engine its spec pins, or `auto`'s choice (choice.py). Blocking.
 
@@ -104,16 +94,16 @@ def build_engine(
     from parley.engine.quality import llamacpp_verdict
 
     def verdict_for(spec: ModelSpec, gguf: Path) -> Verdict:
-        return llamacpp_verdict(spec, gguf, settings)
+        return llamacpp_verdict(spec, gguf, config)
 
-    plan = plan_engine(spec, settings, verdict_for)
+    plan = plan_engine(spec, config, verdict_for)
     note = plan.note
     if plan.kind == "llamacpp":
         assert plan.gguf is not None
         try:
             from parley.engine.llamacpp import load_llamacpp_engine
 
-            return LoadedEngine(load_llamacpp_engine(spec, plan.gguf, settings, on_progress), note)
+            return LoadedEngine(load_llamacpp_engine(spec, plan.gguf, config, on_progress), note)
         except Exception as exc:
             if spec.engine == "llamacpp":
                 raise
@@ -121,50 +111,63 @@ def build_engine(
             note = f"llama.cpp failed to load it ({exc}); on transformers"
     from parley.engine.hf import load_engine
 
-    return LoadedEngine(load_engine(spec, settings=settings, on_progress=on_progress), note)
+    return LoadedEngine(load_engine(spec, config=config, on_progress=on_progress), note)
 
 
 class EngineManager:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(settings)}
+    def __init__(self, config: EngineConfig) -> None:
+        self._config = config
+        self._slots = {spec.id: _Slot(spec) for spec in _configured_specs(config)}
         # The configured default when the models file lists it, else the file's first model.
-        self._default = settings.model if settings.model in self._slots else next(iter(self._slots))
+        self._default = config.model if config.model in self._slots else next(iter(self._slots))
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def default_model(self) -> str:
         return self._default
 
     def start(self) -> None:
-        """Begin loading the default model in the background."""
+        """Begin loading the default model and connecting every remote in the background."""
         self._begin_load(self._slots[self._default])
+        remotes = [slot for slot in self._slots.values() if slot.is_remote]
+        for slot in remotes:
+            self._begin_load(slot)
+        if remotes:
+            self._watcher = asyncio.create_task(self._watch_remotes(), name="watch-remotes")
 
     def resolve(self, model: str | None) -> str:
         """The id of a known model; raises ModelUnavailable for an unknown one."""
         if model is None:
             return self._default
         if model not in self._slots:
-            raise ModelUnavailable("unknown_model", f"No model named {model!r}.")
+            raise ModelUnavailable(f"No model named {model!r}.", code="unknown_model")
         return model
 
     async def acquire(self, model: str | None = None) -> Engine:
         """The engine for a model, loading it (or waiting for its load) when needed."""
         slot = self._slots[self.resolve(model)]
         slot.last_used = time.monotonic()
-        if slot.engine is not None:
+        if slot.is_remote and slot.state == "failed":
+            # The last check may be stale: ask the remote again now rather than refuse.
+            await self._check_remote(slot)
+        if slot.engine is not None and slot.error is None:
             return slot.engine
+        failed = "The model is unavailable" if slot.is_remote else "The model failed to load"
         if slot.state == "failed":
-            raise ModelUnavailable("model_failed", f"The model failed to load: {slot.error}")
+            raise ModelUnavailable(f"{failed}: {slot.error}")
         task = self._begin_load(slot)
         try:
             return await asyncio.shield(task)
         except Exception as exc:
-            raise ModelUnavailable("model_failed", f"The model failed to load: {exc}") from exc
+            raise ModelUnavailable(f"{failed}: {slot.error or exc}") from exc
 
     async def load(self, model_id: str) -> None:
         """Start loading a model (again, after a failure) and return at once."""
         slot = self._slots[self.resolve(model_id)]
         slot.last_used = time.monotonic()
+        if slot.is_remote and slot.engine is not None:
+            await self._check_remote(slot)
+            return
         if slot.state == "failed":
             slot.error = None
             slot.task = None
@@ -173,9 +176,11 @@ class EngineManager:
     async def unload(self, model_id: str) -> None:
         """Free a model's memory; a load in progress is waited for first."""
         slot = self._slots[self.resolve(model_id)]
+        slot.watched = False
         if slot.task is not None and not slot.task.done():
             await asyncio.wait([slot.task])
         engine, slot.engine, slot.task = slot.engine, None, None
+        slot.error = None
         if engine is not None:
             log.info("unloading model %s", slot.spec.id)
             await engine.close()
@@ -188,47 +193,90 @@ class EngineManager:
 
     async def _make_room(self, incoming: _Slot) -> None:
         """Unload the least recently used models until the incoming one fits the bound."""
-        others = [s for s in self._slots.values() if s is not incoming]
+        # Remotes hold no memory here, so they neither count nor make room.
+        others = [s for s in self._slots.values() if s is not incoming and not s.is_remote]
         resident = [s for s in others if s.state in ("loaded", "loading")]
-        excess = len(resident) + 1 - self._settings.max_loaded_models
+        excess = len(resident) + 1 - self._config.max_loaded_models
         evictable = sorted((s for s in resident if s.engine is not None), key=lambda s: s.last_used)
         for slot in evictable[: max(excess, 0)]:
             log.info("unloading %s to make room for %s", slot.spec.id, incoming.spec.id)
             await self.unload(slot.spec.id)
 
     async def _load(self, slot: _Slot) -> Engine:
-        await self._make_room(slot)
-        log.info("loading model %s from %s", slot.spec.id, slot.spec.path)
+        spec = slot.spec
         try:
-            engine = await asyncio.to_thread(self._build, slot)
+            if isinstance(spec, RemoteSpec):
+                slot.watched = True
+                log.info("connecting model %s to %s", spec.id, spec.base_url)
+                engine: Engine = await RemoteEngine.connect(spec)
+            else:
+                await self._make_room(slot)
+                log.info("loading model %s from %s", spec.id, spec.path)
+                engine = await asyncio.to_thread(self._build, slot, spec)
+        except ParleyError as exc:
+            if exc.message != slot.error:  # a remote asked again and again: said once
+                log.warning("model %s is unavailable: %s", spec.id, exc.message)
+            slot.error = exc.message
+            raise
         except Exception as exc:
             slot.error = str(exc) or type(exc).__name__
-            log.exception("model %s failed to load", slot.spec.id)
+            log.exception("model %s failed to load", spec.id)
             raise
         slot.engine = engine
+        slot.error = None
         slot.progress = 1.0
         return engine
 
-    def _build(self, slot: _Slot) -> Engine:
+    async def _watch_remotes(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.remote_check_interval_s)
+            watched = [slot for slot in self._slots.values() if slot.watched]
+            checks = [self._check_remote(slot) for slot in watched]
+            for slot, outcome in zip(
+                watched, await asyncio.gather(*checks, return_exceptions=True), strict=True
+            ):
+                if isinstance(outcome, Exception):
+                    log.error("checking model %s failed", slot.spec.id, exc_info=outcome)
+
+    async def _check_remote(self, slot: _Slot) -> None:
+        """Connect a remote that is not connected; check one that is (its state follows)."""
+        if slot.task is not None and not slot.task.done():
+            await asyncio.wait([slot.task])
+            return
+        if not isinstance(slot.engine, RemoteEngine):
+            slot.task = None
+            task = self._begin_load(slot)
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the reason is kept in slot.error
+            return
+        try:
+            await slot.engine.check()
+        except ParleyError as exc:
+            if slot.error is None:
+                log.warning("model %s is unavailable: %s", slot.spec.id, exc.message)
+            slot.error = exc.message
+        else:
+            if slot.error is not None:
+                log.info("model %s answers again", slot.spec.id)
+            slot.error = None
+
+    def _build(self, slot: _Slot, spec: ModelSpec) -> Engine:
         """Runs in a worker thread."""
-        s = self._settings
-        if slot.spec.path == SCRIPTED:
-            return ScriptedEngine(
-                ScriptedConfig(
-                    thinking=s.scripted_thinking,
-                    answer=s.scripted_answer,
-                    token_delay_s=s.scripted_token_delay_s,
-                    first_token_delay_s=s.scripted_first_token_delay_s,
-                ),
-                name=slot.spec.id,
-            )
+        if spec.path == SCRIPTED:
+            return ScriptedEngine(self._config.scripted, name=spec.id)
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        loaded = build_engine(slot.spec, s, on_progress)
+        loaded = build_engine(spec, self._config, on_progress)
         slot.engine_note = loaded.note
         return loaded.engine
+
+    def status(self, model_id: str | None = None) -> ModelStatus:
+        """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
+        model_id = self.resolve(model_id)
+        return next(s for s in self.statuses() if s.id == model_id)
 
     def statuses(self) -> list[ModelStatus]:
         statuses = []
@@ -247,11 +295,15 @@ class EngineManager:
                     engine_note=slot.engine_note,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
+                    context_length=card.context_length if card else None,
+                    thinking_toggle=card.thinking_toggle if card else None,
                 )
             )
         return statuses
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         for slot in self._slots.values():
             if slot.task is not None and not slot.task.done():
                 slot.task.cancel()

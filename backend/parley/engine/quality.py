@@ -26,7 +26,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
-from parley.config import Settings
+from parley.engine.config import EngineConfig
 from parley.engine.specs import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def write_verdict(path: Path, verdict: Verdict) -> None:
     staging.replace(path)
 
 
-def measure_llamacpp(spec_path: str, gguf: Path, settings: Settings) -> Verdict:
+def measure_llamacpp(spec_path: str, gguf: Path, config: EngineConfig) -> Verdict:
     """Gate llama.cpp on a GGUF against fp32 transformers on the same file (loads both)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -191,7 +191,7 @@ def measure_llamacpp(spec_path: str, gguf: Path, settings: Settings) -> Verdict:
     from parley.engine.hf import TorchScorer, weights_folder
     from parley.engine.llamacpp import LlamaScorer, cpu_threads
 
-    folder = weights_folder(spec_path, settings)
+    folder = weights_folder(spec_path, config)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
     prompts = [
@@ -209,7 +209,7 @@ def measure_llamacpp(spec_path: str, gguf: Path, settings: Settings) -> Verdict:
     ]
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     model.eval()
-    candidate = LlamaScorer(gguf, cpu_threads(settings))
+    candidate = LlamaScorer(gguf, cpu_threads(config))
     try:
         [verdict] = evaluate(
             TorchScorer(model, "transformers/float32"), [candidate], text_ids, prompts
@@ -219,13 +219,13 @@ def measure_llamacpp(spec_path: str, gguf: Path, settings: Settings) -> Verdict:
     return verdict
 
 
-def llamacpp_verdict(spec: ModelSpec, gguf: Path, settings: Settings) -> Verdict:
+def llamacpp_verdict(spec: ModelSpec, gguf: Path, config: EngineConfig) -> Verdict:
     """The kept verdict for llama.cpp on this file and machine, gating it on first use."""
-    path = verdict_path(settings.data_dir, gguf, "llamacpp")
+    path = verdict_path(config.data_dir, gguf, "llamacpp")
     verdict = read_verdict(path)
     if verdict is None:
         log.info("quality gate: llama.cpp on %s against fp32 transformers (once)", gguf.name)
-        verdict = measure_llamacpp(spec.path, gguf, settings)
+        verdict = measure_llamacpp(spec.path, gguf, config)
         write_verdict(path, verdict)
         log.info("%s", verdict.summary())
     return verdict

@@ -39,7 +39,10 @@ class ScriptedConfig:
 class ScriptedEngine:
     def __init__(self, config: ScriptedConfig | None = None, name: str = "scripted") -> None:
         self._config = config or ScriptedConfig()
-        self._card = ModelCard(name=name, context_length=self._config.context_length)
+        # Its prompt honours enable_thinking=False, as Qwen3's template does.
+        self._card = ModelCard(
+            name=name, context_length=self._config.context_length, thinking_toggle=True
+        )
         self._active: set[str] = set()
         self._cancelled: set[str] = set()
 

@@ -61,25 +61,96 @@ def chat_template_text(value: str | None) -> str | None:
         return value
 
 
-def read_models_file(models_file: Path) -> list[ModelSpec]:
-    """The model list from a JSON file: a list of objects with ModelSpec's fields."""
+def reads_enable_thinking(template: str | None) -> bool:
+    """Whether a chat template reads `enable_thinking`, so thinking can be turned off."""
+    return "enable_thinking" in (template or "")
+
+
+# How a remote is told `options.thinking`: vLLM, SGLang and llama.cpp's server read
+# `chat_template_kwargs.enable_thinking`; Ollama reads `think` (and on /v1 `reasoning_effort:
+# "none"` to turn it off); "none" sends nothing (a remote that refuses unknown fields).
+ThinkingSwitch = Literal["chat_template_kwargs", "ollama", "none"]
+THINKING_SWITCHES: tuple[ThinkingSwitch, ...] = ("chat_template_kwargs", "ollama", "none")
+OPENAI_ENGINE: Literal["openai"] = "openai"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSpec:
+    """A model served by an OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, Parley)."""
+
+    id: str
+    # The API root, ending in /v1: http://gpu-box:8000/v1.
+    base_url: str
+    # The model's name at the remote (what its /v1/models lists).
+    model: str
+    # The environment variable holding the API key, if the remote wants one.
+    api_key_env: str | None = None
+    # Default: the remote's /v1/models `max_model_len`, else DEFAULT_REMOTE_CONTEXT.
+    context_length: int | None = None
+    # Requests sent to the remote at once; the rest wait in line. None: no bound here.
+    max_concurrency: int | None = None
+    thinking_switch: ThinkingSwitch = "chat_template_kwargs"
+    # For a remote that streams its reasoning inline in the answer text.
+    think_open: str = "<think>"
+    think_close: str = "</think>"
+    # An answer whose stream sends no byte for this long ends as failed.
+    idle_timeout_s: float = 60.0
+    engine: Literal["openai"] = OPENAI_ENGINE
+
+
+AnySpec = ModelSpec | RemoteSpec
+
+
+def _remote_spec(where: Path, entry: dict[str, Any]) -> RemoteSpec:
+    name = entry.get("id")
+    missing = {"id", "base_url", "model"} - entry.keys()
+    if missing:
+        raise ValueError(f"{where}: remote model {name!r} needs {sorted(missing)}")
+    unknown = entry.keys() - {f.name for f in fields(RemoteSpec)}
+    if unknown:
+        raise ValueError(f"{where}: unknown fields {sorted(unknown)} in {name!r}")
+    for key in ("id", "base_url", "model"):
+        if not isinstance(entry[key], str) or not entry[key]:
+            raise ValueError(f"{where}: {key!r} of {name!r} must be a non-empty string")
+    if not entry["base_url"].startswith(("http://", "https://")):
+        raise ValueError(f"{where}: base_url of {name!r} must start with http:// or https://")
+    for key in ("context_length", "max_concurrency"):
+        value = entry.get(key)
+        if value is not None and (type(value) is not int or value < 1):
+            raise ValueError(f"{where}: {key!r} of {name!r} must be a positive integer")
+    idle = entry.get("idle_timeout_s", 60.0)
+    if type(idle) not in (int, float) or idle <= 0:
+        raise ValueError(f"{where}: 'idle_timeout_s' of {name!r} must be a positive number")
+    if entry.get("thinking_switch", "chat_template_kwargs") not in THINKING_SWITCHES:
+        raise ValueError(
+            f"{where}: 'thinking_switch' of {name!r} must be one of {list(THINKING_SWITCHES)}"
+        )
+    return RemoteSpec(**{**entry, "base_url": entry["base_url"].rstrip("/")})
+
+
+def read_models_file(models_file: Path) -> list[AnySpec]:
+    """The model list from a JSON file: objects with ModelSpec's fields, or with RemoteSpec's
+    and `"engine": "openai"`."""
     entries: Any = json.loads(models_file.read_text(encoding="utf-8"))
     if not isinstance(entries, list):
         raise ValueError(f"{models_file}: expected a JSON list of models")
     known = {f.name for f in fields(ModelSpec)}
-    specs = []
+    specs: list[AnySpec] = []
     for entry in entries:
+        engine = entry.get("engine", "auto") if isinstance(entry, dict) else None
+        if engine == OPENAI_ENGINE:
+            specs.append(_remote_spec(models_file, entry))
+            continue
+        if engine is not None and engine not in get_args(EngineChoice):
+            raise ValueError(
+                f"{models_file}: unknown engine {engine!r} in {entry.get('id')!r}; one of "
+                f"{', '.join((*get_args(EngineChoice), OPENAI_ENGINE))}"
+            )
         if not isinstance(entry, dict) or not {"id", "path"} <= entry.keys():
             raise ValueError(f"{models_file}: every model needs an 'id' and a 'path': {entry!r}")
         unknown = entry.keys() - known
         if unknown:
             raise ValueError(f"{models_file}: unknown fields {sorted(unknown)} in {entry['id']!r}")
-        engine = entry.get("engine", "auto")
-        if engine not in get_args(EngineChoice):
-            raise ValueError(
-                f"{models_file}: engine {engine!r} of {entry['id']!r} is not one of "
-                f"{', '.join(get_args(EngineChoice))}"
-            )
         specs.append(ModelSpec(**entry))
     ids = [spec.id for spec in specs]
     if len(set(ids)) != len(ids):

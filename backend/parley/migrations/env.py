@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import parley.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from parley.db import make_engine
+from parley.migrations.schema import schema_object_included
 
 target_metadata = SQLModel.metadata
 
@@ -13,7 +14,12 @@ def run_migrations() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            url=url,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=schema_object_included,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -28,6 +34,7 @@ def run_migrations() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             transactional_ddl=True,
+            include_name=schema_object_included,
         )
         with context.begin_transaction():
             context.run_migrations()

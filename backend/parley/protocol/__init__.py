@@ -1,9 +1,50 @@
-"""Parley's wire vocabulary: a leaf package every layer may import; it imports no other."""
+"""Parley's wire vocabulary: a leaf package every layer may import; it imports no other.
 
-from parley.protocol.errors import ErrorKind, ParleyError
+progress: an answer's progress from the engine up; errors: the domain error base and codes;
+messages: a message's public shape; frames: every WebSocket frame (also the run events the chat
+service publishes); answers: picking one answer out of a conversation's frames.
+"""
+
+from parley.protocol.answers import AnswerTracker, ChatAnswer
+from parley.protocol.errors import ErrorCode, ErrorKind, ModelUnavailable, ParleyError
+from parley.protocol.frames import (
+    ActiveRun,
+    AnswerEvent,
+    AuthFrame,
+    ChunkFrame,
+    ClientFrame,
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    MessageFrame,
+    PingFrame,
+    PongFrame,
+    ReadyFrame,
+    RegenerateFrame,
+    RunEvent,
+    SendFrame,
+    SendOptions,
+    ServerFrame,
+    StartFrame,
+    StatusFrame,
+    StopFrame,
+    ThinkingFrame,
+    client_frame_adapter,
+    protocol_schema_json,
+    server_frame_adapter,
+)
+from parley.protocol.messages import (
+    AttachmentPublic,
+    MessagePublic,
+    MessageRole,
+    MessageStatus,
+    Timings,
+)
+from parley.protocol.models import EngineKind, ModelState, ModelStatus
 from parley.protocol.progress import (
     AnswerProgress,
     Channel,
+    ChatTurn,
     Finished,
     FinishReason,
     Piece,
@@ -15,16 +56,53 @@ from parley.protocol.progress import (
 )
 
 __all__ = [
+    "ActiveRun",
+    "AnswerEvent",
     "AnswerProgress",
+    "AnswerTracker",
+    "AttachmentPublic",
+    "AuthFrame",
     "Channel",
+    "ChatAnswer",
+    "ChatTurn",
+    "ChunkFrame",
+    "ClientFrame",
+    "EndFrame",
+    "EngineKind",
+    "ErrorCode",
+    "ErrorFrame",
     "ErrorKind",
     "FinishReason",
     "Finished",
+    "Frame",
+    "MessageFrame",
+    "MessagePublic",
+    "MessageRole",
+    "MessageStatus",
+    "ModelState",
+    "ModelStatus",
+    "ModelUnavailable",
     "ParleyError",
     "Piece",
     "Pieces",
+    "PingFrame",
+    "PongFrame",
     "Prefilling",
     "Queued",
+    "ReadyFrame",
+    "RegenerateFrame",
     "Role",
+    "RunEvent",
+    "SendFrame",
+    "SendOptions",
+    "ServerFrame",
+    "StartFrame",
+    "StatusFrame",
+    "StopFrame",
+    "ThinkingFrame",
+    "Timings",
     "Usage",
+    "client_frame_adapter",
+    "protocol_schema_json",
+    "server_frame_adapter",
 ]

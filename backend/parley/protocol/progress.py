@@ -14,9 +14,16 @@ Channel = Literal["thinking", "answer"]
 
 
 @dataclass(frozen=True, slots=True)
+class ChatTurn:
+    role: Role
+    content: str
+
+
+# Tokens read and made; also an answer's `usage` on the wire (a docstring would enter the schema).
+@dataclass(frozen=True, slots=True)
 class Usage:
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

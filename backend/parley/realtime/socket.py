@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from typing import get_args
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -17,9 +18,12 @@ from parley.accounts import AccountService
 from parley.chat.channels import Close, Subscriber
 from parley.chat.service import ChatRefused, ChatService, Connection, ConversationNotFound
 from parley.config import Settings
-from parley.realtime.protocol import (
+from parley.protocol import (
     AuthFrame,
+    ErrorCode,
     ErrorFrame,
+    ErrorKind,
+    ParleyError,
     PingFrame,
     PongFrame,
     RegenerateFrame,
@@ -68,8 +72,27 @@ class RateLimiter:
         return True
 
 
-def _error(code: str, message: str) -> str:
-    return ErrorFrame.model_validate({"code": code, "message": message}).model_dump_json()
+# A socket's error frames carry the contract's codes; an error whose own code is not one of
+# them is answered with its kind's.
+_SOCKET_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
+_KIND_CODES: dict[ErrorKind, ErrorCode] = {
+    "invalid": "bad_request",
+    "not_found": "bad_request",
+    "busy": "busy",
+    "rate_limited": "rate_limited",
+    "unavailable": "model_unavailable",
+    "failed": "generation_failed",
+    "internal": "internal_error",
+}
+
+
+def error_frame(error: ParleyError) -> ErrorFrame:
+    code = error.code if error.code in _SOCKET_CODES else _KIND_CODES[error.kind]
+    return ErrorFrame.model_validate({"code": code, "message": error.message})
+
+
+def _error(code: ErrorCode, message: str) -> str:
+    return ErrorFrame(code=code, message=message).model_dump_json()
 
 
 async def _authenticate(
@@ -119,22 +142,25 @@ async def _read(
         try:
             match frame:
                 case SendFrame():
-                    if len(frame.content) > settings.max_message_chars:
-                        raise ChatRefused(
-                            "too_long",
-                            f"Messages are limited to {settings.max_message_chars} characters.",
-                        )
-                    await chat.send(connection, frame.content, frame.client_id, frame.options)
+                    await chat.send(
+                        connection,
+                        frame.content,
+                        frame.client_id,
+                        frame.options,
+                        parent_id=frame.parent_id,
+                        parent_given="parent_id" in frame.model_fields_set,
+                        attachments=frame.attachments,
+                    )
                 case StopFrame():
                     await chat.stop(connection)
                 case RegenerateFrame():
-                    await chat.regenerate(connection, frame.options)
+                    await chat.regenerate(connection, frame.options, frame.message_id)
                 case PingFrame():
                     reply(PongFrame().model_dump_json())
                 case AuthFrame():
                     raise ChatRefused("bad_request", "This socket is already authenticated.")
-        except ChatRefused as refusal:
-            reply(refusal.frame().model_dump_json())
+        except ParleyError as error:
+            reply(error_frame(error).model_dump_json())
 
 
 def _describe(exc: ValidationError, text: str) -> str:

@@ -28,8 +28,8 @@ from prometheus_client.registry import Collector
 from parley import __version__
 from parley.chat.metering import RunReport
 from parley.chat.runs import RunPhase
-from parley.engine.manager import ModelState, ModelStatus
 from parley.logs import event
+from parley.protocol import ModelState, ModelStatus
 from parley.telemetry.resources import GpuProbe
 from parley.telemetry.stats import Stats, StatsPublic
 

@@ -1,4 +1,5 @@
 // fetch with the bearer token, JSON bodies, and the contract's error shape turned into ApiError.
+import i18n from "../i18n";
 
 /** An HTTP error from the server, with the contract's `code` when it sent one. */
 export class ApiError extends Error {
@@ -23,30 +24,49 @@ export function onSessionExpired(handler: (() => void) | null): void {
 
 interface RequestOptions {
   method?: string;
+  /** JSON, or a form (file uploads) that the browser encodes itself. */
   body?: unknown;
   token?: string | null;
 }
 
-export async function requestJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+async function request(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const form = options.body instanceof FormData ? options.body : null;
+  if (options.body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let response: Response;
   try {
     response = await fetch(path, {
       method: options.method ?? "GET",
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: form ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
   } catch {
-    throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection.");
+    throw new ApiError(0, "network_error", i18n.t("errors.network"));
   }
-  if (response.ok) {
-    return (response.status === 204 ? undefined : await response.json()) as T;
-  }
+  if (response.ok) return response;
   const error = await errorFromResponse(response);
   if (error.status === 401 && options.token) sessionExpiredHandler?.();
   throw error;
+}
+
+export async function requestJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await request(path, options);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** A file the server sends (an export), with the name it suggests. */
+export interface DownloadedFile {
+  blob: Blob;
+  filename: string | null;
+}
+
+export async function requestFile(path: string, options: RequestOptions = {}): Promise<DownloadedFile> {
+  const response = await request(path, options);
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const plain = /filename="?([^";]+)"?/i.exec(disposition)?.[1];
+  return { blob: await response.blob(), filename: encoded ? decodeURIComponent(encoded) : (plain ?? null) };
 }
 
 async function errorFromResponse(response: Response): Promise<ApiError> {
@@ -73,7 +93,12 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
     const messages = detail
       .map((item) => (item as { msg?: unknown }).msg)
       .filter((msg): msg is string => typeof msg === "string");
-    return new ApiError(response.status, "validation_error", messages.join("; ") || "Invalid input.", retryAfterS);
+    return new ApiError(
+      response.status,
+      "validation_error",
+      messages.join("; ") || i18n.t("errors.invalidInput"),
+      retryAfterS,
+    );
   }
   const text = typeof detail === "string" ? detail : response.statusText || `HTTP ${response.status}`;
   return new ApiError(response.status, `http_${response.status}`, text, retryAfterS);

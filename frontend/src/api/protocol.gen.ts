@@ -5,7 +5,6 @@ export type ServerFrame =
   | ReadyFrame
   | PongFrame
   | StatusFrame
-  | SnapshotFrame
   | MessageFrame
   | StartFrame
   | ThinkingFrame
@@ -28,6 +27,11 @@ export interface SendFrame {
   content: string;
   client_id: string;
   options?: SendOptions;
+  parent_id?: string | null;
+  /**
+   * @maxItems 10
+   */
+  attachments?: string[];
 }
 export interface SendOptions {
   max_tokens?: number | null;
@@ -41,6 +45,7 @@ export interface StopFrame {
 export interface RegenerateFrame {
   type: "regenerate";
   options?: SendOptions;
+  message_id?: string | null;
 }
 export interface PingFrame {
   type: "ping";
@@ -66,8 +71,8 @@ export interface StatusFrame {
   state: "queued" | "prefill";
   position?: number | null;
 }
-export interface SnapshotFrame {
-  type: "snapshot";
+export interface MessageFrame {
+  type: "message";
   seq: number;
   message: MessagePublic;
 }
@@ -85,6 +90,7 @@ export interface MessagePublic {
   model?: string | null;
   finish_reason?: ("stop" | "length" | "cancelled") | null;
   timings?: Timings | null;
+  attachments?: AttachmentPublic[];
 }
 export interface Usage {
   prompt_tokens?: number;
@@ -94,10 +100,14 @@ export interface Timings {
   ttft_ms: number | null;
   tokens_per_s: number | null;
 }
-export interface MessageFrame {
-  type: "message";
-  seq: number;
-  message: MessagePublic;
+/**
+ * A file as a message (or an upload's answer) shows it; its text stays on the server.
+ */
+export interface AttachmentPublic {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
 }
 export interface StartFrame {
   type: "start";

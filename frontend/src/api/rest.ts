@@ -1,6 +1,10 @@
 // One function per REST call of the contract.
-import { requestJson } from "./http";
+import { requestFile, requestJson, type DownloadedFile } from "./http";
 import type {
+  Attachment,
+  ExportFormat,
+  ImportAnswer,
+  SearchAnswer,
   Conversation,
   ConversationChanges,
   ConversationDetail,
@@ -69,4 +73,29 @@ export function loadModel(token: string, id: string): Promise<ModelInfo> {
 
 export function unloadModel(token: string, id: string): Promise<ModelInfo> {
   return requestJson(`/api/models/${encodeURIComponent(id)}/unload`, { method: "POST", token });
+}
+
+export function searchMessages(token: string, query: string, limit = 20): Promise<SearchAnswer> {
+  const params = new URLSearchParams({ q: query, limit: String(limit) });
+  return requestJson(`/api/search?${params}`, { token });
+}
+
+export function exportConversation(token: string, id: string, format: ExportFormat): Promise<DownloadedFile> {
+  return requestFile(`/api/conversations/${encodeURIComponent(id)}/export?format=${format}`, { token });
+}
+
+export function exportAllConversations(token: string): Promise<DownloadedFile> {
+  return requestFile("/api/export", { token });
+}
+
+export function importConversations(token: string, file: File): Promise<ImportAnswer> {
+  const form = new FormData();
+  form.append("file", file);
+  return requestJson("/api/import", { method: "POST", body: form, token });
+}
+
+export function uploadFile(token: string, file: File): Promise<Attachment> {
+  const form = new FormData();
+  form.append("file", file);
+  return requestJson("/api/files", { method: "POST", body: form, token });
 }

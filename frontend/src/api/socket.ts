@@ -37,6 +37,7 @@ export function conversationSocketUrl(conversationId: string, location: Location
 export class ConversationSocket {
   private socket: WebSocket | null = null;
   private attempt = 0;
+  private ready = false;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -67,6 +68,11 @@ export class ConversationSocket {
     this.callbacks.onStateChange({ kind: "closed", reason: "stopped" });
   }
 
+  /** Open and authenticated: the server has answered `ready`. */
+  isOpen(): boolean {
+    return this.ready && this.socket?.readyState === WebSocket.OPEN;
+  }
+
   /** Sends a frame if the socket is open; answers whether it went out. */
   send(frame: ClientFrame): boolean {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
@@ -76,6 +82,7 @@ export class ConversationSocket {
 
   private connect(): void {
     this.attempt += 1;
+    this.ready = false;
     this.callbacks.onStateChange({ kind: "connecting", attempt: this.attempt });
     const socket = new WebSocket(conversationSocketUrl(this.conversationId));
     this.socket = socket;
@@ -94,6 +101,7 @@ export class ConversationSocket {
       }
       if (frame.type === "ready") {
         this.attempt = 0;
+        this.ready = true;
         this.callbacks.onStateChange({ kind: "open" });
         this.startPinging();
       }
@@ -125,6 +133,7 @@ export class ConversationSocket {
   private detach(): WebSocket | null {
     const socket = this.socket;
     this.socket = null;
+    this.ready = false;
     if (socket) {
       socket.onopen = null;
       socket.onmessage = null;

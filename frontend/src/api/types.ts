@@ -1,128 +1,33 @@
-// REST shapes from /work/shared/CONTRACT.md. The WebSocket frames (and MessagePublic) are
-// generated from the backend's schema in protocol.gen.ts; these are the REST-only shapes.
-import type { MessagePublic } from "./protocol.gen";
+// The REST shapes the SPA uses, named as the SPA calls them. Each is an alias onto the types
+// generated from the backend's OpenAPI document (rest.gen.ts, `npm run gen:api`); the WebSocket
+// frames are generated from the protocol schema in protocol.gen.ts.
+import type { AttachmentPublic, MessagePublic } from "./protocol.gen";
+import type { components } from "./rest.gen";
 
-export interface User {
-  id: string;
-  username: string;
-  created_at: string;
-  is_admin?: boolean;
-}
+type Schemas = components["schemas"];
 
-export interface LoginAnswer {
-  access_token: string;
-  token_type: "bearer";
-  expires_in: number;
-}
-
-export interface Conversation {
-  id: string;
-  title: string;
-  model: string | null;
-  system_prompt: string;
-  created_at: string;
-  updated_at: string;
-  last_seq: number;
-  generating: boolean;
-}
-
-export interface ConversationPage {
-  items: Conversation[];
-  next_cursor: string | null;
-}
-
-export interface ConversationDetail {
-  conversation: Conversation;
-  messages: MessagePublic[];
-}
-
-export interface ConversationChanges {
-  title?: string;
-  model?: string | null;
-  system_prompt?: string;
-}
-
-export type ModelState = "available" | "loading" | "loaded" | "failed";
-
-export interface ModelInfo {
-  id: string;
-  state: ModelState;
-  is_default: boolean;
-  error: string | null;
-  device: string | null;
-  dtype: string | null;
-  /** Weights in memory while loaded. */
-  memory_bytes?: number | null;
-  /** 0..1 while loading, by stage. */
-  progress?: number | null;
-}
-
-export interface ModelList {
-  models: ModelInfo[];
-  default: string;
-}
-
-// GET /api/admin/resources (administrators only).
-export interface GpuInfo {
-  index: number;
-  name: string;
-  memory_used_bytes: number;
-  memory_total_bytes: number;
-  utilization_percent: number | null;
-  temperature_c: number | null;
-}
-
-export interface HostResources {
-  gpus: GpuInfo[];
-  cpu: { logical_cores: number; percent: number; process_percent: number; load_average: number[] };
-  memory: {
-    total_bytes: number;
-    available_bytes: number;
-    used_bytes: number;
-    percent: number;
-    process_rss_bytes: number;
-  };
-  disk: {
-    path: string;
-    total_bytes: number;
-    used_bytes: number;
-    free_bytes: number;
-    percent: number;
-    data_dir_bytes: number;
-  };
-  models: ModelInfo[];
-}
-
-export interface Percentiles {
-  p50: number | null;
-  p90: number | null;
-  p95: number | null;
-  p99: number | null;
-  samples: number;
-}
-
-// GET /api/v1/stats: activity since the server started.
-export interface ServerStats {
-  started_at: string;
-  uptime_s: number;
-  requests: {
-    total: number;
-    client_errors: number;
-    server_errors: number;
-    success_rate: number | null;
-    latency_ms: Percentiles;
-  };
-  runs: {
-    total: number;
-    completed: number;
-    cancelled: number;
-    failed: number;
-    interrupted: number;
-    success_rate: number | null;
-    active: number;
-    queued: number;
-    ttft_ms: Percentiles;
-    tokens_per_s: Percentiles;
-  };
-  tokens: { generated: number; prompt: number };
-}
+export type User = Schemas["UserPublic"];
+export type LoginAnswer = Schemas["TokenResponse"];
+export type Conversation = Schemas["ConversationPublic"];
+export type ConversationPage = Schemas["ConversationPage"];
+// Messages keep the one type the socket frames use too (the REST copy only marks more fields
+// as always present), so stored and streamed messages mix freely.
+export type ConversationDetail = Omit<Schemas["ConversationDetail"], "messages"> & { messages: MessagePublic[] };
+export type ConversationChanges = Schemas["ConversationUpdate"];
+export type ModelInfo = Schemas["ModelStatus"];
+export type ModelState = ModelInfo["state"];
+export type ModelList = Schemas["ModelList"];
+/** GET /api/admin/resources (administrators only). */
+export type HostResources = Schemas["Resources"];
+export type GpuInfo = Schemas["GpuInfo"];
+export type Percentiles = Schemas["Percentiles"];
+/** GET /api/v1/stats: activity since the server started. */
+export type ServerStats = Schemas["StatsPublic"];
+/** A file attached to a message (POST /api/files answers one). */
+export type Attachment = AttachmentPublic;
+/** GET /api/search */
+export type SearchHit = Schemas["SearchItem"];
+export type SearchAnswer = Schemas["SearchResults"];
+/** POST /api/import */
+export type ImportAnswer = Schemas["ImportResult"];
+export type ExportFormat = "json" | "markdown";

@@ -1,6 +1,9 @@
 import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import { ApiError } from "../api/http";
 import { login, register } from "../api/rest";
+import { LanguagePicker } from "./LanguagePicker";
 
 const USERNAME_RULE = /^[A-Za-z0-9_.-]{3,32}$/;
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;
@@ -8,34 +11,36 @@ const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 type Mode = "login" | "register";
 
 /** What is wrong with the form before asking the server, or null. */
-function localProblem(mode: Mode, username: string, password: string): string | null {
-  if (mode === "login") return username && password ? null : "Enter your username and password.";
-  if (!USERNAME_RULE.test(username)) return "Username: 3 to 32 characters, letters, digits, _ . or -.";
+function localProblem(mode: Mode, username: string, password: string, t: TFunction): string | null {
+  if (mode === "login") return username && password ? null : t("login.enterBoth");
+  if (!USERNAME_RULE.test(username)) return t("login.usernameRule");
   const bytes = utf8Length(password);
-  if (bytes < 8) return "Password: at least 8 characters.";
-  if (bytes > 72) return "Password: at most 72 bytes (fewer characters if you use accents or emoji).";
+  if (bytes < 8) return t("login.passwordTooShort");
+  if (bytes > 72) return t("login.passwordTooLong");
   return null;
 }
 
-function explain(error: unknown, mode: Mode): string {
-  if (!(error instanceof ApiError)) return "Something went wrong. Try again.";
+function explain(error: unknown, mode: Mode, t: TFunction): string {
+  if (!(error instanceof ApiError)) return t("login.somethingWrong");
   switch (error.code) {
     case "username_taken":
-      return "That username is taken. Choose another one.";
+      return t("login.usernameTaken");
     case "invalid_credentials":
-      return "Wrong username or password.";
+      return t("login.invalidCredentials");
     case "too_many_attempts": {
       const wait = error.retryAfterS
-        ? ` Try again in ${Math.ceil(error.retryAfterS / 60)} min (${error.retryAfterS} s).`
-        : " Try again later.";
-      return `Too many failed attempts.${wait}`;
+        ? t("login.tryAgainIn", { minutes: Math.ceil(error.retryAfterS / 60), seconds: error.retryAfterS })
+        : t("login.tryAgainLater");
+      return `${t("login.tooManyAttempts")} ${wait}`;
     }
   }
-  if (error.status === 422) return mode === "register" ? `Not accepted: ${error.message}` : error.message;
+  if (error.status === 422)
+    return mode === "register" ? t("login.notAccepted", { message: error.message }) : error.message;
   return error.message;
 }
 
 export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLoggedIn: (token: string) => void }) {
+  const { t } = useTranslation();
   const [mode, setMode] = useState<Mode>("login");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -44,7 +49,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const local = localProblem(mode, username, password);
+    const local = localProblem(mode, username, password, t);
     if (local) return setProblem(local);
     setBusy(true);
     setProblem(null);
@@ -53,24 +58,27 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
       const answer = await login(username, password);
       onLoggedIn(answer.access_token);
     } catch (error) {
-      setProblem(explain(error, mode));
+      setProblem(explain(error, mode, t));
     } finally {
       setBusy(false);
     }
   }
 
-  const title = mode === "login" ? "Log in" : "Create an account";
+  const title = mode === "login" ? t("login.logIn") : t("login.createAccount");
   return (
     <main className="login-page">
       <form className="login-card" onSubmit={submit} noValidate aria-labelledby="login-title">
-        <h1 className="brand">Parley</h1>
+        <div className="login-top">
+          <h1 className="brand">{t("app.name")}</h1>
+          <LanguagePicker />
+        </div>
         <h2 id="login-title">{title}</h2>
         {notice && !problem && (
           <p className="notice" role="status">
             {notice}
           </p>
         )}
-        <label htmlFor="username">Username</label>
+        <label htmlFor="username">{t("login.username")}</label>
         <input
           id="username"
           name="username"
@@ -81,7 +89,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
           maxLength={32}
           required
         />
-        <label htmlFor="password">Password</label>
+        <label htmlFor="password">{t("login.password")}</label>
         <input
           id="password"
           name="password"
@@ -94,7 +102,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
         />
         {mode === "register" && (
           <p id="password-rule" className="hint">
-            8 to 72 bytes.
+            {t("login.passwordRule")}
           </p>
         )}
         {problem && (
@@ -103,7 +111,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
           </p>
         )}
         <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Please wait…" : title}
+          {busy ? t("login.pleaseWait") : title}
         </button>
         <button
           type="button"
@@ -113,7 +121,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: string | null; onLog
             setProblem(null);
           }}
         >
-          {mode === "login" ? "No account? Create one" : "Have an account? Log in"}
+          {mode === "login" ? t("login.noAccount") : t("login.haveAccount")}
         </button>
       </form>
     </main>

@@ -1,30 +1,24 @@
 import { useMemo, type MouseEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { copyText } from "../lib/clipboard";
 import { COPY_CODE_CLASS, renderMarkdown } from "../lib/markdown";
-
-async function copyText(text: string): Promise<void> {
-  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.style.position = "fixed";
-  area.style.opacity = "0";
-  document.body.append(area);
-  area.select();
-  document.execCommand("copy");
-  area.remove();
-}
 
 /** Model output as Markdown; `renderMarkdown` escapes raw HTML and sanitises the result. */
 export function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => renderMarkdown(text), [text]);
+  const { t, i18n } = useTranslation();
+  const language = i18n.language;
+  const html = useMemo(
+    () => renderMarkdown(text, { copy: t("message.copy"), copyCode: t("message.copyCode") }),
+    [text, t, language],
+  );
 
   function onClick(event: MouseEvent<HTMLDivElement>) {
     const button = (event.target as HTMLElement).closest(`button.${COPY_CODE_CLASS}`);
     const code = button?.closest(".code-block")?.querySelector("code");
     if (!button || !code) return;
     void copyText(code.textContent ?? "").then(() => {
-      button.textContent = "Copied";
-      setTimeout(() => (button.textContent = "Copy"), 1500);
+      button.textContent = t("message.copied");
+      setTimeout(() => (button.textContent = t("message.copy")), 1500);
     });
   }
 

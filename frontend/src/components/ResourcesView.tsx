@@ -1,10 +1,20 @@
 // The machine as administrators see it: GPUs, CPU, memory, disk, the models (with Load and
 // Unload) and the server's activity, polled while the view is open.
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/http";
 import { fetchResources, fetchStats, loadModel, unloadModel } from "../api/rest";
 import type { GpuInfo, HostResources, ModelInfo, ServerStats, User } from "../api/types";
-import { formatBytes, formatPercent, formatUptime, processShareOfMachine, usagePercent } from "../lib/format";
+import { useLanguage } from "../i18n";
+import {
+  formatBytes,
+  formatClockTime,
+  formatNumber,
+  formatPercent,
+  formatUptime,
+  processShareOfMachine,
+  usagePercent,
+} from "../lib/format";
 import { MenuButton } from "./MenuButton";
 
 export const POLL_INTERVAL_MS = 5_000;
@@ -20,17 +30,18 @@ interface ResourcesViewProps {
 }
 
 export function ResourcesView({ token, user, sidebarOpen, onToggleSidebar }: ResourcesViewProps) {
+  const { t } = useTranslation();
   const isAdmin = user?.is_admin === true;
   return (
     <section className="resources-view" aria-labelledby="resources-title">
       <header className="chat-header">
         <MenuButton expanded={sidebarOpen} onClick={onToggleSidebar} />
         <h1 id="resources-title" className="chat-title">
-          Resources
+          {t("resources.title")}
         </h1>
       </header>
       {user === null ? (
-        <p className="resources-body muted">Loading…</p>
+        <p className="resources-body muted">{t("resources.loading")}</p>
       ) : isAdmin ? (
         <AdminResources token={token} />
       ) : (
@@ -41,16 +52,19 @@ export function ResourcesView({ token, user, sidebarOpen, onToggleSidebar }: Res
 }
 
 function AdminsOnly() {
+  const { t } = useTranslation();
   return (
     <div className="resources-body">
       <div className="banner warning admins-only" role="alert">
-        This page is for administrators only. Ask an administrator of this server if you need to see its resources.
+        {t("resources.adminsOnly")}
       </div>
     </div>
   );
 }
 
 function AdminResources({ token }: { token: string }) {
+  const { t } = useTranslation();
+  const language = useLanguage();
   const [resources, setResources] = useState<HostResources | null>(null);
   const [stats, setStats] = useState<ServerStats | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -68,10 +82,10 @@ function AdminResources({ token }: { token: string }) {
     } else {
       const reason = host.reason as unknown;
       if (reason instanceof ApiError && reason.status === 403) setForbidden(true);
-      else setError(reason instanceof Error ? reason.message : "Could not read the resources.");
+      else setError(reason instanceof Error ? reason.message : t("resources.readFailed"));
     }
     if (activity.status === "fulfilled") setStats(activity.value);
-  }, [token]);
+  }, [token, t]);
 
   // Poll while the view is open: every 5 s, every second while a model loads; skipped while
   // the tab is hidden. A timeout chain, so slow answers never pile up.
@@ -98,7 +112,7 @@ function AdminResources({ token }: { token: string }) {
     try {
       await (action === "load" ? loadModel(token, model.id) : unloadModel(token, model.id));
     } catch (reason) {
-      const message = reason instanceof Error ? reason.message : "The request failed.";
+      const message = reason instanceof Error ? reason.message : t("resources.requestFailed");
       setActionErrors((current) => ({ ...current, [model.id]: message }));
     } finally {
       await refresh();
@@ -111,9 +125,9 @@ function AdminResources({ token }: { token: string }) {
   return (
     <div className="resources-body">
       <p className="resources-status muted">
-        {updatedAt ? `Updated ${updatedAt.toLocaleTimeString()} · refreshes every 5 s` : "Loading…"}
+        {updatedAt ? t("resources.updated", { time: formatClockTime(updatedAt, language) }) : t("resources.loading")}
         <button type="button" className="secondary small" onClick={() => void refresh()}>
-          Refresh now
+          {t("resources.refreshNow")}
         </button>
       </p>
       {error && (
@@ -125,45 +139,51 @@ function AdminResources({ token }: { token: string }) {
         <>
           <section aria-labelledby="hardware-heading">
             <h2 id="hardware-heading" className="resources-heading">
-              Hardware
+              {t("resources.hardware")}
             </h2>
             <div className="resource-grid">
               {resources.gpus.length === 0 ? (
                 <article className="resource-card" aria-labelledby="gpu-none">
-                  <h3 id="gpu-none">GPU</h3>
-                  <p className="muted">No GPU</p>
+                  <h3 id="gpu-none">{t("resources.gpu")}</h3>
+                  <p className="muted">{t("resources.noGpu")}</p>
                 </article>
               ) : (
                 resources.gpus.map((gpu) => <GpuCard key={gpu.index} gpu={gpu} />)
               )}
               <CpuCard cpu={resources.cpu} />
               <article className="resource-card" aria-labelledby="ram-heading">
-                <h3 id="ram-heading">Memory</h3>
+                <h3 id="ram-heading">{t("resources.memory")}</h3>
                 <Meter
-                  label="RAM used"
+                  label={t("resources.ramUsed")}
                   percent={resources.memory.percent}
-                  text={`${formatBytes(resources.memory.used_bytes)} of ${formatBytes(resources.memory.total_bytes)}`}
+                  text={t("resources.ofTotal", {
+                    used: formatBytes(resources.memory.used_bytes, language),
+                    total: formatBytes(resources.memory.total_bytes, language),
+                  })}
                 />
                 <dl className="facts">
-                  <dt>Available</dt>
-                  <dd>{formatBytes(resources.memory.available_bytes)}</dd>
-                  <dt>Parley (resident)</dt>
-                  <dd>{formatBytes(resources.memory.process_rss_bytes)}</dd>
+                  <dt>{t("resources.available")}</dt>
+                  <dd>{formatBytes(resources.memory.available_bytes, language)}</dd>
+                  <dt>{t("resources.parleyResident")}</dt>
+                  <dd>{formatBytes(resources.memory.process_rss_bytes, language)}</dd>
                 </dl>
               </article>
               <article className="resource-card" aria-labelledby="disk-heading">
-                <h3 id="disk-heading">Disk</h3>
+                <h3 id="disk-heading">{t("resources.disk")}</h3>
                 <Meter
-                  label="Disk used"
+                  label={t("resources.diskUsed")}
                   percent={resources.disk.percent}
-                  text={`${formatBytes(resources.disk.used_bytes)} of ${formatBytes(resources.disk.total_bytes)}`}
+                  text={t("resources.ofTotal", {
+                    used: formatBytes(resources.disk.used_bytes, language),
+                    total: formatBytes(resources.disk.total_bytes, language),
+                  })}
                 />
                 <dl className="facts">
-                  <dt>Free</dt>
-                  <dd>{formatBytes(resources.disk.free_bytes)}</dd>
-                  <dt>Data directory</dt>
-                  <dd>{formatBytes(resources.disk.data_dir_bytes)}</dd>
-                  <dt>Path</dt>
+                  <dt>{t("resources.free")}</dt>
+                  <dd>{formatBytes(resources.disk.free_bytes, language)}</dd>
+                  <dt>{t("resources.dataDirectory")}</dt>
+                  <dd>{formatBytes(resources.disk.data_dir_bytes, language)}</dd>
+                  <dt>{t("resources.path")}</dt>
                   <dd className="path" title={resources.disk.path}>
                     <bdi>{resources.disk.path}</bdi>
                   </dd>
@@ -212,22 +232,27 @@ function Meter({ label, name = label, percent, text }: MeterProps) {
 }
 
 function GpuCard({ gpu }: { gpu: GpuInfo }) {
+  const { t } = useTranslation();
+  const language = useLanguage();
   const headingId = `gpu-${gpu.index}-heading`;
   return (
     <article className="resource-card" aria-labelledby={headingId}>
       <h3 id={headingId}>
-        GPU {gpu.index} <span className="muted card-subtitle">{gpu.name}</span>
+        {t("resources.gpuNumber", { index: gpu.index })} <span className="muted card-subtitle">{gpu.name}</span>
       </h3>
       <Meter
-        label="Memory"
-        name={`GPU ${gpu.index} memory`}
+        label={t("resources.memory")}
+        name={t("resources.gpuMemory", { index: gpu.index })}
         percent={usagePercent(gpu.memory_used_bytes, gpu.memory_total_bytes)}
-        text={`${formatBytes(gpu.memory_used_bytes)} of ${formatBytes(gpu.memory_total_bytes)}`}
+        text={t("resources.ofTotal", {
+          used: formatBytes(gpu.memory_used_bytes, language),
+          total: formatBytes(gpu.memory_total_bytes, language),
+        })}
       />
       <dl className="facts">
-        <dt>Utilisation</dt>
+        <dt>{t("resources.utilisation")}</dt>
         <dd>{formatPercent(gpu.utilization_percent)}</dd>
-        <dt>Temperature</dt>
+        <dt>{t("resources.temperature")}</dt>
         <dd>{gpu.temperature_c === null ? "—" : `${Math.round(gpu.temperature_c)} °C`}</dd>
       </dl>
     </article>
@@ -235,31 +260,26 @@ function GpuCard({ gpu }: { gpu: GpuInfo }) {
 }
 
 function CpuCard({ cpu }: { cpu: HostResources["cpu"] }) {
+  const { t } = useTranslation();
   return (
     <article className="resource-card" aria-labelledby="cpu-heading">
       <h3 id="cpu-heading">
-        CPU <span className="muted card-subtitle">{cpu.logical_cores} logical cores</span>
+        {t("resources.cpu")}{" "}
+        <span className="muted card-subtitle">{t("resources.logicalCores", { count: cpu.logical_cores })}</span>
       </h3>
-      <Meter label="All processes" name="CPU, all processes" percent={cpu.percent} />
+      <Meter label={t("resources.allProcesses")} name={t("resources.cpuAllProcesses")} percent={cpu.percent} />
       <Meter
-        label="Parley"
-        name="CPU, Parley"
+        label={t("resources.parley")}
+        name={t("resources.cpuParley")}
         percent={processShareOfMachine(cpu.process_percent, cpu.logical_cores)}
       />
       <dl className="facts">
-        <dt>Load average (1, 5, 15 min)</dt>
+        <dt>{t("resources.loadAverage")}</dt>
         <dd>{cpu.load_average.length ? cpu.load_average.map((load) => load.toFixed(2)).join(" · ") : "—"}</dd>
       </dl>
     </article>
   );
 }
-
-const STATE_LABELS: Record<ModelInfo["state"], string> = {
-  available: "Not loaded",
-  loading: "Loading",
-  loaded: "Loaded",
-  failed: "Failed",
-};
 
 interface ModelsTableProps {
   models: ModelInfo[];
@@ -269,41 +289,49 @@ interface ModelsTableProps {
 }
 
 function ModelsTable({ models, busy, errors, onAct }: ModelsTableProps) {
+  const { t } = useTranslation();
+  const language = useLanguage();
+  const stateLabels: Record<ModelInfo["state"], string> = {
+    available: t("resources.stateAvailable"),
+    loading: t("resources.stateLoading"),
+    loaded: t("resources.stateLoaded"),
+    failed: t("resources.stateFailed"),
+  };
   return (
     <section aria-labelledby="models-heading">
       <h2 id="models-heading" className="resources-heading">
-        Models
+        {t("resources.models")}
       </h2>
       <table className="models-table" aria-labelledby="models-heading">
         <thead>
           <tr>
-            <th scope="col">Model</th>
-            <th scope="col">State</th>
-            <th scope="col">Device</th>
-            <th scope="col">Dtype</th>
-            <th scope="col">Memory</th>
+            <th scope="col">{t("resources.model")}</th>
+            <th scope="col">{t("resources.state")}</th>
+            <th scope="col">{t("resources.device")}</th>
+            <th scope="col">{t("resources.dtype")}</th>
+            <th scope="col">{t("resources.memory")}</th>
             <th scope="col">
-              <span className="visually-hidden">Actions</span>
+              <span className="visually-hidden">{t("resources.actions")}</span>
             </th>
           </tr>
         </thead>
         <tbody>
           {models.map((model) => (
             <tr key={model.id} data-model={model.id}>
-              <th scope="row" data-label="Model">
+              <th scope="row" data-label={t("resources.model")}>
                 <span className="model-id">{model.id}</span>
-                {model.is_default && <span className="badge badge-default">default</span>}
+                {model.is_default && <span className="badge badge-default">{t("resources.default")}</span>}
               </th>
-              <td data-label="State">
+              <td data-label={t("resources.state")}>
                 <div>
                   <span className={`badge badge-${model.state}`}>
-                    {STATE_LABELS[model.state]}
+                    {stateLabels[model.state]}
                     {model.state === "loading" && model.progress != null && ` ${Math.round(model.progress * 100)}%`}
                   </span>
                   {model.state === "loading" && (
                     <progress
                       className="model-progress"
-                      aria-label={`Loading ${model.id}`}
+                      aria-label={t("resources.loadingModel", { model: model.id })}
                       max={1}
                       value={model.progress ?? undefined}
                     />
@@ -311,9 +339,9 @@ function ModelsTable({ models, busy, errors, onAct }: ModelsTableProps) {
                   {model.state === "failed" && model.error && <p className="model-error">{model.error}</p>}
                 </div>
               </td>
-              <td data-label="Device">{model.device ?? "—"}</td>
-              <td data-label="Dtype">{model.dtype ?? "—"}</td>
-              <td data-label="Memory">{formatBytes(model.memory_bytes)}</td>
+              <td data-label={t("resources.device")}>{model.device ?? "—"}</td>
+              <td data-label={t("resources.dtype")}>{model.dtype ?? "—"}</td>
+              <td data-label={t("resources.memory")}>{formatBytes(model.memory_bytes, language)}</td>
               <td className="model-actions">
                 <ModelAction model={model} busy={busy[model.id] === true} onAct={onAct} />
                 {errors[model.id] && (
@@ -333,14 +361,15 @@ function ModelsTable({ models, busy, errors, onAct }: ModelsTableProps) {
 /** One button whose label follows the model's state. It stays the same element and is only
  * aria-disabled while busy, so the keyboard focus stays on it from "Unload" to "Load". */
 function ModelAction({ model, busy, onAct }: { model: ModelInfo; busy: boolean; onAct: ModelsTableProps["onAct"] }) {
+  const { t } = useTranslation();
   const action = model.state === "loaded" ? "unload" : "load";
   const unavailable = busy || model.state === "loading";
   const [text, name] =
     action === "unload"
-      ? ["Unload", `Unload ${model.id}`]
+      ? [t("resources.unload"), t("resources.unloadModel", { model: model.id })]
       : model.state === "failed"
-        ? ["Retry", `Retry loading ${model.id}`]
-        : ["Load", `Load ${model.id}`];
+        ? [t("resources.retry"), t("resources.retryModel", { model: model.id })]
+        : [t("resources.load"), t("resources.loadModel", { model: model.id })];
   return (
     <button
       type="button"
@@ -357,19 +386,36 @@ function ModelAction({ model, busy, onAct }: { model: ModelInfo; busy: boolean; 
 }
 
 function ActivityStrip({ stats }: { stats: ServerStats }) {
+  const { t } = useTranslation();
+  const language = useLanguage();
+  const number = (value: number) => formatNumber(value, language);
+  const units = {
+    days: (value: number) => t("units.days", { value }),
+    hours: (value: number) => t("units.hours", { value }),
+    minutes: (value: number) => t("units.minutes", { value }),
+    seconds: (value: number) => t("units.seconds", { value }),
+  };
+  const p50 = stats.runs.ttft_ms.p50;
   const items: [string, string][] = [
-    ["Uptime", formatUptime(stats.uptime_s)],
-    ["Requests", stats.requests.total.toLocaleString()],
-    ["Answers", stats.runs.total.toLocaleString()],
-    ["Generating", String(stats.runs.active)],
-    ["Queued", String(stats.runs.queued)],
-    ["Tokens out", stats.tokens.generated.toLocaleString()],
-    ["First token p50", stats.runs.ttft_ms.p50 === null ? "—" : `${(stats.runs.ttft_ms.p50 / 1000).toFixed(2)} s`],
+    [t("resources.uptime"), formatUptime(stats.uptime_s, units)],
+    [t("resources.requests"), number(stats.requests.total)],
+    [t("resources.answers"), number(stats.runs.total)],
+    [t("resources.generating"), number(stats.runs.active)],
+    [t("resources.queued"), number(stats.runs.queued)],
+    [t("resources.tokensOut"), number(stats.tokens.generated)],
+    [
+      t("resources.firstTokenP50"),
+      p50 === null
+        ? "—"
+        : t("units.seconds", {
+            value: formatNumber(p50 / 1000, language, { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+          }),
+    ],
   ];
   return (
     <section aria-labelledby="activity-heading">
       <h2 id="activity-heading" className="resources-heading">
-        Activity
+        {t("resources.activity")}
       </h2>
       <dl className="activity-strip">
         {items.map(([label, value]) => (

@@ -1,11 +1,18 @@
-import { useState, type KeyboardEvent } from "react";
+import { useRef, useState, type KeyboardEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { exportAllConversations, importConversations } from "../api/rest";
 import type { ConversationList } from "../hooks/useConversationList";
 import type { Conversation } from "../api/types";
+import { useLanguage } from "../i18n";
+import { saveDownload } from "../lib/download";
 import { formatRelativeTime } from "../lib/format";
 import { RESOURCES_PATH } from "../lib/router";
+import { shortcutKeys } from "../lib/shortcuts";
 import { Icon } from "./Icon";
+import { LanguagePicker } from "./LanguagePicker";
 
 interface SidebarProps {
+  token: string;
   list: ConversationList;
   activeId: string | null;
   username: string | null;
@@ -17,9 +24,12 @@ interface SidebarProps {
   onCreate: () => void;
   onDeleted: (id: string) => void;
   onLogout: () => void;
+  onSearch: () => void;
+  onShowShortcuts: () => void;
 }
 
 export function Sidebar({
+  token,
   list,
   activeId,
   username,
@@ -30,7 +40,10 @@ export function Sidebar({
   onCreate,
   onDeleted,
   onLogout,
+  onSearch,
+  onShowShortcuts,
 }: SidebarProps) {
+  const { t } = useTranslation();
   const [filter, setFilter] = useState("");
   const needle = filter.trim().toLowerCase();
   const shown = needle
@@ -40,28 +53,39 @@ export function Sidebar({
   return (
     <div className="sidebar-inner">
       <div className="sidebar-top">
-        <span className="brand">Parley</span>
-        <button type="button" className="primary" onClick={onCreate}>
-          New chat
+        <span className="brand">{t("app.name")}</span>
+        <button type="button" className="primary" onClick={onCreate} title={shortcutKeys("newChat").join("+")}>
+          {t("sidebar.newChat")}
         </button>
       </div>
-      <label className="visually-hidden" htmlFor="conversation-filter">
-        Filter conversations by title
-      </label>
-      <input
-        id="conversation-filter"
-        type="search"
-        className="filter"
-        placeholder="Filter by title"
-        value={filter}
-        onChange={(event) => setFilter(event.target.value)}
-      />
+      <div className="sidebar-search">
+        <label className="visually-hidden" htmlFor="conversation-filter">
+          {t("sidebar.filterLabel")}
+        </label>
+        <input
+          id="conversation-filter"
+          type="search"
+          className="filter"
+          placeholder={t("sidebar.filterPlaceholder")}
+          value={filter}
+          onChange={(event) => setFilter(event.target.value)}
+        />
+        <button
+          type="button"
+          className="icon-button"
+          aria-label={t("sidebar.searchAll")}
+          title={`${t("sidebar.searchAll")} (${shortcutKeys("search").join("+")})`}
+          onClick={onSearch}
+        >
+          <Icon name="search" />
+        </button>
+      </div>
       {list.error && (
         <p className="form-error" role="alert">
           {list.error}
         </p>
       )}
-      <nav aria-label="Conversations" className="conversation-nav">
+      <nav aria-label={t("sidebar.conversations")} className="conversation-nav">
         <ul className="conversation-list">
           {shown.map((conversation) => (
             <ConversationRow
@@ -78,7 +102,7 @@ export function Sidebar({
           ))}
         </ul>
         {shown.length === 0 && !list.loading && (
-          <p className="muted empty-list">{needle ? "No conversation matches." : "No conversations yet."}</p>
+          <p className="muted empty-list">{needle ? t("sidebar.noMatch") : t("sidebar.empty")}</p>
         )}
         {list.hasMore && (
           <button
@@ -87,15 +111,26 @@ export function Sidebar({
             onClick={() => void list.loadMore()}
             disabled={list.loading}
           >
-            {list.loading ? "Loading…" : "Load more"}
+            {list.loading ? t("sidebar.loading") : t("sidebar.loadMore")}
           </button>
         )}
       </nav>
+      <Library token={token} onImported={() => void list.refresh()} />
       <div className="sidebar-bottom">
-        <span className="muted" title="Signed in as">
+        <span className="muted username" title={t("sidebar.signedInAs")}>
           {username ?? ""}
         </span>
         <div className="sidebar-actions">
+          <LanguagePicker />
+          <button
+            type="button"
+            className="icon-button"
+            aria-label={t("sidebar.shortcuts")}
+            title={`${t("sidebar.shortcuts")} (${shortcutKeys("help").join("+")})`}
+            onClick={onShowShortcuts}
+          >
+            <Icon name="keyboard" />
+          </button>
           {isAdmin && (
             <a
               href={RESOURCES_PATH}
@@ -107,11 +142,11 @@ export function Sidebar({
                 onOpenResources();
               }}
             >
-              Resources
+              {t("sidebar.resources")}
             </a>
           )}
           <button type="button" className="secondary" onClick={onLogout}>
-            Log out
+            {t("sidebar.logOut")}
           </button>
         </div>
       </div>
@@ -128,6 +163,8 @@ interface RowProps {
 }
 
 function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: RowProps) {
+  const { t } = useTranslation();
+  const language = useLanguage();
   const [mode, setMode] = useState<"view" | "rename" | "confirm-delete">("view");
   const [draft, setDraft] = useState(conversation.title);
   const [problem, setProblem] = useState<string | null>(null);
@@ -140,7 +177,7 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
       setMode("view");
       setProblem(null);
     } catch (error) {
-      setProblem(error instanceof Error ? error.message : "Rename failed.");
+      setProblem(error instanceof Error ? error.message : t("sidebar.renameFailed"));
     }
   }
 
@@ -159,7 +196,7 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
       {mode === "rename" ? (
         <div className="row-edit">
           <input
-            aria-label="New title"
+            aria-label={t("sidebar.newTitle")}
             value={draft}
             maxLength={200}
             autoFocus
@@ -167,10 +204,10 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
             onKeyDown={onRenameKey}
           />
           <button type="button" className="secondary small" onClick={() => void saveTitle()}>
-            Save
+            {t("sidebar.save")}
           </button>
           <button type="button" className="secondary small" onClick={() => setMode("view")}>
-            Cancel
+            {t("sidebar.cancel")}
           </button>
         </div>
       ) : (
@@ -178,9 +215,14 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
           <span className="row-title">{conversation.title}</span>
           <span className="row-meta">
             {conversation.generating && (
-              <span className="generating-dot" role="img" aria-label="Generating" title="Generating now" />
+              <span
+                className="generating-dot"
+                role="img"
+                aria-label={t("sidebar.generating")}
+                title={t("sidebar.generatingNow")}
+              />
             )}
-            {formatRelativeTime(conversation.updated_at)}
+            {formatRelativeTime(conversation.updated_at, language)}
           </span>
         </button>
       )}
@@ -189,8 +231,8 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
           <button
             type="button"
             className="icon-button"
-            aria-label={`Rename “${conversation.title}”`}
-            title="Rename"
+            aria-label={t("sidebar.renameNamed", { title: conversation.title })}
+            title={t("sidebar.rename")}
             onClick={() => {
               setDraft(conversation.title);
               setMode("rename");
@@ -201,8 +243,8 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
           <button
             type="button"
             className="icon-button"
-            aria-label={`Delete “${conversation.title}”`}
-            title="Delete"
+            aria-label={t("sidebar.deleteNamed", { title: conversation.title })}
+            title={t("sidebar.delete")}
             onClick={() => setMode("confirm-delete")}
           >
             <Icon name="trash" />
@@ -210,17 +252,17 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
         </div>
       )}
       {mode === "confirm-delete" && (
-        <div className="row-confirm" role="group" aria-label="Confirm deletion">
-          <span>Delete this conversation?</span>
+        <div className="row-confirm" role="group" aria-label={t("sidebar.confirmDeletion")}>
+          <span>{t("sidebar.deleteQuestion")}</span>
           <button
             type="button"
             className="danger small"
             onClick={() => void onDelete().catch((error: Error) => setProblem(error.message))}
           >
-            Delete
+            {t("sidebar.delete")}
           </button>
           <button type="button" className="secondary small" autoFocus onClick={() => setMode("view")}>
-            Cancel
+            {t("sidebar.cancel")}
           </button>
         </div>
       )}
@@ -230,5 +272,66 @@ function ConversationRow({ conversation, active, onOpen, onRename, onDelete }: R
         </p>
       )}
     </li>
+  );
+}
+
+/** Every conversation out as one JSON file, and conversations in from a file. */
+function Library({ token, onImported }: { token: string; onImported: () => void }) {
+  const { t } = useTranslation();
+  const picker = useRef<HTMLInputElement | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+
+  async function exportAll() {
+    try {
+      saveDownload(await exportAllConversations(token), "parley-export.json");
+      setOutcome(null);
+    } catch (error) {
+      setOutcome({ ok: false, text: t("sidebar.exportFailed", { message: (error as Error).message }) });
+    }
+  }
+
+  async function importFile(file: File) {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const answer = await importConversations(token, file);
+      setOutcome({ ok: true, text: t("sidebar.imported", { count: answer.imported }) });
+      onImported();
+    } catch (error) {
+      setOutcome({ ok: false, text: t("sidebar.importFailed", { message: (error as Error).message }) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="library">
+      <div className="library-actions">
+        <button type="button" className="secondary small" onClick={() => void exportAll()}>
+          {t("sidebar.exportAll")}
+        </button>
+        <button type="button" className="secondary small" disabled={busy} onClick={() => picker.current?.click()}>
+          {busy ? t("sidebar.importing") : t("sidebar.import")}
+        </button>
+        <input
+          ref={picker}
+          type="file"
+          accept=".json,.zip,application/json,application/zip"
+          hidden
+          aria-label={t("sidebar.import")}
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = "";
+            if (file) void importFile(file);
+          }}
+        />
+      </div>
+      {outcome && (
+        <p className={outcome.ok ? "library-note" : "form-error"} role={outcome.ok ? "status" : "alert"}>
+          {outcome.text}
+        </p>
+      )}
+    </div>
   );
 }

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
 
 interface SystemPromptEditorProps {
   id: string;
@@ -8,6 +9,7 @@ interface SystemPromptEditorProps {
 }
 
 export function SystemPromptEditor({ id, initial, onSave, onCancel }: SystemPromptEditorProps) {
+  const { t } = useTranslation();
   const [draft, setDraft] = useState(initial);
   const [saving, setSaving] = useState(false);
   return (
@@ -21,21 +23,21 @@ export function SystemPromptEditor({ id, initial, onSave, onCancel }: SystemProm
         setSaving(false);
       }}
     >
-      <label htmlFor={`${id}-text`}>System prompt</label>
+      <label htmlFor={`${id}-text`}>{t("chat.systemPrompt")}</label>
       <textarea
         id={`${id}-text`}
         rows={3}
         value={draft}
-        placeholder="Instructions the model follows in this conversation"
+        placeholder={t("chat.systemPromptPlaceholder")}
         onChange={(event) => setDraft(event.target.value)}
         onKeyDown={(event) => event.key === "Escape" && onCancel()}
       />
       <div className="form-actions">
         <button type="submit" className="primary small" disabled={saving}>
-          Save
+          {t("chat.save")}
         </button>
         <button type="button" className="secondary small" onClick={onCancel}>
-          Cancel
+          {t("chat.cancel")}
         </button>
       </div>
     </form>

@@ -1,5 +1,7 @@
 import { useId, useState } from "react";
-import { formatSeconds } from "../lib/format";
+import { useTranslation } from "react-i18next";
+import { useLanguage } from "../i18n";
+import { secondsValue } from "../lib/format";
 
 interface ThinkingBlockProps {
   thinking: string;
@@ -12,11 +14,13 @@ export function ThinkingBlock({ thinking, inProgress, durationMs }: ThinkingBloc
   const [openedByReader, setOpenedByReader] = useState<boolean | null>(null);
   const open = openedByReader ?? inProgress;
   const bodyId = useId();
+  const { t } = useTranslation();
+  const language = useLanguage();
   const label = inProgress
-    ? "Thinking…"
+    ? t("thinking.inProgress")
     : durationMs !== null
-      ? `Thought for ${formatSeconds(durationMs)}`
-      : "Thoughts";
+      ? t("thinking.thoughtFor", { duration: t("thinking.seconds", { value: secondsValue(durationMs, language) }) })
+      : t("thinking.thoughts");
 
   return (
     <div className={`thinking${inProgress ? " in-progress" : ""}`}>

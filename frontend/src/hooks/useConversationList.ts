@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { createConversation, deleteConversation, listConversations, updateConversation } from "../api/rest";
 import type { Conversation, ConversationChanges } from "../api/types";
+import i18n from "../i18n";
 import { forgetConversation, loadConversationList, saveConversationList } from "../state/cache";
 
 const PAGE_SIZE = 30;
@@ -15,7 +16,7 @@ export interface ConversationList {
   error: string | null;
   refresh: () => Promise<void>;
   loadMore: () => Promise<void>;
-  create: () => Promise<Conversation>;
+  create: (settings?: ConversationChanges) => Promise<Conversation>;
   update: (id: string, changes: ConversationChanges) => Promise<Conversation>;
   remove: (id: string) => Promise<void>;
 }
@@ -50,7 +51,7 @@ export function useConversationList(token: string): ConversationList {
         setNextCursor(page.next_cursor);
       }
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : "Could not load conversations.");
+      setError(caught instanceof Error ? caught.message : i18n.t("sidebar.loadFailed"));
     }
   }, [token]);
 
@@ -66,7 +67,7 @@ export function useConversationList(token: string): ConversationList {
       });
       setNextCursor(page.next_cursor);
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : "Could not load conversations.");
+      setError(caught instanceof Error ? caught.message : i18n.t("sidebar.loadFailed"));
     } finally {
       setLoading(false);
     }
@@ -87,16 +88,19 @@ export function useConversationList(token: string): ConversationList {
     );
   }, []);
 
-  const create = useCallback(async () => {
-    try {
-      const conversation = await createConversation(token);
-      setConversations((previous) => [conversation, ...previous.filter((item) => item.id !== conversation.id)]);
-      return conversation;
-    } catch (caught) {
-      setError(caught instanceof Error ? caught.message : "Could not create a conversation.");
-      throw caught;
-    }
-  }, [token]);
+  const create = useCallback(
+    async (settings: ConversationChanges = {}) => {
+      try {
+        const conversation = await createConversation(token, settings);
+        setConversations((previous) => [conversation, ...previous.filter((item) => item.id !== conversation.id)]);
+        return conversation;
+      } catch (caught) {
+        setError(caught instanceof Error ? caught.message : i18n.t("sidebar.createFailed"));
+        throw caught;
+      }
+    },
+    [token],
+  );
 
   const update = useCallback(
     async (id: string, changes: ConversationChanges) => {

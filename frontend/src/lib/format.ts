@@ -1,20 +1,44 @@
-export function formatSeconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+// Numbers, dates and durations for the reader's language (a BCP 47 tag such as "en" or "zh-CN").
+
+export function formatNumber(value: number, locale: string, options: Intl.NumberFormatOptions = {}): string {
+  return new Intl.NumberFormat(locale, options).format(value);
 }
 
-export function formatRelativeTime(iso: string, now: number = Date.now()): string {
-  const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
+/** 1234 -> "1.2" (seconds), 12_345 -> "12": the number of seconds, one decimal below 10 s. */
+export function secondsValue(ms: number, locale: string): string {
+  return ms < 10_000
+    ? formatNumber(ms / 1000, locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+    : formatNumber(Math.round(ms / 1000), locale);
+}
+
+/** "3 minutes ago", "3分钟前"; the date alone beyond a day; "" for a time that is not one. */
+export function formatRelativeTime(iso: string, locale: string, now: number = Date.now()): string {
+  const time = new Date(iso).getTime();
+  const seconds = Math.round((now - time) / 1000);
   if (!Number.isFinite(seconds)) return "";
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
-  return new Date(iso).toLocaleDateString();
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  if (seconds < 60) return relative.format(0, "second");
+  if (seconds < 3600) return relative.format(-Math.floor(seconds / 60), "minute");
+  if (seconds < 86_400) return relative.format(-Math.floor(seconds / 3600), "hour");
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium" }).format(time);
+}
+
+/** A message's time in full: "Dec 2, 2026, 4:05 AM", "2026年12月2日 04:05". */
+export function formatDateTime(iso: string, locale: string): string {
+  const time = new Date(iso).getTime();
+  if (!Number.isFinite(time)) return "";
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(time);
+}
+
+/** The clock time alone, for "updated at". */
+export function formatClockTime(date: Date, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { timeStyle: "medium" }).format(date);
 }
 
 const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
 /** 1536 -> "1.5 KiB"; binary units, three significant digits at most; "—" when unknown. */
-export function formatBytes(bytes: number | null | undefined): string {
+export function formatBytes(bytes: number | null | undefined, locale: string = "en"): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "—";
   let value = bytes;
   let unit = 0;
@@ -28,7 +52,12 @@ export function formatBytes(bytes: number | null | undefined): string {
   if (Number(value.toFixed(digits)) >= 1024 && unit < BYTE_UNITS.length - 1) {
     return `1.00 ${BYTE_UNITS[unit + 1]}`;
   }
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+  const shown = formatNumber(value, locale, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: false,
+  });
+  return `${shown} ${BYTE_UNITS[unit]}`;
 }
 
 /** 42.345 -> "42%", 4.25 -> "4.3%"; "—" when unknown. */
@@ -43,16 +72,30 @@ export function usagePercent(used: number, total: number): number {
   return Math.min(100, Math.max(0, (used / total) * 100));
 }
 
-/** 93784 -> "1 d 2 h", 3725 -> "1 h 2 min", 59 -> "59 s". */
-export function formatUptime(seconds: number): string {
+export interface DurationUnits {
+  days: (value: number) => string;
+  hours: (value: number) => string;
+  minutes: (value: number) => string;
+  seconds: (value: number) => string;
+}
+
+const ENGLISH_UNITS: DurationUnits = {
+  days: (value) => `${value} d`,
+  hours: (value) => `${value} h`,
+  minutes: (value) => `${value} min`,
+  seconds: (value) => `${value} s`,
+};
+
+/** 93784 -> "1 d 2 h", 3725 -> "1 h 2 min", 59 -> "59 s" (the units in the reader's language). */
+export function formatUptime(seconds: number, units: DurationUnits = ENGLISH_UNITS): string {
   const s = Math.max(0, Math.floor(seconds));
   const days = Math.floor(s / 86_400);
   const hours = Math.floor((s % 86_400) / 3600);
   const minutes = Math.floor((s % 3600) / 60);
-  if (days > 0) return `${days} d ${hours} h`;
-  if (hours > 0) return `${hours} h ${minutes} min`;
-  if (minutes > 0) return `${minutes} min`;
-  return `${s} s`;
+  if (days > 0) return `${units.days(days)} ${units.hours(hours)}`;
+  if (hours > 0) return `${units.hours(hours)} ${units.minutes(minutes)}`;
+  if (minutes > 0) return units.minutes(minutes);
+  return units.seconds(s);
 }
 
 /** psutil counts a process's CPU per core (200% is two cores busy): as a share of the machine. */

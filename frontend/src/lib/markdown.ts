@@ -24,6 +24,16 @@ const SAFE_URL = /^(https?:|mailto:)/i;
 
 export const COPY_CODE_CLASS = "copy-code";
 
+/** The code blocks' copy button, in the reader's language. */
+export interface CodeLabels {
+  copy: string;
+  copyCode: string;
+}
+
+const ENGLISH_LABELS: CodeLabels = { copy: "Copy", copyCode: "Copy code" };
+// Read by the code renderer during one synchronous `renderMarkdown` call.
+let labels = ENGLISH_LABELS;
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
@@ -44,7 +54,8 @@ const marked = new Marked({
       const label = language ? `<span class="code-language">${escapeHtml(language)}</span>` : "";
       return (
         `<div class="code-block"><div class="code-toolbar">${label}` +
-        `<button type="button" class="${COPY_CODE_CLASS}" aria-label="Copy code">Copy</button></div>` +
+        `<button type="button" class="${COPY_CODE_CLASS}" aria-label="${escapeHtml(labels.copyCode)}">` +
+        `${escapeHtml(labels.copy)}</button></div>` +
         `<pre><code class="hljs">${highlighted}</code></pre></div>`
       );
     },
@@ -99,7 +110,8 @@ const PURIFY_CONFIG = {
 };
 
 /** Markdown to sanitised HTML, safe to put in innerHTML. */
-export function renderMarkdown(markdown: string): string {
+export function renderMarkdown(markdown: string, codeLabels: CodeLabels = ENGLISH_LABELS): string {
+  labels = codeLabels;
   const html = marked.parse(markdown, { async: false });
   return DOMPurify.sanitize(html, PURIFY_CONFIG);
 }

@@ -2,6 +2,7 @@
 // conversation's state, so a reload shows everything at once. Every key starts with
 // `parley:`, and logout removes them all.
 import type { Conversation } from "../api/types";
+import i18n from "../i18n";
 import type { ConversationState } from "./streamReducer";
 import { emptyConversationState } from "./streamReducer";
 
@@ -9,7 +10,9 @@ const PREFIX = "parley:";
 const TOKEN_KEY = `${PREFIX}token`;
 const CONVERSATION_LIST_KEY = `${PREFIX}conversations`;
 const conversationKey = (id: string) => `${PREFIX}conversation:${id}`;
-const CACHE_VERSION = 1;
+const leafKey = (id: string) => `${PREFIX}leaf:${id}`;
+// 2: messages carry attachments, the state its current leaf.
+const CACHE_VERSION = 2;
 
 function readJson<T>(key: string): T | null {
   try {
@@ -71,7 +74,7 @@ export function saveConversationList(conversations: Conversation[]): void {
 
 interface CachedConversation {
   version: number;
-  state: Pick<ConversationState, "conversation" | "messages" | "lastSeq">;
+  state: Pick<ConversationState, "conversation" | "messages" | "lastSeq" | "currentLeafId">;
 }
 
 export function loadConversationState(id: string): ConversationState {
@@ -81,7 +84,9 @@ export function loadConversationState(id: string): ConversationState {
   // A message still `sending` when the page went away was never confirmed: if the server got
   // it, the REST reconcile brings it back by its client_id.
   const messages = cached.state.messages.map((message) =>
-    message.status === "sending" ? { ...message, status: "failed" as const, errorMessage: "Not sent." } : message,
+    message.status === "sending"
+      ? { ...message, status: "failed" as const, errorMessage: i18n.t("message.notSent") }
+      : message,
   );
   return { ...empty, ...cached.state, messages };
 }
@@ -91,14 +96,35 @@ const forgotten = new Set<string>();
 
 export function saveConversationState(state: ConversationState): void {
   if (forgotten.has(state.conversationId)) return;
-  const { conversation, messages, lastSeq } = state;
+  const { conversation, messages, lastSeq, currentLeafId } = state;
   writeJson(conversationKey(state.conversationId), {
     version: CACHE_VERSION,
-    state: { conversation, messages, lastSeq },
+    state: { conversation, messages, lastSeq, currentLeafId },
   });
 }
 
 export function forgetConversation(id: string): void {
   forgotten.add(id);
   localStorage.removeItem(conversationKey(id));
+  localStorage.removeItem(leafKey(id));
+}
+
+/** Tells this browser's other tabs that the reader picked another branch here. */
+export function announceLeaf(conversationId: string, leafId: string): void {
+  writeJson(leafKey(conversationId), { leafId, at: Date.now() });
+}
+
+/** Calls `onLeaf` when another tab picks a branch of this conversation. */
+export function watchLeafElsewhere(conversationId: string, onLeaf: (leafId: string) => void): () => void {
+  const listener = (event: StorageEvent) => {
+    if (event.key !== leafKey(conversationId) || event.newValue === null) return;
+    try {
+      const { leafId } = JSON.parse(event.newValue) as { leafId?: unknown };
+      if (typeof leafId === "string") onLeaf(leafId);
+    } catch {
+      // Not ours: ignore.
+    }
+  };
+  window.addEventListener("storage", listener);
+  return () => window.removeEventListener("storage", listener);
 }

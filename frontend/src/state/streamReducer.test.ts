@@ -63,6 +63,8 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     updated_at: "2026-01-01T00:00:00Z",
     last_seq: 0,
     generating: false,
+    thinking: null,
+    current_leaf_id: null,
     ...overrides,
   };
 }
@@ -252,16 +254,6 @@ describe("streamReducer: resume and reconciliation", () => {
     const replayedFromStart = frames({ ...partial, lastSeq: 1 }, [ready(8), ...fullRun.slice(1)]);
     expect(answer(replayedFromStart)?.content).toBe("You said: Hi");
     expect(answer(replayedFromStart)?.thinking).toBe("Let me think.");
-  });
-
-  it("takes a snapshot of the in-progress message as the whole text so far", () => {
-    const state = frames(emptyConversationState(CONVERSATION_ID), [
-      ready(0, { run_id: "r1", message_id: "a1" }),
-      { type: "snapshot", seq: 6, message: assistantMessage({ content: "You said: ", thinking: "Let me think." }) },
-      fullRun[6]!,
-      fullRun[7]!,
-    ]);
-    expect(answer(state)).toMatchObject({ content: "You said: Hi", thinking: "Let me think.", status: "complete" });
   });
 
   it("drops the cache and asks for a resync when the server's last_seq is lower", () => {

@@ -8,8 +8,12 @@
 //  - a `start` (re)creates its assistant message empty, so a replay from before it rebuilds
 //    the exact text; deltas apply only to the active run's message while it is streaming, so
 //    a message the server already reported final is never appended to twice;
-//  - a user `message` event replaces the optimistic message with the same client_id.
-import type { ConversationDetail, Conversation } from "../api/types";
+//  - a user `message` event replaces the optimistic message with the same client_id;
+//  - the branch shown ends at `currentLeafId`: a new message (from this tab or another) moves
+//    it there, picking another version moves it too, and the server's `current_leaf_id` wins
+//    on reconcile unless this client's own choice is newer (not saved yet, or newer messages).
+import type { Attachment, ConversationDetail, Conversation } from "../api/types";
+import { branchTo } from "./branches";
 import type {
   ErrorFrame,
   MessagePublic,
@@ -45,6 +49,7 @@ export interface ChatMessage {
   thinkingStartedAt: number | null;
   /** How long the thinking took, measured live; null when unknown. */
   thinkingMs: number | null;
+  attachments: Attachment[];
 }
 
 export interface ActiveRun {
@@ -70,13 +75,28 @@ export interface ConversationState {
   waitingState: "queued" | "prefill" | null;
   notice: Notice | null;
   resyncNeeded: boolean;
+  /** The last message of the branch shown; null: the newest message's branch. */
+  currentLeafId: string | null;
+  /** This client picked the leaf and the server has not confirmed it yet. */
+  leafPending: boolean;
 }
 
 export type StreamAction =
   | { type: "frame"; frame: ServerFrame; receivedAt: number }
   | { type: "loaded"; detail: ConversationDetail }
   | { type: "conversationChanged"; conversation: Conversation }
-  | { type: "sendQueued"; clientId: string; content: string; createdAt: string }
+  | {
+      type: "sendQueued";
+      clientId: string;
+      content: string;
+      createdAt: string;
+      /** The message answered; omitted: the end of the branch shown. */
+      parentId?: string | null;
+      attachments?: Attachment[];
+    }
+  | { type: "branchChosen"; leafId: string }
+  | { type: "branchSaved"; leafId: string }
+  | { type: "branchSynced"; leafId: string }
   | { type: "sendFailed"; clientId: string; message: string }
   | { type: "sendRetried"; clientId: string }
   | { type: "resyncStarted" }
@@ -96,6 +116,8 @@ export function emptyConversationState(conversationId: string): ConversationStat
     waitingState: null,
     notice: null,
     resyncNeeded: false,
+    currentLeafId: null,
+    leafPending: false,
   };
 }
 
@@ -121,6 +143,7 @@ function chatMessageFromServer(message: MessagePublic): ChatMessage {
     errorMessage: null,
     thinkingStartedAt: null,
     thinkingMs: null,
+    attachments: message.attachments ?? [],
   };
 }
 
@@ -132,12 +155,20 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
       return applyServerDetail(state, action.detail);
     case "conversationChanged":
       return { ...state, conversation: action.conversation };
-    case "sendQueued":
-      return {
-        ...state,
-        notice: null,
-        messages: [...state.messages, optimisticUserMessage(state, action.clientId, action.content, action.createdAt)],
-      };
+    case "sendQueued": {
+      // Queued again (a view mounted twice, or reopened): the message already there stands.
+      if (state.messages.some((item) => item.clientId === action.clientId && item.role === "user")) return state;
+      const message = optimisticUserMessage(state, action);
+      return { ...state, notice: null, currentLeafId: message.id, messages: [...state.messages, message] };
+    }
+    case "branchChosen":
+      return { ...state, currentLeafId: action.leafId, leafPending: true };
+    case "branchSaved":
+      return action.leafId === state.currentLeafId ? { ...state, leafPending: false } : state;
+    case "branchSynced":
+      return state.messages.some((message) => message.id === action.leafId)
+        ? { ...state, currentLeafId: action.leafId }
+        : state;
     case "sendFailed":
       return {
         ...state,
@@ -166,14 +197,12 @@ export function streamReducer(state: ConversationState, action: StreamAction): C
 
 function optimisticUserMessage(
   state: ConversationState,
-  clientId: string,
-  content: string,
-  createdAt: string,
+  { clientId, content, createdAt, parentId, attachments }: Extract<StreamAction, { type: "sendQueued" }>,
 ): ChatMessage {
-  const previous = visibleThread(state.messages).at(-1);
   return {
     id: localMessageId(clientId),
-    parentId: previous?.id ?? null,
+    parentId:
+      parentId === undefined ? (visibleThread(state.messages, state.currentLeafId).at(-1)?.id ?? null) : parentId,
     role: "user",
     content,
     thinking: "",
@@ -188,6 +217,7 @@ function optimisticUserMessage(
     errorMessage: null,
     thinkingStartedAt: null,
     thinkingMs: null,
+    attachments: attachments ?? [],
   };
 }
 
@@ -218,20 +248,10 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
   switch (frame.type) {
     case "message": {
       const incoming = chatMessageFromServer(frame.message);
-      return { ...next, messages: upsertMessage(state.messages, incoming) };
-    }
-    case "snapshot": {
-      const incoming = chatMessageFromServer(frame.message);
-      const known = state.messages.find((message) => message.id === incoming.id);
-      const merged = known ? { ...known, ...serverFields(incoming) } : incoming;
-      const activeRun =
-        merged.status === "streaming"
-          ? { runId: state.activeRun?.runId ?? null, messageId: merged.id }
-          : state.activeRun;
-      return { ...next, activeRun, messages: upsertMessage(state.messages, merged) };
+      return { ...next, currentLeafId: incoming.id, messages: upsertMessage(state.messages, incoming) };
     }
     case "start": {
-      const parentId = frame.parent_id ?? lastUserMessageId(state.messages);
+      const parentId = frame.parent_id ?? lastUserMessageId(visibleThread(state.messages, state.currentLeafId));
       const known = state.messages.find((message) => message.id === frame.message_id);
       const started: ChatMessage = {
         ...(known ??
@@ -258,6 +278,7 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
       return {
         ...next,
         activeRun: { runId: frame.run_id, messageId: frame.message_id },
+        currentLeafId: frame.message_id,
         messages: known
           ? state.messages.map((message) => (message === known ? started : message))
           : sortBySeq([...state.messages, started]),
@@ -368,8 +389,10 @@ function finishRun(
 /** Fields the server owns; the rest (thinking duration) only this client knows. Timings and the
  * finish reason come from the server once an answer has ended, and never erase local ones. */
 function serverFields(message: ChatMessage): Partial<ChatMessage> {
-  const { id, parentId, role, content, thinking, status, createdAt, seq, clientId, model, usage } = message;
+  const { id, parentId, role, content, thinking, status, createdAt, seq, clientId, model, usage, attachments } =
+    message;
   return {
+    attachments,
     id,
     parentId,
     role,
@@ -431,7 +454,23 @@ function applyServerDetail(state: ConversationState, detail: ConversationDetail)
   const messages = sortBySeq([...fromServer, ...newerOrUnconfirmed]);
   const activeMessage = messages.find((message) => message.id === state.activeRun?.messageId);
   const activeRun = activeMessage?.status === "streaming" ? state.activeRun : null;
-  return { ...state, conversation: detail.conversation, messages, activeRun };
+  return {
+    ...state,
+    conversation: detail.conversation,
+    messages,
+    activeRun,
+    currentLeafId: reconciledLeaf(state, messages, detail.conversation),
+  };
+}
+
+/** The server's leaf, unless this client's is newer: picked here and not saved yet, or a
+ * message the snapshot does not have yet. */
+function reconciledLeaf(state: ConversationState, messages: ChatMessage[], conversation: Conversation): string | null {
+  const local = messages.find((message) => message.id === state.currentLeafId);
+  if (local && (state.leafPending || local.seq > conversation.last_seq)) return local.id;
+  const serverLeaf = conversation.current_leaf_id ?? null;
+  if (serverLeaf && messages.some((message) => message.id === serverLeaf)) return serverLeaf;
+  return local?.id ?? null;
 }
 
 function lastUserMessageId(messages: ChatMessage[]): string | null {
@@ -442,16 +481,7 @@ function lastUserMessageId(messages: ChatMessage[]): string | null {
   );
 }
 
-/**
- * The thread shown: every message, except an assistant reply that a later regenerated
- * sibling (same parent) replaced.
- */
-export function visibleThread(messages: ChatMessage[]): ChatMessage[] {
-  const latestReplyByParent = new Map<string | null, string>();
-  for (const message of messages) {
-    if (message.role === "assistant") latestReplyByParent.set(message.parentId, message.id);
-  }
-  return messages.filter(
-    (message) => message.role !== "assistant" || latestReplyByParent.get(message.parentId) === message.id,
-  );
+/** The thread shown: the branch ending at `leafId` (default: the newest message's branch). */
+export function visibleThread(messages: ChatMessage[], leafId: string | null = null): ChatMessage[] {
+  return branchTo(messages, leafId);
 }

@@ -7,10 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, status
 
 from parley.api.deps import ChatDep, CurrentUser
-from parley.api.errors import ApiError, not_found
-from parley.chat.service import ConversationNotFound
-from parley.chat.store import BadCursor
-from parley.engine.manager import ModelUnavailable
 from parley.models import (
     ConversationCreate,
     ConversationDetail,
@@ -22,10 +18,6 @@ from parley.models import (
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
 
-def _unknown_model(exc: ModelUnavailable) -> ApiError:
-    return ApiError(422, exc.code, exc.message)
-
-
 @router.get("", response_model=ConversationPage)
 async def list_conversations(
     user: CurrentUser,
@@ -33,10 +25,7 @@ async def list_conversations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ConversationPage:
-    try:
-        items, next_cursor = await chat.list_conversations(user.id, limit, cursor)
-    except BadCursor as exc:
-        raise ApiError(422, "bad_cursor", "The cursor is not one this server gave out.") from exc
+    items, next_cursor = await chat.list_conversations(user.id, limit, cursor)
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
@@ -49,20 +38,14 @@ async def create_conversation(
     user: CurrentUser,
     chat: ChatDep,
 ) -> ConversationPublic:
-    try:
-        return await chat.create_conversation(user.id, data)
-    except ModelUnavailable as exc:
-        raise _unknown_model(exc) from exc
+    return await chat.create_conversation(user.id, data)
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 async def get_conversation(
     conversation_id: str, user: CurrentUser, chat: ChatDep
 ) -> ConversationDetail:
-    try:
-        return await chat.conversation_detail(user.id, conversation_id)
-    except ConversationNotFound as exc:
-        raise not_found() from exc
+    return await chat.conversation_detail(user.id, conversation_id)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
@@ -72,17 +55,9 @@ async def update_conversation(
     user: CurrentUser,
     chat: ChatDep,
 ) -> ConversationPublic:
-    try:
-        return await chat.update_conversation(user.id, conversation_id, data)
-    except ConversationNotFound as exc:
-        raise not_found() from exc
-    except ModelUnavailable as exc:
-        raise _unknown_model(exc) from exc
+    return await chat.update_conversation(user.id, conversation_id, data)
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_conversation(conversation_id: str, user: CurrentUser, chat: ChatDep) -> None:
-    try:
-        await chat.delete_conversation(user.id, conversation_id)
-    except ConversationNotFound as exc:
-        raise not_found() from exc
+    await chat.delete_conversation(user.id, conversation_id)

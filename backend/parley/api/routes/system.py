@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from parley import __version__
 from parley.api.deps import ChatDep, SettingsDep, TelemetryDep
-from parley.api.routes.models import ModelPublic, public_models
+from parley.protocol import ModelStatus
 from parley.telemetry.stats import StatsPublic
 
 router = APIRouter(tags=["system"])
@@ -25,7 +25,7 @@ class Health(BaseModel):
     model_name: str
     message: str
     device: str
-    models: list[ModelPublic]
+    models: list[ModelStatus]
     version: str
     uptime_s: float
 
@@ -46,8 +46,7 @@ async def health(
 ) -> Health:
     """The default model's load state and device; 503 when it failed to load (a load
     balancer then stops sending users to a server that cannot answer)."""
-    models = public_models(chat.models())
-    default = next((m for m in models if m.is_default), models[0])
+    default = chat.model_status()
     status: HealthStatus
     if default.state == "loaded":
         status, message = "healthy", f"{default.id} is loaded."
@@ -62,7 +61,7 @@ async def health(
         model_name=default.id,
         message=message,
         device=default.device or settings.device,
-        models=models,
+        models=chat.models(),
         version=__version__,
         uptime_s=telemetry.stats.uptime_s,
     )

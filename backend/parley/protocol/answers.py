@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from parley.models import Usage
-from parley.realtime.protocol import (
+from parley.protocol.frames import (
+    AnswerEvent,
     ChunkFrame,
     EndFrame,
     ErrorFrame,
-    FinishReason,
     MessageFrame,
     ServerFrame,
     StartFrame,
     StatusFrame,
     ThinkingFrame,
 )
-
-# The frames of one answer.
-AnswerEvent = StatusFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+from parley.protocol.progress import FinishReason, Usage
 
 
 @dataclass(frozen=True, slots=True)

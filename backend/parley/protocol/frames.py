@@ -1,7 +1,8 @@
 """Every WebSocket frame as a pydantic model: the one schema of the realtime protocol.
 
-`shared/protocol.schema.json` is generated from this module (`parley schema`), and the
-frontend's TypeScript types are generated from that file.
+The run events (message, start, thinking, chunk, end, error) are also what the chat service
+publishes and what `/api/v1` streams for a conversation. `shared/protocol.schema.json` is
+generated from this module (`parley schema`), and the frontend's TypeScript types from that file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from parley.models import MessagePublic, Timings, Usage
+from parley.protocol.errors import ErrorCode
+from parley.protocol.messages import MessagePublic, Timings
+from parley.protocol.progress import FinishReason, Usage
 
 
 class Frame(BaseModel):
@@ -34,12 +37,22 @@ class SendOptions(Frame):
     thinking: bool | None = None
 
 
+MAX_ATTACHMENTS = 10
+
+
 class SendFrame(Frame):
     type: Literal["send"]
     # Length is checked by the server against its configured limit (error `too_long`).
     content: str = Field(min_length=1)
     client_id: str = Field(min_length=1, max_length=100)
     options: SendOptions = SendOptions()
+    # The answer this message follows; null starts the conversation anew (an edit of its first
+    # message). Left out: the conversation's current leaf.
+    parent_id: str | None = Field(None, max_length=100)
+    # Ids of the sender's files (POST /api/files), their text given to the model.
+    attachments: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS
+    )
 
 
 class StopFrame(Frame):
@@ -49,6 +62,8 @@ class StopFrame(Frame):
 class RegenerateFrame(Frame):
     type: Literal["regenerate"]
     options: SendOptions = SendOptions()
+    # The answer to answer again (a sibling of it); left out: the current branch's last answer.
+    message_id: str | None = Field(None, max_length=100)
 
 
 class PingFrame(Frame):
@@ -94,12 +109,6 @@ class MessageFrame(Frame):
     message: MessagePublic
 
 
-class SnapshotFrame(Frame):
-    type: Literal["snapshot"] = "snapshot"
-    seq: int
-    message: MessagePublic
-
-
 class StartFrame(Frame):
     type: Literal["start"] = "start"
     seq: int
@@ -120,9 +129,6 @@ class ChunkFrame(Frame):
     content: str
 
 
-FinishReason = Literal["stop", "length", "cancelled"]
-
-
 class EndFrame(Frame):
     type: Literal["end"] = "end"
     seq: int
@@ -130,19 +136,6 @@ class EndFrame(Frame):
     finish_reason: FinishReason
     usage: Usage
     timings: Timings
-
-
-ErrorCode = Literal[
-    "bad_request",
-    "too_long",
-    "rate_limited",
-    "busy",
-    "no_active_run",
-    "model_unavailable",
-    "generation_failed",
-    "interrupted",
-    "internal_error",
-]
 
 
 class ErrorFrame(Frame):
@@ -154,11 +147,12 @@ class ErrorFrame(Frame):
 
 
 RunEvent = MessageFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
+# The frames of one answer.
+AnswerEvent = StatusFrame | StartFrame | ThinkingFrame | ChunkFrame | EndFrame | ErrorFrame
 ServerFrame = Annotated[
     ReadyFrame
     | PongFrame
     | StatusFrame
-    | SnapshotFrame
     | MessageFrame
     | StartFrame
     | ThinkingFrame

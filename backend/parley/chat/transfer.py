@@ -1,0 +1,436 @@
+"""Conversations in and out of Parley: its own JSON export (every branch), Markdown (one
+branch, for reading), and ChatGPT's `conversations.json` read into the same shape.
+
+Everything here is pure: documents in, documents out. `archive.py` stores and loads them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+import math
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from parley.chat.titles import DEFAULT_TITLE
+from parley.models import SYSTEM_PROMPT_MAX, TITLE_MAX, Conversation, Message, utcnow
+from parley.protocol import MessageRole, MessageStatus, Usage
+
+EXPORT_FORMAT = "parley.export"
+ID_MAX = 200
+
+
+class BadImport(ValueError):
+    """A file that is not an export Parley reads; the message says why, for the user."""
+
+
+# ---------- the Parley export document ----------
+
+
+class _Exported(BaseModel):
+    # Newer exports may carry more; what this version knows is read, the rest ignored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class ExportedAttachment(_Exported):
+    id: str = Field(max_length=ID_MAX)
+    name: str = Field(max_length=255)
+    size: int = Field(ge=0)
+    mime: str = Field(max_length=100)
+    # The file's text, so that an import elsewhere can give it to prompts again.
+    text: str = ""
+
+
+class ExportedMessage(_Exported):
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    parent_id: str | None = Field(None, max_length=ID_MAX)
+    role: MessageRole
+    content: str = ""
+    thinking: str = ""
+    status: MessageStatus = "complete"
+    created_at: AwareDatetime
+    model: str | None = Field(None, max_length=200)
+    finish_reason: Literal["stop", "length", "cancelled"] | None = None
+    usage: Usage | None = None
+    attachments: list[ExportedAttachment] = []
+
+
+class ExportedConversation(_Exported):
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
+    model: str | None = Field(None, max_length=200)
+    system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
+    thinking: bool | None = None
+    current_leaf_id: str | None = Field(None, max_length=ID_MAX)
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    messages: list[ExportedMessage] = []
+
+
+class ExportDocument(_Exported):
+    format: Literal["parley.export"] = "parley.export"
+    version: Literal[1] = 1
+    exported_at: AwareDatetime
+    conversations: list[ExportedConversation]
+
+
+def exported_message(message: Message, files: Mapping[str, ExportedAttachment]) -> ExportedMessage:
+    attachments = [
+        files.get(a["id"]) or ExportedAttachment.model_validate(a)
+        for a in message.attachments or []
+    ]
+    return ExportedMessage(
+        id=message.id,
+        parent_id=message.parent_id,
+        role=message.role,
+        content=message.content,
+        thinking=message.thinking,
+        status=message.status,
+        created_at=message.created_at,
+        model=message.model,
+        finish_reason=message.finish_reason,
+        usage=Usage(**message.usage) if message.usage else None,
+        attachments=attachments,
+    )
+
+
+def exported_conversation(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    files: Mapping[str, ExportedAttachment],
+) -> ExportedConversation:
+    return ExportedConversation(
+        id=conversation.id,
+        title=conversation.title,
+        model=conversation.model,
+        system_prompt=conversation.system_prompt,
+        thinking=conversation.thinking,
+        current_leaf_id=conversation.current_leaf_id,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        messages=[exported_message(m, files) for m in messages],
+    )
+
+
+# ---------- branches ----------
+
+
+def branch_to_leaf(messages: Sequence[Message], leaf_id: str | None) -> list[Message]:
+    """The messages from the root to `leaf_id` (or to the newest message), oldest first."""
+    if not messages:
+        return []
+    by_id = {message.id: message for message in messages}
+    current = by_id.get(leaf_id) if leaf_id else None
+    if current is None:
+        current = max(messages, key=lambda m: m.seq)
+    path: list[Message] = []
+    seen: set[str] = set()
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        path.append(current)
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    path.reverse()
+    return path
+
+
+# ---------- Markdown ----------
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def conversation_markdown(conversation: Conversation, branch: Sequence[Message]) -> str:
+    """One branch as a Markdown document: thinking folded away in a <details> block."""
+    lines = [f"# {conversation.title}", ""]
+    facts = [f"Exported from Parley, {utcnow():%Y-%m-%d %H:%M} UTC"]
+    if conversation.model:
+        facts.append(f"model {conversation.model}")
+    lines += [f"*{' · '.join(facts)}*", ""]
+    if conversation.system_prompt.strip():
+        lines += ["**System prompt**", "", _quote(conversation.system_prompt), ""]
+    for message in branch:
+        heading = "User" if message.role == "user" else "Assistant"
+        lines += [f"## {heading}", ""]
+        for a in message.attachments or []:
+            lines.append(f"📎 `{a['name']}` ({a['mime']}, {a['size']} bytes)")
+        if message.attachments:
+            lines.append("")
+        if message.thinking.strip():
+            lines += [
+                "<details>",
+                "<summary>Thinking</summary>",
+                "",
+                message.thinking.strip(),
+                "",
+                "</details>",
+                "",
+            ]
+        if message.content:
+            lines += [message.content.rstrip(), ""]
+        if message.status not in ("complete", "streaming"):
+            lines += [f"*({message.status})*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------- reading an import ----------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    max_bytes: int
+    max_conversations: int
+    max_messages: int
+
+
+def _json(raw: bytes, max_bytes: int) -> Any:
+    if raw.startswith(b"PK\x03\x04"):
+        raw = _conversations_from_zip(raw, max_bytes)
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise BadImport("The file is not UTF-8 text.") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BadImport(f"The file is not valid JSON: {exc}") from exc
+
+
+def _conversations_from_zip(raw: bytes, max_bytes: int) -> bytes:
+    """ChatGPT hands its export out as a zip with conversations.json inside."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
+            if not names:
+                raise BadImport("The zip file holds no conversations.json.")
+            info = archive.getinfo(names[0])
+            # The size an import may have applies to what the zip unpacks to, as well.
+            if info.file_size > max_bytes:
+                raise BadImport(
+                    f"conversations.json in the zip file unpacks to more than {max_bytes} bytes."
+                )
+            with archive.open(info) as member:
+                unpacked = member.read(max_bytes + 1)
+            if len(unpacked) > max_bytes:
+                raise BadImport(
+                    f"conversations.json in the zip file unpacks to more than {max_bytes} bytes."
+                )
+            return unpacked
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
+        raise BadImport(f"The zip file cannot be read: {exc}") from exc
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def read_import(raw: bytes, limits: ImportLimits) -> list[ExportedConversation]:
+    """The conversations of a Parley export or a ChatGPT `conversations.json` (or its zip);
+    BadImport, saying why, for anything else or anything over the limits."""
+    data = _json(raw, limits.max_bytes)
+    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
+        try:
+            conversations = ExportDocument.model_validate(data).conversations
+        except ValidationError as exc:
+            raise BadImport(f"Not a valid Parley export: {_validation_reason(exc)}") from exc
+    elif isinstance(data, list) and all(
+        isinstance(item, dict) and isinstance(item.get("mapping"), dict) for item in data
+    ):
+        conversations = [_chatgpt_conversation(i, item) for i, item in enumerate(data)]
+    else:
+        raise BadImport("The file is neither a Parley export nor ChatGPT's conversations.json.")
+    if not conversations:
+        raise BadImport("The file holds no conversation.")
+    if len(conversations) > limits.max_conversations:
+        raise BadImport(
+            f"The file holds {len(conversations)} conversations; at most "
+            f"{limits.max_conversations} are imported at once."
+        )
+    total = sum(len(c.messages) for c in conversations)
+    if total > limits.max_messages:
+        raise BadImport(
+            f"The file holds {total} messages; at most {limits.max_messages} are imported at once."
+        )
+    for index, conversation in enumerate(conversations):
+        _check_tree(index, conversation)
+    return conversations
+
+
+def _check_tree(index: int, conversation: ExportedConversation) -> None:
+    """Unique ids and parents that exist; parents before children is not required."""
+    ids = [m.id for m in conversation.messages]
+    if len(set(ids)) != len(ids):
+        raise BadImport(f"Conversation {index + 1}: two messages share an id.")
+    known = set(ids)
+    for message in conversation.messages:
+        if message.parent_id is not None and message.parent_id not in known:
+            raise BadImport(
+                f"Conversation {index + 1}: message {message.id} answers a message "
+                "that is not in the file."
+            )
+    if len(tree_order(conversation.messages)) != len(ids):
+        raise BadImport(f"Conversation {index + 1}: its messages' parents form a loop.")
+
+
+def tree_order(messages: Sequence[ExportedMessage]) -> list[ExportedMessage]:
+    """Parents before their children, otherwise oldest first (messages in a loop left out)."""
+    children: dict[str | None, list[int]] = {}
+    for i, message in enumerate(messages):
+        children.setdefault(message.parent_id, []).append(i)
+    ready = [(messages[i].created_at, i) for i in children.get(None, [])]
+    heapq.heapify(ready)
+    ordered: list[ExportedMessage] = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        ordered.append(messages[i])
+        for child in children.get(messages[i].id, []):
+            heapq.heappush(ready, (messages[child].created_at, child))
+    return ordered
+
+
+# ---------- ChatGPT ----------
+
+
+def _timestamp(value: object, fallback: datetime) -> datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return fallback
+
+
+def _parts_text(parts: object) -> str:
+    texts: list[str] = []
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict):
+            kind = str(part.get("content_type", ""))
+            # Images and audio are not carried over; a marker says one was there.
+            if "image" in kind:
+                texts.append("[image]")
+            elif "audio" in kind:
+                texts.append("[audio]")
+    return "\n".join(text for text in texts if text)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChatGptTurn:
+    role: MessageRole
+    text: str
+    thinking: str
+
+
+def _chatgpt_turn(message: object) -> _ChatGptTurn | None:
+    """A node's message as a turn to keep, a thinking-only turn (role assistant, no text),
+    or None for what a reader never saw (system and tool messages, tool calls, hidden ones)."""
+    if not isinstance(message, dict):
+        return None
+    author = message.get("author")
+    role = author.get("role") if isinstance(author, dict) else None
+    content = message.get("content")
+    metadata = message.get("metadata")
+    if not isinstance(content, dict) or role not in ("user", "assistant"):
+        return None
+    if isinstance(metadata, dict) and metadata.get("is_visually_hidden_from_conversation"):
+        return None
+    if message.get("recipient", "all") != "all":
+        return None  # a call to a tool
+    kind = content.get("content_type")
+    if kind in ("text", "multimodal_text"):
+        text = _parts_text(content.get("parts"))
+        return _ChatGptTurn(role, text, "") if text.strip() else None
+    if kind == "thoughts" and role == "assistant":
+        thoughts = content.get("thoughts")
+        pieces = [
+            str(t.get("content") or t.get("summary") or "")
+            for t in (thoughts if isinstance(thoughts, list) else [])
+            if isinstance(t, dict)
+        ]
+        thinking = "\n\n".join(p for p in pieces if p)
+        return _ChatGptTurn("assistant", "", thinking) if thinking else None
+    return None
+
+
+def _chatgpt_conversation(index: int, data: dict[str, Any]) -> ExportedConversation:
+    """ChatGPT's mapping tree as Parley messages, branches kept. Nodes no reader saw are
+    skipped and their children hang from the nearest message kept above them; thinking is
+    given to the answer below it; answers split around a tool call are joined again."""
+    mapping: dict[str, Any] = data["mapping"]
+    created = _timestamp(data.get("create_time"), utcnow())
+    updated = _timestamp(data.get("update_time"), created)
+    nodes = {str(key): node for key, node in mapping.items() if isinstance(node, dict)}
+    kept: dict[str, ExportedMessage] = {}
+    resolved: dict[str, str | None] = {}
+    children_of = {
+        key: [str(c) for c in node.get("children", []) if str(c) in nodes]
+        if isinstance(node.get("children"), list)
+        else []
+        for key, node in nodes.items()
+    }
+    roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
+
+    # (node, message kept above it, thinking not yet given, whether every node from that
+    # message down to here had a single child)
+    stack: list[tuple[str, str | None, str, bool]] = [(root, None, "", False) for root in roots]
+    stack.reverse()
+    seen: set[str] = set()
+    while stack:
+        key, parent_id, thinking, single_line = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        node = nodes[key]
+        message = node.get("message")
+        turn = _chatgpt_turn(message)
+        above = kept.get(parent_id) if parent_id else None
+        here = parent_id
+        if turn is not None and not turn.text:
+            thinking = "\n\n".join(t for t in (thinking, turn.thinking) if t)
+        elif (
+            turn is not None
+            and turn.role == "assistant"
+            and above is not None
+            and (above.role == "assistant" and single_line)
+        ):
+            above.content = f"{above.content}\n\n{turn.text}"
+            above.thinking = "\n\n".join(t for t in (above.thinking, thinking) if t)
+            thinking = ""
+        elif turn is not None:
+            assert isinstance(message, dict)  # a turn is made of one
+            at = _timestamp(message.get("create_time"), created)
+            metadata = message.get("metadata")
+            model = metadata.get("model_slug") if isinstance(metadata, dict) else None
+            kept[key] = ExportedMessage(
+                id=key[:ID_MAX],
+                parent_id=parent_id,
+                role=turn.role,
+                content=turn.text,
+                thinking=thinking if turn.role == "assistant" else "",
+                created_at=at,
+                model=str(model)[:200] if model else None,
+            )
+            here, thinking = key, ""
+        resolved[key] = here
+        children = children_of[key]
+        alone = len(children) == 1 and (single_line or here == key)
+        for child in reversed(children):
+            stack.append((child, here, thinking, alone))
+    current = data.get("current_node")
+    leaf = resolved.get(str(current)) if current is not None else None
+    title = data.get("title")
+    return ExportedConversation(
+        id=str(data.get("id") or data.get("conversation_id") or f"chatgpt-{index}")[:ID_MAX],
+        title=(str(title).strip()[:TITLE_MAX] if title and str(title).strip() else DEFAULT_TITLE),
+        created_at=created,
+        updated_at=updated,
+        current_leaf_id=leaf,
+        messages=list(kept.values()),
+    )

@@ -1,0 +1,120 @@
+"""One translation of domain errors: each kind to an HTTP status and to a socket error frame."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from parley.api.errors import http_status, install_error_handlers
+from parley.chat.completions import BadOptions, CompletionFailed, ModelNotLoaded, UnknownModel
+from parley.chat.runs import RunFailed
+from parley.chat.service import ChatRefused, ConversationNotFound, ModelNotFound
+from parley.chat.store import BadCursor
+from parley.engine.base import EngineError
+from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
+from parley.realtime.socket import error_frame
+
+# (kind, HTTP status, socket code): the one translation, read off the contract.
+TRANSLATIONS = [
+    ("invalid", 422, "bad_request"),
+    ("not_found", 404, "bad_request"),
+    ("busy", 409, "busy"),
+    ("rate_limited", 429, "rate_limited"),
+    ("unavailable", 503, "model_unavailable"),
+    ("failed", 502, "generation_failed"),
+    ("internal", 500, "internal_error"),
+]
+
+
+def test_every_kind_is_translated() -> None:
+    assert sorted(kind for kind, _, _ in TRANSLATIONS) == sorted(get_args(ErrorKind))
+
+
+@pytest.mark.parametrize(("kind", "status", "socket_code"), TRANSLATIONS)
+def test_each_kind_has_a_status_and_a_socket_code(
+    kind: ErrorKind, status: int, socket_code: str
+) -> None:
+    error = ParleyError("Nope.", code="not_a_socket_code", kind=kind)
+    assert http_status(error) == status
+    frame = error_frame(error)
+    assert (frame.code, frame.message) == (socket_code, "Nope.")
+
+
+def test_a_socket_code_of_its_own_is_kept() -> None:
+    assert error_frame(ChatRefused("no_active_run", "Nothing.")).code == "no_active_run"
+    assert error_frame(ChatRefused("too_long", "Too long.")).code == "too_long"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (ChatRefused("busy", "x"), 409, "busy"),
+        (ChatRefused("rate_limited", "x"), 429, "rate_limited"),
+        (ChatRefused("too_long", "x"), 422, "too_long"),
+        (ChatRefused("model_unavailable", "x"), 422, "model_unavailable"),
+        (ConversationNotFound("c1"), 404, "conversation_not_found"),
+        (ModelNotFound("m"), 404, "model_not_found"),
+        (BadCursor(), 422, "bad_cursor"),
+        (UnknownModel("unknown_model", "x"), 404, "unknown_model"),
+        (ModelNotLoaded("model_not_loaded", "x"), 503, "model_not_loaded"),
+        (BadOptions("max_tokens_too_large", "x"), 422, "max_tokens_too_large"),
+        (CompletionFailed("x"), 502, "generation_failed"),
+        (EngineError("x"), 502, "generation_failed"),
+        (RunFailed("internal_error", "x"), 502, "internal_error"),
+        (ModelUnavailable("x", code="unknown_model"), 404, "unknown_model"),
+        (ModelUnavailable("x"), 503, "model_failed"),
+    ],
+)
+def test_domain_errors_are_parley_errors(error: ParleyError, status: int, code: str) -> None:
+    assert (http_status(error), error.code) == (status, code)
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/api/loading")
+    @app.get("/v1/loading")
+    async def loading() -> None:
+        raise ModelNotLoaded("model_not_loaded", "Still loading.", retry_after_s=5)
+
+    @app.get("/api/v1/unknown")
+    @app.get("/v1/unknown")
+    async def unknown() -> None:
+        raise UnknownModel("unknown_model", "No model named 'x'.")
+
+    return TestClient(app)
+
+
+def test_the_api_body_and_retry_after(client: TestClient) -> None:
+    answer = client.get("/api/loading")
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json() == {"detail": {"code": "model_not_loaded", "message": "Still loading."}}
+    unknown = client.get("/api/v1/unknown")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": {"code": "unknown_model", "message": "No model named 'x'."}}
+
+
+def test_the_openai_body_and_its_name_for_an_unknown_model(client: TestClient) -> None:
+    answer = client.get("/v1/loading")
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json() == {
+        "error": {
+            "message": "Still loading.",
+            "type": "service_unavailable_error",
+            "param": None,
+            "code": "model_not_loaded",
+        }
+    }
+    unknown = client.get("/v1/unknown")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {
+        "message": "No model named 'x'.",
+        "type": "not_found_error",
+        "param": None,
+        "code": "model_not_found",
+    }
