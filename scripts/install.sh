@@ -59,7 +59,8 @@ print(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"][
   pinned="${requirement##*==}"
   installed="$("$VENV/bin/python" -c 'import importlib.metadata as m
 print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
-  if [ "$installed" = "$pinned" ] && "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  # The server module too: tests run llama.cpp's OpenAI-compatible server (the [server] extra).
+  if [ "$installed" = "$pinned" ] && "$VENV/bin/python" -c "import llama_cpp.server.app" 2>/dev/null; then
     return 0
   fi
   if [ -f "$failed" ] && [ "$failed" -nt "$REPO_ROOT/pyproject.toml" ] && \
@@ -68,7 +69,11 @@ print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
     return 0
   fi
   say "installing $requirement: the first time it compiles llama.cpp (~10 minutes on 2 cores; later installs reuse pip's cached wheel). Log: $log"
-  if "$VENV/bin/pip" install "$requirement" >"$log" 2>&1; then
+  # Portable across this project's machines (their CPUs differ, and a -march=native wheel in
+  # pip's cache would crash on another one), and without the multimodal tools nobody here uses.
+  if CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF" \
+     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+     "$VENV/bin/pip" install "$requirement" >"$log" 2>&1; then
     rm -f "$failed"
     say "llama-cpp-python $pinned installed"
   else
