@@ -9,12 +9,17 @@ PYTHON_BIN="${PYTHON:-python3}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Debian packages, installed with apt-get when a command is missing.
+# Debian packages, installed with apt-get when a command (or, for an absolute path, a file) is
+# missing: `ensure_apt tmux:tmux /usr/share/fonts/x.ttc:fonts-x`.
 ensure_apt() {
   local missing=() pair command package
   for pair in "$@"; do
     command="${pair%%:*}"; package="${pair##*:}"
-    command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+    if [[ "$command" == /* ]]; then
+      [ -e "$command" ] || missing+=("$package")
+    else
+      command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+    fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install.sh
 
-ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux
+# A CJK font, so screenshots of the Chinese interface show characters rather than boxes.
+ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux \
+  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei
 ensure_python dev
 ensure_llamacpp
 ensure_frontend
