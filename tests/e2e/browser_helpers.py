@@ -47,12 +47,14 @@ def log_in(page: Page, base_url: str) -> str:
 
 
 def log_in_as(page: Page, base_url: str, username: str) -> None:
+    """Logs in through the form, in English or in 简体中文 (a session with a zh locale)."""
     page.goto(base_url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_label(re.compile("^(Username|用户名)$")).fill(username)
+    page.get_by_label(re.compile("^(Password|密码)$")).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("^(Log in|登录)$")).click()
     # The log-out button lives in the sidebar, a closed drawer on a phone.
-    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
+    log_out = re.compile("^(Log out|退出登录)$")
+    expect(page.get_by_role("button", name=log_out, include_hidden=True)).to_be_attached()
 
 
 def origin(page: Page) -> str:
