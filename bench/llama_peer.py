@@ -92,6 +92,9 @@ class LlamaServer:
             str(threads),
             "--n_ctx",
             "2048",
+            # By default a new request cuts off the one being answered; the peer's clients queue.
+            "--interrupt_requests",
+            "False",
         ]
         self.process: subprocess.Popen[bytes] | None = None
 
