@@ -169,9 +169,9 @@ class ErrorFrame(Frame):
     message_id: str | None = None
 
 
-RunEvent = (
-    MessageFrame
-    | StartFrame
+# The seq'd frames of one answer, from its start to its end.
+_RunFrames = (
+    StartFrame
     | ThinkingFrame
     | ChunkFrame
     | ToolCallFrame
@@ -179,17 +179,9 @@ RunEvent = (
     | EndFrame
     | ErrorFrame
 )
-# The frames of one answer.
-AnswerEvent = (
-    StatusFrame
-    | StartFrame
-    | ThinkingFrame
-    | ChunkFrame
-    | ToolCallFrame
-    | ToolResultFrame
-    | EndFrame
-    | ErrorFrame
-)
+RunEvent = MessageFrame | _RunFrames
+# The frames of one answer, its wait states included.
+AnswerEvent = StatusFrame | _RunFrames
 ServerFrame = Annotated[
     ReadyFrame
     | PongFrame
