@@ -16,6 +16,7 @@ if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
 fi
 
 ensure_python
+ensure_llamacpp
 ensure_frontend
 
 export PARLEY_HOST="${PARLEY_HOST:-127.0.0.1}"

@@ -132,18 +132,26 @@ def print_table(results: Sequence[RunResult]) -> None:
         )
 
 
-def ratios(results: Sequence[RunResult]) -> list[dict[str, float]]:
-    """Parley against the seed recipe at each concurrency both were measured at."""
-    seed = {r.concurrency: r for r in results if r.system == "seed"}
-    return [
-        {
-            "concurrency": r.concurrency,
-            "tokens_per_s_ratio": r.tokens_per_s / seed[r.concurrency].tokens_per_s,
-            "ttft_p95_ratio": r.ttft_p95_s / seed[r.concurrency].ttft_p95_s,
-        }
-        for r in results
-        if r.system == "parley" and r.concurrency in seed
-    ]
+BASELINES = ("seed", "llamacpp")
+SYSTEMS = (*BASELINES, "parley")
+
+
+def ratios(results: Sequence[RunResult]) -> list[dict[str, float | str]]:
+    """Parley against each baseline at each concurrency both were measured at."""
+    rows: list[dict[str, float | str]] = []
+    for baseline in BASELINES:
+        base = {r.concurrency: r for r in results if r.system == baseline}
+        rows += [
+            {
+                "baseline": baseline,
+                "concurrency": r.concurrency,
+                "tokens_per_s_ratio": r.tokens_per_s / base[r.concurrency].tokens_per_s,
+                "ttft_p95_ratio": r.ttft_p95_s / base[r.concurrency].ttft_p95_s,
+            }
+            for r in results
+            if r.system == "parley" and r.concurrency in base
+        ]
+    return rows
 
 
 def draw_chart(results: Sequence[RunResult], path: Path, title: str) -> None:
@@ -154,8 +162,10 @@ def draw_chart(results: Sequence[RunResult], path: Path, title: str) -> None:
     from matplotlib.ticker import ScalarFormatter
 
     figure, (throughput, ttft) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for system, style in (("seed", "o--"), ("parley", "s-")):
+    for system, style in zip(SYSTEMS, ("o--", "^:", "s-"), strict=True):
         rows = [r for r in results if r.system == system]
+        if not rows:
+            continue
         ns = [r.concurrency for r in rows]
         throughput.plot(ns, [r.tokens_per_s for r in rows], style, label=system)
         ttft.plot(ns, [r.ttft_p95_s for r in rows], style, label=f"{system} p95")

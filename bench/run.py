@@ -1,10 +1,12 @@
-"""Parley against the seed recipe, measured in one run on one machine.
+"""Parley against the seed recipe and llama.cpp, measured in one run on one machine.
 
 The seed recipe: one fp32 `model.generate` at a time behind a lock, which is what the services
-Parley replaces do. Parley: the engine's decode loop (engine/scheduler.py) serving every client
-at once in the precision it picks for the device, either called in-process (`--via engine`) or
-through a real `parley serve` over WebSockets (`--via websocket`). N clients each send one
-question at the same moment; every answer is exactly `--tokens` new tokens (EOS ignored), greedy.
+Parley replaces do. llama.cpp: llama-cpp-python on the same GGUF with the same threads, one
+request at a time as its server serves (in-process its `Llama`, over the network its server).
+Parley: the engine the server would choose (`--engine auto`) serving every client at once,
+either called in-process (`--via engine`) or through a real `parley serve` over WebSockets
+(`--via websocket`). N clients each send one question at the same moment; every answer is
+exactly `--tokens` new tokens (EOS ignored), greedy.
 
     python -m bench.run --via engine --concurrency 1 8 32 64
 
@@ -33,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 from transformers import AutoTokenizer
 
+from bench.llama_peer import LlamaServer, load_llama, run_llama_in_process, run_llama_server
 from bench.measure import (
     PeakMemory,
     RequestTiming,
@@ -44,11 +47,13 @@ from bench.measure import (
     summarise,
 )
 from bench.seed_recipe import run_seed_recipe, seed_model
-from bench.websocket_clients import run_websocket, start_server
+from bench.websocket_clients import run_websocket, served_engine, start_server
 from parley.config import Settings
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
-from parley.engine.hf import load_engine, weights_folder
-from parley.engine.specs import ModelSpec
+from parley.engine.choice import llamacpp_unavailable
+from parley.engine.hf import weights_folder
+from parley.engine.manager import build_engine
+from parley.engine.specs import ModelSpec, gguf_file
 from parley.protocol import Pieces
 
 # A run: N questions in, one timing per question out.
@@ -121,6 +126,59 @@ def seed_in_process(
     return asyncio.run(measure_seed(folder, dummy_config, ns, tokens))
 
 
+def llama_in_process(gguf: Path, ns: list[int], tokens: int, threads: int) -> list[RunResult]:
+    """llama-cpp-python's `Llama`, one request at a time, in a child process (see main)."""
+    llama = load_llama(gguf, threads)
+
+    async def runner(batch: list[str], tokens: int) -> list[RequestTiming]:
+        return await run_llama_in_process(llama, batch, tokens)
+
+    try:
+        return asyncio.run(measure("llamacpp", runner, PeakMemory(), ns, tokens))
+    finally:
+        llama.close()
+
+
+async def in_child(function: Callable[..., list[RunResult]], *args: object) -> list[RunResult]:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return await asyncio.wrap_future(pool.submit(function, *args))
+
+
+async def measure_llama_server(
+    gguf: Path, ns: list[int], tokens: int, threads: int, log_dir: Path
+) -> list[RunResult]:
+    """llama-cpp-python's own server, streaming over HTTP."""
+    from llama_cpp import Llama
+
+    eos = int(Llama(model_path=str(gguf), vocab_only=True, verbose=False).token_eos())
+    server = LlamaServer(gguf, threads, log_dir / "llama-server.log").start()
+    try:
+        assert server.process is not None
+
+        async def runner(batch: list[str], tokens: int) -> list[RequestTiming]:
+            return await run_llama_server(server, batch, tokens, eos)
+
+        return await measure("llamacpp", runner, PeakMemory(server.process.pid), ns, tokens)
+    finally:
+        server.stop()
+
+
+def cpu_flags() -> dict[str, bool]:
+    """The CPU features that decide the fast paths (Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = set(cpuinfo.read().split())
+    except OSError:
+        flags = set()
+    return {
+        "avx2": "avx2" in flags,
+        "avx512f": "avx512f" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx_bf16": "amx_bf16" in flags,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--via", choices=["engine", "websocket"], default="engine")
@@ -128,56 +186,75 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per answer")
     parser.add_argument("--model", default="smollm2", help="'smollm2', a .gguf or a HF folder")
     parser.add_argument("--dummy-config", help="random weights in this config.json's shape")
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "transformers", "llamacpp"],
+        default="auto",
+        help="Parley's engine for the model (auto: as the server would choose)",
+    )
     parser.add_argument("--seed-concurrency", type=int, nargs="*", help="default: --concurrency")
     parser.add_argument(
-        "--cpu-threads", type=int, default=0, help="torch threads for both; 0: torch's default"
+        "--llama-concurrency",
+        type=int,
+        nargs="*",
+        help="llama-cpp-python's runs (default: --concurrency; none without a GGUF)",
     )
+    parser.add_argument(
+        "--cpu-threads",
+        type=int,
+        default=0,
+        help="threads for every system (torch and llama.cpp); 0: one per core",
+    )
+    parser.add_argument("--kv-cache-gib", type=float, default=1.0, help="Parley's KV memory")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "parley")
     args = parser.parse_args()
     if args.via == "websocket" and (args.model != "smollm2" or args.dummy_config):
         parser.error("--via websocket serves the server's default model; leave --model alone")
 
-    if args.cpu_threads:
-        torch.set_num_threads(args.cpu_threads)
+    threads = args.cpu_threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
     settings = Settings(
         data_dir=args.data_dir,
         max_concurrent_runs=max(args.concurrency),
-        cpu_threads=args.cpu_threads,
+        cpu_threads=threads,
+        kv_cache_gib=args.kv_cache_gib,
     )
-    spec = ModelSpec(id=args.model, path=args.model, dummy_config=args.dummy_config)
+    spec = ModelSpec(
+        id=args.model, path=args.model, dummy_config=args.dummy_config, engine=args.engine
+    )
     folder = weights_folder(spec.path, settings.engine_config())
+    gguf = gguf_file(spec.path) if args.dummy_config is None else None
     results: list[RunResult] = []
 
-    # The seed first and alone, so the two never compete for the CPU; in a process of its own,
-    # because torch's worker threads from its runs linger and slowed Parley's batch-1 steps
-    # measured after it in the same process by about a quarter.
+    # Each baseline first and alone, so none competes for the CPU; each in a process of its
+    # own, because torch's worker threads from the seed's runs linger and slowed Parley's
+    # batch-1 steps measured after it in the same process by about a quarter.
     seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
     if seed_ns:
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            results += await asyncio.wrap_future(
-                pool.submit(
-                    seed_in_process,
-                    folder,
-                    args.dummy_config,
-                    seed_ns,
-                    args.tokens,
-                    args.cpu_threads,
-                )
-            )
+        results += await in_child(
+            seed_in_process, folder, args.dummy_config, seed_ns, args.tokens, threads
+        )
+    llama_ns = args.concurrency if args.llama_concurrency is None else args.llama_concurrency
+    if gguf is not None and llama_ns and llamacpp_unavailable() is None:
+        if args.via == "engine":
+            results += await in_child(llama_in_process, gguf, llama_ns, args.tokens, threads)
+        else:
+            results += await measure_llama_server(gguf, llama_ns, args.tokens, threads, args.out)
 
     if args.via == "engine":
-        engine = load_engine(spec, settings.engine_config())
-        dtype = engine.card.dtype
+        loaded = build_engine(spec, settings.engine_config())
+        engine, note = loaded.engine, loaded.note
+        parley_engine = f"{engine.card.engine}/{engine.card.dtype}"
         try:
             runner = engine_runner(engine)
             results += await measure("parley", runner, PeakMemory(), args.concurrency, args.tokens)
         finally:
             await engine.close()
     else:
-        dtype = "server default"
-        server = start_server(args.data_dir, max(args.concurrency), args.cpu_threads)
+        server = start_server(
+            args.data_dir, max(args.concurrency), threads, args.engine, args.kv_cache_gib
+        )
         try:
 
             async def socket_runner(batch: list[str], tokens: int) -> list[RequestTiming]:
@@ -186,15 +263,17 @@ async def main() -> None:
             assert server.process is not None
             memory = PeakMemory(server.process.pid)
             results += await measure("parley", socket_runner, memory, args.concurrency, args.tokens)
+            parley_engine, note = await served_engine(server)
         finally:
             server.stop()
 
     print()
     print_table(results)
-    for row in ratios(results):
+    table = ratios(results)
+    for row in table:
         print(
-            f"N={row['concurrency']:>3}: {row['tokens_per_s_ratio']:.1f}x seed tokens/s, "
-            f"TTFT p95 {row['ttft_p95_ratio']:.3f}x seed"
+            f"N={row['concurrency']:>3}: {row['tokens_per_s_ratio']:.2f}x {row['baseline']} "
+            f"tokens/s, TTFT p95 {row['ttft_p95_ratio']:.3f}x {row['baseline']}"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -203,20 +282,22 @@ async def main() -> None:
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
+            "cpu_flags": cpu_flags(),
             "load_average_1m_at_end": os.getloadavg()[0],
             "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
+            "threads": threads,
         },
         "model": args.model,
         "dummy_config": args.dummy_config,
-        "parley_dtype": dtype,
+        "parley_engine": parley_engine,
+        "parley_engine_note": note,
         "tokens_per_answer": args.tokens,
         "results": [asdict(r) for r in results],
-        "ratios": ratios(results),
+        "ratios": table,
     }
     json_path, png_path = args.out / f"{args.via}.json", args.out / f"{args.via}.png"
     json_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    draw_chart(results, png_path, f"{args.model} via {args.via}: Parley vs the seed recipe")
+    draw_chart(results, png_path, f"{args.model} via {args.via}: Parley ({parley_engine})")
     print(f"wrote {json_path} and {png_path}")
 
 

@@ -16,8 +16,16 @@ from websockets.asyncio.client import ClientConnection
 from bench.measure import RequestTiming
 
 
-def start_server(data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> ServerProcess:
-    """`parley serve` in a subprocess that answers every run to max_tokens (bench_ignore_eos)."""
+def start_server(
+    data_dir: Path, max_concurrent_runs: int, cpu_threads: int, engine: str, kv_cache_gib: float
+) -> ServerProcess:
+    """`parley serve` in a subprocess that answers every run to max_tokens (bench_ignore_eos),
+    its default model SmolLM2 on `engine` ("auto": the server's own choice)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    models_file = data_dir / "bench-models.json"
+    models_file.write_text(
+        json.dumps([{"id": "smollm2", "path": "smollm2", "engine": engine}]), encoding="utf-8"
+    )
     return ServerProcess(
         data_dir,
         max_concurrent_runs=str(max_concurrent_runs),
@@ -25,7 +33,20 @@ def start_server(data_dir: Path, max_concurrent_runs: int, cpu_threads: int) -> 
         cpu_threads=str(cpu_threads),
         # One user drives every client: the per-user cap on answers would refuse most.
         max_active_per_user=str(max(max_concurrent_runs, 1024)),
+        models_file=str(models_file),
+        kv_cache_gib=str(kv_cache_gib),
     ).start(timeout_s=300)
+
+
+async def served_engine(server: ServerProcess) -> tuple[str, str | None]:
+    """The engine and precision the server runs its default model on, and its note."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        token = await new_user_token(http)
+        response = await http.get("/api/models", headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        listing = response.json()
+    model = next(m for m in listing["models"] if m["id"] == listing["default"])
+    return f"{model['engine']}/{model['dtype']}", model.get("engine_note")
 
 
 async def new_user_token(http: httpx.AsyncClient) -> str:

@@ -49,11 +49,13 @@ ensure_python() {
   fi
 }
 
-# llama-cpp-python with its OpenAI-compatible server (the remote-engine tests serve the embedded
-# GGUF with it), pinned by the `llamacpp` extra of pyproject.toml. pip builds llama.cpp from
-# source the first time (~10 minutes on 2 cores) and keeps the wheel in its cache, so a later
-# install takes seconds. A failed build stops nothing (the tests that need it are skipped, saying
-# why); it is retried only when pyproject.toml changes (or PARLEY_RETRY_LLAMACPP=1).
+# llama-cpp-python, the fast CPU engine for GGUF models (engine/llamacpp.py) with its
+# OpenAI-compatible server (the bench peer; the remote-engine tests run it as a real remote),
+# pinned by the `llamacpp` extra of pyproject.toml. pip builds llama.cpp from source the first
+# time (~10 minutes on 2 cores) and keeps the wheel in its cache, so a later install takes
+# seconds. A failed build stops nothing: the server runs every model on transformers and says why
+# in GET /api/models, the tests that need it are skipped; the build is retried only when
+# pyproject.toml changes (or PARLEY_RETRY_LLAMACPP=1).
 ensure_llamacpp() {
   local requirement pinned installed failed="$VENV/.parley-llamacpp-failed"
   local log="$VENV/llama-cpp-build.log"
@@ -69,7 +71,7 @@ print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
   fi
   if [ -f "$failed" ] && [ "$failed" -nt "$REPO_ROOT/pyproject.toml" ] && \
      [ -z "${PARLEY_RETRY_LLAMACPP:-}" ]; then
-    say "llama-cpp-python failed to build before (see $log); the tests that need it are skipped"
+    say "llama-cpp-python failed to build before (see $log); models run on transformers and the tests that need it are skipped"
     return 0
   fi
   say "installing $requirement: the first time it compiles llama.cpp (~10 minutes on 2 cores; later installs reuse pip's cached wheel). Log: $log"
@@ -82,7 +84,7 @@ print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
     say "llama-cpp-python $pinned installed"
   else
     touch "$failed"
-    say "llama-cpp-python did not build (the end of $log follows); the tests that need it are skipped"
+    say "llama-cpp-python did not build (the end of $log follows); models run on transformers and the tests that need it are skipped"
     tail -n 15 "$log" >&2
   fi
 }

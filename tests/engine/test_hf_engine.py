@@ -1,4 +1,5 @@
-"""The transformers engine on the real SmolLM2: batching must not change answers."""
+"""Both engines (transformers, llama.cpp) on the real SmolLM2: batching must not change answers,
+a cancel frees its slot within one step, rows join and leave mid-batch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from parley.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, SamplingParams
+from parley.engine.batched import BatchedEngine
+from parley.engine.manager import build_engine
+from parley.engine.specs import EngineChoice, ModelSpec
 from parley.protocol import Finished, Pieces, Prefilling, Queued
 from tests.engine.helpers import GREEDY, answer, engine_settings, request_for
 
@@ -40,6 +44,38 @@ async def test_greedy_batched_equals_one_at_a_time(
     batched = await asyncio.gather(*(staggered(i, q) for i, q in enumerate(QUESTIONS)))
     assert batched == sequential_answers
     assert all(sequential_answers)
+
+
+async def test_rows_leave_and_join_mid_batch_and_every_answer_stays_intact(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    async def run(index: int, question: str, max_tokens: int) -> str:
+        await asyncio.sleep(0.05 * index)  # Later ones join while earlier ones decode.
+        params = dataclasses.replace(GREEDY, max_tokens=max_tokens)
+        return (await answer(smollm2, f"mixed-{index}", question, params))[0]
+
+    # Different lengths: rows leave at different steps while the others go on.
+    lengths = [3, GREEDY.max_tokens, 9, 15]
+    texts = await asyncio.gather(
+        *(run(i, q, n) for i, (q, n) in enumerate(zip(QUESTIONS, lengths, strict=True)))
+    )
+    for text, reference in zip(texts, sequential_answers, strict=True):
+        assert text and reference.startswith(text)
+    assert texts[1] == sequential_answers[1]
+
+
+async def test_a_cancel_ends_the_stream_within_one_step(smollm2: Engine) -> None:
+    tokens_at_cancel = -1
+    async for event in smollm2.generate(request_for("one-step", QUESTIONS[3])):
+        if isinstance(event, Pieces) and tokens_at_cancel < 0 and event.completion_tokens >= 3:
+            tokens_at_cancel = event.completion_tokens
+            await smollm2.cancel("one-step")
+        if isinstance(event, Finished):
+            assert event.finish_reason == "cancelled"
+            # The step already running when the cancel came may add its token; no more.
+            assert event.usage.completion_tokens <= tokens_at_cancel + 1
+            return
+    raise AssertionError("the stream ended without Finished")
 
 
 async def test_cancel_mid_batch_frees_the_row_and_others_finish_intact(
@@ -109,7 +145,8 @@ async def test_closing_the_stream_early_frees_the_slot(smollm2: Engine) -> None:
             break
     await stream.aclose()  # type: ignore[attr-defined]
     # The engine still serves: a new request completes.
-    text, finished, _ = await answer(smollm2, "after", QUESTIONS[1])
+    # A question both engines answer in a few words, so it ends with "stop".
+    text, finished, _ = await answer(smollm2, "after", QUESTIONS[0])
     assert finished.finish_reason == "stop" and text
 
 
@@ -150,7 +187,7 @@ async def test_a_prompt_beyond_the_context_is_refused(smollm2: Engine) -> None:
 
 
 async def test_converted_gguf_is_reused_on_the_next_load(
-    smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    transformers_smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from parley.engine import hf
 
@@ -217,20 +254,23 @@ async def test_a_long_prompt_is_read_in_chunks_between_decode_steps(smollm2: Eng
 
 
 async def test_a_configured_chat_template_gets_the_thinking_switch(
-    model_data_dir: Path, tmp_path: Path
+    engine_kind: EngineChoice, smollm2: Engine, model_data_dir: Path, tmp_path: Path
 ) -> None:
-    from parley.engine.hf import load_engine
-    from parley.engine.specs import ModelSpec
-
+    # SmolLM2's own template never reads enable_thinking: nothing to turn off.
+    assert smollm2.card.thinking_toggle is False
     template = tmp_path / "template.jinja"
     template.write_text(
         "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}[assistant]"
         "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}",
         encoding="utf-8",
     )
-    spec = ModelSpec(id="templated", path="smollm2", chat_template=str(template))
-    engine = load_engine(spec, engine_settings(model_data_dir))
+    spec = ModelSpec(
+        id="templated", path="smollm2", chat_template=str(template), engine=engine_kind
+    )
+    engine = build_engine(spec, engine_settings(model_data_dir)).engine
     try:
+        assert engine.card.engine == engine_kind and engine.card.thinking_toggle is True
+        assert isinstance(engine, BatchedEngine)
         turns = [ChatTurn("user", "Hi")]
         assert engine.render_prompt(turns, enable_thinking=None) == "[user]Hi[assistant]"
         assert engine.render_prompt(turns, enable_thinking=True) == "[user]Hi[assistant]"

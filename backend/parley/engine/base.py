@@ -9,9 +9,25 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from parley.protocol import AnswerProgress, ChatTurn, ErrorKind, ParleyError, ToolChoice, ToolSpec
+from parley.protocol import (
+    AnswerProgress,
+    ChatTurn,
+    EngineKind,
+    ErrorKind,
+    ParleyError,
+    ToolChoice,
+    ToolSpec,
+)
 
-__all__ = ["ChatTurn", "Engine", "EngineError", "GenerationRequest", "ModelCard", "SamplingParams"]
+__all__ = [
+    "ChatTurn",
+    "Engine",
+    "EngineError",
+    "EngineKind",
+    "GenerationRequest",
+    "ModelCard",
+    "SamplingParams",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +75,11 @@ class ModelCard:
     think_open: str = "<think>"
     think_close: str = "</think>"
     device: str = "cpu"
+    # The weights' precision: a torch dtype ("float32") or a GGUF type ("Q4_1").
     dtype: str = "float32"
-    # Weights and buffers; the KV cache comes on top while requests run.
+    # Weights and buffers (for llama.cpp also its KV pool, allocated at load).
     memory_bytes: int = 0
+    engine: EngineKind = "transformers"
     # Whether the chat template reads `enable_thinking`, so thinking can be turned off.
     thinking_toggle: bool = False
 

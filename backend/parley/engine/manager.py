@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parley.engine.base import Engine
 from parley.engine.config import EngineConfig
@@ -28,6 +30,9 @@ from parley.engine.remote import RemoteEngine
 from parley.engine.scripted import ScriptedEngine
 from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
 from parley.protocol import ModelState, ModelStatus, ModelUnavailable, ParleyError
+
+if TYPE_CHECKING:
+    from parley.engine.quality import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ class _Slot:
     engine: Engine | None = None
     task: asyncio.Task[Engine] | None = None
     error: str | None = None
+    engine_note: str | None = None
     progress: float = 0.0
     last_used: float = 0.0
     # Answers holding the engine (see `lease`); a model with any is never unloaded for room.
@@ -69,6 +75,48 @@ def _configured_specs(config: EngineConfig) -> list[AnySpec]:
             raise ValueError(f"{config.models_file} lists no models")
         return specs
     return [ModelSpec(id=config.model, path=config.model)]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedEngine:
+    engine: Engine
+    # Why this engine runs the model, when `auto` had a reason worth showing.
+    note: str | None = None
+
+
+def _ignore_progress(fraction: float) -> None:
+    pass
+
+
+def build_engine(
+    spec: ModelSpec, config: EngineConfig, on_progress: Callable[[float], None] = _ignore_progress
+) -> LoadedEngine:
+    """Load a model on the engine its spec pins, or `auto`'s choice (choice.py). Blocking.
+
+    In `auto`, llama.cpp failing to load is no failure: the model runs on transformers and the
+    note says why."""
+    from parley.engine.choice import plan_engine
+    from parley.engine.quality import llamacpp_verdict
+
+    def verdict_for(spec: ModelSpec, gguf: Path) -> Verdict:
+        return llamacpp_verdict(spec, gguf, config)
+
+    plan = plan_engine(spec, config, verdict_for)
+    note = plan.note
+    if plan.kind == "llamacpp":
+        assert plan.gguf is not None
+        try:
+            from parley.engine.llamacpp import load_llamacpp_engine
+
+            return LoadedEngine(load_llamacpp_engine(spec, plan.gguf, config, on_progress), note)
+        except Exception as exc:
+            if spec.engine == "llamacpp":
+                raise
+            log.exception("llama.cpp failed to load %s; using transformers", spec.id)
+            note = f"llama.cpp failed to load it ({exc}); on transformers"
+    from parley.engine.hf import load_engine
+
+    return LoadedEngine(load_engine(spec, config=config, on_progress=on_progress), note)
 
 
 class EngineManager:
@@ -255,12 +303,13 @@ class EngineManager:
         """Runs in a worker thread."""
         if spec.path == SCRIPTED:
             return ScriptedEngine(self._config.scripted, name=spec.id)
-        from parley.engine.hf import load_engine
 
         def on_progress(fraction: float) -> None:
             slot.progress = fraction
 
-        return load_engine(spec, config=self._config, on_progress=on_progress)
+        loaded = build_engine(spec, self._config, on_progress)
+        slot.engine_note = loaded.note
+        return loaded.engine
 
     def status(self, model_id: str | None = None) -> ModelStatus:
         """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
@@ -280,6 +329,8 @@ class EngineManager:
                     error=slot.error if state == "failed" else None,
                     device=card.device if card else None,
                     dtype=card.dtype if card else None,
+                    engine=card.engine if card else None,
+                    engine_note=slot.engine_note,
                     memory_bytes=card.memory_bytes if card else None,
                     progress=slot.progress if state == "loading" else None,
                     context_length=card.context_length if card else None,

@@ -191,6 +191,7 @@ class RemoteEngine:
             think_close=spec.think_close,
             device=f"remote {address.netloc}",
             dtype="remote",
+            engine="openai",
         )
         self._line = AdmissionLine(spec.max_concurrency)
         self._cancels: dict[str, asyncio.Event] = {}

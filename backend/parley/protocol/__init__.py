@@ -44,7 +44,7 @@ from parley.protocol.messages import (
     Timings,
     ToolCallRecord,
 )
-from parley.protocol.models import ModelState, ModelStatus
+from parley.protocol.models import EngineKind, ModelState, ModelStatus
 from parley.protocol.progress import (
     AnswerProgress,
     Channel,
@@ -78,6 +78,7 @@ __all__ = [
     "ChunkFrame",
     "ClientFrame",
     "EndFrame",
+    "EngineKind",
     "ErrorCode",
     "ErrorFrame",
     "ErrorKind",

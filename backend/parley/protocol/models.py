@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 ModelState = Literal["available", "loading", "loaded", "failed"]
+# What runs a model: transformers (any folder, LoRA, the GPU), llama.cpp (GGUF files, CPU) or
+# an OpenAI-compatible server.
+EngineKind = Literal["transformers", "llamacpp", "openai"]
 
 
 class ModelStatus(BaseModel):
@@ -16,6 +19,10 @@ class ModelStatus(BaseModel):
     error: str | None = None
     device: str | None = None
     dtype: str | None = None
+    # What runs it, once loaded; `engine_note` says why, when it matters (llama.cpp
+    # unavailable, its quality-gate verdict).
+    engine: EngineKind | None = None
+    engine_note: str | None = None
     # Weights in memory while loaded.
     memory_bytes: int | None = None
     # 0..1 while loading, by stage (weights ready, model built), not by bytes read.

@@ -1464,6 +1464,10 @@ export interface components {
             device: string | null;
             /** Dtype */
             dtype: string | null;
+            /** Engine */
+            engine: ("transformers" | "llamacpp" | "openai") | null;
+            /** Engine Note */
+            engine_note: string | null;
             /** Memory Bytes */
             memory_bytes: number | null;
             /** Progress */

@@ -1,0 +1,115 @@
+"""What every engine that renders, tokenizes and batches by itself shares (transformers,
+llama.cpp): the prompt from the turns, one request through the decode loop as an async
+stream, the thinking split, cancel and close. Torch-free."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import Generic
+
+from parley.engine.admission import S
+from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.decode_loop import DecodeLoop
+from parley.engine.reasoning import RawProgress, split_thinking
+from parley.protocol import AnswerProgress, Finished
+
+
+def answer_room(prompt_ids: list[int], context_length: int) -> int:
+    """How many new tokens fit after the prompt; EngineError when none do."""
+    if not prompt_ids:
+        raise EngineError("The prompt is empty.")
+    room = context_length - len(prompt_ids)
+    if room <= 0:
+        raise EngineError(
+            f"The prompt has {len(prompt_ids)} tokens; the model reads at most {context_length}."
+        )
+    return room
+
+
+class BatchedEngine(ABC, Generic[S]):
+    """Subclasses set `_card`, `_loop` and `_sequence_kind` and say how to render and code text."""
+
+    _card: ModelCard
+    _loop: DecodeLoop[S]
+    _sequence_kind: type[S]
+
+    @property
+    def card(self) -> ModelCard:
+        return self._card
+
+    @abstractmethod
+    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
+        """The model's own chat template applied to the turns, ending where the reply starts."""
+
+    @abstractmethod
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of a rendered prompt (its special tokens already written out)."""
+
+    @abstractmethod
+    def _decode(self, ids: list[int]) -> str:
+        """Text of token ids, special tokens left out; a cut character ends in U+FFFD."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    async def prompt_tokens(
+        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+    ) -> int:
+        def count() -> int:
+            return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+
+        return await asyncio.to_thread(count)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
+        raw = self._generate_text(request, self._encode(prompt))
+        async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
+            async for event in stream:
+                yield event
+
+    async def _generate_text(
+        self, request: GenerationRequest, prompt_ids: list[int]
+    ) -> AsyncGenerator[RawProgress]:
+        """The raw text events of one request through the decode loop; closing the stream
+        early cancels the request, which frees its slot."""
+        room = answer_room(prompt_ids, self._card.context_length)
+        params = request.params
+        running = asyncio.get_running_loop()
+        events: asyncio.Queue[RawProgress | EngineError] = asyncio.Queue()
+
+        def emit(event: RawProgress | EngineError) -> None:
+            # A consumer whose loop has closed no longer listens.
+            with contextlib.suppress(RuntimeError):
+                running.call_soon_threadsafe(events.put_nowait, event)
+
+        self._loop.submit(
+            self._sequence_kind.start(
+                request.request_id,
+                prompt_ids,
+                params,
+                min(params.max_tokens, room),
+                self._decode,
+                emit,
+            )
+        )
+        finished = False
+        try:
+            while not finished:
+                event = await events.get()
+                if isinstance(event, EngineError):
+                    finished = True
+                    raise event
+                finished = isinstance(event, Finished)
+                yield event
+        finally:
+            if not finished:
+                self._loop.cancel(request.request_id)
+
+    async def cancel(self, request_id: str) -> None:
+        self._loop.cancel(request_id)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._loop.close)

@@ -1,0 +1,291 @@
+"""GGUF models on llama.cpp, in the server's own process (llama-cpp-python's low-level API).
+
+The GGUF file is read as it is (no conversion, its own quantization), the prompt is rendered
+with the model's chat template (from the GGUF, or the one the models file names) by the same
+Jinja renderer transformers uses, and generation runs in `LlamaLoop` (llamacpp_loop.py): every
+conversation of the model decoded together in one llama_batch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import llama_cpp as lc
+import numpy as np
+from gguf import LlamaFileType
+from transformers.utils.chat_template_utils import render_jinja_template
+
+from parley.engine.admission import SchedulerLimits
+from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.batched import BatchedEngine
+from parley.engine.config import EngineConfig
+from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
+from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
+from parley.engine.specs import ModelSpec, chat_template_text, reads_enable_thinking
+
+log = logging.getLogger(__name__)
+# llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
+logging.getLogger("llama-cpp-python").setLevel(logging.WARNING)
+
+# llama.cpp's bound on sequences in one context.
+_MAX_SEQUENCES = 256
+# A 16-bit key and value per layer, KV head and head dimension.
+_KV_ELEMENT_BYTES = 2
+
+_backend_ready = False
+
+
+def _ignore_progress(fraction: float) -> None:
+    pass
+
+
+def _metadata(model: Any, key: str) -> str | None:
+    buffer = ctypes.create_string_buffer(1 << 16)
+    size = lc.llama_model_meta_val_str(model, key.encode(), buffer, len(buffer))
+    if size < 0:
+        return None
+    if size >= len(buffer):
+        buffer = ctypes.create_string_buffer(size + 1)
+        lc.llama_model_meta_val_str(model, key.encode(), buffer, len(buffer))
+    return buffer.value.decode("utf-8", errors="replace")
+
+
+def gguf_precision(model: Any) -> str:
+    """The GGUF's weight type as llama.cpp names it ("Q4_1", "Q8_0", "F16")."""
+    file_type = _metadata(model, "general.file_type")
+    if file_type is None or not file_type.isdigit():
+        return "gguf"
+    try:
+        return LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")
+    except ValueError:
+        return f"gguf-type-{file_type}"
+
+
+def cpu_threads(config: EngineConfig) -> int:
+    return config.cpu_threads or os.cpu_count() or 1
+
+
+def _load_model(gguf: Path) -> Any:
+    global _backend_ready
+    if not _backend_ready:
+        lc.llama_backend_init()
+        _backend_ready = True
+    model_params = lc.llama_model_default_params()
+    model_params.n_gpu_layers = 0
+    model = lc.llama_model_load_from_file(str(gguf).encode(), model_params)
+    if not model:
+        raise RuntimeError(f"llama.cpp could not load {gguf}")
+    return model
+
+
+def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
+    """A context of `tokens` KV cells, split evenly between `sequences`."""
+    params = lc.llama_context_default_params()
+    params.n_ctx = tokens
+    params.n_batch = batch_tokens
+    params.n_seq_max = sequences
+    params.n_threads = threads
+    params.n_threads_batch = threads
+    # A KV stream of its own per sequence: attention then reads each sequence's cells as if it
+    # ran alone, so batching never changes an answer (with one unified pool it did: the cells'
+    # layout changes the rounding) and a step does not attend over every sequence's cells.
+    params.kv_unified = False
+    params.no_perf = True
+    context = lc.llama_init_from_model(model, params)
+    if not context:
+        raise RuntimeError(f"llama.cpp could not make a context of {tokens} tokens")
+    return context
+
+
+def _kv_bytes_per_token(model: Any) -> int:
+    head_dim = lc.llama_model_n_embd(model) // lc.llama_model_n_head(model)
+    layers, kv_heads = lc.llama_model_n_layer(model), lc.llama_model_n_head_kv(model)
+    return 2 * layers * kv_heads * head_dim * _KV_ELEMENT_BYTES
+
+
+def load_llamacpp_engine(
+    spec: ModelSpec,
+    gguf: Path,
+    config: EngineConfig,
+    on_progress: Callable[[float], None] = _ignore_progress,
+) -> LlamaCppEngine:
+    """Load a GGUF file on llama.cpp, ready to serve.
+
+    llama.cpp allocates its KV cache when the model loads, so the KV pool is real memory from
+    the start: `kv_cache_gib` worth of tokens, at most `max_concurrent_runs` full contexts,
+    split evenly between the `max_concurrent_runs` sequences (each conversation's context)."""
+    model = _load_model(gguf)
+    on_progress(0.7)
+    try:
+        context_length = int(lc.llama_model_n_ctx_train(model))
+        sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
+        kv_per_token = _kv_bytes_per_token(model)
+        pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
+        limits = SchedulerLimits(
+            max_sequences=sequences,
+            kv_token_budget=pool,
+            prefill_chunk_tokens=config.prefill_chunk_tokens,
+        )
+        # A step holds a token per decoding stream and the prefill budget.
+        batch_tokens = max(config.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + sequences
+        threads = cpu_threads(config)
+        context = _new_context(model, pool, batch_tokens, sequences, threads)
+    except BaseException:
+        lc.llama_model_free(model)
+        raise
+    on_progress(0.95)
+    template = chat_template_text(spec.chat_template) or _metadata(model, "tokenizer.chat_template")
+    if template is None:
+        lc.llama_free(context)
+        lc.llama_model_free(model)
+        raise RuntimeError(f"{gguf} has no chat template; name one in the models file")
+    card = ModelCard(
+        name=spec.id,
+        # Each sequence owns its share of the pool: that is the longest prompt plus answer.
+        context_length=min(context_length, int(lc.llama_n_ctx_seq(context))),
+        think_open=spec.think_open,
+        think_close=spec.think_close,
+        device="cpu",
+        dtype=gguf_precision(model),
+        memory_bytes=int(lc.llama_model_size(model)) + pool * kv_per_token,
+        engine="llamacpp",
+        thinking_toggle=reads_enable_thinking(template),
+    )
+    log.info(
+        "%s on llama.cpp: %s, KV pool %d tokens, %d sequences, %d threads",
+        spec.id,
+        card.dtype,
+        pool,
+        sequences,
+        threads,
+    )
+    return LlamaCppEngine(model, context, template, card, limits, batch_tokens)
+
+
+class LlamaCppEngine(BatchedEngine[LlamaSequence]):
+    def __init__(
+        self,
+        model: Any,
+        context: Any,
+        template: str,
+        card: ModelCard,
+        limits: SchedulerLimits,
+        batch_tokens: int,
+    ) -> None:
+        self._model = model
+        self._context = context
+        self._vocab = lc.llama_model_get_vocab(model)
+        self._template = template
+        self._card = card
+        self._sequence_kind = LlamaSequence
+        self._pieces: dict[int, bytes] = {}
+        self._special_tokens = {
+            "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
+            "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
+        }
+        self._loop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        buffer = ctypes.create_string_buffer(256)
+        size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
+        return buffer.raw[: max(size, 0)].decode("utf-8", errors="replace")
+
+    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
+        messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+        extra: dict[str, Any] = dict(self._special_tokens)
+        if enable_thinking is not None:
+            extra["enable_thinking"] = enable_thinking
+        # It returns the rendered conversations and their generation indices (typed as a str).
+        rendered: Any = render_jinja_template(
+            [messages], chat_template=self._template, add_generation_prompt=True, **extra
+        )
+        return str(rendered[0][0])
+
+    def _encode(self, text: str) -> list[int]:
+        data = text.encode("utf-8")
+        # Never more tokens than bytes, plus room for what a template's specials expand to.
+        tokens = (lc.llama_token * (len(data) + 16))()
+        # The chat template already wrote every special token; parse them as such.
+        count = lc.llama_tokenize(self._vocab, data, len(data), tokens, len(tokens), False, True)
+        if count < 0:
+            tokens = (lc.llama_token * -count)()
+            count = lc.llama_tokenize(self._vocab, data, len(data), tokens, -count, False, True)
+        return list(tokens[:count])
+
+    def _decode(self, ids: list[int]) -> str:
+        """Text of token ids, control tokens left out; a cut UTF-8 character ends in U+FFFD,
+        which the incremental detokenizer waits past."""
+        pieces = self._pieces
+        for token in ids:
+            if token not in pieces:
+                pieces[token] = token_bytes(self._vocab, token)
+        return b"".join(pieces[token] for token in ids).decode("utf-8", errors="replace")
+
+    async def close(self) -> None:
+        if self._context is None:
+            return
+        await super().close()
+        context, self._context = self._context, None
+        lc.llama_free(context)
+        lc.llama_model_free(self._model)
+
+
+class LlamaScorer:
+    """The quality gate's view of a GGUF on llama.cpp: one sequence, every logit at hand."""
+
+    def __init__(self, gguf: Path, threads: int, max_tokens: int = 2048) -> None:
+        self._model = _load_model(gguf)
+        self._context = _new_context(self._model, max_tokens, max_tokens, 1, threads)
+        self._vocab = lc.llama_model_get_vocab(self._model)
+        self._n_vocab = lc.llama_vocab_n_tokens(self._vocab)
+        self._batch = lc.llama_batch_init(max_tokens, 0, 1)
+        self.name = f"llamacpp/{gguf_precision(self._model)}"
+
+    def _decode(self, ids: Sequence[int], start: int, all_logits: bool) -> None:
+        batch = self._batch
+        for i, token in enumerate(ids):
+            batch.token[i] = token
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = all_logits or i == len(ids) - 1
+        batch.n_tokens = len(ids)
+        status = lc.llama_decode(self._context, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+
+    def _logits(self, index: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+        pointer = lc.llama_get_logits_ith(self._context, index)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+
+    def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
+        lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
+        self._decode(ids, 0, all_logits=True)
+        scores = []
+        for i, token in enumerate(ids[1:]):
+            logits = self._logits(i)
+            peak = logits.max()
+            scores.append(float(logits[token] - peak - np.log(np.exp(logits - peak).sum())))
+        return scores
+
+    def greedy(self, prompt_ids: Sequence[int], tokens: int) -> list[int]:
+        lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
+        self._decode(prompt_ids, 0, all_logits=False)
+        answer: list[int] = []
+        while True:
+            answer.append(int(self._logits(-1).argmax()))
+            if len(answer) == tokens:
+                return answer
+            self._decode(answer[-1:], len(prompt_ids) + len(answer) - 1, all_logits=False)
+
+    def close(self) -> None:
+        lc.llama_batch_free(self._batch)
+        lc.llama_free(self._context)
+        lc.llama_model_free(self._model)

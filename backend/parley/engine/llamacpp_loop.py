@@ -1,0 +1,170 @@
+"""The llama.cpp engine's decode loop: every active request of a GGUF model in one llama_batch.
+
+Each request owns a sequence id of one context, and with it a KV stream of its own (an even
+share of the pool; not `kv_unified`, whose shared cells made batched answers differ from
+one-at-a-time ones). A step is ONE `llama_decode` of a batch holding, for every decoding
+request, its last token at its own position under its own sequence id, and then as many
+prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
+several steps, several short ones in one). Logits are asked only where a token is to be
+chosen. Each request samples with its own llama.cpp sampler chain. A request that finishes or
+is cancelled leaves between two steps: its cells are freed with `llama_memory_seq_rm` and its
+sequence id goes back to the pool.
+
+This is how llama.cpp's own server batches its slots, with Parley's admission in front.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import llama_cpp as lc
+
+from parley.engine.admission import SchedulerLimits
+from parley.engine.base import SamplingParams
+from parley.engine.decode_loop import DecodeLoop
+from parley.engine.sequence import SequenceState
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class LlamaSequence(SequenceState):
+    seq_id: int = -1
+    # The llama.cpp sampler chain, made at admission and freed when the request leaves.
+    sampler: Any = None
+
+
+def new_sampler(params: SamplingParams, prompt_ids: Sequence[int], n_vocab: int) -> Any:
+    """A llama.cpp sampler chain for one request, in llama.cpp's usual order: repetition
+    penalty, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0)."""
+    chain_params = lc.llama_sampler_chain_default_params()
+    chain_params.no_perf = True
+    chain = lc.llama_sampler_chain_init(chain_params)
+    if params.repetition_penalty != 1.0:
+        # Over the whole prompt and answer, like the transformers engine's penalty.
+        window = len(prompt_ids) + params.max_tokens
+        penalties = lc.llama_sampler_init_penalties(
+            n_vocab, window, params.repetition_penalty, 0.0, 0.0
+        )
+        lc.llama_sampler_chain_add(chain, penalties)
+        for token in prompt_ids:
+            lc.llama_sampler_accept(chain, token)
+    if params.temperature <= 0:
+        lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
+        return chain
+    if params.top_k > 0:
+        lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_k(params.top_k))
+    if params.top_p < 1.0:
+        lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_p(params.top_p, 1))
+    lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_temp(params.temperature))
+    seed = lc.LLAMA_DEFAULT_SEED if params.seed is None else params.seed & 0xFFFFFFFF
+    lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed))
+    return chain
+
+
+class LlamaLoop(DecodeLoop[LlamaSequence]):
+    def __init__(
+        self,
+        context: Any,
+        vocab: Any,
+        limits: SchedulerLimits,
+        batch_tokens: int,
+        name: str,
+    ) -> None:
+        super().__init__(limits, name)
+        self._context = context
+        self._vocab = vocab
+        self._n_vocab = lc.llama_vocab_n_tokens(vocab)
+        self._memory = lc.llama_get_memory(context)
+        self._batch_tokens = batch_tokens
+        self._batch = lc.llama_batch_init(batch_tokens, 0, 1)
+        self._free_ids = list(range(limits.max_sequences - 1, -1, -1))
+        # Owned by the loop thread.
+        self._prefilling: list[LlamaSequence] = []
+        self._running: list[LlamaSequence] = []
+        self.start()
+
+    def close(self) -> None:
+        super().close()
+        lc.llama_batch_free(self._batch)
+
+    def active(self) -> Sequence[LlamaSequence]:
+        return [*self._prefilling, *self._running]
+
+    def admit(self, sequences: Sequence[LlamaSequence]) -> None:
+        for sequence in sequences:
+            sequence.seq_id = self._free_ids.pop()
+            sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
+        self._prefilling.extend(sequences)
+
+    def remove(self, sequences: set[LlamaSequence]) -> None:
+        for sequence in sequences:
+            lc.llama_memory_seq_rm(self._memory, sequence.seq_id, -1, -1)
+            self._free_ids.append(sequence.seq_id)
+            if sequence.sampler is not None:
+                lc.llama_sampler_free(sequence.sampler)
+                sequence.sampler = None
+        self._prefilling = [s for s in self._prefilling if s not in sequences]
+        self._running = [s for s in self._running if s not in sequences]
+
+    def step(self) -> None:
+        batch = self._batch
+        # (sequence, index of its logits in the batch) for every token to choose this step.
+        choosing: list[tuple[LlamaSequence, int]] = []
+        count = 0
+
+        def add(token: int, position: int, seq_id: int, logits: bool) -> None:
+            nonlocal count
+            batch.token[count] = token
+            batch.pos[count] = position
+            batch.n_seq_id[count] = 1
+            batch.seq_id[count][0] = seq_id
+            batch.logits[count] = logits
+            count += 1
+
+        for sequence in self._running:
+            position = len(sequence.prompt_ids) + len(sequence.generated) - 1
+            choosing.append((sequence, count))
+            add(sequence.generated[-1], position, sequence.seq_id, True)
+        budget = min(self.prefill_budget(decoding=bool(self._running)), self._batch_tokens - count)
+        starting: list[LlamaSequence] = []
+        for sequence in self._prefilling:
+            if budget <= 0:
+                break
+            start = sequence.prefilled
+            end = min(start + budget, len(sequence.prompt_ids))
+            for position in range(start, end):
+                last = position == len(sequence.prompt_ids) - 1
+                if last:
+                    choosing.append((sequence, count))
+                add(sequence.prompt_ids[position], position, sequence.seq_id, last)
+            sequence.prefilled = end
+            budget -= end - start
+            if end == len(sequence.prompt_ids):
+                starting.append(sequence)
+        if not count:
+            return
+        batch.n_tokens = count
+        status = lc.llama_decode(self._context, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        for sequence in starting:
+            self._prefilling.remove(sequence)
+            self._running.append(sequence)
+        finished = set()
+        for sequence, index in choosing:
+            token = lc.llama_sampler_sample(sequence.sampler, self._context, index)
+            if not sequence.accept(token, is_end=lc.llama_vocab_is_eog(self._vocab, token)):
+                finished.add(sequence)
+        self.remove(finished)
+
+
+def token_bytes(vocab: Any, token: int) -> bytes:
+    """The bytes one token stands for; control tokens (end of turn and such) stand for none."""
+    buffer = ctypes.create_string_buffer(64)
+    size = lc.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+    if size < 0:
+        buffer = ctypes.create_string_buffer(-size)
+        size = lc.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+    return buffer.raw[:size]

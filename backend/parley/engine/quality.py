@@ -1,0 +1,231 @@
+"""The quality gate: is a lossy engine or precision close enough to fp32 transformers?
+
+Two measures on the same model, the reference being fp32 transformers:
+- perplexity on a fixed English text shipped with Parley (quality_data/text.txt), every token
+  scored from the same token ids, and
+- greedy agreement on fixed prompts: the share of answer tokens equal to the reference's up to
+  the first that differs, averaged over the prompts.
+
+A choice passes when its perplexity is at most `MAX_PERPLEXITY_INCREASE` (5%) above the
+reference's. Verdicts are kept under `<data_dir>/quality/`, keyed by the model file, the choice,
+the library versions and the CPU, so the gate runs once per machine; `auto` engine choice
+(choice.py) reads them. `python -m bench.quality` runs it by hand and writes the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from importlib.resources import files
+from pathlib import Path
+from typing import Protocol
+
+from parley.engine.config import EngineConfig
+from parley.engine.specs import ModelSpec
+
+log = logging.getLogger(__name__)
+
+MAX_PERPLEXITY_INCREASE = 0.05
+GREEDY_TOKENS = 24
+PROMPTS = (
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "Give me three tips for learning a new language.",
+    "How does a refrigerator keep food cold?",
+)
+
+
+def quality_text() -> str:
+    return files("parley.engine").joinpath("quality_data/text.txt").read_text(encoding="utf-8")
+
+
+class Scorer(Protocol):
+    """One engine and precision, reduced to what the gate asks of it."""
+
+    name: str
+
+    def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
+        """log p(ids[i] | ids[:i]) for every i >= 1."""
+        ...
+
+    def greedy(self, prompt_ids: Sequence[int], tokens: int) -> list[int]:
+        """`tokens` greedy answer tokens (end of turn ignored)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    choice: str
+    reference: str
+    perplexity: float
+    reference_perplexity: float
+    greedy_agreement: float
+    # Greedy decoding speed of one stream, as measured during the gate.
+    tokens_per_s: float
+    reference_tokens_per_s: float
+    threshold: float = MAX_PERPLEXITY_INCREASE
+
+    @property
+    def perplexity_increase(self) -> float:
+        return self.perplexity / self.reference_perplexity - 1
+
+    @property
+    def passed(self) -> bool:
+        return math.isfinite(self.perplexity) and self.perplexity_increase <= self.threshold
+
+    def summary(self) -> str:
+        verdict = "passes" if self.passed else "fails"
+        return (
+            f"{self.choice} {verdict} the quality gate: perplexity {self.perplexity:.3f} vs "
+            f"{self.reference_perplexity:.3f} ({self.perplexity_increase:+.1%}, limit "
+            f"+{self.threshold:.0%}), greedy agreement {self.greedy_agreement:.0%}"
+        )
+
+
+def perplexity(log_likelihoods: Sequence[float]) -> float:
+    return math.exp(-sum(log_likelihoods) / len(log_likelihoods))
+
+
+def agreement(reference: Sequence[int], candidate: Sequence[int]) -> float:
+    """Share of tokens equal to the reference's up to the first that differs."""
+    same = next(
+        (i for i, (a, b) in enumerate(zip(reference, candidate, strict=False)) if a != b),
+        min(len(reference), len(candidate)),
+    )
+    return same / len(reference) if reference else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Scores:
+    perplexity: float
+    answers: list[list[int]]
+    tokens_per_s: float
+
+
+def _score(scorer: Scorer, text_ids: Sequence[int], prompts: Sequence[Sequence[int]]) -> _Scores:
+    ppl = perplexity(scorer.log_likelihoods(text_ids))
+    started = time.perf_counter()
+    answers = [scorer.greedy(prompt, GREEDY_TOKENS) for prompt in prompts]
+    elapsed = time.perf_counter() - started
+    return _Scores(ppl, answers, GREEDY_TOKENS * len(prompts) / elapsed)
+
+
+def evaluate(
+    reference: Scorer,
+    candidates: Sequence[Scorer],
+    text_ids: Sequence[int],
+    prompts: Sequence[Sequence[int]],
+    threshold: float = MAX_PERPLEXITY_INCREASE,
+) -> list[Verdict]:
+    """Score the reference once and every candidate against it."""
+    ref = _score(reference, text_ids, prompts)
+    verdicts = []
+    for candidate in candidates:
+        got = _score(candidate, text_ids, prompts)
+        agreements = [agreement(a, b) for a, b in zip(ref.answers, got.answers, strict=True)]
+        verdicts.append(
+            Verdict(
+                choice=candidate.name,
+                reference=reference.name,
+                perplexity=got.perplexity,
+                reference_perplexity=ref.perplexity,
+                greedy_agreement=sum(agreements) / len(agreements),
+                tokens_per_s=got.tokens_per_s,
+                reference_tokens_per_s=ref.tokens_per_s,
+                threshold=threshold,
+            )
+        )
+    return verdicts
+
+
+def _cpu_flags() -> list[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = set(cpuinfo.read().split())
+    except OSError:
+        return []
+    return sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "f16c")))
+
+
+def verdict_path(data_dir: Path, model_file: Path, choice: str) -> Path:
+    """Where the verdict for one choice on one model file and machine is kept."""
+    stat = model_file.stat()
+    versions = []
+    for package in ("llama_cpp_python", "transformers", "torch"):
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    key = json.dumps(
+        [str(model_file), stat.st_size, stat.st_mtime_ns, choice, versions, _cpu_flags()]
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return data_dir / "quality" / f"{model_file.stem}-{choice.replace('/', '-')}-{digest}.json"
+
+
+def read_verdict(path: Path) -> Verdict | None:
+    try:
+        return Verdict(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_verdict(path: Path, verdict: Verdict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(".tmp")
+    staging.write_text(json.dumps(asdict(verdict), indent=2), encoding="utf-8")
+    staging.replace(path)
+
+
+def measure_llamacpp(spec_path: str, gguf: Path, config: EngineConfig) -> Verdict:
+    """Gate llama.cpp on a GGUF against fp32 transformers on the same file (loads both)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from parley.engine.hf import TorchScorer, weights_folder
+    from parley.engine.llamacpp import LlamaScorer, cpu_threads
+
+    folder = weights_folder(spec_path, config)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
+    prompts = [
+        tokenizer.encode(
+            str(
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": question}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                )
+            ),
+            add_special_tokens=False,
+        )
+        for question in PROMPTS
+    ]
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model.eval()
+    candidate = LlamaScorer(gguf, cpu_threads(config))
+    try:
+        [verdict] = evaluate(
+            TorchScorer(model, "transformers/float32"), [candidate], text_ids, prompts
+        )
+    finally:
+        candidate.close()
+    return verdict
+
+
+def llamacpp_verdict(spec: ModelSpec, gguf: Path, config: EngineConfig) -> Verdict:
+    """The kept verdict for llama.cpp on this file and machine, gating it on first use."""
+    path = verdict_path(config.data_dir, gguf, "llamacpp")
+    verdict = read_verdict(path)
+    if verdict is None:
+        log.info("quality gate: llama.cpp on %s against fp32 transformers (once)", gguf.name)
+        verdict = measure_llamacpp(spec.path, gguf, config)
+        write_verdict(path, verdict)
+        log.info("%s", verdict.summary())
+    return verdict

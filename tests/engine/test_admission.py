@@ -1,0 +1,142 @@
+"""Admission without a model: slots, the KV budget, queue positions, cancel and close."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from parley.engine.admission import AdmissionQueue, SchedulerLimits, admissible
+from parley.engine.base import EngineError, SamplingParams
+from parley.engine.sequence import SequenceState
+from parley.protocol import Finished, Prefilling, Queued, Usage
+
+
+def letters(ids: list[int]) -> str:
+    return "".join(chr(ord("a") + i % 26) for i in ids)
+
+
+def sequence(
+    request_id: str, prompt_tokens: int = 3, max_new_tokens: int = 5
+) -> tuple[SequenceState, list[object]]:
+    events: list[object] = []
+    state = SequenceState.start(
+        request_id,
+        list(range(prompt_tokens)),
+        SamplingParams(max_tokens=max_new_tokens),
+        max_new_tokens,
+        letters,
+        events.append,
+    )
+    return state, events
+
+
+LIMITS = SchedulerLimits(max_sequences=2, kv_token_budget=100)
+
+
+def test_admission_stops_at_the_slot_limit() -> None:
+    assert admissible([10, 10, 10], [], LIMITS) == 2
+    assert admissible([10], [10, 10], LIMITS) == 0
+
+
+def test_admission_stops_at_the_kv_budget_first_come_first_served() -> None:
+    limits = SchedulerLimits(max_sequences=8, kv_token_budget=100)
+    assert admissible([60, 30, 20], [], limits) == 2
+    # The head of the queue does not fit: the small one behind it waits too.
+    assert admissible([60, 5], [50], limits) == 0
+
+
+def test_one_request_is_admitted_alone_whatever_its_size() -> None:
+    assert admissible([1000], [], LIMITS) == 1
+    assert admissible([1000, 1], [], LIMITS) == 1
+
+
+def test_admitted_requests_hear_prefilling_and_the_rest_their_positions() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+    made = [sequence(f"r{i}") for i in range(4)]
+    for state, _ in made:
+        queue.submit(state)
+    turn = queue.next_turn([])
+    assert turn is not None
+    assert [s.request_id for s in turn.admitted] == ["r0", "r1"]
+    assert made[0][1] == [Prefilling(3)]
+    assert made[2][1] == [Queued(1)] and made[3][1] == [Queued(2)]
+    # With both slots taken, nothing more starts and nobody hears again.
+    turn = queue.next_turn(turn.admitted)
+    assert turn is not None and turn.admitted == []
+    assert made[2][1] == [Queued(1)]
+
+
+def test_a_queued_request_cancelled_ends_at_once_and_those_behind_move_up() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    running, _ = sequence("running")
+    queue.submit(running)
+    assert queue.next_turn([]) is not None
+    (first, first_events), (second, second_events) = sequence("a"), sequence("b")
+    queue.submit(first)
+    queue.submit(second)
+    turn = queue.next_turn([running])
+    assert turn is not None and turn.admitted == []
+    assert second_events == [Queued(2)]
+    queue.cancel("a")
+    assert first_events == [Queued(1), Finished("cancelled", Usage(3, 0))]
+    assert second_events == [Queued(2), Queued(1)]
+
+
+def test_cancelling_an_admitted_request_reaches_the_loop_at_its_next_turn() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+    state, events = sequence("r")
+    queue.submit(state)
+    assert queue.next_turn([]) is not None
+    queue.cancel("r")
+    turn = queue.next_turn([state])
+    assert turn is not None and turn.cancelled == {"r"}
+    # Ending it is the loop's job: the queue did not touch it.
+    assert events == [Prefilling(3)]
+
+
+def test_a_slot_freed_admits_the_next_in_line() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    (first, _), (second, second_events) = sequence("a"), sequence("b")
+    queue.submit(first)
+    queue.submit(second)
+    assert queue.next_turn([]) is not None
+    turn = queue.next_turn([])  # "a" has left
+    assert turn is not None and turn.admitted == [second]
+    assert second_events == [Queued(1), Prefilling(3)]
+
+
+def test_the_kv_budget_counts_prompt_and_answer() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(8, 20))
+    big, _ = sequence("big", prompt_tokens=10, max_new_tokens=5)
+    small, _ = sequence("small", prompt_tokens=3, max_new_tokens=3)
+    queue.submit(big)
+    queue.submit(small)
+    turn = queue.next_turn([])
+    assert turn is not None and turn.admitted == [big]
+    assert big.kv_tokens == 15
+
+
+def test_next_turn_waits_for_work() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+    state, _ = sequence("late")
+    timer = threading.Timer(0.05, queue.submit, [state])
+    timer.start()
+    started = time.monotonic()
+    turn = queue.next_turn([])
+    timer.join()
+    assert turn is not None and turn.admitted == [state]
+    assert time.monotonic() - started >= 0.04
+
+
+def test_closing_cancels_the_queue_and_refuses_new_requests() -> None:
+    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    (first, _), (second, second_events) = sequence("a"), sequence("b")
+    queue.submit(first)
+    queue.submit(second)
+    queue.close()
+    assert queue.next_turn([]) is None
+    assert second_events[-1] == Finished("cancelled", Usage(3, 0))
+    with pytest.raises(EngineError):
+        queue.submit(sequence("c")[0])

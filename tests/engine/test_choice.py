@@ -1,0 +1,131 @@
+"""Engine choice without loading a model: pins, `auto` and its quality gate, the fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parley.config import Settings
+from parley.engine import choice
+from parley.engine.choice import plan_engine
+from parley.engine.quality import Verdict, agreement, perplexity
+from parley.engine.specs import ModelSpec, read_models_file
+
+CONFIG = Settings(device="cpu").engine_config()
+SMOLLM2 = ModelSpec(id="smollm2", path="smollm2")
+
+
+def verdict(perplexity: float, tokens_per_s: float = 80.0) -> Verdict:
+    return Verdict(
+        choice="llamacpp/Q4_1",
+        reference="transformers/float32",
+        perplexity=perplexity,
+        reference_perplexity=10.0,
+        greedy_agreement=1.0,
+        tokens_per_s=tokens_per_s,
+        reference_tokens_per_s=15.0,
+    )
+
+
+def never_gated(spec: ModelSpec, gguf: Path) -> Verdict:
+    raise AssertionError("the quality gate should not run")
+
+
+@pytest.fixture
+def llamacpp_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: None)
+
+
+def test_the_gate_passes_at_most_five_percent_more_perplexity() -> None:
+    assert verdict(10.49).passed
+    assert not verdict(10.51).passed
+    assert not verdict(float("nan")).passed
+    assert verdict(9.0).passed and verdict(9.0).perplexity_increase == pytest.approx(-0.1)
+
+
+def test_perplexity_and_greedy_agreement() -> None:
+    assert perplexity([0.0, 0.0]) == 1.0
+    assert perplexity([-1.0, -1.0]) == pytest.approx(2.718281828)
+    assert agreement([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0
+    assert agreement([1, 2, 3, 4], [1, 2, 9, 4]) == 0.5
+    assert agreement([1, 2], [7, 2]) == 0.0
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_auto_runs_a_gguf_on_llamacpp_when_it_passes_and_is_faster() -> None:
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.2))
+    assert plan.kind == "llamacpp" and plan.gguf is not None and plan.gguf.suffix == ".gguf"
+    assert plan.note is not None and "passes" in plan.note
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_auto_never_picks_a_choice_the_gate_refuses() -> None:
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(12.0))
+    assert plan.kind == "transformers"
+    assert plan.note is not None and "fails the quality gate" in plan.note and "+20.0%" in plan.note
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_auto_keeps_transformers_when_llamacpp_decoded_slower() -> None:
+    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.0, tokens_per_s=5.0))
+    assert plan.kind == "transformers" and plan.note is not None and "slower" in plan.note
+
+
+def test_without_llamacpp_auto_serves_on_transformers_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: "no module named llama_cpp")
+    plan = plan_engine(SMOLLM2, CONFIG, never_gated)
+    assert plan.kind == "transformers"
+    assert plan.note == "llama.cpp is not available: no module named llama_cpp"
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_folders_lora_dummy_weights_and_torch_dtypes_stay_on_transformers(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    folder = ModelSpec(id="folder", path=str(tmp_path))
+    assert plan_engine(folder, CONFIG, never_gated).kind == "transformers"
+    for spec in (
+        ModelSpec(id="a", path="smollm2", lora=str(tmp_path)),
+        ModelSpec(id="b", path="smollm2", dummy_config=str(tmp_path / "config.json")),
+        ModelSpec(id="c", path="smollm2", dtype="bfloat16"),
+    ):
+        plan = plan_engine(spec, CONFIG, never_gated)
+        assert plan.kind == "transformers" and plan.note is not None
+    pinned = ModelSpec(id="d", path="smollm2", engine="transformers")
+    assert plan_engine(pinned, CONFIG, never_gated).kind == "transformers"
+
+
+def test_a_pinned_llamacpp_is_refused_where_it_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"runs \.gguf files"):
+        plan_engine(ModelSpec(id="f", path=str(tmp_path), engine="llamacpp"), CONFIG, never_gated)
+    lora = ModelSpec(id="l", path="smollm2", engine="llamacpp", lora=str(tmp_path))
+    with pytest.raises(ValueError, match="LoRA"):
+        plan_engine(lora, CONFIG, never_gated)
+    monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: "the build failed")
+    with pytest.raises(RuntimeError, match="the build failed"):
+        plan_engine(ModelSpec(id="p", path="smollm2", engine="llamacpp"), CONFIG, never_gated)
+    # Pinned, it is not gated either: the models file's word is final.
+    monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: None)
+    assert (
+        plan_engine(ModelSpec(id="p", path="smollm2", engine="llamacpp"), CONFIG, never_gated).kind
+        == "llamacpp"
+    )
+
+
+def test_models_file_pins_an_engine_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    listed = tmp_path / "models.json"
+    listed.write_text(
+        json.dumps([{"id": "fast", "path": "smollm2", "engine": "llamacpp"}]), encoding="utf-8"
+    )
+    assert read_models_file(listed)[0].engine == "llamacpp"
+    listed.write_text(
+        json.dumps([{"id": "odd", "path": "smollm2", "engine": "onnx"}]), encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="engine 'onnx'"):
+        read_models_file(listed)

@@ -1,0 +1,71 @@
+"""The quality gate on the real SmolLM2: a deliberately broken precision is refused, llama.cpp
+on the shipped GGUF passes, and verdicts are kept per machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from bench.quality import fake_quantized, prompt_ids
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from parley.engine.choice import llamacpp_unavailable, plan_engine
+from parley.engine.hf import TorchScorer, weights_folder
+from parley.engine.quality import PROMPTS, evaluate, llamacpp_verdict, quality_text, verdict_path
+from parley.engine.specs import ModelSpec, embedded_smollm2_gguf
+from tests.engine.helpers import engine_settings
+
+pytestmark = pytest.mark.model
+
+
+def test_the_gate_refuses_a_deliberately_broken_precision(
+    model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = weights_folder("smollm2", engine_settings(model_data_dir))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
+    prompts = prompt_ids(tokenizer, PROMPTS[:2])
+    reference = TorchScorer(model, "transformers/float32")
+    same, broken = evaluate(
+        reference,
+        [reference, TorchScorer(fake_quantized(model, 2), "transformers/int2")],
+        text_ids,
+        prompts,
+    )
+    assert same.passed and same.perplexity_increase == pytest.approx(0.0)
+    assert same.greedy_agreement == 1.0
+    assert not broken.passed
+    assert broken.perplexity_increase > 0.05
+    # And `auto` never picks it, whatever its speed.
+    from parley.engine import choice
+
+    monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: None)
+    plan = plan_engine(
+        ModelSpec(id="smollm2", path="smollm2"),
+        engine_settings(model_data_dir),
+        lambda spec, gguf: broken,
+    )
+    assert plan.kind == "transformers" and plan.note == broken.summary()
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+def test_llamacpp_on_the_shipped_gguf_passes_and_its_verdict_is_kept(
+    model_data_dir: Path,
+) -> None:
+    settings = engine_settings(model_data_dir)
+    spec = ModelSpec(id="smollm2", path="smollm2")
+    gguf = embedded_smollm2_gguf()
+    verdict = llamacpp_verdict(spec, gguf, settings)
+    assert verdict.passed, verdict.summary()
+    assert verdict.choice == "llamacpp/Q4_1"
+    kept = verdict_path(settings.data_dir, gguf, "llamacpp")
+    assert kept.is_file()
+    # A second look reads the kept verdict instead of measuring again.
+    original = kept.read_text(encoding="utf-8")
+    try:
+        kept.write_text(original.replace(str(verdict.tokens_per_s), "1.5"), encoding="utf-8")
+        assert llamacpp_verdict(spec, gguf, settings).tokens_per_s == 1.5
+    finally:
+        kept.write_text(original, encoding="utf-8")

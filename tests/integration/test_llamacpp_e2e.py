@@ -1,0 +1,100 @@
+"""End to end on the llama.cpp engine (the real SmolLM2 GGUF), and the fallback without it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from parley.engine.choice import llamacpp_unavailable
+from tests.conftest import ServerFactory, ServerProcess
+from tests.integration.ws import ChatSocket, ChatUser, new_user, text_of
+
+pytestmark = pytest.mark.model
+
+QUESTIONS = [
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "Name three colours.",
+    "Say hello in Spanish.",
+]
+
+
+def models_file(path: Path, engine: str) -> str:
+    path.write_text(
+        json.dumps([{"id": "smollm2", "path": "smollm2", "engine": engine}]), encoding="utf-8"
+    )
+    return str(path)
+
+
+def default_model(server: ServerProcess, user: ChatUser) -> dict[str, object]:
+    with httpx.Client(base_url=server.base_url, headers=user.headers) as client:
+        listing = client.get("/api/models").json()
+    model: dict[str, object] = listing["models"][0]
+    return model
+
+
+async def ask(user: ChatUser, question: str) -> tuple[str, str]:
+    """The answer as streamed and as stored, of one question on a conversation of its own."""
+    conversation_id = user.new_conversation(title=question)
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say(question, temperature=0)
+    frames = await socket.until("end", "error", timeout_s=300)
+    await socket.close()
+    assert frames[-1]["type"] == "end", frames[-1]
+    stored = user.conversation(conversation_id)["messages"][-1]
+    assert stored["status"] == "complete"
+    return text_of(frames, "chunk"), stored["content"]
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+async def test_every_answer_streamed_on_llamacpp_equals_what_is_stored(
+    server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
+) -> None:
+    server = server_factory(
+        data_dir=model_data_dir,
+        models_file=models_file(tmp_path / "models.json", "llamacpp"),
+        max_new_tokens="24",
+        kv_cache_gib="0.25",
+    ).start(timeout_s=300)
+    user = new_user(server)
+    # All at once: they decode together in one batch.
+    answers = await asyncio.gather(*(ask(user, q) for q in QUESTIONS))
+    for streamed, stored in answers:
+        assert streamed.strip() and streamed == stored
+    model = default_model(server, user)
+    assert model["state"] == "loaded"
+    assert (model["engine"], model["dtype"]) == ("llamacpp", "Q4_1")
+    # SmolLM2's chat template never reads enable_thinking.
+    assert model["thinking_toggle"] is False
+
+
+async def test_without_llamacpp_the_server_serves_on_transformers_and_says_why(
+    server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
+) -> None:
+    # What a failed build leaves behind: a llama_cpp that cannot be imported.
+    broken = tmp_path / "broken"
+    (broken / "llama_cpp").mkdir(parents=True)
+    (broken / "llama_cpp" / "__init__.py").write_text(
+        'raise ImportError("libllama.so: cannot open shared object file")\n', encoding="utf-8"
+    )
+    server = server_factory(
+        data_dir=model_data_dir,
+        models_file=models_file(tmp_path / "models.json", "auto"),
+        max_new_tokens="12",
+    )
+    server.env["PYTHONPATH"] = os.pathsep.join(
+        [str(broken), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    server.start(timeout_s=300)
+    user = new_user(server)
+    streamed, stored = await ask(user, QUESTIONS[0])
+    assert streamed.strip() and streamed == stored
+    model = default_model(server, user)
+    assert model["engine"] == "transformers"
+    assert "llama.cpp is not available" in str(model["engine_note"])
+    assert "libllama.so" in str(model["engine_note"])
