@@ -5,7 +5,7 @@ parser, malformed call text included."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,10 @@ import pytest
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.base import EngineError, GenerationRequest
-from parley.engine.hf import embedded_smollm2_gguf
+from parley.engine.specs import embedded_smollm2_gguf
 from parley.engine.tool_calls import (
     TemplateMessage,
-    TemplateTool,
+    TemplateTools,
     ToolCallParser,
     ToolSyntax,
     detect_tool_syntax,
@@ -66,12 +66,9 @@ def qwen3_template() -> str:
 
 
 def renderer(template: str, **extra: Any) -> Any:
-    def render(messages: list[TemplateMessage], tools: list[TemplateTool] | None) -> str:
-        offered: list[dict[Any, Any] | Callable[..., Any]] | None = None
-        if tools is not None:
-            offered = [*tools]
+    def render(messages: list[TemplateMessage], tools: TemplateTools | None) -> str:
         rendered: Any = render_jinja_template(
-            [messages], tools=offered, chat_template=template, add_generation_prompt=True, **extra
+            [messages], tools=tools, chat_template=template, add_generation_prompt=True, **extra
         )
         return str(rendered[0][0])
 
@@ -184,7 +181,7 @@ def test_required_and_named_choices_open_the_call(qwen3_template: str) -> None:
 
 
 def test_detection_names_the_formats_of_templates_that_take_tools() -> None:
-    def differs(messages: list[TemplateMessage], tools: list[TemplateTool] | None) -> str:
+    def differs(messages: list[TemplateMessage], tools: TemplateTools | None) -> str:
         return "with tools" if tools else "without"
 
     assert detect_tool_syntax("... [TOOL_CALLS] ...", differs) == MISTRAL
@@ -194,7 +191,7 @@ def test_detection_names_the_formats_of_templates_that_take_tools() -> None:
     assert detect_tool_syntax("... <function_call> ...", differs) == FALLBACK
     assert detect_tool_syntax(None, differs) == FALLBACK
 
-    def fails(messages: list[TemplateMessage], tools: list[TemplateTool] | None) -> str:
+    def fails(messages: list[TemplateMessage], tools: TemplateTools | None) -> str:
         if tools:
             raise ValueError("no tools here")
         return "without"

@@ -47,8 +47,10 @@ ToolFormat = Literal["hermes", "llama3_json", "mistral"]
 # Chat-template messages and tools, as `apply_chat_template` takes them.
 TemplateMessage = dict[str, Any]
 TemplateTool = dict[str, Any]
+# The tools as transformers types its `tools` argument (a list's item type must match exactly).
+TemplateTools = list[dict[Any, Any] | Callable[..., Any]]
 # Renders messages (and tools, when given) through a chat template, with the generation prompt.
-TemplateRender = Callable[[list[TemplateMessage], list[TemplateTool] | None], str]
+TemplateRender = Callable[[list[TemplateMessage], TemplateTools | None], str]
 
 _JSON = json.JSONDecoder()
 
@@ -202,7 +204,7 @@ class ToolPrompt:
     the generation prompt (the opening of a call the model must make)."""
 
     messages: list[TemplateMessage]
-    tools: list[TemplateTool] | None
+    tools: TemplateTools | None
     answer_prefix: str
 
 
@@ -234,7 +236,8 @@ def tool_prompt(request: GenerationRequest, syntax: ToolSyntax) -> ToolPrompt:
         return ToolPrompt(messages, None, "")
     prefix = _answer_prefix(request, syntax)
     if syntax.in_template:
-        return ToolPrompt(messages, [template_tool(tool) for tool in request.tools], prefix)
+        offered: TemplateTools = [template_tool(tool) for tool in request.tools]
+        return ToolPrompt(messages, offered, prefix)
     offer = _hermes_tools_text(request.tools)
     if messages and messages[0]["role"] == "system":
         messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n\n{offer}"}
