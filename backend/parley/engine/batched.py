@@ -1,11 +1,13 @@
 """What every engine that renders, tokenizes and batches by itself shares (transformers,
-llama.cpp): the prompt from the turns, one request through the decode loop as an async
-stream, the thinking split, cancel and close. Torch-free."""
+llama.cpp): the prompt from the turns (tools offered in the model's own format), one request
+through the decode loop as an async stream, the thinking split, the tool-call parsing, cancel
+and close. Torch-free."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Generic
@@ -14,6 +16,15 @@ from parley.engine.admission import S
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.reasoning import RawProgress, split_thinking
+from parley.engine.tool_calls import (
+    TemplateMessage,
+    TemplateTools,
+    ToolSyntax,
+    detect_tool_syntax,
+    parse_tool_calls,
+    tool_call_parser,
+    tool_prompt,
+)
 from parley.protocol import AnswerProgress, Finished
 
 
@@ -41,8 +52,42 @@ class BatchedEngine(ABC, Generic[S]):
         return self._card
 
     @abstractmethod
+    def _apply_template(
+        self,
+        messages: list[TemplateMessage],
+        tools: TemplateTools | None,
+        *,
+        enable_thinking: bool | None,
+    ) -> str:
+        """The model's own chat template applied to the messages (and tools, when given),
+        ending where the reply starts."""
+
+    @property
+    @abstractmethod
+    def _template_source(self) -> str | None:
+        """The chat template's text, to read its tool format from."""
+
+    @functools.cached_property
+    def tool_syntax(self) -> ToolSyntax:
+        def render(messages: list[TemplateMessage], tools: TemplateTools | None) -> str:
+            return self._apply_template(messages, tools, enable_thinking=None)
+
+        return detect_tool_syntax(self._template_source, render)
+
+    def render_request(self, request: GenerationRequest) -> str:
+        """The prompt for a request: its turns and tool history, the tools it offers, and the
+        opening of the call a "required" or named `tool_choice` makes the model write."""
+        prompt = tool_prompt(request, self.tool_syntax)
+        rendered = self._apply_template(
+            prompt.messages, prompt.tools, enable_thinking=request.enable_thinking
+        )
+        return rendered + prompt.answer_prefix
+
     def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        """The model's own chat template applied to the turns, ending where the reply starts."""
+        """The prompt for the turns alone, offering no tools."""
+        return self.render_request(
+            GenerationRequest("", tuple(turns), enable_thinking=enable_thinking)
+        )
 
     @abstractmethod
     def _encode(self, text: str) -> list[int]:
@@ -64,9 +109,13 @@ class BatchedEngine(ABC, Generic[S]):
         return await asyncio.to_thread(count)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
-        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
+        prompt = self.render_request(request)
         raw = self._generate_text(request, self._encode(prompt))
-        async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
+        stream = split_thinking(raw, self._card, prompt=prompt)
+        parser = tool_call_parser(request, self.tool_syntax)
+        if parser is not None:
+            stream = parse_tool_calls(stream, parser, parallel=request.parallel_tool_calls)
+        async with contextlib.aclosing(stream):
             async for event in stream:
                 yield event
 

@@ -30,12 +30,13 @@ from transformers import (
 )
 
 from parley.engine.admission import SchedulerLimits
-from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.base import ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.scheduler import Scheduler, TorchSequence
 from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
+from parley.engine.tool_calls import TemplateMessage, TemplateTools
 
 log = logging.getLogger(__name__)
 
@@ -190,17 +191,28 @@ class HFEngine(BatchedEngine[TorchSequence]):
             name=card.name,
         )
 
-    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+    def _apply_template(
+        self,
+        messages: list[TemplateMessage],
+        tools: TemplateTools | None,
+        *,
+        enable_thinking: bool | None,
+    ) -> str:
         # Templates read only the variables they know, so Qwen3's switch is harmless elsewhere.
         extra: dict[str, Any] = {}
         if enable_thinking is not None:
             extra["enable_thinking"] = enable_thinking
         prompt = self._tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True, **extra
+            messages, tools=tools, tokenize=False, add_generation_prompt=True, **extra
         )
         assert isinstance(prompt, str)
         return prompt
+
+    @property
+    def _template_source(self) -> str | None:
+        source = self._tokenizer.chat_template
+        # Some tokenizers name several templates (e.g. "default" and "tool_use").
+        return "\n".join(source.values()) if isinstance(source, dict) else source
 
     def _encode(self, text: str) -> list[int]:
         # The chat template already wrote every special token the model expects.

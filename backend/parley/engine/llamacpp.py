@@ -21,12 +21,13 @@ from gguf import LlamaFileType
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.admission import SchedulerLimits
-from parley.engine.base import ChatTurn, ModelCard
+from parley.engine.base import ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
 from parley.engine.specs import ModelSpec, chat_template_text, reads_enable_thinking
+from parley.engine.tool_calls import TemplateMessage, TemplateTools
 
 log = logging.getLogger(__name__)
 # llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
@@ -197,16 +198,29 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
         return buffer.raw[: max(size, 0)].decode("utf-8", errors="replace")
 
-    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        messages = [{"role": turn.role, "content": turn.content} for turn in turns]
+    def _apply_template(
+        self,
+        messages: list[TemplateMessage],
+        tools: TemplateTools | None,
+        *,
+        enable_thinking: bool | None,
+    ) -> str:
         extra: dict[str, Any] = dict(self._special_tokens)
         if enable_thinking is not None:
             extra["enable_thinking"] = enable_thinking
         # It returns the rendered conversations and their generation indices (typed as a str).
         rendered: Any = render_jinja_template(
-            [messages], chat_template=self._template, add_generation_prompt=True, **extra
+            [messages],
+            tools=tools,
+            chat_template=self._template,
+            add_generation_prompt=True,
+            **extra,
         )
         return str(rendered[0][0])
+
+    @property
+    def _template_source(self) -> str | None:
+        return self._template
 
     def _encode(self, text: str) -> list[int]:
         data = text.encode("utf-8")
