@@ -4,13 +4,14 @@ queries can differ between the two on each)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -57,13 +58,29 @@ def postgres() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
+DatabaseFactory = Callable[[], str]
+
+
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> str:
-    """A new empty database of the kind `--db` names, as PARLEY_DATABASE_URL takes it."""
-    if database_kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'parley.db'}"
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
-    return cluster.create_database()
+def database_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
+) -> DatabaseFactory:
+    """New empty databases of the kind `--db` names, as PARLEY_DATABASE_URL takes them."""
+    made = itertools.count()
+
+    def new_database() -> str:
+        if database_kind == "sqlite":
+            return f"sqlite:///{tmp_path / f'parley{next(made)}.db'}"
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        return cluster.create_database()
+
+    return new_database
+
+
+@pytest.fixture
+def db_url(database_factory: DatabaseFactory) -> str:
+    """A new empty database of the kind `--db` names."""
+    return database_factory()
 
 
 def free_port() -> int:

@@ -130,17 +130,22 @@ def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
     return engine
 
 
-def upgrade_schema(url: URL | str, revision: str = "head") -> None:
-    """Bring the schema to `revision` (the newest by default); never drops data."""
+def alembic_config(url: URL | str) -> Config:
+    """Alembic's configuration for the migrations on the database at `url`."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     plain = database_url(url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", plain.replace("%", "%%"))
-    command.upgrade(config, revision)
+    return config
+
+
+def upgrade_schema(url: URL | str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default); never drops data."""
+    command.upgrade(alembic_config(url), revision)
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str | URL, *, pool_size: int = 10) -> None:
         """`url` as people write it (see `database_url`); `pool_size`: the PostgreSQL
         connections reads may hold at once (the writer holds two more)."""
         self.url = database_url(url)
