@@ -1,21 +1,86 @@
-"""Shared fixtures: real Parley servers (uvicorn subprocesses) on 127.0.0.1 over real SQLite."""
+"""Shared fixtures: real Parley servers (uvicorn subprocesses) on 127.0.0.1 over real SQLite,
+or over a throwaway PostgreSQL with `--db postgresql` (tests/run.sh runs the suites whose
+queries can differ between the two on each)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 import pytest
 
+from tests.postgres import PostgresCluster, postgres_bin_dir
+
 REPO = Path(__file__).resolve().parents[1]
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=DATABASES,
+        default="sqlite",
+        help="the database of the tests' stores and servers (default: sqlite)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="checks SQLite itself (run without --db postgresql)")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server, started when a test first needs it."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed (tests/run.sh installs Debian's postgresql)")
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+DatabaseFactory = Callable[[], str]
+
+
+@pytest.fixture
+def database_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
+) -> DatabaseFactory:
+    """New empty databases of the kind `--db` names, as PARLEY_DATABASE_URL takes them."""
+    made = itertools.count()
+
+    def new_database() -> str:
+        if database_kind == "sqlite":
+            return f"sqlite:///{tmp_path / f'parley{next(made)}.db'}"
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        return cluster.create_database()
+
+    return new_database
+
+
+@pytest.fixture
+def db_url(database_factory: DatabaseFactory) -> str:
+    """A new empty database of the kind `--db` names."""
+    return database_factory()
 
 
 def free_port() -> int:
@@ -90,11 +155,23 @@ class ServerProcess:
         self.process.wait()
 
 
+def _server_databases(request: pytest.FixtureRequest, database_kind: str) -> dict[str, str]:
+    """Settings that put a server on a new PostgreSQL database under `--db postgresql`;
+    none for SQLite, whose file lies in the server's data directory."""
+    if database_kind == "sqlite":
+        return {}
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return {"database_url": cluster.create_database()}
+
+
 @pytest.fixture(scope="session")
-def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def scripted_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, database_kind: str
+) -> Iterator[ServerProcess]:
     """One shared server on the scripted engine, for fast protocol tests."""
     server = ServerProcess(
         tmp_path_factory.mktemp("scripted"),
+        **_server_databases(request, database_kind),
         model="scripted",
         scripted_token_delay_s="0.02",
         status_interval_s="0.5",
@@ -120,13 +197,20 @@ class ServerFactory(Protocol):
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
-    """Servers of a test's own, stopped at its end."""
+def server_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
+) -> Iterator[ServerFactory]:
+    """Servers of a test's own, stopped at its end. Under `--db postgresql` each data
+    directory gets a database of its own, so a server started again on it finds its data."""
     started: list[ServerProcess] = []
+    databases: dict[Path, dict[str, str]] = {}
 
     class Factory(ServerProcess):
         def __init__(self, data_dir: Path | None = None, **settings: str) -> None:
-            super().__init__(data_dir or tmp_path / f"data{len(started)}", **settings)
+            data_dir = data_dir or tmp_path / f"data{len(started)}"
+            if data_dir not in databases:
+                databases[data_dir] = _server_databases(request, database_kind)
+            super().__init__(data_dir, **{**databases[data_dir], **settings})
             started.append(self)
 
     yield Factory

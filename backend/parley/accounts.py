@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,12 +10,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from parley.db import Database
+from parley.db import Database, DatabaseError
 from parley.models import (
     API_KEY_PREFIX,
     ApiKey,
     ApiKeyCreate,
     ApiKeyCreated,
+    SecretFingerprint,
     User,
     UserAdminUpdate,
     UserCreate,
@@ -28,7 +30,10 @@ from parley.security import (
     generate_api_key,
     hash_api_key,
     hash_password,
+    secret_fingerprint,
 )
+
+TOKENS_PURPOSE = "tokens"
 
 
 class UsernameTaken(Exception):
@@ -55,6 +60,31 @@ class UserNotFound(Exception):
 
 class LastAdmin(Exception):
     """The change would leave no enabled administrator."""
+
+
+class SecretMismatch(DatabaseError):
+    def __init__(self) -> None:
+        super().__init__(
+            "this database is in use with another secret key: instances that share a database "
+            "must share PARLEY_SECRET_KEY (give this one the others' secret), or a token from "
+            "one is refused by the others"
+        )
+
+
+def claim_secret(db: Database, secret: str) -> None:
+    """Record the fingerprint of the secret that signs tokens on the database's first start;
+    raise SecretMismatch on a later start with another one (blocking; before serving)."""
+    fingerprint = secret_fingerprint(secret)
+
+    def work(session: Session) -> None:
+        stored = session.get(SecretFingerprint, TOKENS_PURPOSE)
+        if stored is None:
+            session.add(SecretFingerprint(purpose=TOKENS_PURPOSE, fingerprint=fingerprint))
+        elif not hmac.compare_digest(stored.fingerprint, fingerprint):
+            raise SecretMismatch()
+
+    # A write transaction: instances starting at once on a new database take turns.
+    db.run_write(work)
 
 
 @dataclass(frozen=True, slots=True)

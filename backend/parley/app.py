@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from parley import __version__
-from parley.accounts import AccountService
+from parley.accounts import AccountService, claim_secret
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import (
@@ -73,9 +73,23 @@ def _serves(engines: EngineManager, model: str) -> bool:
     return True
 
 
+def open_database(settings: Settings, secret: str) -> Database:
+    """The configured database, upgraded to the newest schema and checked to be used with
+    this secret (blocking); raises DatabaseError, one line for the operator."""
+    db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    try:
+        db.migrate()
+        claim_secret(db, secret)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def create_app(settings: Settings) -> FastAPI:
+    """The application on a database made ready (see `open_database`) before it serves."""
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
-    db = Database(settings.resolved_database_url)
+    db = open_database(settings, secret)
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
@@ -131,8 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Both finish before the first request is served; threads keep the loop free meanwhile.
-        await asyncio.to_thread(db.migrate)
+        # Done before the first request is served; a thread keeps the loop free meanwhile.
         recovered = await asyncio.to_thread(chat.recover)
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)

@@ -54,12 +54,13 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from parley.app import create_app
+    from parley.db import DatabaseError
     from parley.realtime.socket import WS_MAX_FRAME_BYTES
 
     configure_logging(settings.log_level, settings.log_json)
     try:
         app = create_app(settings)
-    except ValueError as exc:
+    except (ValueError, DatabaseError) as exc:  # a secret key too short, a database unusable
         print(f"parley: {exc}", file=sys.stderr)
         return 2
     print(f"Parley is starting at http://{settings.host}:{settings.port}", flush=True)
@@ -92,7 +93,7 @@ def _accounts(settings: Settings) -> Iterator[AccountService]:
     from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, pool_size=1)
     hasher = PasswordHasher(settings.bcrypt_rounds, threads=1)
     try:
         db.migrate()
@@ -269,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
+    from parley.db import DatabaseError
+
     try:
         if args.user_command == "list":
             return list_users(settings)
         if args.user_command == "update":
             return update_user(settings, args.username, args.user_disabled, args.user_admin)
         return create_user(settings, args.username, args.admin, args.password_stdin)
-    except ValueError as exc:  # a secret key too short
+    except (ValueError, DatabaseError) as exc:  # a secret key too short, a database unusable
         print(f"parley: {exc}", file=sys.stderr)
         return 2

@@ -25,7 +25,16 @@ class Settings(BaseSettings):
         description="Where the database, the secret key and the converted models live.",
     )
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL; defaults to SQLite in the data directory."
+        None,
+        description=(
+            "SQLite (sqlite:///path) or PostgreSQL (postgresql://user:password@host:port/db) "
+            "database; defaults to SQLite in the data directory."
+        ),
+    )
+    database_pool_size: int = Field(
+        10,
+        ge=1,
+        description="PostgreSQL connections one instance keeps for reads (writes use 2 more).",
     )
     model: str = Field(
         "smollm2",

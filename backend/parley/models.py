@@ -221,6 +221,22 @@ class StoredFile(SQLModel, table=True):
     created_at: datetime = _utc_column(nullable=False)
 
 
+# ---------- the signing secret ----------
+
+
+class SecretFingerprint(SQLModel, table=True):
+    """The fingerprint of the secret that signs the database's tokens (never the secret), so
+    an instance started with another secret says so instead of issuing tokens no other
+    instance accepts."""
+
+    __tablename__ = "secret_fingerprints"
+
+    # What the secret signs; one row per purpose ("tokens").
+    purpose: str = Field(primary_key=True, max_length=32)
+    fingerprint: str = Field(max_length=64)
+    created_at: datetime = _utc_column(nullable=False)
+
+
 # ---------- API keys ----------
 
 API_KEY_PREFIX = "pk-"

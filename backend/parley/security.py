@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import math
 import os
 import secrets
@@ -24,6 +25,9 @@ K = TypeVar("K")
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
+# What the secret's fingerprint is the HMAC of: a fixed text, so it tells secrets apart
+# without telling anything of the secret.
+_FINGERPRINT_TEXT = b"parley secret fingerprint v1"
 
 
 class InvalidToken(Exception):
@@ -57,6 +61,11 @@ def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
             "set PARLEY_SECRET_KEY to a longer value or leave it unset to generate one"
         )
     return secret
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A keyed fingerprint of the secret (HMAC-SHA-256 of a fixed text), safe to store."""
+    return hmac.new(secret.encode("utf-8"), _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()
 
 
 def _create_secret(path: Path) -> str:

@@ -2,11 +2,11 @@
 
 A query is split into words at whitespace; a hit holds every word, in any case. Words are
 matched as substrings, which is how people search text without spaces between words
-(Chinese, Japanese) and what the trigram index finds. On SQLite an FTS5 trigram index
+(Chinese, Japanese) and what a trigram index finds. On SQLite an FTS5 trigram index
 (migration 0004, kept in step by triggers) finds and ranks words of three characters or more;
 shorter words, which a trigram cannot hold, are checked on the rows themselves, within the
-caller's conversations only. Another database gets `ScanSearch` (the same results, ranked
-by recency) until it has a full-text index of its own behind `SearchIndex`.
+caller's conversations only. On PostgreSQL pg_trgm's trigram indexes (migration 0004) serve
+the same substring match, ranked by trigram similarity to the query.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import and_, text
+from sqlalchemy import ColumnElement, String, and_, func, literal, text, union_all
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from parley.db import Database
@@ -29,15 +30,20 @@ MAX_WORDS = 10
 # Trigram tokens: a shorter word is in no token.
 INDEXED_WORD_CHARS = 3
 SNIPPET_CHARS = 160
-# bm25 weights of the index's columns (title, body): a title that matches counts more.
+# Weights of a match in a title and in a message's text: a title that matches counts more.
 _TITLE_WEIGHT, _BODY_WEIGHT = 2.0, 1.0
-# Tables of the SQLite index (the FTS5 table has shadow tables named after it); they are
-# not SQLModel tables, so schema comparisons leave them out.
+# Tables of the SQLite index (the FTS5 table has shadow tables named after it) and the
+# PostgreSQL trigram indexes: no SQLModel tables or indexes, so schema comparisons leave them out.
 SEARCH_TABLE_PREFIXES = ("search_docs", "search_index")
+SEARCH_INDEX_PREFIX = "ix_search_"
 
 
 def is_search_table(name: str | None) -> bool:
     return name is not None and name.startswith(SEARCH_TABLE_PREFIXES)
+
+
+def is_search_index(name: str | None) -> bool:
+    return name is not None and name.startswith(SEARCH_INDEX_PREFIX)
 
 
 class BadQuery(ValueError):
@@ -131,6 +137,14 @@ def _hits(
     return hits
 
 
+def _title_holds(words: Sequence[str]) -> ColumnElement[bool]:
+    return and_(*(col(Conversation.title).icontains(w, autoescape=True) for w in words))
+
+
+def _content_holds(words: Sequence[str]) -> ColumnElement[bool]:
+    return and_(*(col(Message.content).icontains(w, autoescape=True) for w in words))
+
+
 class ScanSearch:
     """Every row of the caller read with LIKE: any database, no index. Titles first, then
     messages, newest first."""
@@ -147,7 +161,7 @@ class ScanSearch:
         titles = session.exec(
             select(Conversation.id)
             .where(Conversation.owner_id == owner_id)
-            .where(and_(*(col(Conversation.title).icontains(w, autoescape=True) for w in words)))
+            .where(_title_holds(words))
             .order_by(col(Conversation.updated_at).desc())
             .limit(limit)
         ).all()
@@ -158,7 +172,7 @@ class ScanSearch:
                 .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
                 .where(Conversation.owner_id == owner_id)
                 .where(Message.status != "streaming")
-                .where(and_(*(col(Message.content).icontains(w, autoescape=True) for w in words)))
+                .where(_content_holds(words))
                 .order_by(col(Message.created_at).desc())
                 .limit(limit - len(ranked))
             ).all()
@@ -212,5 +226,47 @@ class SqliteSearch:
         return await self.db.read(work)
 
 
+class PostgresSearch:
+    """pg_trgm: its trigram indexes (migration 0004) find the rows holding every word (ILIKE,
+    which they serve for words of three characters or more; shorter ones are checked on the
+    rows), and trigram similarity to the query ranks them, titles weighted above messages."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def search(self, owner_id: str, query: str, limit: int) -> list[SearchHit]:
+        words = query_words(query)
+        phrase = " ".join(words)
+        titles = core_select(
+            col(Conversation.id).label("conversation_id"),
+            literal(None, String).label("message_id"),
+            (func.similarity(Conversation.title, phrase) * _TITLE_WEIGHT).label("score"),
+            col(Conversation.updated_at).label("at"),
+        ).where(col(Conversation.owner_id) == owner_id, _title_holds(words))
+        messages = (
+            core_select(
+                col(Message.conversation_id),
+                col(Message.id),
+                func.similarity(Message.content, phrase) * _BODY_WEIGHT,
+                col(Message.created_at),
+            )
+            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .where(col(Conversation.owner_id) == owner_id)
+            .where(col(Message.status) != "streaming", _content_holds(words))
+        )
+        ranked = union_all(titles, messages).subquery()
+        statement = (
+            core_select(ranked.c.conversation_id, ranked.c.message_id)
+            .order_by(ranked.c.score.desc(), ranked.c.at.desc())
+            .limit(limit)
+        )
+
+        def work(session: Session) -> list[SearchHit]:
+            rows = session.connection().execute(statement).all()
+            return _hits(session, [(row[0], row[1]) for row in rows], words)
+
+        return await self.db.read(work)
+
+
 def search_index_for(db: Database) -> SearchIndex:
-    return SqliteSearch(db) if db.url.startswith("sqlite") else ScanSearch(db)
+    return SqliteSearch(db) if db.dialect == "sqlite" else PostgresSearch(db)

@@ -4,15 +4,16 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import parley.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from parley.db import make_engine
+from parley.db import database_url, make_engine
 from parley.migrations.schema import schema_object_included
 
 target_metadata = SQLModel.metadata
 
 
 def run_migrations() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url is not None
+    raw_url = context.config.get_main_option("sqlalchemy.url")
+    assert raw_url is not None
+    url = database_url(raw_url)
     if context.is_offline_mode():
         context.configure(
             url=url,
@@ -23,10 +24,11 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    # On SQLite every transaction of this engine starts with BEGIN IMMEDIATE, so the whole
-    # migration, the version check included, holds the write lock: two processes migrating a
-    # fresh file at once take turns instead of both creating the tables.
-    engine = make_engine(url, immediate=True)
+    # Every transaction of this engine is a write transaction (BEGIN IMMEDIATE on SQLite, the
+    # write lock on PostgreSQL), so the whole migration, the version check included, holds the
+    # write lock: two processes migrating a fresh database at once take turns instead of both
+    # creating the tables.
+    engine = make_engine(url, immediate=True, pool_size=1)
     with engine.connect() as connection:
         # SQLite alters tables by copying them; batch mode does that safely.
         context.configure(

@@ -10,6 +10,10 @@ included), kept in step with titles and messages by triggers. Its rows are numbe
 which VACUUM and table copies may renumber. A later migration that copies `conversations` or
 `messages` (a batch alter that cannot be done in place) drops these triggers: it must create
 them again (`tests/unit/test_search.py` checks they are there after every migration).
+
+On PostgreSQL the index is pg_trgm's: trigram GIN indexes on titles and message texts, which
+serve the search's case-insensitive substring match (ILIKE) with no table or trigger of its
+own. pg_trgm is a trusted extension: the database's owner may create it.
 """
 
 from collections.abc import Sequence
@@ -91,6 +95,18 @@ DROP TABLE IF EXISTS search_docs;
 """
 
 
+_POSTGRES_SEARCH = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX ix_search_conversation_title ON conversations USING gin (title gin_trgm_ops)",
+    "CREATE INDEX ix_search_message_content ON messages USING gin (content gin_trgm_ops)",
+)
+# The extension stays: other schemas of the database may use it.
+_POSTGRES_SEARCH_DROP = (
+    "DROP INDEX IF EXISTS ix_search_message_content",
+    "DROP INDEX IF EXISTS ix_search_conversation_title",
+)
+
+
 def _statements(script: str) -> list[str]:
     """The script's statements; a trigger's body keeps its inner semicolons."""
     statements: list[str] = []
@@ -124,15 +140,16 @@ def upgrade() -> None:
     op.add_column("messages", sa.Column("attachments", sa.JSON(), nullable=True))
     op.add_column("conversations", sa.Column("thinking", sa.Boolean(), nullable=True))
     op.add_column("conversations", sa.Column("current_leaf_id", sa.String(), nullable=True))
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in _statements(_SEARCH_SCHEMA):
-            op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    search = _statements(_SEARCH_SCHEMA) if dialect == "sqlite" else _POSTGRES_SEARCH
+    for statement in search:
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in _statements(_SEARCH_DROP):
-            op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    for statement in _statements(_SEARCH_DROP) if dialect == "sqlite" else _POSTGRES_SEARCH_DROP:
+        op.execute(statement)
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_column("current_leaf_id")
         batch_op.drop_column("thinking")
