@@ -278,6 +278,7 @@ def test_the_advisory_write_lock_serialises_writers_on_postgresql(
     inside = threading.Event()
 
     def slow(session: Session) -> None:
+        session.connection()  # the transaction begins, and takes the lock, on first use
         order.append("first in")
         inside.set()
         session.exec(select(func.pg_sleep(0.5))).one()
