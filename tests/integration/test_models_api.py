@@ -106,8 +106,11 @@ async def test_admins_unload_and_load_models(server: ServerProcess) -> None:
     with admin.http() as client:
         unloaded = client.post("/api/models/alpha/unload")
         assert unloaded.status_code == 200 and unloaded.json()["state"] == "available"
-        assert client.post("/api/models/nope/load").status_code == 404
-        assert client.post("/api/models/nope/unload").status_code == 404
+        for action in ("load", "unload"):
+            unknown = client.post(f"/api/models/nope/{action}")
+            assert unknown.status_code == 404
+            # The code every Parley route gives an unknown model (/v1 keeps OpenAI's name).
+            assert unknown.json()["detail"]["code"] == "unknown_model"
         assert client.post("/api/models/beta/load").status_code == 202
     wait_for_state(admin, "beta", "loaded")
     # The next answer on an unloaded model loads it again.

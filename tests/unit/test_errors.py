@@ -19,7 +19,7 @@ from parley.chat.completions import (
     UnknownModel,
 )
 from parley.chat.runs import RunFailed
-from parley.chat.service import ChatRefused, ConversationNotFound, ModelNotFound, ModelsBusy
+from parley.chat.service import ChatRefused, ConversationNotFound, ModelsBusy
 from parley.chat.store import BadCursor
 from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
@@ -65,7 +65,6 @@ def test_a_socket_code_of_its_own_is_kept() -> None:
         (ChatRefused("too_long", "x"), 422, "too_long"),
         (ChatRefused("model_unavailable", "x"), 422, "model_unavailable"),
         (ConversationNotFound("c1"), 404, "conversation_not_found"),
-        (ModelNotFound("m"), 404, "model_not_found"),
         (BadCursor(), 422, "bad_cursor"),
         (UnknownModel("unknown_model", "x"), 404, "unknown_model"),
         (ModelNotLoaded("model_not_loaded", "x"), 503, "model_not_loaded"),

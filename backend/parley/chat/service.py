@@ -79,16 +79,6 @@ class ModelsBusy(ParleyError):
     default_kind = "busy"
 
 
-class ModelNotFound(ParleyError):
-    """A model named in a path (the models API) that this server does not know."""
-
-    default_code = "model_not_found"
-    default_kind = "not_found"
-
-    def __init__(self, model_id: str) -> None:
-        super().__init__(f"No model named {model_id!r}.")
-
-
 _REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
 
 
@@ -224,22 +214,20 @@ class ChatService:
         return self._engines.status(model_id)
 
     async def load_model(self, model_id: str) -> ModelStatus:
-        """Start loading a model in the background; raises ModelNotFound if unknown, ModelsBusy
-        when making room would unload a model that is answering."""
+        """Start loading a model in the background; raises ModelUnavailable (`unknown_model`)
+        if unknown, ModelsBusy when making room would unload a model that is answering."""
         try:
             await self._engines.load(model_id)
         except ModelUnavailable as exc:
             if exc.code == "model_unavailable":
                 raise ModelsBusy(exc.message) from exc
-            raise ModelNotFound(model_id) from exc
+            raise
         return self.model_status(model_id)
 
     async def unload_model(self, model_id: str) -> ModelStatus:
-        """Free a model's memory; its running answers end as cancelled."""
-        try:
-            await self._engines.unload(model_id)
-        except ModelUnavailable as exc:
-            raise ModelNotFound(model_id) from exc
+        """Free a model's memory; its running answers end as cancelled. Raises
+        ModelUnavailable (`unknown_model`) if unknown."""
+        await self._engines.unload(model_id)
         return self.model_status(model_id)
 
     # ---------- realtime ----------
