@@ -67,7 +67,8 @@ class SecretMismatch(DatabaseError):
         super().__init__(
             "this database is in use with another secret key: instances that share a database "
             "must share PARLEY_SECRET_KEY (give this one the others' secret), or a token from "
-            "one is refused by the others"
+            "one is refused by the others; to change the secret on purpose, stop every instance "
+            "and run `parley secret adopt` with the new one"
         )
 
 
@@ -84,6 +85,20 @@ def claim_secret(db: Database, secret: str) -> None:
             raise SecretMismatch()
 
     # A write transaction: instances starting at once on a new database take turns.
+    db.run_write(work)
+
+
+def adopt_secret(db: Database, secret: str) -> None:
+    """Make `secret` the one the database is used with (a deliberate change: the tokens the
+    old one signed stop working)."""
+
+    def work(session: Session) -> None:
+        stored = session.get(SecretFingerprint, TOKENS_PURPOSE)
+        if stored is None:
+            stored = SecretFingerprint(purpose=TOKENS_PURPOSE, fingerprint="")
+        stored.fingerprint = secret_fingerprint(secret)
+        session.add(stored)
+
     db.run_write(work)
 
 

@@ -1,4 +1,4 @@
-"""`parley serve | user create | chat | schema | openapi`: the command line."""
+"""`parley serve | user create | secret adopt | chat | schema | openapi`: the command line."""
 
 from __future__ import annotations
 
@@ -87,8 +87,9 @@ def serve(settings: Settings) -> int:
 
 @contextmanager
 def _accounts(settings: Settings) -> Iterator[AccountService]:
-    """The account service on the configured database, migrated, for one command."""
-    from parley.accounts import AccountService
+    """The account service on the configured database, migrated and checked to go with this
+    secret key, for one command."""
+    from parley.accounts import AccountService, claim_secret
     from parley.db import Database
     from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 
@@ -97,10 +98,28 @@ def _accounts(settings: Settings) -> Iterator[AccountService]:
     hasher = PasswordHasher(settings.bcrypt_rounds, threads=1)
     try:
         db.migrate()
+        claim_secret(db, secret)
         yield AccountService(db, TokenSigner(secret, timedelta(minutes=1)), LoginThrottle(), hasher)
     finally:
         hasher.close()
         db.close()
+
+
+def adopt_secret(settings: Settings) -> int:
+    """Record this secret key as the one the database is used with."""
+    from parley.accounts import adopt_secret as adopt
+    from parley.db import Database
+    from parley.security import load_or_create_secret
+
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        db.migrate()
+        adopt(db, secret)
+    finally:
+        db.close()
+    print("the database now goes with this secret key; tokens signed with the old one are void")
+    return 0
 
 
 def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> int:
@@ -235,6 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_settings_flags(update_parser)
 
+    secret_parser = commands.add_parser("secret", help="the secret key that signs tokens")
+    secret_commands = secret_parser.add_subparsers(dest="secret_command", required=True)
+    adopt_parser = secret_commands.add_parser(
+        "adopt",
+        help="after changing PARLEY_SECRET_KEY on purpose (every instance stopped): make the "
+        "new key the database's; tokens signed with the old one stop working",
+    )
+    _add_settings_flags(adopt_parser)
+
     chat_parser = commands.add_parser("chat", help="chat with a server from the terminal")
     chat_parser.add_argument(
         "--url",
@@ -273,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     from parley.db import DatabaseError
 
     try:
+        if args.command == "secret":
+            return adopt_secret(settings)
         if args.user_command == "list":
             return list_users(settings)
         if args.user_command == "update":

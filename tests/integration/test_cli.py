@@ -161,6 +161,22 @@ def test_user_create_with_a_short_secret_key_fails_with_a_clear_message(tmp_path
     assert "Traceback" not in result.stderr
 
 
+def test_a_changed_secret_key_is_refused_at_start_until_adopted(tmp_path: Path) -> None:
+    base = {"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_MODEL": "scripted", "PARLEY_PORT": "0"}
+    first = {**base, "PARLEY_SECRET_KEY": "a" * 40}
+    assert parley("user", "list", env=first).returncode == 0  # the database takes this key
+    changed = {**base, "PARLEY_SECRET_KEY": "b" * 40}
+    refused = parley("serve", env=changed)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "in use with another secret key" in refused.stderr
+    assert "parley secret adopt" in refused.stderr
+    adopted = parley("secret", "adopt", env=changed)
+    assert adopted.returncode == 0, adopted.stderr
+    assert parley("user", "list", env=changed).returncode == 0
+    # The old key is now the stranger.
+    assert "in use with another secret key" in parley("user", "list", env=first).stderr
+
+
 def test_user_create_taken_username_fails(tmp_path: Path) -> None:
     env = {"PARLEY_DATA_DIR": str(tmp_path)}
     username = unique_username()
