@@ -37,11 +37,13 @@ from parley.api.uploads import MEGABYTE
 from parley.chat.admission import Admission
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
+from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
+from parley.chat.shared import SharedRegistry, check_reachable
 from parley.chat.store import ChatStore
 from parley.chat.transfer import ImportLimits
 from parley.config import Settings
@@ -73,6 +75,14 @@ def _serves(engines: EngineManager, model: str) -> bool:
     return True
 
 
+def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry | None:
+    """Shared through Redis when configured (raises ValueError when it does not answer)."""
+    if settings.redis_url is None:
+        return None
+    check_reachable(settings.redis_url)
+    return SharedRegistry(settings.redis_url, store, settings.run_lease_s)
+
+
 def create_app(settings: Settings) -> FastAPI:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url)
@@ -86,8 +96,9 @@ def create_app(settings: Settings) -> FastAPI:
         max_system_prompt_chars=SYSTEM_PROMPT_MAX,
     )
     admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
+    store = ChatStore(db)
     chat = ChatService(
-        ChatStore(db),
+        store,
         engines,
         RunConfig(
             flush_interval_s=settings.flush_interval_s,
@@ -99,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
         admission,
         file_store,
         observer=telemetry,
+        channels=_channels(settings, store),
     )
     completions = CompletionService(
         engines,
@@ -133,12 +145,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Both finish before the first request is served; threads keep the loop free meanwhile.
         await asyncio.to_thread(db.migrate)
-        recovered = await asyncio.to_thread(chat.recover)
+        recovered = await chat.start()
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
         engines.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
+        await chat.close()
         await engines.close()
         hasher.close()
         gpus.close()

@@ -27,6 +27,21 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; defaults to SQLite in the data directory."
     )
+    redis_url: str | None = Field(
+        None,
+        description=(
+            "Redis URL (redis://host:6379/0) shared by instances that serve as one server; "
+            "unset: this process alone, everything in memory."
+        ),
+    )
+    run_lease_s: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "With Redis: how long an instance's hold on its runs lasts unless renewed (every "
+            "third of it); a dead instance's runs are interrupted within 4/3 of it."
+        ),
+    )
     model: str = Field(
         "smollm2",
         description=(
