@@ -5,7 +5,7 @@ serialising each frame once. Seqs are reserved in the database in blocks before 
 used, so a crash never makes the server hand out a seq that a client has already seen.
 
 This is the one-process path. The registry and its channels are also the interface that
-instances sharing a Redis implement (chat/shared.py): how seqs are handed out, how events
+instances sharing a Redis implement (chat/shared/): how seqs are handed out, how events
 reach subscribers, how a run is claimed, stopped and closed, and how sockets are closed.
 """
 

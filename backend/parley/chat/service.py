@@ -117,7 +117,7 @@ class ChatService:
         self._engines = engines
         self._config = config
         self._observer = observer
-        # In this process alone unless given one that instances share (chat/shared.py).
+        # In this process alone unless given one that instances share (chat/shared/).
         self._channels = channels if channels is not None else ChannelRegistry()
 
     # ---------- conversations ----------
