@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import ServerProcess, free_port, stop_process
+from tests.conftest import ServerProcess, free_port, server_databases, stop_process
 
 # Short, so a killed instance's runs are interrupted within seconds.
 LEASE_S = 1.5
@@ -97,13 +97,17 @@ def start_instance(data_dir: Path, redis_server: RedisServer, **settings: str) -
 
 
 @pytest.fixture
-def pair(tmp_path: Path, redis_server: RedisServer) -> Iterator[Pair]:
-    """Instances A and B sharing one SQLite file (WAL) and one Redis. One data directory, so
-    one secret key: A makes it, B finds it."""
+def pair(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer, database_kind: str
+) -> Iterator[Pair]:
+    """Instances A and B sharing one database (a SQLite file in WAL mode, or PostgreSQL under
+    `--db postgresql`) and one Redis. One data directory, so one secret key: A makes it, B
+    finds it."""
     data_dir = tmp_path / "data"
-    a = start_instance(data_dir, redis_server)
+    database = server_databases(request, database_kind)
+    a = start_instance(data_dir, redis_server, **database)
     try:
-        b = start_instance(data_dir, redis_server)
+        b = start_instance(data_dir, redis_server, **database)
     except BaseException:
         a.stop()
         raise
