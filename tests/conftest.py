@@ -155,7 +155,7 @@ class ServerProcess:
         self.process.wait()
 
 
-def _server_databases(request: pytest.FixtureRequest, database_kind: str) -> dict[str, str]:
+def server_databases(request: pytest.FixtureRequest, database_kind: str) -> dict[str, str]:
     """Settings that put a server on a new PostgreSQL database under `--db postgresql`;
     none for SQLite, whose file lies in the server's data directory."""
     if database_kind == "sqlite":
@@ -171,7 +171,7 @@ def scripted_server(
     """One shared server on the scripted engine, for fast protocol tests."""
     server = ServerProcess(
         tmp_path_factory.mktemp("scripted"),
-        **_server_databases(request, database_kind),
+        **server_databases(request, database_kind),
         model="scripted",
         scripted_token_delay_s="0.02",
         status_interval_s="0.5",
@@ -209,7 +209,7 @@ def server_factory(
         def __init__(self, data_dir: Path | None = None, **settings: str) -> None:
             data_dir = data_dir or tmp_path / f"data{len(started)}"
             if data_dir not in databases:
-                databases[data_dir] = _server_databases(request, database_kind)
+                databases[data_dir] = server_databases(request, database_kind)
             super().__init__(data_dir, **{**databases[data_dir], **settings})
             started.append(self)
 

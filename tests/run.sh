@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 source scripts/install.sh
 
 # A CJK font, so screenshots of the Chinese interface show characters rather than boxes.
-# PostgreSQL's server binaries live off PATH, under /usr/lib/postgresql/<version>/bin.
+# PostgreSQL's server binaries live off PATH, under /usr/lib/postgresql/<version>/bin;
+# tests start throwaway PostgreSQL and Redis servers of their own.
 ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prometheus tmux:tmux \
   /usr/share/fonts/truetype/wqy/wqy-microhei.ttc:fonts-wqy-microhei \
-  /usr/share/postgresql-common/pg_wrapper:postgresql
+  /usr/share/postgresql-common/pg_wrapper:postgresql redis-server:redis-server
 ensure_python dev
 ensure_llamacpp
 ensure_frontend
@@ -47,12 +48,12 @@ say "Python tests: unit, engine, integration against real servers, operations"
 run_pytest --ignore=tests/e2e "$@"
 
 # The suites whose queries differ between the databases, again on a throwaway PostgreSQL.
-say "Python tests on PostgreSQL: the store, search and the servers' conversations"
+say "Python tests on PostgreSQL: the store, search, the servers' conversations, two instances"
 run_pytest --db postgresql tests/unit/test_db.py tests/unit/test_search.py \
   tests/integration/test_conversations.py tests/integration/test_branches.py \
   tests/integration/test_search_api.py tests/integration/test_realtime.py \
   tests/integration/test_auth.py tests/integration/test_api_keys.py \
-  tests/integration/test_transfer_api.py tests/integration/test_files_api.py "$@"
+  tests/integration/test_transfer_api.py tests/integration/test_files_api.py tests/cluster "$@"
 
 # The browser tests drive Playwright's synchronous API, which keeps an event loop of its own
 # in the main thread; the asyncio tests above share one loop per session. Separate processes.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -37,11 +36,13 @@ from parley.api.uploads import MEGABYTE
 from parley.chat.admission import Admission
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
+from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
+from parley.chat.shared import SharedRegistry, check_reachable
 from parley.chat.store import ChatStore
 from parley.chat.transfer import ImportLimits
 from parley.config import Settings
@@ -86,6 +87,14 @@ def open_database(settings: Settings, secret: str) -> Database:
     return db
 
 
+def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry | None:
+    """Shared through Redis when configured (raises ValueError when it does not answer)."""
+    if settings.redis_url is None:
+        return None
+    check_reachable(settings.redis_url)
+    return SharedRegistry(settings.redis_url, store, settings.run_lease_s)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The application on a database made ready (see `open_database`) before it serves."""
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
@@ -100,8 +109,9 @@ def create_app(settings: Settings) -> FastAPI:
         max_system_prompt_chars=SYSTEM_PROMPT_MAX,
     )
     admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
+    store = ChatStore(db)
     chat = ChatService(
-        ChatStore(db),
+        store,
         engines,
         RunConfig(
             flush_interval_s=settings.flush_interval_s,
@@ -113,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
         admission,
         file_store,
         observer=telemetry,
+        channels=_channels(settings, store),
     )
     completions = CompletionService(
         engines,
@@ -145,13 +156,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Done before the first request is served; a thread keeps the loop free meanwhile.
-        recovered = await asyncio.to_thread(chat.recover)
+        # Before the first request is served (the store's work runs in a thread).
+        recovered = await chat.start()
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
         engines.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
+        await chat.close()
         await engines.close()
         hasher.close()
         gpus.close()

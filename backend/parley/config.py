@@ -36,6 +36,21 @@ class Settings(BaseSettings):
         ge=1,
         description="PostgreSQL connections one instance keeps for reads (writes use 2 more).",
     )
+    redis_url: str | None = Field(
+        None,
+        description=(
+            "Redis URL (redis://host:6379/0) shared by instances that serve as one server; "
+            "unset: this process alone, everything in memory."
+        ),
+    )
+    run_lease_s: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "With Redis: how long an instance's hold on its runs lasts unless renewed (every "
+            "third of it); a dead instance's runs are interrupted within 4/3 of it."
+        ),
+    )
     model: str = Field(
         "smollm2",
         description=(

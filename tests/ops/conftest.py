@@ -35,7 +35,7 @@ def nginx_factory(tmp_path: Path) -> Iterator[NginxFactory]:
     started: list[Nginx] = []
 
     def start(upstream: ServerProcess, read_timeout_s: int) -> Nginx:
-        proxy = Nginx(tmp_path / f"nginx{len(started)}", upstream, read_timeout_s)
+        proxy = Nginx(tmp_path / f"nginx{len(started)}", [upstream], read_timeout_s)
         started.append(proxy)
         return proxy.start()
 

@@ -9,7 +9,7 @@ import signal
 import ssl
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,17 +138,21 @@ def _replace_once(text: str, old: str, new: str) -> str:
 
 class Nginx:
     """nginx as a plain process with its own prefix, serving deploy/nginx/parley.conf with the
-    test's ports, a self-signed certificate and every proxy_read_timeout set to `read_timeout_s`.
+    test's ports, a self-signed certificate and every proxy_read_timeout set to `read_timeout_s`,
+    in front of `upstreams` (round-robin, as the site's upstream block says for several).
     """
 
-    def __init__(self, prefix: Path, upstream: ServerProcess, read_timeout_s: int) -> None:
+    def __init__(
+        self, prefix: Path, upstreams: Sequence[ServerProcess], read_timeout_s: int
+    ) -> None:
         self.prefix = prefix
-        self.upstream = upstream
+        self.upstreams = upstreams
         self.read_timeout_s = read_timeout_s
         self.http_port = free_port()
         self.https_port = free_port()
         self.base_url = f"https://127.0.0.1:{self.https_port}"
         self.ws_url = f"wss://127.0.0.1:{self.https_port}"
+        self.certificate = prefix / "cert.pem"
         self.process: subprocess.Popen[bytes] | None = None
 
     def _site(self) -> str:
@@ -156,7 +160,10 @@ class Nginx:
         for old, new in (
             ("listen 80;", f"listen 127.0.0.1:{self.http_port};"),
             ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;"),
-            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.upstream.port};"),
+            (
+                "server 127.0.0.1:8000;",
+                "\n    ".join(f"server 127.0.0.1:{u.port};" for u in self.upstreams),
+            ),
             (
                 "/etc/letsencrypt/live/parley.example.com/fullchain.pem",
                 str(self.prefix / "cert.pem"),
@@ -210,6 +217,9 @@ class Nginx:
                 "2",
                 "-subj",
                 "/CN=127.0.0.1",
+                # So a client may verify it too (SSL_CERT_FILE), as tests/cluster/ does.
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
                 "-keyout",
                 str(self.prefix / "key.pem"),
                 "-out",

@@ -3,6 +3,10 @@
 A channel fans every event out to every subscriber (each open socket of the conversation),
 serialising each frame once. Seqs are reserved in the database in blocks before they are
 used, so a crash never makes the server hand out a seq that a client has already seen.
+
+This is the one-process path. The registry and its channels are also the interface that
+instances sharing a Redis implement (chat/shared/): how seqs are handed out, how events
+reach subscribers, how a run is claimed, stopped and closed, and how sockets are closed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from parley.chat.runs import Run
+
+from parley.chat.events import message_events
+from parley.chat.store import ChatStore
+from parley.models import Conversation
+from parley.protocol import ActiveRun, ReadyFrame
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,22 @@ class Subscriber:
         self.put(frame.model_dump_json())
 
 
+@dataclass(frozen=True, slots=True)
+class SocketMatch:
+    """Which sockets to close: a user's, or those opened with one API key."""
+
+    user_id: str | None = None
+    api_key_id: str | None = None
+
+    def __call__(self, subscriber: Subscriber) -> bool:
+        if self.user_id is not None:
+            return subscriber.user_id == self.user_id
+        return self.api_key_id is not None and subscriber.api_key_id == self.api_key_id
+
+
+SeqReserver = Callable[[str, int], Awaitable[None]]
+
+
 class Channel:
     def __init__(
         self,
@@ -66,7 +91,7 @@ class Channel:
         owner_id: str,
         last_seq: int,
         seq_reserved: int,
-        reserve: Callable[[str, int], Awaitable[None]],
+        reserve: SeqReserver,
     ) -> None:
         self.conversation_id = conversation_id
         self.owner_id = owner_id
@@ -112,10 +137,78 @@ class Channel:
     def idle(self) -> bool:
         return not self.subscribers and self.holders == 0 and self.active_run is None
 
+    async def claim(self, answer_id: str) -> bool:
+        """Hold the conversation for a new run of answer `answer_id`; False if another
+        instance holds it. In one process the lock and `active_run` already see to it."""
+        return True
+
+    async def release_claim(self) -> None:
+        """Give up a claim whose run never started."""
+
+    async def join(self, subscriber: Subscriber, after_seq: int | None, store: ChatStore) -> None:
+        """Send `subscriber` `ready` and every event after `after_seq`, then live ones.
+        Called with the lock held."""
+        missed = (
+            await store.messages_since(self.conversation_id, after_seq)
+            if after_seq is not None
+            else []
+        )
+        # From here on nothing awaits, so no event slips between the replay and live ones.
+        run = self.active_run
+        subscriber.send(
+            ReadyFrame(
+                conversation_id=self.conversation_id,
+                last_seq=self.last_seq,
+                active_run=ActiveRun(run_id=run.id, message_id=run.message.id) if run else None,
+            )
+        )
+        if after_seq is not None:
+            latest = self.run.message if self.run is not None else None
+            for message in missed:
+                source = latest if latest is not None and latest.id == message.id else message
+                for event in message_events(source, after_seq):
+                    if event.seq is not None and event.seq <= self.last_seq:
+                        subscriber.send(event)
+        self.subscribers.add(subscriber)
+
 
 class ChannelRegistry:
     def __init__(self) -> None:
         self._channels: dict[str, Channel] = {}
+
+    def create(self, conversation: Conversation, reserve: SeqReserver) -> Channel:
+        return Channel(
+            conversation.id,
+            conversation.owner_id,
+            conversation.last_seq,
+            conversation.seq_reserved,
+            reserve,
+        )
+
+    async def start(self) -> None:
+        """Begin serving (instances sharing a Redis connect to it here)."""
+
+    async def close(self) -> None:
+        """Stop serving; runs have ended by now."""
+
+    async def recover(self, store: ChatStore) -> int:
+        """Mark the answers a dead process left `streaming` as interrupted; how many."""
+        return await asyncio.to_thread(store.mark_interrupted)
+
+    async def stop_run(self, conversation_id: str) -> bool:
+        """Stop the conversation's active run; False when it has none."""
+        channel = self._channels.get(conversation_id)
+        run = channel.active_run if channel is not None else None
+        if run is None:
+            return False
+        await run.stop()
+        return True
+
+    def run_ended(self, run: Run) -> None:
+        self.release_if_idle(run.channel)
+
+    async def close_sockets(self, matches: SocketMatch, close: Close) -> None:
+        self.close_where(matches, close)
 
     def get(self, conversation_id: str) -> Channel | None:
         return self._channels.get(conversation_id)

@@ -12,8 +12,8 @@ from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.attachments import FileNotFound, FileStore
 from parley.chat.attachments import public as public_file
 from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
-from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
-from parley.chat.events import message_events, to_public
+from parley.chat.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
+from parley.chat.events import to_public
 from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
 from parley.chat.policy import MessageLimits
@@ -29,10 +29,10 @@ from parley.models import (
     ConversationPublic,
     ConversationUpdate,
     Message,
+    new_id,
     utcnow,
 )
 from parley.protocol import (
-    ActiveRun,
     AnswerEvent,
     AnswerTracker,
     ErrorCode,
@@ -41,7 +41,6 @@ from parley.protocol import (
     ModelStatus,
     ModelUnavailable,
     ParleyError,
-    ReadyFrame,
     SendOptions,
     StartFrame,
     server_frame_adapter,
@@ -109,6 +108,7 @@ class ChatService:
         admission: Admission,
         files: FileStore,
         observer: RunObserver | None = None,
+        channels: ChannelRegistry | None = None,
     ) -> None:
         self._limits = limits
         self._admission = admission
@@ -117,7 +117,8 @@ class ChatService:
         self._engines = engines
         self._config = config
         self._observer = observer
-        self._channels = ChannelRegistry()
+        # In this process alone unless given one that instances share (chat/shared/).
+        self._channels = channels if channels is not None else ChannelRegistry()
 
     # ---------- conversations ----------
 
@@ -203,6 +204,8 @@ class ChatService:
         if run is not None:
             await run.stop()
             await run.wait()
+        else:
+            await self._channels.stop_run(conversation_id)  # one on another instance
         if not await self._store.delete_conversation(user_id, conversation_id):
             raise ConversationNotFound(conversation_id)
 
@@ -233,13 +236,7 @@ class ChatService:
     # ---------- realtime ----------
 
     def _new_channel(self, conversation: Conversation) -> Channel:
-        return Channel(
-            conversation.id,
-            conversation.owner_id,
-            conversation.last_seq,
-            conversation.seq_reserved,
-            self._store.reserve_seqs,
-        )
+        return self._channels.create(conversation, self._store.reserve_seqs)
 
     async def connect(
         self,
@@ -256,48 +253,25 @@ class ChatService:
             ) as channel,
             channel.lock,
         ):
-            missed = (
-                await self._store.messages_since(conversation_id, after_seq)
-                if after_seq is not None
-                else []
-            )
-            # From here on nothing awaits, so no event slips between the replay and live ones.
             subscriber = Subscriber(
                 user_id=user_id, conversation_id=conversation_id, api_key_id=api_key_id
             )
-            run = channel.active_run
-            subscriber.send(
-                ReadyFrame(
-                    conversation_id=conversation_id,
-                    last_seq=channel.last_seq,
-                    active_run=ActiveRun(run_id=run.id, message_id=run.message.id) if run else None,
-                )
-            )
-            if after_seq is not None:
-                latest = channel.run.message if channel.run is not None else None
-                for message in missed:
-                    source = latest if latest is not None and latest.id == message.id else message
-                    for event in message_events(source, after_seq):
-                        if event.seq is not None and event.seq <= channel.last_seq:
-                            subscriber.send(event)
-            channel.subscribers.add(subscriber)
+            await channel.join(subscriber, after_seq, self._store)
         return Connection(subscriber, conversation_id, user_id)
 
     def disconnect(self, connection: Connection) -> None:
         self._channels.unsubscribe(connection.subscriber)
 
-    def disconnect_user(self, user_id: str) -> None:
+    async def disconnect_user(self, user_id: str) -> None:
         """Close every socket of a user (after logout, or once disabled)."""
-        self._channels.close_where(
-            lambda subscriber: subscriber.user_id == user_id,
-            Close(CLOSE_LOGGED_OUT, "credentials revoked"),
+        await self._channels.close_sockets(
+            SocketMatch(user_id=user_id), Close(CLOSE_LOGGED_OUT, "credentials revoked")
         )
 
-    def disconnect_api_key(self, api_key_id: str) -> None:
+    async def disconnect_api_key(self, api_key_id: str) -> None:
         """Close every socket opened with an API key (once it is deleted)."""
-        self._channels.close_where(
-            lambda subscriber: subscriber.api_key_id == api_key_id,
-            Close(CLOSE_LOGGED_OUT, "API key revoked"),
+        await self._channels.close_sockets(
+            SocketMatch(api_key_id=api_key_id), Close(CLOSE_LOGGED_OUT, "API key revoked")
         )
 
     def _live_channel(self, connection: Connection) -> Channel:
@@ -398,10 +372,25 @@ class ChatService:
             ticket = self._admission.enter(conversation.owner_id)
         except TooManyActive as exc:
             raise ChatRefused("rate_limited", exc.message) from exc
+        answer_id = new_id()
         try:
-            await self._begin_run(
-                channel, conversation, model, history, user, parent_id, options, ticket
-            )
+            if not await channel.claim(answer_id):
+                raise ChatRefused("busy", "An answer is still being generated.")
+            try:
+                await self._begin_run(
+                    channel,
+                    conversation,
+                    model,
+                    history,
+                    user,
+                    parent_id,
+                    options,
+                    ticket,
+                    answer_id,
+                )
+            except BaseException:
+                await channel.release_claim()
+                raise
         except BaseException:
             ticket.release()
             raise
@@ -416,12 +405,14 @@ class ChatService:
         parent_id: str,
         options: SendOptions,
         ticket: Ticket,
+        answer_id: str,
     ) -> None:
         new_seqs = 2 if user is not None else 1
         await channel.reserve(new_seqs)
         if user is not None:
             user.seq = channel.next_seq()
         answer = Message(
+            id=answer_id,
             conversation_id=channel.conversation_id,
             parent_id=parent_id,
             role="assistant",
@@ -482,14 +473,12 @@ class ChatService:
         run.start()
 
     def _run_done(self, run: Run) -> None:
-        self._channels.release_if_idle(run.channel)
+        self._channels.run_ended(run)
 
     async def stop(self, connection: Connection) -> None:
-        channel = self._live_channel(connection)
-        run = channel.active_run
-        if run is None:
+        self._live_channel(connection)
+        if not await self._channels.stop_run(connection.conversation_id):
             raise ChatRefused("no_active_run", "Nothing is being generated.")
-        await run.stop()
 
     # ---------- one answer, for REST callers that name a conversation ----------
 
@@ -522,8 +511,13 @@ class ChatService:
 
     # ---------- life cycle ----------
 
-    def recover(self) -> int:
-        return self._store.mark_interrupted()
+    async def start(self) -> int:
+        """Begin serving: how many answers cut by a dead process were marked interrupted."""
+        await self._channels.start()
+        return await self._channels.recover(self._store)
+
+    async def close(self) -> None:
+        await self._channels.close()
 
     def active_runs(self) -> list[Run]:
         return [run for c in self._channels.channels() if (run := c.active_run) is not None]

@@ -48,6 +48,10 @@ class AcceptedTurn:
     answer: Message
 
 
+# The error text of an answer cut by a server that stopped or died.
+INTERRUPTED_MESSAGE = "The server stopped before this answer finished."
+
+
 def _detached_copy(message: Message) -> Message:
     return Message.model_validate(message.model_dump())
 
@@ -81,6 +85,9 @@ class ChatStore:
             return conversation
 
         return await self.db.read(work)
+
+    async def conversation_by_id(self, conversation_id: str) -> Conversation | None:
+        return await self.db.read(lambda session: session.get(Conversation, conversation_id))
 
     async def conversation_page(
         self, owner_id: str, limit: int, cursor: str | None
@@ -180,6 +187,17 @@ class ChatStore:
 
         return await self.db.read(work)
 
+    async def message(self, message_id: str) -> Message | None:
+        return await self.db.read(lambda session: session.get(Message, message_id))
+
+    async def streaming_answers(self) -> list[Message]:
+        """Answers whose run has not ended (or whose process died before it could say so)."""
+        return await self.db.read(
+            lambda session: list(
+                session.exec(select(Message).where(Message.status == "streaming")).all()
+            )
+        )
+
     async def has_message(self, conversation_id: str, message_id: str) -> bool:
         def work(session: Session) -> bool:
             message = session.get(Message, message_id)
@@ -268,7 +286,7 @@ class ChatStore:
                 message.status = "interrupted"
                 message.end_seq = seq
                 message.error_code = "interrupted"
-                message.error_message = "The server stopped before this answer finished."
+                message.error_message = INTERRUPTED_MESSAGE
                 session.add(message)
                 session.add(conversation)
             return len(stale)

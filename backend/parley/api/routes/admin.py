@@ -48,5 +48,5 @@ async def update_user(
             409, "last_admin", "At least one enabled administrator must remain."
         ) from exc
     if user.disabled:
-        chat.disconnect_user(user.id)
+        await chat.disconnect_user(user.id)
     return user

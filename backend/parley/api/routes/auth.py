@@ -113,4 +113,4 @@ async def me(user: CurrentUser) -> Any:
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(user: CurrentUser, accounts: AccountsDep, chat: ChatDep) -> None:
     await accounts.logout(user.id)
-    chat.disconnect_user(user.id)
+    await chat.disconnect_user(user.id)

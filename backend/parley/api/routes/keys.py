@@ -47,4 +47,4 @@ async def revoke_key(key_id: str, user: LoggedInUser, accounts: AccountsDep, cha
     """The key stops working at once, and sockets it opened close with 4401."""
     if not await accounts.revoke_api_key(user.id, key_id):
         raise not_found("api_key")
-    chat.disconnect_api_key(key_id)
+    await chat.disconnect_api_key(key_id)

@@ -1,0 +1,105 @@
+"""What instances keep in Redis: the keys, the scripts, the entries of a conversation's
+stream, the run claims and the control messages (the layout is in the package's docstring)."""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+import redis
+from pydantic import BaseModel
+
+RUNS_KEY = "parley:runs"
+CONTROL_CHANNEL = "parley:control"
+# How long one blocking read of a stream or of the control channel waits (a reader whose
+# sockets have all gone notices within this).
+READ_BLOCK_MS = 1000
+READ_COUNT = 500
+# After an error talking to Redis, a loop waits this long before trying again.
+RETRY_S = 1.0
+# A stream nobody has written to for this long is dropped (its events are in the database).
+STREAM_TTL_S = 24 * 3600
+# Shutdown waits at most this long for events still on their way to Redis.
+DRAIN_S = 5.0
+
+# Create the counter above `floor` if it is missing, then hand out `count` seqs.
+ALLOCATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCRBY', KEYS[1], ARGV[2])
+"""
+# Claim the conversation for a run and list the run as this instance's, or nothing.
+CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+def seq_key(conversation_id: str) -> str:
+    return f"parley:c:{conversation_id}:seq"
+
+
+def events_key(conversation_id: str) -> str:
+    return f"parley:c:{conversation_id}:events"
+
+
+def run_key(conversation_id: str) -> str:
+    return f"parley:c:{conversation_id}:run"
+
+
+def lease_key(instance_id: str) -> str:
+    return f"parley:i:{instance_id}"
+
+
+# A stream entry: its id and the frame's JSON.
+Entry = tuple[str, str]
+
+
+def entries_of(raw: object) -> list[Entry]:
+    """Stream entries as redis-py gives them (decoded): (id, {"f": frame}) pairs."""
+    pairs = cast(list[tuple[str, dict[str, str]]], raw or [])
+    return [(str(entry_id), str(fields["f"])) for entry_id, fields in pairs]
+
+
+def entry_seq(entry_id: str) -> int | None:
+    """The seq of a stream entry; None for a status frame."""
+    seq, _, part = entry_id.partition("-")
+    return int(seq) if part == "0" else None
+
+
+class RunClaim(BaseModel):
+    run_id: str
+    message_id: str
+    conversation_id: str
+    instance_id: str
+
+
+class ControlMessage(BaseModel):
+    op: Literal["stop", "close"]
+    conversation_id: str | None = None
+    user_id: str | None = None
+    api_key_id: str | None = None
+    code: int = 0
+    reason: str = ""
+
+
+def redacted(url: str) -> str:
+    """A Redis URL fit for a log line: no password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
+
+
+def check_reachable(url: str) -> None:
+    """Raises ValueError with one clear line when Redis at `url` does not answer."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise ValueError(
+            f"cannot reach Redis at {redacted(url)} (PARLEY_REDIS_URL): {exc}"
+        ) from exc
+    finally:
+        client.close()
