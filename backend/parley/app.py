@@ -38,6 +38,7 @@ from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
 from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
+from parley.chat.conversations import ConversationService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
@@ -87,10 +88,11 @@ def open_database(settings: Settings, secret: str) -> Database:
     return db
 
 
-def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry | None:
-    """Shared through Redis when configured (raises ValueError when it does not answer)."""
+def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry:
+    """This process's own, or shared through Redis when configured (raises ValueError when
+    it does not answer)."""
     if settings.redis_url is None:
-        return None
+        return ChannelRegistry()
     check_reachable(settings.redis_url)
     return SharedRegistry(settings.redis_url, store, settings.run_lease_s)
 
@@ -110,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
     store = ChatStore(db)
+    channels = _channels(settings, store)
     chat = ChatService(
         store,
         engines,
@@ -122,8 +125,8 @@ def create_app(settings: Settings) -> FastAPI:
         limits,
         admission,
         file_store,
+        channels,
         observer=telemetry,
-        channels=_channels(settings, store),
     )
     completions = CompletionService(
         engines,
@@ -179,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.engines = engines
     app.state.chat = chat
+    app.state.conversations = ConversationService(store, engines, channels)
     app.state.completions = completions
     app.state.archive = archive
     app.state.files = FileService(file_store)
