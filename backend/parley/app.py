@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
             status_interval_s=settings.status_interval_s,
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
+            tool_max_steps=settings.tool_max_steps,
         ),
         limits,
         admission,

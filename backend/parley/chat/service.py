@@ -450,9 +450,11 @@ class ChatService:
                 if options.thinking is not None or conversation.thinking is None
                 else options.model_copy(update={"thinking": conversation.thinking}),
                 attached=attached_texts(question, files),
+                tools=tuple(conversation.tools or ()),
             ),
             store=self._store,
             engines=self._engines,
+            tools=self._tools,
             admission=self._admission,
             ticket=ticket,
             config=self._config,
