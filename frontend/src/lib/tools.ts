@@ -1,0 +1,38 @@
+// Tool calls in an answer's text, and the tools a conversation can pick (GET /api/tools).
+import type { ToolCallRecord } from "../api/protocol.gen";
+
+/** The length of `text` as the server counts it (Python's `len`): code points, not UTF-16 units. */
+export function codePointLength(text: string): number {
+  return Array.from(text).length;
+}
+
+/** A piece of an answer: text, or the tool call made at that point of the text. */
+export type AnswerPart = { kind: "text"; text: string } | { kind: "tool"; call: ToolCallRecord };
+
+/** The answer's text cut where each tool call was made (`content_offset`, in code points); calls
+ * at the same offset keep the order they were made in. An offset past the end (the text is
+ * behind the calls) puts the call at the end. */
+export function answerParts(content: string, toolCalls: ToolCallRecord[]): AnswerPart[] {
+  const points = Array.from(content);
+  const ordered = [...toolCalls].sort((a, b) => a.content_offset - b.content_offset);
+  const parts: AnswerPart[] = [];
+  let start = 0;
+  for (const call of ordered) {
+    const end = Math.min(Math.max(call.content_offset, start), points.length);
+    if (end > start) parts.push({ kind: "text", text: points.slice(start, end).join("") });
+    parts.push({ kind: "tool", call });
+    start = end;
+  }
+  if (start < points.length) parts.push({ kind: "text", text: points.slice(start).join("") });
+  return parts;
+}
+
+/** JSON text indented for reading; anything else (plain text, JSON cut short) as it came. */
+export function prettyJson(text: string): string {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? JSON.stringify(value, null, 2) : text;
+  } catch {
+    return text;
+  }
+}
