@@ -13,6 +13,7 @@ export type AnswerPart = { kind: "text"; text: string } | { kind: "tool"; call: 
  * at the same offset keep the order they were made in. An offset past the end (the text is
  * behind the calls) puts the call at the end. */
 export function answerParts(content: string, toolCalls: ToolCallRecord[]): AnswerPart[] {
+  if (toolCalls.length === 0) return content === "" ? [] : [{ kind: "text", text: content }];
   const points = Array.from(content);
   const ordered = [...toolCalls].sort((a, b) => a.content_offset - b.content_offset);
   const parts: AnswerPart[] = [];
