@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ToolCallRecord } from "../api/protocol.gen";
-import { answerParts, codePointLength, prettyJson } from "./tools";
+import type { ToolList } from "../api/types";
+import { answerParts, codePointLength, prettyJson, toolGroups } from "./tools";
 
 function call(callId: string, contentOffset: number): ToolCallRecord {
   return {
@@ -56,5 +57,54 @@ describe("prettyJson", () => {
     expect(prettyJson("42")).toBe("42");
     expect(prettyJson('{"a":')).toBe('{"a":');
     expect(prettyJson("plain words")).toBe("plain words");
+  });
+});
+
+describe("toolGroups", () => {
+  const list: ToolList = {
+    tools: [
+      { server: "math", name: "add", description: "Adds two numbers", input_schema: {} },
+      { server: "math", name: "mul", description: "Multiplies", input_schema: {} },
+    ],
+    servers: [
+      { id: "math", state: "ready", error: null },
+      { id: "files", state: "failed", error: "exited with status 1" },
+      { id: "web", state: "starting", error: null },
+    ],
+  };
+
+  it("groups the tools by server, in the order listed, servers without tools too", () => {
+    const groups = toolGroups(list, []);
+    expect(groups.map((group) => [group.server?.id, group.options.map((option) => option.id)])).toEqual([
+      ["math", ["math.add", "math.mul"]],
+      ["files", []],
+      ["web", []],
+    ]);
+    expect(groups[0]?.options[0]).toEqual({
+      id: "math.add",
+      name: "add",
+      description: "Adds two numbers",
+      available: true,
+    });
+  });
+
+  it("keeps chosen tools that are not offered now, under their server or apart, so they can be unchosen", () => {
+    const groups = toolGroups(list, ["math.add", "files.read", "math.gone", "old.tool"]);
+    expect(
+      groups.map((group) => [group.server?.id ?? null, group.options.map((option) => [option.id, option.available])]),
+    ).toEqual([
+      [
+        "math",
+        [
+          ["math.add", true],
+          ["math.mul", true],
+          ["math.gone", false],
+        ],
+      ],
+      ["files", [["files.read", false]]],
+      ["web", []],
+      [null, [["old.tool", false]]],
+    ]);
+    expect(groups[1]?.options[0]?.name).toBe("read");
   });
 });

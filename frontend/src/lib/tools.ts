@@ -1,5 +1,6 @@
 // Tool calls in an answer's text, and the tools a conversation can pick (GET /api/tools).
 import type { ToolCallRecord } from "../api/protocol.gen";
+import type { ToolInfo, ToolList, ToolServer } from "../api/types";
 
 /** The length of `text` as the server counts it (Python's `len`): code points, not UTF-16 units. */
 export function codePointLength(text: string): number {
@@ -36,4 +37,46 @@ export function prettyJson(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** How a conversation names a tool: "<server>.<name>". */
+export function toolId(tool: Pick<ToolInfo, "server" | "name">): string {
+  return `${tool.server}.${tool.name}`;
+}
+
+/** A tool the picker offers: one a server has now, or one chosen before that is gone. */
+export interface ToolOption {
+  id: string;
+  name: string;
+  description: string;
+  available: boolean;
+}
+
+/** The picker's groups: one per server (null: chosen tools of a server no longer listed). */
+export interface ToolGroup {
+  server: ToolServer | null;
+  options: ToolOption[];
+}
+
+/** The servers in the order listed, each with its tools, then the chosen tools not offered now
+ * (their server failed, is starting, or dropped them) under their server, so they can be unchosen. */
+export function toolGroups(list: ToolList, chosen: readonly string[]): ToolGroup[] {
+  const offered = new Set(list.tools.map(toolId));
+  const missing = chosen.filter((id) => !offered.has(id));
+  const groups: ToolGroup[] = list.servers.map((server) => ({
+    server,
+    options: [
+      ...list.tools
+        .filter((tool) => tool.server === server.id)
+        .map((tool) => ({ id: toolId(tool), name: tool.name, description: tool.description, available: true })),
+      ...missing
+        .filter((id) => id.startsWith(`${server.id}.`))
+        .map((id) => ({ id, name: id.slice(server.id.length + 1), description: "", available: false })),
+    ],
+  }));
+  const unlisted = missing.filter((id) => !list.servers.some((server) => id.startsWith(`${server.id}.`)));
+  if (unlisted.length > 0) {
+    groups.push({ server: null, options: unlisted.map((id) => ({ id, name: id, description: "", available: false })) });
+  }
+  return groups;
 }

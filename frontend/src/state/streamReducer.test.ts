@@ -65,6 +65,7 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     generating: false,
     thinking: null,
     current_leaf_id: null,
+    tools: [],
     ...overrides,
   };
 }
