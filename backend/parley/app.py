@@ -31,6 +31,7 @@ from parley.api.routes import (
     search,
     simple,
     system,
+    tools,
     transfer,
 )
 from parley.api.uploads import MEGABYTE
@@ -51,6 +52,7 @@ from parley.models import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
 from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
+from parley.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
+    tool_registry = ToolRegistry(settings.tools_config())
     limits = MessageLimits(
         settings.max_message_chars,
         max_request_messages=settings.max_request_messages,
@@ -98,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         limits,
         admission,
         file_store,
+        tool_registry,
         observer=telemetry,
     )
     completions = CompletionService(
@@ -137,8 +141,10 @@ def create_app(settings: Settings) -> FastAPI:
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
         engines.start()
+        tool_registry.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
+        await tool_registry.close()
         await engines.close()
         hasher.close()
         gpus.close()
@@ -153,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.engines = engines
+    app.state.tools = tool_registry
     app.state.chat = chat
     app.state.completions = completions
     app.state.archive = archive
@@ -182,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
         search,
         files,
         models,
+        tools,
         admin,
         system,
         simple,

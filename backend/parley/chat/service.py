@@ -13,6 +13,14 @@ from parley.chat.attachments import FileNotFound, FileStore
 from parley.chat.attachments import public as public_file
 from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
 from parley.chat.channels import Channel, ChannelRegistry, Close, Subscriber
+from parley.chat.errors import (
+    ChatRefused,
+    ConversationNotFound,
+    ModelNotFound,
+    ModelsBusy,
+    UnknownMessage,
+    UnknownTool,
+)
 from parley.chat.events import message_events, to_public
 from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
@@ -35,8 +43,6 @@ from parley.protocol import (
     ActiveRun,
     AnswerEvent,
     AnswerTracker,
-    ErrorCode,
-    ErrorKind,
     MessageFrame,
     ModelStatus,
     ModelUnavailable,
@@ -46,60 +52,13 @@ from parley.protocol import (
     StartFrame,
     server_frame_adapter,
 )
+from parley.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
 # Close code for sockets whose credential stopped working: logout, a disabled user, a deleted
 # API key, an expired token.
 CLOSE_LOGGED_OUT = 4401
-
-
-class ConversationNotFound(ParleyError):
-    """Another user's conversation answers exactly like a missing one."""
-
-    default_code = "conversation_not_found"
-    default_kind = "not_found"
-
-    def __init__(self, conversation_id: str) -> None:
-        super().__init__("No such conversation.")
-        self.conversation_id = conversation_id
-
-
-class UnknownMessage(ParleyError):
-    """A message id that is not one of the conversation's."""
-
-    default_code = "unknown_message"
-    default_kind = "invalid"
-
-
-class ModelsBusy(ParleyError):
-    """No room to load a model: every loaded one is answering (none is cut for it)."""
-
-    default_code = "model_unavailable"
-    default_kind = "busy"
-
-
-class ModelNotFound(ParleyError):
-    """A model named in a path (the models API) that this server does not know."""
-
-    default_code = "model_not_found"
-    default_kind = "not_found"
-
-    def __init__(self, model_id: str) -> None:
-        super().__init__(f"No model named {model_id!r}.")
-
-
-_REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
-
-
-class ChatRefused(ParleyError):
-    """A client request the service will not carry out; answered to that client alone."""
-
-    default_kind = "invalid"
-
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
-        self.code: ErrorCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +77,11 @@ class ChatService:
         limits: MessageLimits,
         admission: Admission,
         files: FileStore,
+        tools: ToolRegistry,
         observer: RunObserver | None = None,
     ) -> None:
         self._limits = limits
+        self._tools = tools
         self._admission = admission
         self._store = store
         self._files = files
@@ -200,11 +161,26 @@ class ChatService:
             elif not await self._store.has_message(conversation_id, leaf):
                 await self._owned(user_id, conversation_id)  # a missing conversation: 404
                 raise UnknownMessage(leaf)
+        if "tools" in changes:
+            picked = changes.pop("tools")
+            if picked is not None:
+                changes["tools"] = await self._checked_tools(user_id, conversation_id, picked)
         self._check_model(changes.get("model"))
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
             raise ConversationNotFound(conversation_id)
         return self._public(conversation)
+
+    async def _checked_tools(
+        self, user_id: str, conversation_id: str, picked: list[str]
+    ) -> list[str]:
+        """The picked tools without repeats; UnknownTool if one is no tool of a configured
+        server (a missing conversation is a 404 first)."""
+        unknown = self._tools.unknown(picked)
+        if unknown:
+            await self._owned(user_id, conversation_id)
+            raise UnknownTool(unknown)
+        return list(dict.fromkeys(picked))
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         await self._owned(user_id, conversation_id)

@@ -39,6 +39,8 @@ class GenerationRequest:
     # to them (a remote engine passes both through).
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice = "auto"
+    # False: at most one call per answer (the engine stops after the first).
+    parallel_tool_calls: bool = True
 
 
 class EngineError(ParleyError):

@@ -1,29 +1,119 @@
 """A deterministic engine for fast protocol tests: it 'generates' a configured script.
 
 Never the default: it only runs when the configuration names the model `scripted`.
+
+The script: its configured thinking (none when the prompt turned thinking off), then
+- when the last turn is a "tool" turn: `tool said: <contents of the trailing tool turns, joined
+  by "; ">`, finishing "stop";
+- when the request offers tools (`tool_choice` not "none") and the last turn is a user turn
+  with `[[call NAME {JSON object}]]` markers: the user text before the first marker, then one
+  `ToolCallMade` per marker in order (only the first when `parallel_tool_calls` is off),
+  finishing "tool_calls". NAME is not checked against the offered tools, so a test can make a
+  call to an unknown tool; a marker whose JSON is not an object is no marker (plain text);
+- with tools offered, no markers and `tool_choice` "required" or a named tool: a call to the
+  named (or the first offered) tool with arguments `{}`;
+- otherwise the configured answer, `{user}` being the last user message.
+A user message containing `[[fail]]` makes the run fail after its first tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
-from parley.protocol import AnswerProgress, Finished, FinishReason, Prefilling, Usage
+from parley.engine.tool_calls import new_call_id
+from parley.protocol import (
+    AnswerProgress,
+    Finished,
+    FinishReason,
+    ForcedTool,
+    Prefilling,
+    ToolCall,
+    ToolCallMade,
+    Usage,
+)
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
-_USER_MARK = "<|user|>\n"
 _END_MARK = "<|end|>\n"
 # A user message containing this makes the run fail after its first tokens (error-path tests).
 FAIL_MARKER = "[[fail]]"
+_CALL_OPEN = re.compile(r"\[\[call\s+([^\s\]]+)\s+")
+_CALL_CLOSE = re.compile(r"\s*\]\]")
+_JSON = json.JSONDecoder()
 
 
 def split_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
+
+
+def find_call_markers(text: str) -> tuple[str, list[ToolCall]]:
+    """The text before the first well-formed `[[call NAME {...}]]` marker, and every such
+    marker's call in order (all of `text` and none when there is no marker)."""
+    calls: list[ToolCall] = []
+    before = text
+    position = 0
+    while opening := _CALL_OPEN.search(text, position):
+        position = opening.end()
+        try:
+            arguments, end = _JSON.raw_decode(text, position)
+        except json.JSONDecodeError:
+            continue
+        closing = _CALL_CLOSE.match(text, end)
+        if not isinstance(arguments, dict) or closing is None:
+            continue
+        if not calls:
+            before = text[: opening.start()].rstrip()
+        calls.append(ToolCall(new_call_id(), opening.group(1), text[position:end]))
+        position = closing.end()
+    return before, calls
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    # Raw text, thinking tags included.
+    text: str
+    calls: tuple[ToolCall, ...]
+    fails: bool
+
+
+def _trailing_tool_results(turns: Sequence[ChatTurn]) -> list[str]:
+    results: list[str] = []
+    for turn in reversed(turns):
+        if turn.role != "tool":
+            break
+        results.append(turn.content)
+    return results[::-1]
+
+
+def _last_user(turns: Sequence[ChatTurn]) -> str:
+    return next((turn.content.strip() for turn in reversed(turns) if turn.role == "user"), "")
+
+
+def _answer_and_calls(
+    request: GenerationRequest, answer_template: str
+) -> tuple[str, tuple[ToolCall, ...]]:
+    results = _trailing_tool_results(request.turns)
+    if results:
+        return "tool said: " + "; ".join(results), ()
+    last_user = _last_user(request.turns)
+    offers_tools = bool(request.tools) and request.tool_choice != "none"
+    if not offers_tools or request.turns[-1].role != "user":
+        return answer_template.replace("{user}", last_user), ()
+    before, calls = find_call_markers(last_user)
+    if calls:
+        return before, tuple(calls[:1] if not request.parallel_tool_calls else calls)
+    choice = request.tool_choice
+    if isinstance(choice, ForcedTool):
+        return "", (ToolCall(new_call_id(), choice.name, "{}"),)
+    if choice == "required":
+        return "", (ToolCall(new_call_id(), request.tools[0].name, "{}"),)
+    return answer_template.replace("{user}", last_user), ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,43 +153,44 @@ class ScriptedEngine:
     ) -> int:
         return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
 
-    def _script(self, prompt: str) -> tuple[str, str]:
-        last_user = ""
-        if _USER_MARK in prompt:
-            last_user = prompt.rsplit(_USER_MARK, 1)[1].split(_END_MARK, 1)[0].strip()
+    def _script(self, request: GenerationRequest, prompt: str) -> _Script:
         thinking = self._config.thinking
         if prompt.endswith("</think>\n\n"):
             thinking = ""
         text = f"<think>{thinking}</think>\n\n" if thinking else ""
-        return text + self._config.answer.replace("{user}", last_user), last_user
+        answer, calls = _answer_and_calls(request, self._config.answer)
+        return _Script(text + answer, calls, FAIL_MARKER in _last_user(request.turns))
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
         prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
-        raw = self._generate_text(request, prompt)
+        script = self._script(request, prompt)
+        raw = self._generate_text(request, prompt, script)
         async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:
             async for event in stream:
+                if isinstance(event, Finished) and event.finish_reason == "tool_calls":
+                    for index, call in enumerate(script.calls):
+                        yield ToolCallMade(call, index)
                 yield event
 
     async def _generate_text(
-        self, request: GenerationRequest, prompt: str
+        self, request: GenerationRequest, prompt: str, script: _Script
     ) -> AsyncGenerator[RawProgress, None]:
         self._active.add(request.request_id)
         prompt_tokens = self.count_tokens(prompt)
         yield Prefilling(prompt_tokens=prompt_tokens)
-        script, last_user = self._script(prompt)
         if self._config.first_token_delay_s:
             await self._sleep(request.request_id, self._config.first_token_delay_s)
         produced = 0
-        reason: FinishReason = "stop"
+        reason: FinishReason = "tool_calls" if script.calls else "stop"
         try:
-            for token in split_tokens(script):
+            for token in split_tokens(script.text):
                 if request.request_id in self._cancelled:
                     reason = "cancelled"
                     break
                 if produced >= request.params.max_tokens:
                     reason = "length"
                     break
-                if FAIL_MARKER in last_user and produced == 3:
+                if script.fails and produced == 3:
                     raise EngineError("the scripted engine was asked to fail")
                 produced += 1
                 yield TextDelta(text=token, completion_tokens=produced)
