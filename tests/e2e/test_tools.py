@@ -4,8 +4,9 @@ reload in the middle of a call, and after the answer ended. Desktop and phone wi
 screenshots go to test-artifacts/ (tools-*.png) for a person to look at.
 
 The server runs the scripted engine, which calls a tool when the last user turn holds
-`[[call NAME JSON]]` and answers `tool said: <result>` once the result is in; the tools come from
-tests/e2e/mcp_demo_server.py over stdio."""
+`[[call FUNCTION JSON]]` (FUNCTION: "<server>__<tool>", the name the model is offered) and
+answers `tool said: <result>` once the result is in; the tools are tests/tools/mcp_server.py's
+over stdio, its `hang` outliving the call timeout."""
 
 from __future__ import annotations
 
@@ -34,8 +35,10 @@ from tests.e2e.browser_helpers import (
 )
 
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-DEMO_SERVER = Path(__file__).with_name("mcp_demo_server.py")
+MCP_SERVER = Path(__file__).resolve().parents[1] / "tools" / "mcp_server.py"
 BROKEN_REASON = "exited at start on purpose"
+# Long enough to see `hang` running and reload the page in the middle of it.
+TOOL_TIMEOUT_S = "4"
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +50,17 @@ def tools_server(
     tools_file.write_text(
         json.dumps(
             [
-                {"id": "demo", "transport": "stdio", "command": [sys.executable, str(DEMO_SERVER)]},
+                {"id": "demo", "transport": "stdio", "command": [sys.executable, str(MCP_SERVER)]},
                 {"id": "broken", "transport": "stdio", "command": [sys.executable, "-c", broken]},
             ]
         )
     )
     return start_server(
-        "tools", model="scripted", scripted_token_delay_s=TOKEN_DELAY_S, tools_file=str(tools_file)
+        "tools",
+        model="scripted",
+        scripted_token_delay_s=TOKEN_DELAY_S,
+        tools_file=str(tools_file),
+        tool_timeout_s=TOOL_TIMEOUT_S,
     )
 
 
@@ -117,60 +124,66 @@ def test_pick_a_tool_and_see_its_call_live_across_a_reload_and_after(
     page.get_by_role("button", name="Tools").click()
     dialog = page.get_by_role("dialog", name="Tools for this conversation")
     demo = dialog.get_by_role("group", name="demo")
-    expect(demo.get_by_role("checkbox")).to_have_count(2)
+    expect(demo.get_by_role("checkbox")).to_have_count(5)
     expect(dialog.get_by_role("group", name="broken")).to_contain_text("Not available")
     # Chosen with the keyboard: Space on a checkbox, Tab to the next, Enter on Save.
     add = demo.get_by_role("checkbox", name=re.compile("^add"))
     add.focus()
     page.keyboard.press("Space")
-    page.keyboard.press("Tab")
+    hang = demo.get_by_role("checkbox", name=re.compile("^hang"))
+    while not page.evaluate("document.activeElement.parentElement.textContent.startsWith('hang')"):
+        page.keyboard.press("Tab")
     page.keyboard.press("Space")
-    expect(demo.get_by_role("checkbox", name=re.compile("^fail"))).to_be_checked()
     expect(add).to_be_checked()
+    expect(hang).to_be_checked()
     shoot(page, "picker", width)
     dialog.get_by_role("button", name="Save").focus()
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("button", name="Tools: 2 chosen")).to_be_visible()
     detail = httpx.get(f"{base_url}/api/conversations/{conversation_id}", headers=auth(page))
-    assert sorted(detail.json()["conversation"]["tools"]) == ["demo.add", "demo.fail"]
+    assert sorted(detail.json()["conversation"]["tools"]) == ["demo.add", "demo.hang"]
 
-    # The call, live: the text before it, the card running, then its result and the answer.
-    send(page, 'Adding now. [[call demo.add {"a": 2, "b": 3}]]')
-    answer = last_answer(page)
-    expect(answer.locator(".tool-call")).to_have_attribute("data-state", "running")
-    expect(answer.locator(".tool-call")).to_contain_text("Calling demo.add…")
-    shoot(page, "card-running", width)
-
-    # A reload while the tool runs: the card is back at once (cached), then completes.
-    page.reload()
-    wait_connected(page)
-    answer = last_answer(page)
-    expect(answer.locator(".tool-call")).to_have_count(1)
+    # A call, live: the text before it, the card, the answer after it.
+    send(page, 'Adding now. [[call demo__add {"a": 2, "b": 3}]]')
     wait_answer_done(page)
+    answer = last_answer(page)
     assert answer_pieces(answer) == ["text:Adding now.", "tool:done", "text:tool said: 5"]
     card = open_card(answer)
+    expect(card.locator(".tool-call-toggle")).to_contain_text("Called demo.add")
     expect(card.locator(".tool-call-text")).to_have_text(['{\n  "a": 2,\n  "b": 3\n}', "5"])
     expect(card.locator(".tool-call-duration")).to_have_text(re.compile(r"^\d+(\.\d)? s$"))
     shoot(page, "card-done", width)
 
-    # After the answer ended: the same card in the same place from the server's copy.
+    # A call that runs until it times out, and a reload in the middle of it: the card comes back
+    # running (from the cache), then ends as an error when the timeout's result arrives.
+    send(page, "Waiting. [[call demo__hang {}]]")
+    answer = last_answer(page)
+    expect(answer.locator(".tool-call")).to_have_attribute("data-state", "running")
+    expect(answer.locator(".tool-call")).to_contain_text("Calling demo.hang…")
+    expect(answer.locator(".spinner")).to_be_visible()
+    shoot(page, "card-running", width)
+    page.reload()
+    answer = last_answer(page)
+    expect(answer.locator(".tool-call")).to_have_attribute("data-state", "running")
+    wait_connected(page)
+    wait_answer_done(page)
+    pieces = answer_pieces(answer)
+    assert pieces[:2] == ["text:Waiting.", "tool:error"], pieces
+    assert pieces[2].startswith("text:tool said: "), pieces
+    error = open_card(answer).locator(".tool-call-text.error")
+    expect(error).to_be_visible()
+    shoot(page, "card-error", width)
+
+    # After the answers ended: the same cards in the same places from the server's copy.
     page.evaluate(f"localStorage.removeItem('parley:conversation:{conversation_id}')")
     page.reload()
     wait_connected(page)
-    answer = last_answer(page)
-    expect(answer).to_have_attribute("data-status", "complete")
-    assert answer_pieces(answer) == ["text:Adding now.", "tool:done", "text:tool said: 5"]
-    expect(open_card(answer).locator(".tool-call-text").last).to_have_text("5")
-
-    # A tool's error: shown as an error, and the answer goes on.
-    send(page, '[[call demo.fail {"reason": "disk full"}]]')
-    wait_answer_done(page)
-    answer = last_answer(page)
-    expect(answer.locator(".tool-call")).to_have_attribute("data-state", "error")
-    error = open_card(answer).locator(".tool-call-text.error")
-    expect(error).to_contain_text("disk full")
-    shoot(page, "card-error", width)
+    expect(page.locator(".tool-call")).to_have_count(2)
+    first, second = page.locator(".message.assistant").all()
+    assert answer_pieces(first) == ["text:Adding now.", "tool:done", "text:tool said: 5"]
+    assert answer_pieces(second) == pieces
+    expect(open_card(first).locator(".tool-call-text").last).to_have_text("5")
 
 
 def test_the_picker_says_when_the_tools_cannot_be_loaded_or_saved(
