@@ -7,7 +7,7 @@ as text; registry: all of them, for the API and for runs.
 """
 
 from parley.tools.config import ToolsConfig
-from parley.tools.names import function_name, qualified_name
+from parley.tools.names import called_name, function_name, qualified_name
 from parley.tools.registry import NO_TOOLS, ToolOffer, ToolRegistry
 from parley.tools.results import ToolOutcome
 
@@ -17,6 +17,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolsConfig",
+    "called_name",
     "function_name",
     "qualified_name",
 ]

@@ -30,3 +30,9 @@ def function_name(qualified: str) -> str:
         return plain
     digest = hashlib.sha256(qualified.encode()).hexdigest()[:_DIGEST_CHARS]
     return f"{_UNSAFE.sub('_', plain)[: 64 - _DIGEST_CHARS - 1]}_{digest}"
+
+
+def called_name(stored: str) -> str:
+    """The function name the model called, from a stored call's name: "<server>.<tool>" for
+    a tool it was offered, else the name as the model wrote it."""
+    return function_name(stored) if split_qualified(stored) is not None else stored
