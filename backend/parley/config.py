@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     tool_result_max_chars: int = Field(
         20_000, ge=1, description="Longest tool result the model reads (longer ones are cut)."
     )
+    tool_connect_timeout_s: float = Field(
+        30.0, gt=0, description="Connecting to an MCP server and listing its tools, each time."
+    )
     tool_check_interval_s: float = Field(
         30.0, gt=0, description="How often a connected MCP server's tools are listed again."
     )
@@ -238,6 +241,7 @@ class Settings(BaseSettings):
         return ToolsConfig(
             tools_file=self.tools_file,
             call_timeout_s=self.tool_timeout_s,
+            connect_timeout_s=self.tool_connect_timeout_s,
             check_interval_s=self.tool_check_interval_s,
             retry_max_s=self.tool_retry_max_s,
             result_max_chars=self.tool_result_max_chars,
