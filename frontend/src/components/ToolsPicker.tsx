@@ -1,6 +1,7 @@
 // The tools a conversation offers the model (GET /api/tools), picked in a dialog from the
 // composer; the choice is saved as a whole with Save.
 import { useCallback, useEffect, useState } from "react";
+import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
 import { listTools } from "../api/rest";
 import type { ToolList, ToolServer } from "../api/types";
@@ -39,7 +40,12 @@ export function ToolsPicker({ token, chosen, disabled, onSave }: ToolsPickerProp
           </span>
         )}
       </button>
-      {open && <ToolsDialog token={token} chosen={chosen} onSave={onSave} onClose={() => setOpen(false)} />}
+      {/* In the body, not in the composer's <form>: a form in a form is submitted by the browser. */}
+      {open &&
+        createPortal(
+          <ToolsDialog token={token} chosen={chosen} onSave={onSave} onClose={() => setOpen(false)} />,
+          document.body,
+        )}
     </>
   );
 }
@@ -91,6 +97,8 @@ function ToolsDialog({ token, chosen, onSave, onClose }: Omit<ToolsPickerProps, 
         className="tools-form"
         onSubmit={(event) => {
           event.preventDefault();
+          // React events cross the portal: the composer's form must not see this submit.
+          event.stopPropagation();
           void save();
         }}
       >
