@@ -72,7 +72,8 @@ def end_event(message: Message) -> EndFrame | ErrorFrame:
     )
 
 
-def _tool_event(message: Message, seq: int, kind: str, index: int) -> RunEvent:
+def tool_event(message: Message, seq: int, kind: str, index: int) -> RunEvent:
+    """The event of the answer's call `index`: its `tool_call`, or its `tool_result` once in."""
     record = ToolCallRecord(**(message.tool_calls or [])[index])
     if kind == TOOL_CALL:
         return ToolCallFrame(
@@ -111,7 +112,7 @@ def message_events(message: Message, after_seq: int) -> list[RunEvent]:
     for seq, channel, length in message.deltas or []:
         if channel in (TOOL_CALL, TOOL_RESULT):
             if seq > after_seq:
-                events.append(_tool_event(message, seq, channel, length))
+                events.append(tool_event(message, seq, channel, length))
             continue
         start = offsets[channel]
         offsets[channel] = start + length

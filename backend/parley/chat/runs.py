@@ -223,15 +223,18 @@ class Run:
             finished = await self._step(engine, turns, options, offer.specs, made)
             read += finished.usage.prompt_tokens
             made += finished.usage.completion_tokens
-            if finished.finish_reason != "tool_calls" or self._stop_requested.is_set():
-                break
-            results = await self._tools.run_calls(self.message.content[text_start:])
+            if finished.finish_reason != "tool_calls":
+                return Finished(finished.finish_reason, Usage(read, made))
+            # A stop that came once the calls were made, before they ran, cancels them too.
+            stopped = self._stop_requested.is_set()
+            results = None if stopped else await self._tools.run_calls(text_start)
             if results is None or self._stop_requested.is_set():
                 return Finished("cancelled", Usage(read, made))
             if not results:  # "tool_calls" without a call: nothing to go on with
                 break
             turns = [*turns, *results]
-        return Finished(finished.finish_reason, Usage(read, made))
+        # An answer never ends on "tool_calls" (a chat client has no calls to make).
+        return Finished("stop", Usage(read, made))
 
     async def _step(
         self,

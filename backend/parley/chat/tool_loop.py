@@ -17,16 +17,10 @@ import contextlib
 from collections.abc import Sequence
 
 from parley.chat.channels import Channel
-from parley.chat.events import TOOL_CALL, TOOL_RESULT
+from parley.chat.events import TOOL_CALL, TOOL_RESULT, tool_event
 from parley.chat.store import ChatStore
 from parley.models import Message
-from parley.protocol import (
-    ChatTurn,
-    ToolCall,
-    ToolCallFrame,
-    ToolCallRecord,
-    ToolResultFrame,
-)
+from parley.protocol import ChatTurn, ToolCall, ToolCallRecord
 from parley.tools import NO_TOOLS, ToolOffer, ToolOutcome, ToolRegistry
 
 
@@ -68,29 +62,18 @@ class RunTools:
             arguments=call.arguments,
             content_offset=len(message.content),
         )
-        await self._channel.reserve(1)
-        seq = self._channel.next_seq()
         message.tool_calls = [*records, record.model_dump()]
-        message.deltas = [*(message.deltas or []), [seq, TOOL_CALL, len(records)]]
         self._pending.append((len(records), call))
-        self._channel.publish(
-            ToolCallFrame(
-                seq=seq,
-                message_id=message.id,
-                call_id=record.call_id,
-                name=record.name,
-                arguments=record.arguments,
-            )
-        )
-        await self._store.save_answer(message, self._channel.last_seq)
+        await self._publish(TOOL_CALL, len(records))
 
-    async def run_calls(self, text: str) -> list[ChatTurn] | None:
-        """Run this step's calls; the turns that tell the model what it said and what each
-        call gave, or None when the run was stopped during one."""
+    async def run_calls(self, text_start: int) -> list[ChatTurn] | None:
+        """Run this step's calls; the turns that tell the model what it said (the answer's
+        text from `text_start`, never its thinking) and what each call gave, or None when the
+        run was stopped during one."""
         if not self._pending:
             return []
         calls = tuple(call for _, call in self._pending)
-        turns = [ChatTurn("assistant", text, tool_calls=calls)]
+        turns = [ChatTurn("assistant", self._message.content[text_start:], tool_calls=calls)]
         for index, call in self._pending:
             outcome = await self._outcome(call)
             if outcome is None:
@@ -123,25 +106,22 @@ class RunTools:
         message = self._message
         records = list(message.tool_calls or [])
         record = ToolCallRecord.model_validate(records[index])
-        record = record.model_copy(
+        records[index] = record.model_copy(
             update={
                 "result": outcome.content,
                 "is_error": outcome.is_error,
                 "duration_ms": outcome.duration_ms,
             }
-        )
-        records[index] = record.model_dump()
+        ).model_dump()
+        message.tool_calls = records
+        await self._publish(TOOL_RESULT, index)
+
+    async def _publish(self, kind: str, index: int) -> None:
+        """The event of call `index` (its call or its result): numbered, sent, and saved with
+        the answer, its place among the text pieces kept in `deltas` for replay."""
         await self._channel.reserve(1)
         seq = self._channel.next_seq()
-        message.tool_calls = records
-        message.deltas = [*(message.deltas or []), [seq, TOOL_RESULT, index]]
-        self._channel.publish(
-            ToolResultFrame(
-                seq=seq,
-                call_id=record.call_id,
-                content=outcome.content,
-                is_error=outcome.is_error,
-                duration_ms=outcome.duration_ms,
-            )
-        )
+        message = self._message
+        message.deltas = [*(message.deltas or []), [seq, kind, index]]
+        self._channel.publish(tool_event(message, seq, kind, index))
         await self._store.save_answer(message, self._channel.last_seq)
