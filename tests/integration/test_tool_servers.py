@@ -205,3 +205,12 @@ async def test_a_server_that_dies_in_a_call_is_an_error_and_comes_back(
     assert result == {**result, "content": "4", "is_error": False}
     with user.http() as client:
         assert server_state(client.get("/api/tools").json(), "local")["state"] == "ready"
+
+
+def test_a_bad_tools_file_stops_the_server_at_start_saying_why(tmp_path: Path) -> None:
+    tools_file = tmp_path / "tools.json"
+    tools_file.write_text(json.dumps([{"id": "a__b", "transport": "stdio", "command": ["x"]}]))
+    server = ServerProcess(tmp_path / "data", model="scripted", tools_file=str(tools_file))
+    with pytest.raises(RuntimeError, match="server exited early"):
+        server.start()
+    assert f"{tools_file}: server 1 ('a__b'): stdio.id" in server.log()
