@@ -251,3 +251,54 @@ async def test_picking_an_unknown_tool_is_refused(tools_server: ServerProcess) -
 
 def test_tools_need_a_login(tools_server: ServerProcess) -> None:
     assert httpx.get(f"{tools_server.base_url}/api/tools").status_code == 401
+
+
+async def test_tool_calls_survive_export_and_import_and_replay_in_place(
+    tools_server: ServerProcess,
+) -> None:
+    user = new_user(tools_server)
+    conversation_id = tool_conversation(user, "demo.add")
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say(f"Adding. {call('demo__add', a=2, b=3)}")
+    await socket.until("end")
+    await socket.close()
+    original = user.conversation(conversation_id)["messages"][-1]
+    with user.http() as client:
+        exported = client.get(f"/api/conversations/{conversation_id}/export?format=json")
+        markdown = client.get(f"/api/conversations/{conversation_id}/export?format=markdown")
+    assert '> 🔧 `demo.add` `{"a": 2, "b": 3}`' in markdown.text
+    assert (
+        markdown.text.index("Adding.")
+        < markdown.text.index("🔧")
+        < markdown.text.index("tool said: 5")
+    )
+
+    other = new_user(tools_server)
+    with other.http() as client:
+        imported = client.post(
+            "/api/import", files={"file": ("export.json", exported.content, "application/json")}
+        )
+    assert imported.status_code == 201, imported.text
+    (copy_id,) = imported.json()["conversation_ids"]
+    copy = other.conversation(copy_id)["messages"][-1]
+    assert copy["tool_calls"] == original["tool_calls"]
+    socket, _ = await ChatSocket.open(other, copy_id, after_seq=0)
+    frames = await socket.until("end")
+    await socket.close()
+    answer_frames = [f["type"] for f in frames if f["type"] not in ("message", "start", "end")]
+    assert answer_frames == ["thinking", "chunk", "tool_call", "tool_result", "chunk"]
+    assert text_of(frames, "chunk") == copy["content"] == "Adding.tool said: 5"
+    assert of_type(frames, "chunk")[0]["content"] == "Adding."
+    assert of_type(frames, "tool_result")[0]["content"] == "5"
+
+    # Calls placed outside their answer's text are refused, and nothing is stored.
+    document = exported.json()
+    document["conversations"][0]["messages"][-1]["tool_calls"][0]["content_offset"] = 999
+    with other.http() as client:
+        refused = client.post(
+            "/api/import",
+            files={"file": ("export.json", json.dumps(document), "application/json")},
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"]["code"] == "bad_import"
+        assert len(client.get("/api/conversations").json()["items"]) == 1

@@ -1208,6 +1208,11 @@ export interface components {
              * @default []
              */
             attachments: components["schemas"]["ExportedAttachment"][];
+            /**
+             * Tool Calls
+             * @default []
+             */
+            tool_calls: components["schemas"]["ToolCallRecord"][];
         };
         /**
          * GenerateRequest
