@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     tool_check_interval_s: float = Field(
         30.0, gt=0, description="How often a connected MCP server's tools are listed again."
     )
+    tool_retry_initial_s: float = Field(
+        1.0, gt=0, description="First wait before reconnecting a failed MCP server (then doubled)."
+    )
     tool_retry_max_s: float = Field(
         60.0, gt=0, description="Longest wait before reconnecting a failed MCP server."
     )
@@ -243,6 +246,7 @@ class Settings(BaseSettings):
             call_timeout_s=self.tool_timeout_s,
             connect_timeout_s=self.tool_connect_timeout_s,
             check_interval_s=self.tool_check_interval_s,
+            retry_initial_s=self.tool_retry_initial_s,
             retry_max_s=self.tool_retry_max_s,
             result_max_chars=self.tool_result_max_chars,
         )

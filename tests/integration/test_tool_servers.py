@@ -5,7 +5,6 @@ shows its state in GET /api/tools; a failure harms no other; failed servers are 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
@@ -84,7 +83,9 @@ def tools_server(servers_dir: Path, http_mcp: str) -> Iterator[ServerProcess]:
         scripted_token_delay_s="0.01",
         tools_file=str(tools_file),
         tool_connect_timeout_s=str(CONNECT_TIMEOUT_S),
-        tool_retry_max_s="1",
+        # Failed servers stay failed long enough to be seen so, and come back soon.
+        tool_retry_initial_s="3",
+        tool_retry_max_s="3",
         tool_timeout_s="10",
         login_failures_per_address="100000",
     ).start()
@@ -191,18 +192,16 @@ async def test_a_server_that_dies_in_a_call_is_an_error_and_comes_back(
     (died,) = of_type(frames, "tool_result")
     assert died["is_error"] is True and died["content"].startswith("The call failed")
     assert frames[-1]["finish_reason"] == "stop"
-    # Its process is gone; the server is connected again (a fresh process) and answers.
+    # Its process is gone: failed, with its last words, then connected again (a fresh
+    # process) and answering.
+    dead = server_state(wait_for(user, in_state("crashy", "failed")), "crashy")
+    assert "crashing on purpose" in dead["error"]
     wait_for(user, in_state("crashy", "ready"))
-    for _ in range(50):
-        await socket.say(call("crashy__add", a=2, b=2))
-        frames = await socket.until("end")
-        (result,) = of_type(frames, "tool_result")
-        if not result["is_error"]:
-            break
-        # Listed ready just before the failure was noticed: wait for the reconnection.
-        await asyncio.sleep(0.2)
+    await socket.say(call("crashy__add", a=2, b=2))
+    frames = await socket.until("end")
     await socket.close()
-    assert result == {**result, "content": "4", "is_error": False}
+    (result,) = of_type(frames, "tool_result")
+    assert result["content"] == "4" and result["is_error"] is False
     with user.http() as client:
         assert server_state(client.get("/api/tools").json(), "local")["state"] == "ready"
 
