@@ -30,6 +30,7 @@ from parley.api.routes import (
     search,
     simple,
     system,
+    tools,
     transfer,
 )
 from parley.api.uploads import MEGABYTE
@@ -53,6 +54,7 @@ from parley.models import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
 from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
+from parley.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
+    tool_registry = ToolRegistry(settings.tools_config())
     limits = MessageLimits(
         settings.max_message_chars,
         max_request_messages=settings.max_request_messages,
@@ -121,10 +124,12 @@ def create_app(settings: Settings) -> FastAPI:
             status_interval_s=settings.status_interval_s,
             default_max_tokens=settings.max_new_tokens,
             ignore_eos=settings.bench_ignore_eos,
+            tool_max_steps=settings.tool_max_steps,
         ),
         limits,
         admission,
         file_store,
+        tool_registry,
         channels,
         observer=telemetry,
     )
@@ -164,9 +169,11 @@ def create_app(settings: Settings) -> FastAPI:
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
         engines.start()
+        tool_registry.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
         await chat.close()
+        await tool_registry.close()
         await engines.close()
         hasher.close()
         gpus.close()
@@ -181,8 +188,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.engines = engines
+    app.state.tools = tool_registry
     app.state.chat = chat
-    app.state.conversations = ConversationService(store, engines, channels)
+    app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions
     app.state.archive = archive
     app.state.files = FileService(file_store)
@@ -211,6 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
         search,
         files,
         models,
+        tools,
         admin,
         system,
         simple,

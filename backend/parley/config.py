@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.engine.config import EngineConfig
 from parley.engine.scripted import ScriptedConfig
+from parley.tools import ToolsConfig
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -179,6 +180,33 @@ class Settings(BaseSettings):
     remote_check_interval_s: float = Field(
         15.0, gt=0, description="How often remote models (engine 'openai') are checked."
     )
+    # --- tools: MCP servers and the tool loop of chat runs ---
+    tools_file: Path | None = Field(
+        None, description="JSON file listing the MCP servers whose tools chats may use."
+    )
+    tool_timeout_s: float = Field(
+        30.0, gt=0, description="One tool call's limit; past it the model is told it timed out."
+    )
+    tool_max_steps: int = Field(
+        8,
+        ge=1,
+        description="Generations in one answer, tool calls between them; the last offers no tools.",
+    )
+    tool_result_max_chars: int = Field(
+        20_000, ge=1, description="Longest tool result the model reads (longer ones are cut)."
+    )
+    tool_connect_timeout_s: float = Field(
+        30.0, gt=0, description="Connecting to an MCP server and listing its tools, each time."
+    )
+    tool_check_interval_s: float = Field(
+        30.0, gt=0, description="How often a connected MCP server's tools are listed again."
+    )
+    tool_retry_initial_s: float = Field(
+        1.0, gt=0, description="First wait before reconnecting a failed MCP server (then doubled)."
+    )
+    tool_retry_max_s: float = Field(
+        60.0, gt=0, description="Longest wait before reconnecting a failed MCP server."
+    )
     log_level: LogLevel = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     static_dir: Path | None = Field(
@@ -234,6 +262,17 @@ class Settings(BaseSettings):
                 first_token_delay_s=self.scripted_first_token_delay_s,
                 context_length=self.scripted_context_length,
             ),
+        )
+
+    def tools_config(self) -> ToolsConfig:
+        return ToolsConfig(
+            tools_file=self.tools_file,
+            call_timeout_s=self.tool_timeout_s,
+            connect_timeout_s=self.tool_connect_timeout_s,
+            check_interval_s=self.tool_check_interval_s,
+            retry_initial_s=self.tool_retry_initial_s,
+            retry_max_s=self.tool_retry_max_s,
+            result_max_chars=self.tool_result_max_chars,
         )
 
     @property

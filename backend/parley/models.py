@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
@@ -126,7 +126,18 @@ class ConversationCreate(SQLModel):
     )
 
 
+# A conversation's picked tools, "<server>.<tool>" each.
+TOOL_NAME_MAX = 200
+MAX_PICKED_TOOLS = 64
+
+
 class ConversationUpdate(ConversationCreate):
+    tools: list[Annotated[str, Field(min_length=1, max_length=TOOL_NAME_MAX)]] | None = Field(
+        None,
+        max_length=MAX_PICKED_TOOLS,
+        description='The tools answers may call, "<server>.<tool>" as GET /api/tools lists '
+        "them; [] for none.",
+    )
     current_leaf_id: str | None = Field(
         None,
         max_length=100,
@@ -141,6 +152,8 @@ class Conversation(ConversationBase, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE")
+    # The tools answers may call ("<server>.<tool>"); None: none picked yet.
+    tools: list[str] | None = Field(default=None, sa_column=Column(JSON))
     # The seq of the last event of this conversation; events are numbered per conversation.
     last_seq: int = 0
     # Seqs are handed out in blocks reserved here before use, so after a crash the next seq
@@ -156,6 +169,13 @@ class ConversationPublic(ConversationBase):
     updated_at: datetime
     last_seq: int
     generating: bool = False
+    # The tools answers may call, "<server>.<tool>" each.
+    tools: list[str] = []
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _none_picked(cls, value: list[str] | None) -> list[str]:
+        return value or []
 
 
 class ConversationPage(SQLModel):
@@ -195,6 +215,9 @@ class Message(SQLModel, table=True):
     error_message: str | None = None
     # The files sent with a user message, as AttachmentPublic dicts (their text is in `files`).
     attachments: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    # An answer's tool calls in order, as ToolCallRecord dicts (each replaced, never changed in
+    # place, as the call runs); their events are in `deltas`.
+    tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _utc_column(nullable=False)
 
 

@@ -20,11 +20,15 @@ async def chat(base_url: str, username: str, password: str, question: str) -> No
     async with httpx.AsyncClient(base_url=base_url) as http:
         # Register once; a taken name just means we registered before.
         await http.post("/api/auth/register", json={"username": username, "password": password})
-        login = await http.post("/api/auth/login", json={"username": username, "password": password})
+        login = await http.post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
         login.raise_for_status()
         token = login.json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        created = await http.post("/api/conversations", json={"title": question[:40]}, headers=headers)
+        created = await http.post(
+            "/api/conversations", json={"title": question[:40]}, headers=headers
+        )
         created.raise_for_status()
         conversation_id = created.json()["id"]
 

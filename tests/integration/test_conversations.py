@@ -22,6 +22,7 @@ CONVERSATION_KEYS = {
     "generating",
     "thinking",
     "current_leaf_id",
+    "tools",
 }
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -65,6 +66,7 @@ def test_create_with_defaults(client: httpx.Client, account: Account) -> None:
     assert conversation["system_prompt"] == ""
     assert conversation["last_seq"] == 0
     assert conversation["generating"] is False
+    assert conversation["tools"] == []
     assert stamp(conversation["created_at"]) == stamp(conversation["updated_at"])
 
 

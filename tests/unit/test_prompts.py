@@ -7,10 +7,18 @@ from collections.abc import Sequence
 
 import pytest
 
-from parley.chat.prompts import Prompt, PromptTooLong, branch_to, build_prompt, history_turns
+from parley.chat.prompts import (
+    NO_RESULT,
+    Prompt,
+    PromptTooLong,
+    branch_to,
+    build_prompt,
+    history_turns,
+)
 from parley.engine.base import ChatTurn
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.models import Message
+from parley.protocol import ToolCall
 
 
 def engine(context_length: int) -> ScriptedEngine:
@@ -157,6 +165,63 @@ def test_history_turns_skip_errored_and_empty_answers() -> None:
         ChatTurn("user", "two"),
         ChatTurn("user", "three"),
         ChatTurn("assistant", "cut short"),
+    ]
+
+
+def test_history_turns_keep_tool_calls_and_results_and_leave_thinking_out() -> None:
+    def record(call_id: str, name: str, offset: int, result: str | None) -> dict[str, object]:
+        return {
+            "call_id": call_id,
+            "name": name,
+            "arguments": "{}",
+            "result": result,
+            "is_error": False,
+            "content_offset": offset,
+        }
+
+    branch = [
+        message("u1", "user", content="Weather and time?"),
+        message(
+            "a1",
+            "assistant",
+            "u1",
+            content="Looking.It is sunny at noon.",
+            thinking="I should call the tools",
+            tool_calls=[
+                record("c1", "w.weather", 8, "sunny"),
+                record("c2", "w.clock", 8, "noon"),
+            ],
+        ),
+        message("u2", "user", "a1", content="And now?"),
+        message(
+            "a2",
+            "assistant",
+            "u2",
+            content="",
+            tool_calls=[record("c3", "w.clock", 0, None), record("c4", "nope", 0, "no tool")],
+            status="cancelled",
+        ),
+        message("u3", "user", "a2", content="Thanks"),
+    ]
+    assert history_turns(branch) == [
+        ChatTurn("user", "Weather and time?"),
+        ChatTurn(
+            "assistant",
+            "Looking.",
+            tool_calls=(ToolCall("c1", "w__weather", "{}"), ToolCall("c2", "w__clock", "{}")),
+        ),
+        ChatTurn("tool", "sunny", tool_call_id="c1"),
+        ChatTurn("tool", "noon", tool_call_id="c2"),
+        ChatTurn("assistant", "It is sunny at noon."),
+        ChatTurn("user", "And now?"),
+        ChatTurn(
+            "assistant",
+            "",
+            tool_calls=(ToolCall("c3", "w__clock", "{}"), ToolCall("c4", "nope", "{}")),
+        ),
+        ChatTurn("tool", NO_RESULT, tool_call_id="c3"),
+        ChatTurn("tool", "no tool", tool_call_id="c4"),
+        ChatTurn("user", "Thanks"),
     ]
 
 

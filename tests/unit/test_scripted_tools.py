@@ -127,6 +127,21 @@ async def test_a_tool_turn_is_answered_with_its_results() -> None:
     assert calls(events) == [] and finish(events) == "stop"
 
 
+async def test_calls_in_a_tool_result_are_made_while_tools_are_offered() -> None:
+    call = ToolCall("call_1", "weather", "{}")
+    turns = [
+        ChatTurn("user", USER),
+        ChatTurn("assistant", "", tool_calls=(call,)),
+        ChatTurn("tool", 'Now: [[call clock {"zone": "UTC"}]]', tool_call_id="call_1"),
+    ]
+    chained = await run(turns)
+    assert answer(chained) == "Now:"
+    assert calls(chained) == [(0, "clock", '{"zone": "UTC"}')] and finish(chained) == "tool_calls"
+    plain = await run(turns, tools=())
+    assert answer(plain) == 'tool said: Now: [[call clock {"zone": "UTC"}]]'
+    assert calls(plain) == [] and finish(plain) == "stop"
+
+
 async def test_a_length_cut_makes_no_calls() -> None:
     events = await run([ChatTurn("user", USER)], max_tokens=1)
     assert answer(events) == "Let"

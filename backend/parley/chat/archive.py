@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from parley.chat.events import CHUNK, THINKING
+from parley.chat.events import CHUNK, THINKING, TOOL_CALL, TOOL_RESULT
 from parley.chat.search import SearchHit, SearchIndex
 from parley.chat.transfer import (
     ExportDocument,
@@ -118,16 +118,31 @@ def _attachment_of(stored: StoredFile) -> ExportedAttachment:
 
 def _replayable(message: Message, first_seq: int) -> int:
     """Give an imported message the seqs of the events a run would have sent for it (user:
-    `message`; answer: `start`, one `thinking`, one `chunk`, the end) and return the next."""
+    `message`; answer: `start`, one `thinking`, a `chunk` of the text before each tool call,
+    its `tool_call` and `tool_result`, a `chunk` of the rest, the end) and return the next."""
     message.seq = first_seq
     if message.role == "user":
         return first_seq + 1
     seq = first_seq + 1
     deltas: list[list[object]] = []
-    for channel, text in ((THINKING, message.thinking), (CHUNK, message.content)):
-        if text:
-            deltas.append([seq, channel, len(text)])
+    if message.thinking:
+        deltas.append([seq, THINKING, len(message.thinking)])
+        seq += 1
+    start = 0
+    for index, record in enumerate(message.tool_calls or []):
+        offset = record["content_offset"]
+        if offset > start:
+            deltas.append([seq, CHUNK, offset - start])
             seq += 1
+        start = offset
+        deltas.append([seq, TOOL_CALL, index])
+        seq += 1
+        if record["result"] is not None:
+            deltas.append([seq, TOOL_RESULT, index])
+            seq += 1
+    if len(message.content) > start:
+        deltas.append([seq, CHUNK, len(message.content) - start])
+        seq += 1
     message.deltas = deltas
     message.end_seq = seq
     return seq + 1
@@ -176,6 +191,7 @@ def imported_rows(
             model=source.model,
             usage=dataclasses.asdict(source.usage) if source.usage else None,
             attachments=attachments or None,
+            tool_calls=[call.model_dump() for call in source.tool_calls] or None,
             created_at=source.created_at,
         )
         if source.role == "assistant":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.chat.channels import ChannelRegistry
-from parley.chat.errors import ConversationNotFound, UnknownMessage
+from parley.chat.errors import ConversationNotFound, UnknownMessage, UnknownTool
 from parley.chat.events import to_public
 from parley.chat.store import ChatStore
 from parley.engine.manager import EngineManager
@@ -20,6 +20,7 @@ from parley.models import (
     utcnow,
 )
 from parley.protocol import ModelUnavailable, ParleyError
+from parley.tools import ToolRegistry
 
 
 async def owned(store: ChatStore, user_id: str, conversation_id: str) -> Conversation:
@@ -31,10 +32,17 @@ async def owned(store: ChatStore, user_id: str, conversation_id: str) -> Convers
 
 
 class ConversationService:
-    def __init__(self, store: ChatStore, engines: EngineManager, channels: ChannelRegistry) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        engines: EngineManager,
+        channels: ChannelRegistry,
+        tools: ToolRegistry,
+    ) -> None:
         self._store = store
         self._engines = engines
         self._channels = channels
+        self._tools = tools
 
     def _public(self, conversation: Conversation) -> ConversationPublic:
         public = ConversationPublic.model_validate(conversation, from_attributes=True)
@@ -99,11 +107,26 @@ class ConversationService:
             elif not await self._store.has_message(conversation_id, leaf):
                 await owned(self._store, user_id, conversation_id)  # a missing one: 404
                 raise UnknownMessage(leaf)
+        if "tools" in changes:
+            picked = changes.pop("tools")
+            if picked is not None:
+                changes["tools"] = await self._checked_tools(user_id, conversation_id, picked)
         self._check_model(changes.get("model"))
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
             raise ConversationNotFound(conversation_id)
         return self._public(conversation)
+
+    async def _checked_tools(
+        self, user_id: str, conversation_id: str, picked: list[str]
+    ) -> list[str]:
+        """The picked tools without repeats; UnknownTool if one is no tool of a configured
+        server (a missing conversation is a 404 first)."""
+        unknown = self._tools.unknown(picked)
+        if unknown:
+            await owned(self._store, user_id, conversation_id)
+            raise UnknownTool(unknown)
+        return list(dict.fromkeys(picked))
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         await owned(self._store, user_id, conversation_id)

@@ -3,6 +3,8 @@ transport in one place (api/errors.py for HTTP, realtime/ for socket error frame
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from parley.protocol import ErrorCode, ErrorKind, ParleyError
 
 
@@ -42,3 +44,16 @@ class ChatRefused(ParleyError):
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
         self.code: ErrorCode = code
+
+
+class UnknownTool(ParleyError):
+    """A conversation picking tools that no configured MCP server lists."""
+
+    default_code = "unknown_tool"
+    default_kind = "invalid"
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(
+            f"No such tool: {', '.join(repr(name) for name in names)}. Pick tools as "
+            'GET /api/tools lists them, "<server>.<name>", from servers that are ready.'
+        )

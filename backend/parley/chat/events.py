@@ -20,11 +20,17 @@ from parley.protocol import (
     StartFrame,
     ThinkingFrame,
     Timings,
+    ToolCallFrame,
+    ToolCallRecord,
+    ToolResultFrame,
     Usage,
 )
 
 THINKING = "t"
 CHUNK = "c"
+# Tool events in `deltas`: [seq, TOOL_CALL or TOOL_RESULT, index of the call in `tool_calls`].
+TOOL_CALL = "k"
+TOOL_RESULT = "r"
 
 
 def to_public(message: Message) -> MessagePublic:
@@ -43,6 +49,7 @@ def to_public(message: Message) -> MessagePublic:
         finish_reason=cast(FinishReason | None, message.finish_reason),
         timings=Timings(**message.timings) if message.timings else None,
         attachments=[AttachmentPublic(**a) for a in message.attachments or []],
+        tool_calls=[ToolCallRecord(**record) for record in message.tool_calls or []],
     )
 
 
@@ -65,6 +72,26 @@ def end_event(message: Message) -> EndFrame | ErrorFrame:
     )
 
 
+def tool_event(message: Message, seq: int, kind: str, index: int) -> RunEvent:
+    """The event of the answer's call `index`: its `tool_call`, or its `tool_result` once in."""
+    record = ToolCallRecord(**(message.tool_calls or [])[index])
+    if kind == TOOL_CALL:
+        return ToolCallFrame(
+            seq=seq,
+            message_id=message.id,
+            call_id=record.call_id,
+            name=record.name,
+            arguments=record.arguments,
+        )
+    return ToolResultFrame(
+        seq=seq,
+        call_id=record.call_id,
+        content=record.result or "",
+        is_error=record.is_error,
+        duration_ms=record.duration_ms,
+    )
+
+
 def message_events(message: Message, after_seq: int) -> list[RunEvent]:
     """Every event of this message with a seq above `after_seq`, exactly as first sent."""
     if message.role == "user":
@@ -83,6 +110,10 @@ def message_events(message: Message, after_seq: int) -> list[RunEvent]:
         )
     offsets = {THINKING: 0, CHUNK: 0}
     for seq, channel, length in message.deltas or []:
+        if channel in (TOOL_CALL, TOOL_RESULT):
+            if seq > after_seq:
+                events.append(tool_event(message, seq, channel, length))
+            continue
         start = offsets[channel]
         offsets[channel] = start + length
         if seq <= after_seq:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from parley.chat.prompts import Prompt, build_prompt
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
+from parley.protocol import ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ async def prepare_generation(
     *,
     default_max_tokens: int,
     ignore_eos: bool = False,
+    tools: tuple[ToolSpec, ...] = (),
 ) -> PreparedGeneration:
     """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
     prompt = await build_prompt(
@@ -92,5 +94,6 @@ async def prepare_generation(
             turns=prompt.turns,
             enable_thinking=options.thinking,
             params=params,
+            tools=tools,
         ),
     )

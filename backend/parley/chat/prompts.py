@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
 from parley.models import Message
+from parley.protocol import ToolCall, ToolCallRecord
+from parley.tools import called_name
+
+# What the model reads for a call that `stop` (or a crash) cut short.
+NO_RESULT = "The call was cancelled before it returned."
 
 
 class PromptTooLong(Exception):
@@ -28,14 +34,47 @@ def branch_to(messages: Sequence[Message], leaf_id: str) -> list[Message]:
 def history_turns(
     branch: Sequence[Message], user_text: Callable[[Message], str] = lambda m: m.content
 ) -> list[ChatTurn]:
-    """Turns for the model: answers without their thinking; failed or empty answers left out;
-    a user message as `user_text` renders it (with its files, say)."""
+    """Turns for the model: answers without their thinking, with their tool calls and results;
+    failed or empty answers left out; a user message as `user_text` renders it (with its
+    files, say)."""
     turns: list[ChatTurn] = []
     for message in branch:
         if message.role == "user":
             turns.append(ChatTurn("user", user_text(message)))
-        elif message.content and message.status != "error":
-            turns.append(ChatTurn("assistant", message.content))
+        elif (message.content or message.tool_calls) and message.status != "error":
+            turns.extend(answer_turns(message))
+    return turns
+
+
+def answer_turns(answer: Message) -> list[ChatTurn]:
+    """An answer as the model wrote it: the text up to each step's calls (those made at one
+    `content_offset`) as an assistant turn with the calls, each call's result as a tool turn,
+    then the text after the last call."""
+    turns: list[ChatTurn] = []
+    records = [ToolCallRecord.model_validate(record) for record in answer.tool_calls or []]
+    start = 0
+    for offset, step in itertools.groupby(records, key=lambda record: record.content_offset):
+        calls = list(step)
+        turns.append(
+            ChatTurn(
+                "assistant",
+                answer.content[start:offset],
+                tool_calls=tuple(
+                    ToolCall(call.call_id, called_name(call.name), call.arguments) for call in calls
+                ),
+            )
+        )
+        turns.extend(
+            ChatTurn(
+                "tool",
+                call.result if call.result is not None else NO_RESULT,
+                tool_call_id=call.call_id,
+            )
+            for call in calls
+        )
+        start = offset
+    if answer.content[start:] or not turns:
+        turns.append(ChatTurn("assistant", answer.content[start:]))
     return turns
 
 

@@ -2,7 +2,8 @@
 
 It asks the engine for tokens, splits thinking from answer, numbers every event, saves the
 message as it streams and at the end (before `end` goes out), and fans events out through
-the conversation's channel. It goes on when every socket has closed.
+the conversation's channel. It goes on when every socket has closed. When the model calls
+tools, the run is several steps (chat/tool_loop.py), all writing into the one message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from parley.chat.generation import GenerationOptions, prepare_generation
 from parley.chat.metering import RunObserver, RunReport, TokenMeter
 from parley.chat.prompts import PromptTooLong
 from parley.chat.store import ChatStore
+from parley.chat.tool_loop import RunTools
 from parley.engine.base import ChatTurn, Engine, EngineError
 from parley.engine.manager import EngineManager, ModelUnavailable
 from parley.models import Message
@@ -38,8 +40,11 @@ from parley.protocol import (
     SendOptions,
     StatusFrame,
     ThinkingFrame,
+    ToolCallMade,
+    ToolSpec,
     Usage,
 )
+from parley.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ class RunConfig:
     default_max_tokens: int = 1024
     # Benchmarks only: answers run to max_tokens regardless of end-of-sequence.
     ignore_eos: bool = False
+    # Generations in one answer, tool calls between them; the last offers no tools.
+    tool_max_steps: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,8 @@ class RunPlan:
     options: SendOptions
     # The files of the message being answered (the last turn), fitted to the model's context.
     attached: tuple[AttachedText, ...] = ()
+    # The conversation's picked tools, "<server>.<tool>" each.
+    tools: tuple[str, ...] = ()
 
 
 RunPhase = Literal["queued", "prefill", "decoding"]
@@ -85,6 +94,7 @@ class Run:
         plan: RunPlan,
         store: ChatStore,
         engines: EngineManager,
+        tools: ToolRegistry,
         admission: Admission,
         ticket: Ticket,
         config: RunConfig,
@@ -110,6 +120,14 @@ class Run:
         self._meter = TokenMeter(observer, message.model or plan.model or "default")
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._tools = RunTools(
+            channel=channel,
+            message=message,
+            store=store,
+            registry=tools,
+            picked=plan.tools,
+            stopped=self._stop_requested,
+        )
 
     @property
     def id(self) -> str:
@@ -195,6 +213,39 @@ class Run:
                 max_new_tokens=options.max_tokens or self._config.default_max_tokens,
                 enable_thinking=options.thinking,
             )
+        except PromptTooLong as exc:
+            raise RunFailed("too_long", str(exc)) from exc
+        # Each step is one generation; the tool calls it makes run before the next.
+        read = made = 0
+        last_step = self._config.tool_max_steps - 1
+        for step in range(self._config.tool_max_steps):
+            offer, text_start = self._tools.start_step(last=step == last_step)
+            finished = await self._step(engine, turns, options, offer.specs, made)
+            read += finished.usage.prompt_tokens
+            made += finished.usage.completion_tokens
+            if finished.finish_reason != "tool_calls":
+                return Finished(finished.finish_reason, Usage(read, made))
+            # A stop that came once the calls were made, before they ran, cancels them too.
+            stopped = self._stop_requested.is_set()
+            results = None if stopped else await self._tools.run_calls(text_start)
+            if results is None or self._stop_requested.is_set():
+                return Finished("cancelled", Usage(read, made))
+            if not results:  # "tool_calls" without a call: nothing to go on with
+                break
+            turns = [*turns, *results]
+        # An answer never ends on "tool_calls" (a chat client has no calls to make).
+        return Finished("stop", Usage(read, made))
+
+    async def _step(
+        self,
+        engine: Engine,
+        turns: Sequence[ChatTurn],
+        options: GenerationOptions,
+        tools: tuple[ToolSpec, ...],
+        made_before: int,
+    ) -> Finished:
+        """One generation into the answer; `made_before`: the tokens earlier steps made."""
+        try:
             prepared = await prepare_generation(
                 engine,
                 self.id,
@@ -203,6 +254,7 @@ class Run:
                 options,
                 default_max_tokens=self._config.default_max_tokens,
                 ignore_eos=self._config.ignore_eos,
+                tools=tools,
             )
         except PromptTooLong as exc:
             raise RunFailed("too_long", str(exc)) from exc
@@ -215,11 +267,13 @@ class Run:
         try:
             async for event in stream:
                 if isinstance(event, Pieces):
-                    self._meter.tokens(event.completion_tokens)
+                    self._meter.tokens(made_before + event.completion_tokens)
                     await self._emit(event.pieces)
+                elif isinstance(event, ToolCallMade):
+                    await self._tools.made(event.call)
                 elif isinstance(event, Finished):
                     # Tokens that produced no text (a stop string, say) still count.
-                    self._meter.tokens(event.usage.completion_tokens, timed=False)
+                    self._meter.tokens(made_before + event.usage.completion_tokens, timed=False)
                     finished = event
                 elif isinstance(event, Queued):
                     self._set_status(StatusFrame(state="queued", position=event.position))

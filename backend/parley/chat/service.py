@@ -36,6 +36,7 @@ from parley.protocol import (
     StartFrame,
     server_frame_adapter,
 )
+from parley.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,12 @@ class ChatService:
         limits: MessageLimits,
         admission: Admission,
         files: FileStore,
+        tools: ToolRegistry,
         channels: ChannelRegistry,
         observer: RunObserver | None = None,
     ) -> None:
         self._limits = limits
+        self._tools = tools
         self._admission = admission
         self._store = store
         self._files = files
@@ -317,9 +320,11 @@ class ChatService:
                 if options.thinking is not None or conversation.thinking is None
                 else options.model_copy(update={"thinking": conversation.thinking}),
                 attached=attached_texts(question, files),
+                tools=tuple(conversation.tools or ()),
             ),
             store=self._store,
             engines=self._engines,
+            tools=self._tools,
             admission=self._admission,
             ticket=ticket,
             config=self._config,

@@ -68,6 +68,7 @@ _ANSWER_PROGRESS = (
     "finish_reason",
     "error_code",
     "error_message",
+    "tool_calls",
 )
 
 

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from parley.chat.titles import DEFAULT_TITLE
 from parley.models import SYSTEM_PROMPT_MAX, TITLE_MAX, Conversation, Message, utcnow
-from parley.protocol import MessageRole, MessageStatus, Usage
+from parley.protocol import MessageRole, MessageStatus, ToolCallRecord, Usage
 
 EXPORT_FORMAT = "parley.export"
 ID_MAX = 200
@@ -59,6 +59,8 @@ class ExportedMessage(_Exported):
     finish_reason: Literal["stop", "length", "cancelled"] | None = None
     usage: Usage | None = None
     attachments: list[ExportedAttachment] = []
+    # An answer's tool calls, placed in `content` by their `content_offset`.
+    tool_calls: list[ToolCallRecord] = []
 
 
 class ExportedConversation(_Exported):
@@ -97,6 +99,7 @@ def exported_message(message: Message, files: Mapping[str, ExportedAttachment]) 
         finish_reason=message.finish_reason,
         usage=Usage(**message.usage) if message.usage else None,
         attachments=attachments,
+        tool_calls=[ToolCallRecord.model_validate(r) for r in message.tool_calls or []],
     )
 
 
@@ -172,11 +175,31 @@ def conversation_markdown(conversation: Conversation, branch: Sequence[Message])
                 "</details>",
                 "",
             ]
-        if message.content:
-            lines += [message.content.rstrip(), ""]
+        lines += _answer_markdown(message)
         if message.status not in ("complete", "streaming"):
             lines += [f"*({message.status})*", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _answer_markdown(message: Message) -> list[str]:
+    """The text, each tool call quoted where it was made."""
+    lines: list[str] = []
+    start = 0
+    for record in (ToolCallRecord.model_validate(r) for r in message.tool_calls or []):
+        if message.content[start : record.content_offset].strip():
+            lines += [message.content[start : record.content_offset].strip(), ""]
+        start = record.content_offset
+        outcome = "no result" if record.result is None else record.result
+        label = "error" if record.is_error else "result"
+        lines += [
+            f"> 🔧 `{record.name}` `{record.arguments}`",
+            ">",
+            _quote(f"{label}: {outcome}" if record.result is not None else outcome),
+            "",
+        ]
+    if message.content[start:].strip():
+        lines += [message.content[start:].strip(), ""]
+    return lines
 
 
 # ---------- reading an import ----------
@@ -276,6 +299,17 @@ def _check_tree(index: int, conversation: ExportedConversation) -> None:
             )
     if len(tree_order(conversation.messages)) != len(ids):
         raise BadImport(f"Conversation {index + 1}: its messages' parents form a loop.")
+    for message in conversation.messages:
+        offsets = [call.content_offset for call in message.tool_calls]
+        if offsets and (
+            message.role != "assistant"
+            or offsets != sorted(offsets)
+            or not 0 <= offsets[0] <= offsets[-1] <= len(message.content)
+        ):
+            raise BadImport(
+                f"Conversation {index + 1}: message {message.id} has tool calls that are "
+                "not an answer's, in order, within its text."
+            )
 
 
 def tree_order(messages: Sequence[ExportedMessage]) -> list[ExportedMessage]:

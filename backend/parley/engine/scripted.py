@@ -4,7 +4,8 @@ Never the default: it only runs when the configuration names the model `scripted
 
 The script: its configured thinking (none when the prompt turned thinking off), then
 - when the last turn is a "tool" turn: `tool said: <contents of the trailing tool turns, joined
-  by "; ">`, finishing "stop";
+  by "; ">`, finishing "stop"; unless tools are offered and those contents hold
+  `[[call ...]]` markers (below): then their calls, so a test can chain calls;
 - when the request offers tools (`tool_choice` not "none") and the last turn is a user turn
   with `[[call NAME {JSON object}]]` markers: the user text before the first marker, then one
   `ToolCallMade` per marker in order (only the first when `parallel_tool_calls` is off),
@@ -99,10 +100,14 @@ def _answer_and_calls(
     request: GenerationRequest, answer_template: str
 ) -> tuple[str, tuple[ToolCall, ...]]:
     results = _trailing_tool_results(request.turns)
-    if results:
-        return "tool said: " + "; ".join(results), ()
-    last_user = _last_user(request.turns)
     offers_tools = bool(request.tools) and request.tool_choice != "none"
+    if results:
+        said = "; ".join(results)
+        before, calls = find_call_markers(said) if offers_tools else (said, [])
+        if calls:
+            return before, tuple(calls[:1] if not request.parallel_tool_calls else calls)
+        return "tool said: " + said, ()
+    last_user = _last_user(request.turns)
     if not offers_tools or request.turns[-1].role != "user":
         return answer_template.replace("{user}", last_user), ()
     before, calls = find_call_markers(last_user)

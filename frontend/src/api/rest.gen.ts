@@ -323,6 +323,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tools
+         * @description Every configured server with its state (`failed` with the reason), and the tools of
+         *     those that are ready, which a conversation may pick as "<server>.<name>".
+         */
+        get: operations["list_tools_api_tools_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/resources": {
         parameters: {
             query?: never;
@@ -1015,6 +1036,11 @@ export interface components {
              * @default false
              */
             generating: boolean;
+            /**
+             * Tools
+             * @default []
+             */
+            tools: string[];
         };
         /** ConversationUpdate */
         ConversationUpdate: {
@@ -1029,6 +1055,11 @@ export interface components {
              * @description Whether answers think first; null leaves it to the model.
              */
             thinking?: boolean | null;
+            /**
+             * Tools
+             * @description The tools answers may call, "<server>.<tool>" as GET /api/tools lists them; [] for none.
+             */
+            tools?: string[] | null;
             /**
              * Current Leaf Id
              * @description Show this branch: a message of the conversation, the newest of the branch shown; the next message sent without a parent_id follows it.
@@ -1177,6 +1208,11 @@ export interface components {
              * @default []
              */
             attachments: components["schemas"]["ExportedAttachment"][];
+            /**
+             * Tool Calls
+             * @default []
+             */
+            tool_calls: components["schemas"]["ToolCallRecord"][];
         };
         /**
          * GenerateRequest
@@ -1665,6 +1701,38 @@ export interface components {
             content_offset: number;
             /** Duration Ms */
             duration_ms: number | null;
+        };
+        /** ToolPublic */
+        ToolPublic: {
+            /** Server */
+            server: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Input Schema */
+            input_schema: {
+                [key: string]: unknown;
+            };
+        };
+        /** ToolServerStatus */
+        ToolServerStatus: {
+            /** Id */
+            id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "starting" | "ready" | "failed";
+            /** Error */
+            error: string | null;
+        };
+        /** ToolsPublic */
+        ToolsPublic: {
+            /** Tools */
+            tools: components["schemas"]["ToolPublic"][];
+            /** Servers */
+            servers: components["schemas"]["ToolServerStatus"][];
         };
         /** Usage */
         Usage: {
@@ -2402,6 +2470,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_tools_api_tools_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolsPublic"];
                 };
             };
         };

@@ -14,6 +14,7 @@ import type {
   ModelInfo,
   ModelList,
   ServerStats,
+  ToolList,
   User,
 } from "./types";
 
@@ -57,6 +58,10 @@ export function deleteConversation(token: string, id: string): Promise<void> {
 
 export function listModels(token: string): Promise<ModelList> {
   return requestJson("/api/models", { token });
+}
+
+export function listTools(token: string): Promise<ToolList> {
+  return requestJson("/api/tools", { token });
 }
 
 export function fetchResources(token: string): Promise<HostResources> {

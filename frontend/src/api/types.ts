@@ -31,3 +31,7 @@ export type SearchAnswer = Schemas["SearchResults"];
 /** POST /api/import */
 export type ImportAnswer = Schemas["ImportResult"];
 export type ExportFormat = "json" | "markdown";
+/** GET /api/tools: the tools of the MCP servers that are ready, and every server's state. */
+export type ToolList = Schemas["ToolsPublic"];
+export type ToolInfo = Schemas["ToolPublic"];
+export type ToolServer = Schemas["ToolServerStatus"];

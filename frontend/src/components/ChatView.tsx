@@ -15,6 +15,7 @@ import { Icon } from "./Icon";
 import { MessageItem, type Versions } from "./MessageItem";
 import { ModelPicker, ThinkingToggle, chosenModel, supportsThinkingToggle } from "./ModelPicker";
 import { SystemPromptEditor } from "./SystemPromptEditor";
+import { ToolsPicker } from "./ToolsPicker";
 
 interface ChatViewProps {
   conversationId: string;
@@ -91,10 +92,13 @@ export function ChatView(props: ChatViewProps) {
     return () => window.removeEventListener("keydown", onKey);
   }, [generating, stop]);
 
+  async function save(changes: ConversationChanges) {
+    dispatch({ type: "conversationChanged", conversation: await onUpdate(changes) });
+  }
+
   async function change(changes: ConversationChanges) {
     try {
-      const updated = await onUpdate(changes);
-      dispatch({ type: "conversationChanged", conversation: updated });
+      await save(changes);
       setSettingsProblem(null);
       return true;
     } catch (error) {
@@ -219,6 +223,14 @@ export function ChatView(props: ChatViewProps) {
             inputRef={props.composerRef}
             onSend={(content, files) => send({ content, attachments: files })}
             onStop={stop}
+            tools={
+              <ToolsPicker
+                token={token}
+                chosen={conversation?.tools ?? []}
+                disabled={!conversation}
+                onSave={(tools) => save({ tools })}
+              />
+            }
           />
         </>
       }

@@ -1,4 +1,12 @@
-import { useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type RefObject } from "react";
+import {
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+  type ReactNode,
+  type RefObject,
+} from "react";
 import { useTranslation } from "react-i18next";
 import type { Attachment } from "../api/types";
 import type { Attachments } from "../hooks/useAttachments";
@@ -16,9 +24,11 @@ interface ComposerProps {
   onSend: (content: string, attachments: Attachment[]) => void | boolean | Promise<boolean>;
   onStop: () => void;
   inputRef?: RefObject<HTMLTextAreaElement | null>;
+  /** Beside the attach button: the tools picker. */
+  tools?: ReactNode;
 }
 
-export function Composer({ generating, connected, attachments, onSend, onStop, inputRef }: ComposerProps) {
+export function Composer({ generating, connected, attachments, onSend, onStop, inputRef, tools }: ComposerProps) {
   const { t } = useTranslation();
   const language = useLanguage();
   const [draft, setDraft] = useState("");
@@ -84,6 +94,7 @@ export function Composer({ generating, connected, attachments, onSend, onStop, i
         </ul>
       )}
       <div className="composer-row">
+        {tools}
         <button
           type="button"
           className="icon-button attach"

@@ -13,6 +13,7 @@ const PATHS = {
   search: "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM16 16l5 5",
   keyboard: "M3 7h18v10H3zM7 11h.01M11 11h.01M15 11h.01M8 14h8",
   download: "M12 4v11M7 10l5 5 5-5M5 20h14",
+  tool: "M14.5 6.5a4 4 0 0 0-5 5L4 17v3h3l5.5-5.5a4 4 0 0 0 5-5l-2.5 2.5-2.5-.5-.5-2.5z",
 } as const;
 
 export function Icon({ name }: { name: keyof typeof PATHS }) {

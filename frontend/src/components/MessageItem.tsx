@@ -4,10 +4,12 @@ import type { TFunction } from "i18next";
 import { useLanguage } from "../i18n";
 import { copyText } from "../lib/clipboard";
 import { formatBytes, formatDateTime, formatNumber } from "../lib/format";
+import { answerParts } from "../lib/tools";
 import type { ChatMessage } from "../state/streamReducer";
 import { Icon } from "./Icon";
 import { Markdown } from "./Markdown";
 import { ThinkingBlock } from "./ThinkingBlock";
+import { ToolCallCard } from "./ToolCallCard";
 
 /** What the footer says about an answer that did not end normally (the server's reason wins). */
 function statusNote(message: ChatMessage, t: TFunction): string | null {
@@ -127,8 +129,9 @@ function UserMessage({ message, versions, onResend, onRetry }: MessageItemProps)
 function AssistantMessage({ message, waitingState, versions, onRegenerate }: MessageItemProps) {
   const { t } = useTranslation();
   const streaming = message.status === "streaming";
-  const thinkingInProgress = streaming && message.thinking !== "" && message.content === "";
-  const waiting = streaming && message.thinking === "" && message.content === "";
+  const nothingWritten = message.content === "" && message.toolCalls.length === 0;
+  const thinkingInProgress = streaming && message.thinking !== "" && nothingWritten;
+  const waiting = streaming && message.thinking === "" && nothingWritten;
   const note = statusNote(message, t);
   return (
     <>
@@ -145,7 +148,13 @@ function AssistantMessage({ message, waitingState, versions, onRegenerate }: Mes
               : t("message.starting")}
         </p>
       )}
-      {message.content !== "" && <Markdown text={message.content} />}
+      {answerParts(message.content, message.toolCalls).map((part, index) =>
+        part.kind === "text" ? (
+          <Markdown key={`text-${index}`} text={part.text} />
+        ) : (
+          <ToolCallCard key={part.call.call_id} call={part.call} answerStreaming={streaming} />
+        ),
+      )}
       {streaming && message.content !== "" && <span className="cursor" aria-hidden="true" />}
       <div className="message-footer">
         <VersionSwitcher versions={versions} />

@@ -83,6 +83,7 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     generating: false,
     thinking: null,
     current_leaf_id: null,
+    tools: [],
     ...overrides,
   };
 }

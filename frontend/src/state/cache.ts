@@ -11,8 +11,8 @@ const TOKEN_KEY = `${PREFIX}token`;
 const CONVERSATION_LIST_KEY = `${PREFIX}conversations`;
 const conversationKey = (id: string) => `${PREFIX}conversation:${id}`;
 const leafKey = (id: string) => `${PREFIX}leaf:${id}`;
-// 2: messages carry attachments, the state its current leaf.
-const CACHE_VERSION = 2;
+// 2: messages carry attachments, the state its current leaf; 3: messages carry tool calls.
+const CACHE_VERSION = 3;
 
 function readJson<T>(key: string): T | null {
   try {

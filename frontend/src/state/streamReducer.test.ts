@@ -65,6 +65,7 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     generating: false,
     thinking: null,
     current_leaf_id: null,
+    tools: [],
     ...overrides,
   };
 }
@@ -326,6 +327,110 @@ describe("streamReducer: resume and reconciliation", () => {
     state = apply(state, { type: "loaded", detail });
     expect(state.messages.map((message) => message.id)).toEqual(["u1", localMessageId("pending")]);
     expect(state.conversation?.title).toBe("Chat");
+  });
+});
+
+/** A run with a tool call: text, the call, its result, more text (seq 1..7). */
+const toolRun: ServerFrame[] = [
+  { type: "message", seq: 1, message: userMessage() },
+  { type: "start", seq: 2, run_id: "r1", message_id: "a1", parent_id: "u1" },
+  { type: "chunk", seq: 3, content: "Checking 🙂 " },
+  { type: "tool_call", seq: 4, message_id: "a1", call_id: "call-1", name: "demo.add", arguments: '{"a":1,"b":2}' },
+  { type: "tool_result", seq: 5, call_id: "call-1", content: "3", is_error: false, duration_ms: 12.5 },
+  { type: "chunk", seq: 6, content: "tool said: 3" },
+  {
+    type: "end",
+    seq: 7,
+    message_id: "a1",
+    finish_reason: "stop",
+    usage: { prompt_tokens: 5, completion_tokens: 3 },
+    timings: { ttft_ms: 120, tokens_per_s: 42.5 },
+  },
+];
+
+const finishedCall = {
+  call_id: "call-1",
+  name: "demo.add",
+  arguments: '{"a":1,"b":2}',
+  result: "3",
+  is_error: false,
+  // "Checking 🙂 " is 11 code points (12 UTF-16 units): the server counts code points.
+  content_offset: 11,
+  duration_ms: 12.5,
+};
+
+describe("streamReducer: tool calls", () => {
+  it("adds a running call where the text stands and completes it with its result", () => {
+    const running = frames(emptyConversationState(CONVERSATION_ID), toolRun.slice(0, 4));
+    expect(answer(running)?.toolCalls).toEqual([{ ...finishedCall, result: null, duration_ms: null }]);
+    const done = frames(running, toolRun.slice(4));
+    expect(answer(done)).toMatchObject({ content: "Checking 🙂 tool said: 3", status: "complete" });
+    expect(answer(done)?.toolCalls).toEqual([finishedCall]);
+  });
+
+  it("marks a failed call as an error and goes on", () => {
+    const failed = frames(emptyConversationState(CONVERSATION_ID), [
+      ...toolRun.slice(0, 4),
+      { type: "tool_result", seq: 5, call_id: "call-1", content: "timed out after 30 s", is_error: true },
+    ]);
+    expect(answer(failed)?.toolCalls[0]).toMatchObject({
+      result: "timed out after 30 s",
+      is_error: true,
+      duration_ms: null,
+    });
+    expect(answer(failed)?.status).toBe("streaming");
+  });
+
+  it("ignores a call or a result delivered twice", () => {
+    const state = frames(emptyConversationState(CONVERSATION_ID), [
+      ...toolRun.slice(0, 4),
+      toolRun[3]!,
+      toolRun[4]!,
+      toolRun[4]!,
+      ...toolRun.slice(5),
+    ]);
+    expect(answer(state)?.toolCalls).toEqual([finishedCall]);
+    expect(answer(state)?.content).toBe("Checking 🙂 tool said: 3");
+  });
+
+  it("continues from after_seq with the call still running when the socket dropped", () => {
+    const cut = frames(emptyConversationState(CONVERSATION_ID), toolRun.slice(0, 4));
+    const resumed = frames({ ...cut, activeRun: null }, [
+      ready(7, { run_id: "r1", message_id: "a1" }),
+      ...toolRun.slice(4),
+    ]);
+    expect(answer(resumed)?.toolCalls).toEqual([finishedCall]);
+    expect(answer(resumed)?.content).toBe("Checking 🙂 tool said: 3");
+  });
+
+  it("rebuilds the calls exactly when the replay starts before the run's start event", () => {
+    const partial = frames(emptyConversationState(CONVERSATION_ID), toolRun.slice(0, 5));
+    const replayed = frames({ ...partial, lastSeq: 1 }, [ready(7), ...toolRun.slice(1)]);
+    expect(answer(replayed)?.toolCalls).toEqual([finishedCall]);
+  });
+
+  it("takes the stored calls from the REST copy of a finished answer, and ignores a late result", () => {
+    const running = frames(emptyConversationState(CONVERSATION_ID), toolRun.slice(0, 4));
+    const detail: ConversationDetail = {
+      conversation: conversation({ last_seq: 7 }),
+      messages: [
+        userMessage(),
+        assistantMessage({ content: "Checking 🙂 tool said: 3", status: "complete", tool_calls: [finishedCall] }),
+      ],
+    };
+    const reconciled = frames(apply(running, { type: "loaded", detail }), toolRun.slice(4));
+    expect(answer(reconciled)?.toolCalls).toEqual([finishedCall]);
+    expect(answer(reconciled)?.content).toBe("Checking 🙂 tool said: 3");
+  });
+
+  it("keeps the socket's running call when the REST copy still streams", () => {
+    const running = frames(emptyConversationState(CONVERSATION_ID), toolRun.slice(0, 4));
+    const detail: ConversationDetail = {
+      conversation: conversation({ generating: true }),
+      messages: [userMessage(), assistantMessage({ content: "Checking 🙂 ", tool_calls: [] })],
+    };
+    const reconciled = apply(running, { type: "loaded", detail });
+    expect(answer(reconciled)?.toolCalls).toHaveLength(1);
   });
 });
 

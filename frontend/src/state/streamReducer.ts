@@ -8,11 +8,15 @@
 //  - a `start` (re)creates its assistant message empty, so a replay from before it rebuilds
 //    the exact text; deltas apply only to the active run's message while it is streaming, so
 //    a message the server already reported final is never appended to twice;
+//  - `tool_call` adds a running call to the streaming answer where its text stands then
+//    (`content_offset`, counted in code points as the server counts it), and `tool_result`
+//    completes it; both follow the rules of deltas;
 //  - a user `message` event replaces the optimistic message with the same client_id;
 //  - the branch shown ends at `currentLeafId`: a new message (from this tab or another) moves
 //    it there, picking another version moves it too, and the server's `current_leaf_id` wins
 //    on reconcile unless this client's own choice is newer (not saved yet, or newer messages).
 import type { Attachment, ConversationDetail, Conversation } from "../api/types";
+import { codePointLength } from "../lib/tools";
 import { branchTo } from "./branches";
 import type {
   ErrorFrame,
@@ -22,6 +26,7 @@ import type {
   ServerFrame,
   StatusFrame,
   Timings,
+  ToolCallRecord,
   Usage,
 } from "../api/protocol.gen";
 
@@ -50,6 +55,8 @@ export interface ChatMessage {
   /** How long the thinking took, measured live; null when unknown. */
   thinkingMs: number | null;
   attachments: Attachment[];
+  /** The answer's tool calls in the order made; a call without a result is running (or was cut short). */
+  toolCalls: ToolCallRecord[];
 }
 
 export interface ActiveRun {
@@ -144,6 +151,7 @@ function chatMessageFromServer(message: MessagePublic): ChatMessage {
     thinkingStartedAt: null,
     thinkingMs: null,
     attachments: message.attachments ?? [],
+    toolCalls: message.tool_calls ?? [],
   };
 }
 
@@ -218,6 +226,7 @@ function optimisticUserMessage(
     thinkingStartedAt: null,
     thinkingMs: null,
     attachments: attachments ?? [],
+    toolCalls: [],
   };
 }
 
@@ -268,6 +277,7 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
         // A replayed start rebuilds the message from nothing: the deltas that follow are all of it.
         content: "",
         thinking: "",
+        toolCalls: [],
         status: "streaming",
         finishReason: null,
         errorMessage: null,
@@ -313,9 +323,30 @@ function applyRunEvent(state: ConversationState, frame: RunEvent, receivedAt: nu
         errorMessage: frame.message,
       }));
     case "tool_call":
+      return updateStreamingMessage(next, (message) => ({
+        ...message,
+        toolCalls: [
+          ...message.toolCalls.filter((call) => call.call_id !== frame.call_id),
+          {
+            call_id: frame.call_id,
+            name: frame.name,
+            arguments: frame.arguments,
+            result: null,
+            is_error: false,
+            content_offset: codePointLength(message.content),
+            duration_ms: null,
+          },
+        ],
+      }));
     case "tool_result":
-      // Tool cards are not shown yet (issue 12); the seq still counts.
-      return next;
+      return updateStreamingMessage(next, (message) => ({
+        ...message,
+        toolCalls: message.toolCalls.map((call) =>
+          call.call_id === frame.call_id
+            ? { ...call, result: frame.content, is_error: frame.is_error, duration_ms: frame.duration_ms ?? null }
+            : call,
+        ),
+      }));
   }
 }
 
@@ -393,10 +424,24 @@ function finishRun(
 /** Fields the server owns; the rest (thinking duration) only this client knows. Timings and the
  * finish reason come from the server once an answer has ended, and never erase local ones. */
 function serverFields(message: ChatMessage): Partial<ChatMessage> {
-  const { id, parentId, role, content, thinking, status, createdAt, seq, clientId, model, usage, attachments } =
-    message;
+  const {
+    id,
+    parentId,
+    role,
+    content,
+    thinking,
+    status,
+    createdAt,
+    seq,
+    clientId,
+    model,
+    usage,
+    attachments,
+    toolCalls,
+  } = message;
   return {
     attachments,
+    toolCalls,
     id,
     parentId,
     role,
