@@ -13,6 +13,7 @@ from typing import Protocol
 
 from parley.chat.prompts import Prompt, build_prompt
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
+from parley.protocol import ToolChoice, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ async def prepare_generation(
     *,
     default_max_tokens: int,
     ignore_eos: bool = False,
+    tools: tuple[ToolSpec, ...] = (),
+    tool_choice: ToolChoice = "auto",
+    parallel_tool_calls: bool = True,
 ) -> PreparedGeneration:
     """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
     prompt = await build_prompt(
@@ -92,5 +96,8 @@ async def prepare_generation(
             turns=prompt.turns,
             enable_thinking=options.thinking,
             params=params,
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
         ),
     )
