@@ -19,7 +19,16 @@ from parley.engine.remote import (
     estimate_prompt_tokens,
 )
 from parley.engine.specs import RemoteSpec
-from parley.protocol import AnswerProgress, Finished, Pieces, Prefilling, Queued
+from parley.protocol import (
+    AnswerProgress,
+    Finished,
+    ForcedTool,
+    Pieces,
+    Prefilling,
+    Queued,
+    ToolCall,
+    ToolSpec,
+)
 from tests.remote.fault_server import CONTEXT_LENGTH, MODEL, FaultServer
 
 
@@ -141,6 +150,54 @@ async def test_the_request_carries_the_run_choices(
     assert (body["stop"], body["seed"]) == (["\n\n"], 3)
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
     assert "ignore_eos" not in body
+
+
+async def test_the_request_carries_tools_and_the_tool_history(engine: RemoteEngine) -> None:
+    call = ToolCall("call_1", "get_time", '{"zone": "UTC"}')
+    weather = ToolSpec("get_time", "The time.", {"type": "object", "properties": {}})
+    turns = (
+        ChatTurn("user", "time?"),
+        ChatTurn("assistant", "", tool_calls=(call,)),
+        ChatTurn("tool", "noon", tool_call_id="call_1"),
+    )
+    body = engine.request_body(
+        GenerationRequest(
+            "r1",
+            turns,
+            tools=(weather,),
+            tool_choice=ForcedTool("get_time"),
+            parallel_tool_calls=False,
+        )
+    )
+    assert body["messages"] == [
+        {"role": "user", "content": "time?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": '{"zone": "UTC"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "noon", "tool_call_id": "call_1"},
+    ]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_time",
+                "description": "The time.",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+    assert body["parallel_tool_calls"] is False
+    plain = engine.request_body(request("hello"))
+    assert not {"tools", "tool_choice", "parallel_tool_calls"} & plain.keys()
 
 
 async def test_cancel_ends_the_answer_and_closes_the_stream(

@@ -26,9 +26,11 @@ from parley.engine.openai_client import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
+    ToolCallAssembler,
 )
 from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
+from parley.engine.tool_calls import new_call_id, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,
@@ -37,6 +39,9 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    ToolCall,
+    ToolCallMade,
+    ToolChoice,
     Usage,
 )
 
@@ -173,8 +178,17 @@ def _pieces(delta: StreamDelta, splitter: ReasoningSplitter) -> tuple[Piece, ...
     return (*thinking, *splitter.feed(delta.content)) if delta.content else thinking
 
 
-def _finish_reason(remote: str | None) -> FinishReason:
-    return "length" if remote == "length" else "stop"
+def _finish_reason(remote: str | None, made_calls: bool) -> FinishReason:
+    # Some remotes (Ollama) finish an answer of calls with "stop".
+    if remote == "length":
+        return "length"
+    return "tool_calls" if made_calls else "stop"
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if isinstance(choice, str):
+        return choice
+    return {"type": "function", "function": {"name": choice.name}}
 
 
 class RemoteEngine:
@@ -272,6 +286,11 @@ class RemoteEngine:
         if params.ignore_eos:
             # vLLM's and SGLang's extension, for benchmarks.
             body["ignore_eos"] = True
+        if request.tools:
+            # The remote offers them through its own template and parses its own calls.
+            body["tools"] = [template_tool(tool) for tool in request.tools]
+            body["tool_choice"] = _tool_choice(request.tool_choice)
+            body["parallel_tool_calls"] = request.parallel_tool_calls
         thinking = request.enable_thinking
         if thinking is not None:
             if self._spec.thinking_switch == "chat_template_kwargs":
@@ -314,6 +333,7 @@ class RemoteEngine:
         self, request: GenerationRequest, prompt_tokens: int, cancelled: asyncio.Event
     ) -> AsyncGenerator[AnswerProgress]:
         splitter = ReasoningSplitter(self._card.think_open, self._card.think_close)
+        assembler = ToolCallAssembler()
         completion_tokens = 0
         finish: str | None = None
         usage: Usage | None = None
@@ -325,7 +345,9 @@ class RemoteEngine:
                     yield Finished("cancelled", Usage(prompt_tokens, 0))
                     return
                 async for delta in deltas:
-                    if delta.reasoning or delta.content:
+                    for piece in delta.tool_calls:
+                        assembler.add(piece)
+                    if delta.reasoning or delta.content or delta.tool_calls:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
                         yield Pieces(_pieces(delta, splitter), completion_tokens)
@@ -342,7 +364,13 @@ class RemoteEngine:
         tail = splitter.flush()
         if tail:
             yield Pieces(tuple(tail), completion_tokens)
-        reason: FinishReason = "cancelled" if cancelled.is_set() else _finish_reason(finish)
+        # Calls come whole, once their pieces have all arrived (a stopped answer makes none).
+        calls = [] if cancelled.is_set() else assembler.calls(new_call_id)
+        for index, call in enumerate(calls):
+            yield ToolCallMade(call, index)
+        reason: FinishReason = (
+            "cancelled" if cancelled.is_set() else _finish_reason(finish, bool(calls))
+        )
         if usage is None or reason == "cancelled":
             usage = Usage(usage.prompt_tokens if usage else prompt_tokens, completion_tokens)
         yield Finished(reason, usage)
@@ -361,8 +389,26 @@ class RemoteEngine:
         await self._client.close()
 
 
-def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, str]]:
-    return [{"role": turn.role, "content": turn.content} for turn in turns]
+def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
+    """The turns as OpenAI messages, an assistant's calls and each tool result included."""
+    return [_message(turn) for turn in turns]
+
+
+def _message(turn: ChatTurn) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if turn.tool_calls:
+        message["tool_calls"] = [_wire_call(call) for call in turn.tool_calls]
+    if turn.role == "tool":
+        message["tool_call_id"] = turn.tool_call_id
+    return message
+
+
+def _wire_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 async def _listed_context(client: OpenAIClient, spec: RemoteSpec) -> int | None:
