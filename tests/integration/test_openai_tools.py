@@ -88,6 +88,21 @@ def test_an_answer_of_calls_alone_has_null_content(
     assert len({call["id"] for call in message["tool_calls"]}) == 2
 
 
+def test_the_prompt_count_includes_the_offered_tools(client: openai.OpenAI) -> None:
+    def prompt_tokens(**tools: Any) -> int:
+        completion = client.chat.completions.create(
+            model="scripted", messages=ask("hello"), max_completion_tokens=1, **tools
+        )
+        assert completion.usage is not None
+        return completion.usage.prompt_tokens
+
+    plain = prompt_tokens()
+    assert prompt_tokens(tools=[WEATHER]) > plain + 10
+    assert prompt_tokens(tools=[WEATHER, TIME]) > prompt_tokens(tools=[WEATHER])
+    # "none": not offered, so not read.
+    assert prompt_tokens(tools=[WEATHER], tool_choice="none") == plain
+
+
 def test_parallel_tool_calls_off_makes_one_call(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
         model="scripted",

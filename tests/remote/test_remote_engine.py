@@ -320,6 +320,18 @@ async def test_a_ticket_given_up_in_line_leaves_it() -> None:
     assert [p async for p in AdmissionLine(None).ticket().positions(never)] == []
 
 
+def test_the_estimate_counts_calls_and_offered_tools() -> None:
+    plain = [ChatTurn("user", "time?")]
+    call = ToolCall("call_1", "get_time", '{"zone": "Europe/Oslo"}')
+    with_call = [*plain, ChatTurn("assistant", "", tool_calls=(call,))]
+    spec = ToolSpec("get_time", "The time now.", {"type": "object", "properties": {}})
+    bare = estimate_prompt_tokens(plain)
+    assert estimate_prompt_tokens(with_call) > estimate_prompt_tokens(
+        [*plain, ChatTurn("assistant", "")]
+    )
+    assert estimate_prompt_tokens(plain, [spec]) > bare + 20
+
+
 def test_the_estimate_errs_high() -> None:
     english = "The quick brown fox jumps over the lazy dog. " * 20
     # About 10 tokens a sentence for any English tokenizer; the estimate must be above.

@@ -11,6 +11,7 @@ from parley.chat.prompts import Prompt, PromptTooLong, branch_to, build_prompt, 
 from parley.engine.base import ChatTurn
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.models import Message
+from parley.protocol import ToolSpec
 
 
 def engine(context_length: int) -> ScriptedEngine:
@@ -168,10 +169,14 @@ class CountingEngine(ScriptedEngine):
         self.turns_counted = 0
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         self.turns_counted += len(turns)
-        return await super().prompt_tokens(turns, enable_thinking=enable_thinking)
+        return await super().prompt_tokens(turns, enable_thinking=enable_thinking, tools=tools)
 
 
 async def test_fitting_a_long_history_reads_only_what_is_kept() -> None:

@@ -79,6 +79,8 @@ async def prepare_generation(
         turns,
         max_new_tokens=options.max_tokens or default_max_tokens,
         enable_thinking=options.thinking,
+        # "none": the prompt offers them not.
+        tools=tools if tool_choice != "none" else (),
     )
     defaults = SamplingParams()
     params = SamplingParams(

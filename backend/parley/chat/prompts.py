@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
 from parley.models import Message
+from parley.protocol import ToolSpec
 
 
 class PromptTooLong(Exception):
@@ -77,9 +78,11 @@ async def build_prompt(
     *,
     max_new_tokens: int,
     enable_thinking: bool | None,
+    tools: Sequence[ToolSpec] = (),
 ) -> Prompt:
     """Keep the newest turns that fit the model's context with room for the answer: the
     newest turn always, then whole exchanges, newest first, never a reply without its question.
+    The offered `tools` are part of every whole prompt counted.
 
     Linear in the history, whatever its length: each exchange is counted once on its own, from
     the newest back, until the estimate is full, so the exchanges that cannot fit are never
@@ -95,7 +98,7 @@ async def build_prompt(
     async def count(groups_kept: int) -> int:
         kept = [turn for group in older[len(older) - groups_kept :] for turn in group]
         return await engine.prompt_tokens(
-            (*system, *kept, *newest), enable_thinking=enable_thinking
+            (*system, *kept, *newest), enable_thinking=enable_thinking, tools=tools
         )
 
     base = await count(0)

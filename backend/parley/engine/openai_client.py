@@ -289,13 +289,23 @@ class OpenAIClient:
             raise RemoteUnavailable("The remote's /models answer is not a model list.") from exc
 
     async def count_prompt_tokens(
-        self, model: str, messages: Sequence[Mapping[str, Any]]
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> int | None:
-        """The prompt's tokens by the remote's own template and tokenizer (vLLM's /tokenize),
-        or None where the remote has no such route or cannot answer now."""
+        """The prompt's tokens by the remote's own template and tokenizer (vLLM's /tokenize,
+        which renders `tools` too), or None where the remote has no such route or cannot
+        answer now."""
         if self._has_tokenize is False:
             return None
-        body = {"model": model, "messages": list(messages), "add_generation_prompt": True}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": list(messages),
+            "add_generation_prompt": True,
+        }
+        if tools:
+            body["tools"] = list(tools)
         try:
             response = await self._http.post(
                 f"{self._root}/tokenize", json=body, timeout=CHECK_TIMEOUT_S

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from parley.engine.openai_client import (
 )
 from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
-from parley.engine.tool_calls import new_call_id, template_tool
+from parley.engine.tool_calls import new_call_id, offers_tools, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,
@@ -42,6 +43,7 @@ from parley.protocol import (
     ToolCall,
     ToolCallMade,
     ToolChoice,
+    ToolSpec,
     Usage,
 )
 
@@ -66,18 +68,31 @@ class RemoteModelUnavailable(EngineError):
     default_kind = "unavailable"
 
 
-def estimate_prompt_tokens(turns: Sequence[ChatTurn]) -> int:
+def estimate_prompt_tokens(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec] = ()) -> int:
     """An upper estimate of a prompt's tokens without the remote's tokenizer: a digit per token
     (some tokenizers split numbers so), other ASCII three characters per token (English runs
-    near four), other text half a token per UTF-8 byte (CJK: 1.5 per character), and framing."""
+    near four), other text half a token per UTF-8 byte (CJK: 1.5 per character), and framing.
+    Calls count by their name and arguments, offered tools by their JSON."""
     total = _TURN_OVERHEAD_TOKENS
     for turn in turns:
-        text = turn.content
-        digits = sum(ch.isascii() and ch.isdigit() for ch in text)
-        ascii_other = sum(ch.isascii() for ch in text) - digits
-        wide_bytes = sum(len(ch.encode()) for ch in text if not ch.isascii())
-        total += _TURN_OVERHEAD_TOKENS + digits + ceil(ascii_other / 3) + ceil(wide_bytes / 2)
+        calls = "".join(call.name + call.arguments for call in turn.tool_calls)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(turn.content + calls)
+    if tools:
+        offer = json.dumps([template_tool(tool) for tool in tools], ensure_ascii=False)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(offer)
     return total
+
+
+def _text_tokens(text: str) -> int:
+    digits = sum(ch.isascii() and ch.isdigit() for ch in text)
+    ascii_other = sum(ch.isascii() for ch in text) - digits
+    wide_bytes = sum(len(ch.encode()) for ch in text if not ch.isascii())
+    return digits + ceil(ascii_other / 3) + ceil(wide_bytes / 2)
+
+
+def _count_key(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec]) -> int:
+    # Tools by name: their schemas are mappings (unhashable), and rarely change under a name.
+    return hash((tuple(turns), tuple(tool.name for tool in tools)))
 
 
 class AdmissionLine:
@@ -252,20 +267,29 @@ class RemoteEngine:
         await _listed_context(self._client, self._spec)
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         """The remote's own count (vLLM's /tokenize) where it has one, else an upper estimate."""
-        key = hash(tuple(turns))
-        counted = await self._client.count_prompt_tokens(self._spec.model, _messages(turns))
-        count = counted if counted is not None else estimate_prompt_tokens(turns)
+        key = _count_key(turns, tools)
+        counted = await self._client.count_prompt_tokens(
+            self._spec.model, _messages(turns), [template_tool(tool) for tool in tools]
+        )
+        count = counted if counted is not None else estimate_prompt_tokens(turns, tools)
         self._counts[key] = count
         self._counts.move_to_end(key)
         while len(self._counts) > _COUNT_CACHE_SIZE:
             self._counts.popitem(last=False)
         return count
 
-    def _known_prompt_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return self._counts.get(hash(turns)) or estimate_prompt_tokens(turns)
+    def _known_prompt_tokens(self, request: GenerationRequest) -> int:
+        tools = request.tools if offers_tools(request) else ()
+        return self._counts.get(_count_key(request.turns, tools)) or estimate_prompt_tokens(
+            request.turns, tools
+        )
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The /chat/completions body: the turns as messages and the run's own choices."""
@@ -309,7 +333,7 @@ class RemoteEngine:
         self._cancels[request.request_id] = cancelled
         self._idle.clear()
         ticket = self._line.ticket()
-        prompt_tokens = self._known_prompt_tokens(request.turns)
+        prompt_tokens = self._known_prompt_tokens(request)
         try:
             async with contextlib.aclosing(ticket.positions(cancelled)) as positions:
                 async for position in positions:
