@@ -316,3 +316,16 @@ def test_hostile_tool_bodies_are_client_errors(
             timeout=30,
         )
         assert answer.status_code in (400, 422), (tools, answer.text)
+
+
+def test_tools_count_toward_the_request_bounds(client: openai.OpenAI) -> None:
+    many = [_function(f"f{index}") for index in range(129)]
+    assert _refusal(client, tools=many)["code"] == "too_many_tools"
+    huge: ChatCompletionToolParam = {
+        "type": "function",
+        "function": {"name": "f", "description": "x" * 500_001},
+    }
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="scripted", messages=ask("hi"), tools=[huge])
+    assert caught.value.status_code == 413
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "too_large"

@@ -177,15 +177,15 @@ class CompletionService:
         return model_id
 
     def _check_bounds(self, request: CompletionRequest) -> None:
+        if self._limits is not None:
+            refusal = self._limits.check_request(
+                request.turns, request.system_prompt, request.options.stop, request.tools
+            )
+            if refusal is not None:
+                kind = TooLarge if refusal.too_large else BadOptions
+                raise kind(refusal.code, refusal.message)
+        # After the size bounds, so a schema is checked only once it is known to be small.
         check_tool_request(request.tools, request.tool_choice, request.turns)
-        if self._limits is None:
-            return
-        refusal = self._limits.check_request(
-            request.turns, request.system_prompt, request.options.stop
-        )
-        if refusal is not None:
-            kind = TooLarge if refusal.too_large else BadOptions
-            raise kind(refusal.code, refusal.message)
 
     def admit(self, user_id: str) -> Ticket:
         """A place among the user's answers in progress; raises RateLimited beyond the cap.

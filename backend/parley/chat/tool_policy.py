@@ -15,6 +15,8 @@ from parley.protocol import ChatTurn, ForcedTool, ParleyError, ToolChoice, ToolS
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 # Deeper parameters than any function needs would exhaust the schema checker's recursion.
 MAX_SCHEMA_DEPTH = 32
+# OpenAI's bound.
+MAX_TOOLS = 128
 
 
 class ToolsRefused(ParleyError):
@@ -29,6 +31,12 @@ class ToolsRefused(ParleyError):
 def check_tools(tools: Sequence[ToolSpec]) -> None:
     """Each function's name is OpenAI's kind and unique, its parameters a JSON Schema of an
     object; raises ToolsRefused."""
+    if len(tools) > MAX_TOOLS:
+        raise ToolsRefused(
+            "too_many_tools",
+            f"A request may offer at most {MAX_TOOLS} functions; this one offers {len(tools)}.",
+            "tools",
+        )
     seen: set[str] = set()
     for index, tool in enumerate(tools):
         where = f"tools[{index}].function"
