@@ -35,17 +35,19 @@ PARIS = '[[call get_weather {"city": "Paris"}]]'
 
 
 @pytest.fixture(scope="module")
-def api_key(scripted_server: ServerProcess) -> str:
+def client(scripted_server: ServerProcess) -> Iterator[openai.OpenAI]:
+    """The SDK on /v1 as a new user; `client.api_key` serves the raw requests too."""
     _, token = register(scripted_server)
-    return create_key(scripted_server, token)["key"]
+    key = create_key(scripted_server, token)["key"]
+    base_url = f"{scripted_server.base_url}/v1"
+    with openai.OpenAI(base_url=base_url, api_key=key, max_retries=0) as sdk:
+        yield sdk
 
 
-@pytest.fixture(scope="module")
-def client(scripted_server: ServerProcess, api_key: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{scripted_server.base_url}/v1", api_key=api_key, max_retries=0
-    ) as client:
-        yield client
+def post(client: openai.OpenAI, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(
+        f"{client.base_url}chat/completions", json=body, headers=bearer(client.api_key), timeout=30
+    )
 
 
 def ask(text: str) -> list[ChatCompletionMessageParam]:
@@ -67,17 +69,13 @@ def test_a_call_is_a_message_tool_call(client: openai.OpenAI) -> None:
     assert json.loads(call.function.arguments) == {"city": "Paris"}
 
 
-def test_an_answer_of_calls_alone_has_null_content(
-    scripted_server: ServerProcess, api_key: str
-) -> None:
+def test_an_answer_of_calls_alone_has_null_content(client: openai.OpenAI) -> None:
     body = {
         "model": "scripted",
         "messages": ask(f"{PARIS} [[call get_time {{}}]]"),
         "tools": [WEATHER, TIME],
     }
-    answer = httpx.post(
-        f"{scripted_server.base_url}/v1/chat/completions", json=body, headers=bearer(api_key)
-    )
+    answer = post(client, body)
     assert answer.status_code == 200, answer.text
     message = answer.json()["choices"][0]["message"]
     assert message["content"] is None
@@ -281,22 +279,16 @@ def test_a_tool_result_for_no_call_is_a_400(client: openai.OpenAI) -> None:
     assert "'call_2'" in error["message"]
 
 
-def test_a_malformed_tool_is_refused_in_openais_shape(
-    scripted_server: ServerProcess, api_key: str
-) -> None:
+def test_a_malformed_tool_is_refused_in_openais_shape(client: openai.OpenAI) -> None:
     """The body's own shape (a tool that is not a function) is a validation error, as for
     every other field."""
     body = {"model": "scripted", "messages": ask("x"), "tools": [{"type": "retrieval"}]}
-    answer = httpx.post(
-        f"{scripted_server.base_url}/v1/chat/completions", json=body, headers=bearer(api_key)
-    )
+    answer = post(client, body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["param"] is not None
 
 
-def test_hostile_tool_bodies_are_client_errors(
-    scripted_server: ServerProcess, api_key: str
-) -> None:
+def test_hostile_tool_bodies_are_client_errors(client: openai.OpenAI) -> None:
     deep: dict[str, Any] = {"type": "object"}
     for _ in range(200):
         deep = {"type": "object", "properties": {"x": deep}}
@@ -309,12 +301,7 @@ def test_hostile_tool_bodies_are_client_errors(
         [{"type": "function", "function": {"name": "f", "parameters": deep}}],
     ):
         body = {"model": "scripted", "messages": ask("x"), "tools": tools}
-        answer = httpx.post(
-            f"{scripted_server.base_url}/v1/chat/completions",
-            json=body,
-            headers=bearer(api_key),
-            timeout=30,
-        )
+        answer = post(client, body)
         assert answer.status_code in (400, 422), (tools, answer.text)
 
 
