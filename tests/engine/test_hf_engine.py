@@ -13,7 +13,7 @@ from parley.engine.base import ChatTurn, Engine, EngineError, GenerationRequest,
 from parley.engine.batched import BatchedEngine
 from parley.engine.manager import build_engine
 from parley.engine.specs import EngineChoice, ModelSpec
-from parley.protocol import Finished, Pieces, Prefilling, Queued
+from parley.protocol import Finished, Pieces, Prefilling, Queued, ToolSpec
 from tests.engine.helpers import GREEDY, answer, engine_settings, request_for
 
 pytestmark = pytest.mark.model
@@ -184,6 +184,22 @@ async def test_a_prompt_beyond_the_context_is_refused(smollm2: Engine) -> None:
     with pytest.raises(EngineError):
         async for _ in smollm2.generate(GenerationRequest("huge", (ChatTurn("user", too_long),))):
             pass
+
+
+async def test_the_prompt_count_includes_the_offered_tools(smollm2: Engine) -> None:
+    turns = (ChatTurn("user", "What is the weather in Paris?"),)
+    weather = ToolSpec(
+        "get_weather",
+        "The weather in a city now.",
+        {"type": "object", "properties": {"city": {"type": "string"}}},
+    )
+    plain = await smollm2.prompt_tokens(turns, enable_thinking=None)
+    offered = await smollm2.prompt_tokens(turns, enable_thinking=None, tools=[weather])
+    assert offered > plain + 20
+    # Exactly the prompt the request with the tools renders and reads.
+    assert isinstance(smollm2, BatchedEngine)
+    rendered = smollm2.render_request(GenerationRequest("r", turns, tools=(weather,)))
+    assert offered == smollm2.count_tokens(rendered)
 
 
 async def test_converted_gguf_is_reused_on_the_next_load(

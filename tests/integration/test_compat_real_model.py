@@ -3,12 +3,14 @@ with seeds, stops and limits, and a batch decoded together."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.conftest import ServerProcess
 from tests.integration.compat_support import bearer, create_key, register
@@ -52,6 +54,7 @@ def test_openai_client_and_batch_on_the_real_model(
         )
         text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
         assert text.strip()
+        check_a_named_tool_call(client, model)
 
     batch = httpx.post(
         f"{server.base_url}/api/v1/batch",
@@ -61,3 +64,44 @@ def test_openai_client_and_batch_on_the_real_model(
     )
     assert batch.status_code == 200, batch.text
     assert len(batch.json()["results"]) == 3 and all(batch.json()["results"])
+
+
+def check_a_named_tool_call(client: openai.OpenAI, model: str) -> None:
+    """SmolLM2's template ignores tools, so they are offered in a system turn in the Hermes
+    format; a named `tool_choice` opens the call, so the model writes only the arguments."""
+    weather: ChatCompletionToolParam = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city now.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+    question: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "What is the weather in Paris?"}
+    ]
+    completion = client.chat.completions.create(
+        model=model,
+        messages=question,
+        tools=[weather],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        temperature=0,
+        max_tokens=40,
+    )
+    plain = client.chat.completions.create(model=model, messages=question, max_completion_tokens=1)
+    choice = completion.choices[0]
+    if choice.message.tool_calls:
+        assert choice.finish_reason == "tool_calls"
+        call = choice.message.tool_calls[0]
+        assert call.function.name == "get_weather"
+        assert isinstance(json.loads(call.function.arguments), dict)
+    else:
+        # A 135M model may not close the call it was made to open: then what it wrote, the
+        # opening included, is the answer's text, never lost.
+        assert choice.finish_reason in ("stop", "length")
+        assert (choice.message.content or "").startswith(
+            '<tool_call>\n{"name": "get_weather", "arguments": '
+        )
+    # The offer in the system turn is read as part of the prompt.
+    assert completion.usage is not None and plain.usage is not None
+    assert completion.usage.prompt_tokens > plain.usage.prompt_tokens + 50

@@ -53,7 +53,14 @@ def embedded_gguf() -> Path:
 class LlamaServer:
     """`python -m llama_cpp.server` on 127.0.0.1, one model, its log in a file."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(
+        self, log_path: Path, chat_format: str | None = None, *, interrupt_requests: bool = True
+    ) -> None:
+        # None: the chat template the GGUF carries.
+        self.chat_format = chat_format
+        # llama-cpp-python's default: any new request (Parley's periodic /v1/models check
+        # too) cuts the answer being streamed short.
+        self.interrupt_requests = interrupt_requests
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.log_path = log_path
@@ -79,6 +86,10 @@ class LlamaServer:
             "--n_threads",
             "2",
         ]
+        if self.chat_format is not None:
+            command += ["--chat_format", self.chat_format]
+        if not self.interrupt_requests:
+            command += ["--interrupt_requests", "False"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout_s

@@ -13,8 +13,12 @@ from parley.engine.openai_client import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
+    ToolCallAssembler,
+    ToolCallPiece,
+    _chunk_delta,
     summarise_error,
 )
+from parley.protocol import ToolCall
 from tests.remote.fault_server import CONTEXT_LENGTH, MODEL, FaultServer
 
 
@@ -177,3 +181,45 @@ async def test_a_broken_stream_fails_after_the_text_so_far(
     if behaviour.startswith("stall"):
         # Giving up closed the connection: the remote sees it.
         assert fault.chat_requests()[0].client_closed.wait(5)
+
+
+def _pieces_of(*tool_calls: object) -> tuple[ToolCallPiece, ...]:
+    return _chunk_delta({"choices": [{"delta": {"tool_calls": list(tool_calls)}}]}).tool_calls
+
+
+def test_streamed_call_pieces_are_joined_by_index() -> None:
+    assembler = ToolCallAssembler()
+    for chunk in (
+        _pieces_of({"index": 0, "id": "call_a", "type": "function", "function": {"name": "f"}}),
+        _pieces_of({"index": 0, "function": {"arguments": '{"x": '}}),
+        _pieces_of(
+            {"index": 1, "id": "call_b", "function": {"name": "g", "arguments": ""}},
+            {"index": 0, "function": {"arguments": "1}"}},
+        ),
+        _pieces_of({"index": 1, "function": {"arguments": "{}"}}, "not a piece"),
+    ):
+        for piece in chunk:
+            assembler.add(piece)
+    assert assembler.calls(lambda: "unused") == [
+        ToolCall("call_a", "f", '{"x": 1}'),
+        ToolCall("call_b", "g", "{}"),
+    ]
+
+
+def test_whole_calls_without_an_index_or_an_id() -> None:
+    """Ollama's way: each call whole in one piece, arguments an object, sometimes no index."""
+    assembler = ToolCallAssembler()
+    for piece in _pieces_of(
+        {"id": "call_a", "function": {"name": "f", "arguments": {"x": 1}}},
+        {"id": "call_b", "function": {"name": "g", "arguments": {}}},
+        {"index": 5, "function": {"arguments": "{}"}},
+    ):
+        assembler.add(piece)
+    ids = iter(["call_new"])
+    assert assembler.calls(lambda: next(ids)) == [
+        ToolCall("call_a", "f", '{"x": 1}'),
+        ToolCall("call_b", "g", "{}"),
+    ]
+    named = ToolCallAssembler()
+    named.add(ToolCallPiece(None, name="h"))
+    assert named.calls(lambda: next(ids)) == [ToolCall("call_new", "h", "{}")]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
+import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.conftest import ServerProcess
 from tests.integration.compat_support import bearer, create_key, register
@@ -117,3 +120,102 @@ def test_the_terminal_chat_on_a_remote_model(front: ServerProcess) -> None:
         chat.expect_exact(PROMPT)
     finally:
         chat.close(force=True)
+
+
+WEATHER: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city now.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+TIME: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+}
+# The upstream's scripted engine makes these calls when the tools reach it.
+TWO_CALLS = '[[call get_weather {"city": "Paris"}]] [[call get_time {}]]'
+
+
+@pytest.fixture(scope="module")
+def sdk(front: ServerProcess) -> Iterator[openai.OpenAI]:
+    _, token = register(front)
+    key = create_key(front, token)["key"]
+    with openai.OpenAI(base_url=f"{front.base_url}/v1", api_key=key, max_retries=0) as client:
+        yield client
+
+
+def test_tools_reach_the_upstream_and_its_calls_come_back(sdk: openai.OpenAI) -> None:
+    completion = sdk.chat.completions.create(
+        model="upstream",
+        messages=[{"role": "user", "content": f"Looking. {TWO_CALLS}"}],
+        tools=[WEATHER, TIME],
+    )
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Looking."
+    calls = choice.message.tool_calls or []
+    assert [(call.function.name, json.loads(call.function.arguments)) for call in calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {}),
+    ]
+    # The upstream's own call ids, passed on.
+    assert all(call.id.startswith("call_") for call in calls)
+    assert calls[0].id != calls[1].id
+
+
+def test_streamed_calls_through_two_parleys(sdk: openai.OpenAI) -> None:
+    with sdk.chat.completions.stream(
+        model="upstream",
+        messages=[{"role": "user", "content": TWO_CALLS}],
+        tools=[WEATHER, TIME],
+    ) as stream:
+        final = stream.get_final_completion()
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls or []
+    assert [(call.function.name, call.function.arguments) for call in calls] == [
+        ("get_weather", '{"city": "Paris"}'),
+        ("get_time", "{}"),
+    ]
+
+
+def test_the_choices_reach_the_upstream(sdk: openai.OpenAI) -> None:
+    ask: list[ChatCompletionMessageParam] = [{"role": "user", "content": TWO_CALLS}]
+    none = sdk.chat.completions.create(
+        model="upstream", messages=ask, tools=[WEATHER, TIME], tool_choice="none"
+    )
+    assert none.choices[0].message.tool_calls is None
+    assert none.choices[0].message.content == f"You said: {TWO_CALLS}"
+    single = sdk.chat.completions.create(
+        model="upstream", messages=ask, tools=[WEATHER, TIME], parallel_tool_calls=False
+    )
+    assert [call.function.name for call in single.choices[0].message.tool_calls or []] == [
+        "get_weather"
+    ]
+    named = sdk.chat.completions.create(
+        model="upstream",
+        messages=[{"role": "user", "content": "what time is it"}],
+        tools=[WEATHER, TIME],
+        tool_choice={"type": "function", "function": {"name": "get_time"}},
+    )
+    assert [call.function.name for call in named.choices[0].message.tool_calls or []] == [
+        "get_time"
+    ]
+
+
+def test_a_tool_result_round_trip_through_two_parleys(sdk: openai.OpenAI) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": '[[call get_weather {"city": "Oslo"}]]'}
+    ]
+    first = sdk.chat.completions.create(model="upstream", messages=messages, tools=[WEATHER])
+    message = first.choices[0].message
+    call = (message.tool_calls or [])[0]
+    messages += [
+        message.model_dump(exclude_none=True),  # type: ignore[list-item]
+        {"role": "tool", "tool_call_id": call.id, "content": "-3 C, snow"},
+    ]
+    second = sdk.chat.completions.create(model="upstream", messages=messages, tools=[WEATHER])
+    assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.content == "tool said: -3 C, snow"

@@ -19,7 +19,16 @@ from parley.engine.remote import (
     estimate_prompt_tokens,
 )
 from parley.engine.specs import RemoteSpec
-from parley.protocol import AnswerProgress, Finished, Pieces, Prefilling, Queued
+from parley.protocol import (
+    AnswerProgress,
+    Finished,
+    ForcedTool,
+    Pieces,
+    Prefilling,
+    Queued,
+    ToolCall,
+    ToolSpec,
+)
 from tests.remote.fault_server import CONTEXT_LENGTH, MODEL, FaultServer
 
 
@@ -143,6 +152,54 @@ async def test_the_request_carries_the_run_choices(
     assert "ignore_eos" not in body
 
 
+async def test_the_request_carries_tools_and_the_tool_history(engine: RemoteEngine) -> None:
+    call = ToolCall("call_1", "get_time", '{"zone": "UTC"}')
+    weather = ToolSpec("get_time", "The time.", {"type": "object", "properties": {}})
+    turns = (
+        ChatTurn("user", "time?"),
+        ChatTurn("assistant", "", tool_calls=(call,)),
+        ChatTurn("tool", "noon", tool_call_id="call_1"),
+    )
+    body = engine.request_body(
+        GenerationRequest(
+            "r1",
+            turns,
+            tools=(weather,),
+            tool_choice=ForcedTool("get_time"),
+            parallel_tool_calls=False,
+        )
+    )
+    assert body["messages"] == [
+        {"role": "user", "content": "time?"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": '{"zone": "UTC"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "noon", "tool_call_id": "call_1"},
+    ]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_time",
+                "description": "The time.",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+    assert body["parallel_tool_calls"] is False
+    plain = engine.request_body(request("hello"))
+    assert not {"tools", "tool_choice", "parallel_tool_calls"} & plain.keys()
+
+
 async def test_cancel_ends_the_answer_and_closes_the_stream(
     engine: RemoteEngine, fault: FaultServer
 ) -> None:
@@ -261,6 +318,18 @@ async def test_a_ticket_given_up_in_line_leaves_it() -> None:
     holder.release()
     assert line.running == 0
     assert [p async for p in AdmissionLine(None).ticket().positions(never)] == []
+
+
+def test_the_estimate_counts_calls_and_offered_tools() -> None:
+    plain = [ChatTurn("user", "time?")]
+    call = ToolCall("call_1", "get_time", '{"zone": "Europe/Oslo"}')
+    with_call = [*plain, ChatTurn("assistant", "", tool_calls=(call,))]
+    spec = ToolSpec("get_time", "The time now.", {"type": "object", "properties": {}})
+    bare = estimate_prompt_tokens(plain)
+    assert estimate_prompt_tokens(with_call) > estimate_prompt_tokens(
+        [*plain, ChatTurn("assistant", "")]
+    )
+    assert estimate_prompt_tokens(plain, [spec]) > bare + 20
 
 
 def test_the_estimate_errs_high() -> None:

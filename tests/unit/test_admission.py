@@ -12,7 +12,7 @@ import pytest
 
 from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.engine.base import ChatTurn, GenerationRequest, ModelCard
-from parley.protocol import AnswerProgress, Finished, Queued, Usage
+from parley.protocol import AnswerProgress, Finished, Queued, ToolSpec, Usage
 
 
 class GatedEngine:
@@ -24,7 +24,11 @@ class GatedEngine:
         self.gates: dict[str, asyncio.Event] = {}
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         return len(turns)
 

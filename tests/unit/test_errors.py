@@ -21,6 +21,7 @@ from parley.chat.completions import (
 from parley.chat.errors import ChatRefused, ConversationNotFound, ModelsBusy
 from parley.chat.runs import RunFailed
 from parley.chat.store import BadCursor
+from parley.chat.tool_policy import ToolsRefused
 from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
 from parley.realtime.socket import error_frame
@@ -28,6 +29,7 @@ from parley.realtime.socket import error_frame
 # (kind, HTTP status, socket code): the one translation, read off the contract.
 TRANSLATIONS = [
     ("invalid", 422, "bad_request"),
+    ("malformed", 400, "bad_request"),
     ("too_large", 413, "too_long"),
     ("not_found", 404, "bad_request"),
     ("busy", 409, "busy"),
@@ -78,6 +80,7 @@ def test_a_socket_code_of_its_own_is_kept() -> None:
         (RunFailed("internal_error", "x"), 502, "internal_error"),
         (ModelUnavailable("x", code="unknown_model"), 404, "unknown_model"),
         (ModelUnavailable("x"), 503, "model_failed"),
+        (ToolsRefused("unmatched_tool_call_id", "x", "messages"), 400, "unmatched_tool_call_id"),
     ],
 )
 def test_domain_errors_are_parley_errors(error: ParleyError, status: int, code: str) -> None:
@@ -93,6 +96,10 @@ def client() -> TestClient:
     @app.get("/v1/loading")
     async def loading() -> None:
         raise ModelNotLoaded("model_not_loaded", "Still loading.", retry_after_s=5)
+
+    @app.get("/v1/tools")
+    async def tools() -> None:
+        raise ToolsRefused("invalid_tool_choice", "No such function.", "tool_choice")
 
     @app.get("/api/v1/unknown")
     @app.get("/v1/unknown")
@@ -129,4 +136,15 @@ def test_the_openai_body_and_its_name_for_an_unknown_model(client: TestClient) -
         "type": "not_found_error",
         "param": None,
         "code": "model_not_found",
+    }
+
+
+def test_the_openai_body_names_the_field_at_fault(client: TestClient) -> None:
+    answer = client.get("/v1/tools")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {
+        "message": "No such function.",
+        "type": "invalid_request_error",
+        "param": "tool_choice",
+        "code": "invalid_tool_choice",
     }

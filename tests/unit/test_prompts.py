@@ -18,7 +18,7 @@ from parley.chat.prompts import (
 from parley.engine.base import ChatTurn
 from parley.engine.scripted import ScriptedConfig, ScriptedEngine
 from parley.models import Message
-from parley.protocol import ToolCall
+from parley.protocol import ToolCall, ToolSpec
 
 
 def engine(context_length: int) -> ScriptedEngine:
@@ -233,10 +233,14 @@ class CountingEngine(ScriptedEngine):
         self.turns_counted = 0
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         self.turns_counted += len(turns)
-        return await super().prompt_tokens(turns, enable_thinking=enable_thinking)
+        return await super().prompt_tokens(turns, enable_thinking=enable_thinking, tools=tools)
 
 
 async def test_fitting_a_long_history_reads_only_what_is_kept() -> None:
@@ -291,3 +295,21 @@ async def test_fitting_keeps_exactly_what_dropping_one_turn_at_a_time_would(seed
     )
     assert prompt.turns == expected
     assert prompt.tokens == engine(context).count_tokens(text_of(prompt))
+
+
+async def test_tool_results_keep_their_call_and_question() -> None:
+    call = ToolCall("call_1", "get_time", "{}")
+    round_trip = [
+        ChatTurn("user", "what time is it " * 20),
+        ChatTurn("assistant", "", tool_calls=(call,)),
+        ChatTurn("tool", "noon", tool_call_id="call_1"),
+    ]
+    older = [ChatTurn("user", "old " * 500), ChatTurn("assistant", "old answer")]
+    prompt = await build_prompt(
+        engine(512), "", [*older, *round_trip], max_new_tokens=16, enable_thinking=None
+    )
+    assert prompt.turns == tuple(round_trip)
+    assert prompt.dropped_turns == 2
+    # The result alone would fit; without its call and question it cannot be read.
+    with pytest.raises(PromptTooLong):
+        await build_prompt(engine(64), "", round_trip, max_new_tokens=16, enable_thinking=None)

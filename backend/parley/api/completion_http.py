@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from parley.api.errors import ApiError
 from parley.chat.completions import CompletionEvent, CompletionFailed
-from parley.protocol import Finished, Piece, Prefilling, Queued
+from parley.protocol import Finished, Piece, Prefilling, Queued, ToolCallMade
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class SseDialect(Protocol):
 
     def opening(self) -> Iterable[str]: ...
     def piece(self, piece: Piece) -> str: ...
+    def tool_call(self, made: ToolCallMade) -> Iterable[str]: ...
     def finished(self, finished: Finished) -> Iterable[str]: ...
     def failed(self, error: CompletionFailed | None) -> str:
         """`error` None: an unexpected server error, whose details stay in the log."""
@@ -95,6 +96,9 @@ async def render_sse(
         async for event in events:
             if isinstance(event, Piece):
                 yield dialect.piece(event)
+            elif isinstance(event, ToolCallMade):
+                for line in dialect.tool_call(event):
+                    yield line
             elif isinstance(event, Queued):
                 yield sse_comment("queued")
             elif isinstance(event, Prefilling):

@@ -48,6 +48,7 @@ _STATUS_CODES = {
 
 _KIND_STATUS: dict[ErrorKind, int] = {
     "invalid": 422,
+    "malformed": 400,
     "too_large": 413,
     "not_found": 404,
     "busy": 409,
@@ -100,9 +101,10 @@ def _error_response(
     code: str,
     message: str,
     headers: Mapping[str, str] | None = None,
+    param: str | None = None,
 ) -> JSONResponse:
     if is_openai_path(request.url.path):
-        body = openai_error_body(status_code, code, message)
+        body = openai_error_body(status_code, code, message, param)
     else:
         body = {"detail": {"code": code, "message": message}}
     return JSONResponse(body, status_code=status_code, headers=headers)
@@ -124,7 +126,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_openai_path(request.url.path):
             code = _OPENAI_CODES.get(code, code)
         headers = None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
-        return _error_response(request, http_status(exc), code, exc.message, headers)
+        return _error_response(
+            request, http_status(exc), code, exc.message, headers, param=exc.param
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,7 +10,16 @@ from parley.chat.completions import (
     CompletionRequest,
 )
 from parley.chat.generation import GenerationOptions
-from parley.protocol import ChatTurn, Finished, FinishReason
+from parley.protocol import (
+    ChatTurn,
+    Finished,
+    FinishReason,
+    ForcedTool,
+    Role,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
 
 # ---------- bodies ----------
 
@@ -22,11 +31,40 @@ class TextPart(BaseModel):
     text: str
 
 
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    # JSON text, as the model wrote it.
+    arguments: str
+
+
+class MessageToolCall(BaseModel):
+    """A call in an assistant message: of a history, or of an answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+    def call(self) -> ToolCall:
+        return ToolCall(self.id, self.function.name, self.function.arguments)
+
+    @classmethod
+    def of(cls, call: ToolCall) -> MessageToolCall:
+        return cls(id=call.call_id, function=FunctionCall(name=call.name, arguments=call.arguments))
+
+
 class OpenAIMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    role: Literal["system", "developer", "user", "assistant"]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
+    # An assistant message's calls.
+    tool_calls: list[MessageToolCall] | None = None
+    # A tool message: the call whose result `content` is.
+    tool_call_id: str | None = None
 
     def text(self) -> str:
         if self.content is None:
@@ -34,6 +72,55 @@ class OpenAIMessage(BaseModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+    def turn(self) -> ChatTurn:
+        """A user, assistant or tool message as a turn (system messages become the prompt)."""
+        role: Role = (
+            "user" if self.role == "user" else "tool" if self.role == "tool" else "assistant"
+        )
+        return ChatTurn(
+            role,
+            self.text(),
+            tool_calls=tuple(call.call() for call in self.tool_calls or ()),
+            tool_call_id=self.tool_call_id if self.role == "tool" else None,
+        )
+
+
+class FunctionDefinition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str = ""
+    # A JSON Schema of an object (checked in chat/tool_policy.py); none: no arguments.
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    # OpenAI's structured outputs; accepted, not enforced.
+    strict: bool | None = None
+
+
+class ToolDefinition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+    def spec(self) -> ToolSpec:
+        function = self.function
+        return ToolSpec(function.name, function.description, function.parameters)
+
+
+class NamedFunction(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """`{"type": "function", "function": {"name": ...}}`: the model must call that function."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["function"]
+    function: NamedFunction
 
 
 class StreamOptions(BaseModel):
@@ -82,6 +169,9 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     n: int = Field(1, ge=1, le=1, description="Only one choice is generated.")
     chat_template_kwargs: ChatTemplateArguments | None = None
+    tools: list[ToolDefinition] | None = None
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
 
     def stop_sequences(self) -> tuple[str, ...]:
         if self.stop is None:
@@ -91,11 +181,7 @@ class ChatCompletionRequest(BaseModel):
 
     def completion_request(self) -> CompletionRequest:
         system = "\n\n".join(m.text() for m in self.messages if m.role in ("system", "developer"))
-        turns = [
-            ChatTurn("user" if m.role == "user" else "assistant", m.text())
-            for m in self.messages
-            if m.role in ("user", "assistant")
-        ]
+        turns = [m.turn() for m in self.messages if m.role not in ("system", "developer")]
         kwargs = self.chat_template_kwargs
         return CompletionRequest(
             turns=turns,
@@ -109,7 +195,16 @@ class ChatCompletionRequest(BaseModel):
                 seed=self.seed,
             ),
             model=self.model,
+            tools=tuple(tool.spec() for tool in self.tools or ()),
+            tool_choice=self._tool_choice(),
+            parallel_tool_calls=self.parallel_tool_calls is not False,
         )
+
+    def _tool_choice(self) -> ToolChoice:
+        choice = self.tool_choice
+        if isinstance(choice, NamedToolChoice):
+            return ForcedTool(choice.function.name)
+        return choice or "auto"
 
 
 # ---------- answers ----------
@@ -130,17 +225,28 @@ class CompletionUsage(BaseModel):
         )
 
 
-OpenAIFinishReason = Literal["stop", "length"]
+OpenAIFinishReason = Literal["stop", "length", "tool_calls"]
+
+
+# A cancelled answer (its client went away) is told nobody; "stop" is the closest.
+_OPENAI_FINISH: dict[FinishReason, OpenAIFinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "cancelled": "stop",
+}
 
 
 def openai_finish(reason: FinishReason) -> OpenAIFinishReason:
-    return "length" if reason == "length" else "stop"
+    return _OPENAI_FINISH[reason]
 
 
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    # Null when the answer is only tool calls, as OpenAI sends it.
+    content: str | None
     reasoning_content: str | None = None
+    tool_calls: list[MessageToolCall] | None = None
 
 
 class Choice(BaseModel):
@@ -158,10 +264,26 @@ class ChatCompletion(BaseModel):
     usage: CompletionUsage
 
 
+class ChunkFunction(BaseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChunkToolCall(BaseModel):
+    """A piece of a streamed call: the first of a call has its `id`, `type` and name, the
+    later ones more of its arguments; `index` says which call it belongs to."""
+
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChunkFunction
+
+
 class ChunkDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
     reasoning_content: str | None = None
+    tool_calls: list[ChunkToolCall] | None = None
 
 
 class ChunkChoice(BaseModel):

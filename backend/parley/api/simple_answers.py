@@ -38,6 +38,7 @@ from parley.protocol import (
     StartFrame,
     StatusFrame,
     ThinkingFrame,
+    ToolCallMade,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class _SimpleDialect:
     def piece(self, piece: Piece) -> str:
         kind: Literal["thinking", "chunk"] = "thinking" if piece.channel == "thinking" else "chunk"
         return sse_data(StreamEvent(type=kind, content=piece.text))
+
+    def tool_call(self, made: ToolCallMade) -> Iterable[str]:
+        # /api/v1 offers the model no tools, so none of its answers calls one.
+        return ()
 
     def finished(self, finished: Finished) -> Iterable[str]:
         usage = UsageInfo.of([finished])

@@ -19,6 +19,7 @@ from parley.chat.generation import GenerationOptions, PreparedGeneration, prepar
 from parley.chat.metering import RunObserver, TokenMeter
 from parley.chat.policy import MessageLimits
 from parley.chat.prompts import PromptTooLong
+from parley.chat.tool_policy import check_tool_request
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
 from parley.engine.manager import EngineManager
 from parley.protocol import (
@@ -30,7 +31,10 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    ToolCall,
     ToolCallMade,
+    ToolChoice,
+    ToolSpec,
     Usage,
 )
 
@@ -84,6 +88,10 @@ class CompletionRequest:
     system_prompt: str = ""
     options: GenerationOptions = field(default_factory=GenerationOptions)
     model: str | None = None
+    # Functions the model may call; the caller runs the calls (see chat/tool_policy.py).
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    parallel_tool_calls: bool = True
 
 
 # The answer's progress with its pieces one by one, for transports that send each on its own.
@@ -99,6 +107,7 @@ class Completion:
     thinking: str
     finish: Finished
     elapsed_ms: float
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,14 +177,15 @@ class CompletionService:
         return model_id
 
     def _check_bounds(self, request: CompletionRequest) -> None:
-        if self._limits is None:
-            return
-        refusal = self._limits.check_request(
-            request.turns, request.system_prompt, request.options.stop
-        )
-        if refusal is not None:
-            kind = TooLarge if refusal.too_large else BadOptions
-            raise kind(refusal.code, refusal.message)
+        if self._limits is not None:
+            refusal = self._limits.check_request(
+                request.turns, request.system_prompt, request.options.stop, request.tools
+            )
+            if refusal is not None:
+                kind = TooLarge if refusal.too_large else BadOptions
+                raise kind(refusal.code, refusal.message)
+        # After the size bounds, so a schema is checked only once it is known to be small.
+        check_tool_request(request.tools, request.tool_choice, request.turns)
 
     def admit(self, user_id: str) -> Ticket:
         """A place among the user's answers in progress; raises RateLimited beyond the cap.
@@ -187,7 +197,8 @@ class CompletionService:
 
     async def prepare(self, request: CompletionRequest, ticket: Ticket) -> PendingCompletion:
         """Check the bounds, the model and the options, and render the prompt, before anything
-        is sent back; raises CompletionRefused (having released its use of the ticket)."""
+        is sent back; raises CompletionRefused or ToolsRefused (having released its use of the
+        ticket)."""
         try:
             self._check_bounds(request)
             model_id = self._ready_model(request.model)
@@ -220,6 +231,9 @@ class CompletionService:
                 request.turns,
                 request.options,
                 default_max_tokens=self._default_max_tokens,
+                tools=request.tools,
+                tool_choice=request.tool_choice,
+                parallel_tool_calls=request.parallel_tool_calls,
             )
         except PromptTooLong as exc:
             raise BadOptions("context_length_exceeded", str(exc)) from exc
@@ -260,10 +274,13 @@ class CompletionService:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""
         answer: list[str] = []
         thinking: list[str] = []
+        calls: list[ToolCall] = []
         finish = Finished("stop", Usage(pending.generation.prompt.tokens, completion_tokens=0))
         async for event in self.stream(pending):
             if isinstance(event, Piece):
                 (thinking if event.channel == "thinking" else answer).append(event.text)
+            elif isinstance(event, ToolCallMade):
+                calls.append(event.call)
             elif isinstance(event, Finished):
                 finish = event
         return Completion(
@@ -272,4 +289,5 @@ class CompletionService:
             thinking="".join(thinking),
             finish=finish,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            tool_calls=tuple(calls),
         )

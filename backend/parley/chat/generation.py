@@ -13,7 +13,7 @@ from typing import Protocol
 
 from parley.chat.prompts import Prompt, build_prompt
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
-from parley.protocol import ToolSpec
+from parley.protocol import ToolChoice, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,8 @@ async def prepare_generation(
     default_max_tokens: int,
     ignore_eos: bool = False,
     tools: tuple[ToolSpec, ...] = (),
+    tool_choice: ToolChoice = "auto",
+    parallel_tool_calls: bool = True,
 ) -> PreparedGeneration:
     """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
     prompt = await build_prompt(
@@ -77,6 +79,8 @@ async def prepare_generation(
         turns,
         max_new_tokens=options.max_tokens or default_max_tokens,
         enable_thinking=options.thinking,
+        # "none": the prompt offers them not.
+        tools=tools if tool_choice != "none" else (),
     )
     defaults = SamplingParams()
     params = SamplingParams(
@@ -95,5 +99,7 @@ async def prepare_generation(
             enable_thinking=options.thinking,
             params=params,
             tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
         ),
     )

@@ -6,11 +6,13 @@ which limit and its value, and carries the code the transports answer with.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from parley.engine.base import ChatTurn
+from parley.protocol import ToolSpec
 
 RefusalCode = Literal["too_long", "too_many_messages", "too_large", "invalid_value"]
 
@@ -40,10 +42,15 @@ class MessageLimits:
         return None
 
     def check_request(
-        self, turns: Sequence[ChatTurn], system_prompt: str, stop: Sequence[str] = ()
+        self,
+        turns: Sequence[ChatTurn],
+        system_prompt: str,
+        stop: Sequence[str] = (),
+        tools: Sequence[ToolSpec] = (),
     ) -> Refusal | None:
         """Why a stateless request is refused, or None; looks at counts and lengths only, so
-        it costs nothing next to what it protects (rendering and tokenizing the history)."""
+        it costs nothing next to what it protects (rendering and tokenizing the history).
+        Calls' arguments and the offered tools count among the characters."""
         if len(turns) > self.max_request_messages:
             return Refusal(
                 "too_many_messages",
@@ -51,7 +58,11 @@ class MessageLimits:
                 f"this one has {len(turns)}.",
                 too_large=True,
             )
-        total = len(system_prompt) + sum(len(turn.content) for turn in turns)
+        total = (
+            len(system_prompt)
+            + sum(_turn_chars(turn) for turn in turns)
+            + sum(_tool_chars(tool) for tool in tools)
+        )
         if total > self.max_request_chars:
             return Refusal(
                 "too_large",
@@ -76,3 +87,11 @@ class MessageLimits:
                 f"Each stop string is limited to {self.max_stop_chars} characters.",
             )
         return None
+
+
+def _turn_chars(turn: ChatTurn) -> int:
+    return len(turn.content) + sum(len(call.name) + len(call.arguments) for call in turn.tool_calls)
+
+
+def _tool_chars(tool: ToolSpec) -> int:
+    return len(tool.name) + len(tool.description) + len(json.dumps(tool.parameters))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, Engine
 from parley.models import Message
-from parley.protocol import ToolCall, ToolCallRecord
+from parley.protocol import ToolCall, ToolCallRecord, ToolSpec
 from parley.tools import called_name
 
 # What the model reads for a call that `stop` (or a crash) cut short.
@@ -116,9 +116,13 @@ async def build_prompt(
     *,
     max_new_tokens: int,
     enable_thinking: bool | None,
+    tools: Sequence[ToolSpec] = (),
 ) -> Prompt:
     """Keep the newest turns that fit the model's context with room for the answer: the
     newest turn always, then whole exchanges, newest first, never a reply without its question.
+    When the newest turns are tool results, their whole exchange counts as the newest turn (a
+    result cannot be read without its call, nor the call without its question). The offered
+    `tools` are part of every whole prompt counted.
 
     Linear in the history, whatever its length: each exchange is counted once on its own, from
     the newest back, until the estimate is full, so the exchanges that cannot fit are never
@@ -128,13 +132,17 @@ async def build_prompt(
     context = engine.card.context_length
     budget = context - answer_reserve(context, max_new_tokens)
     system = (ChatTurn("system", system_prompt),) if system_prompt.strip() else ()
-    newest = tuple(turns[-1:])
-    older = exchanges(turns[:-1])
+    if turns and turns[-1].role == "tool":
+        *older, last = exchanges(turns)
+        newest = tuple(last)
+    else:
+        newest = tuple(turns[-1:])
+        older = exchanges(turns[:-1])
 
     async def count(groups_kept: int) -> int:
         kept = [turn for group in older[len(older) - groups_kept :] for turn in group]
         return await engine.prompt_tokens(
-            (*system, *kept, *newest), enable_thinking=enable_thinking
+            (*system, *kept, *newest), enable_thinking=enable_thinking, tools=tools
         )
 
     base = await count(0)

@@ -91,9 +91,14 @@ class Engine(Protocol):
     def card(self) -> ModelCard: ...
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
-        """How many tokens the prompt for these turns takes (template and all)."""
+        """How many tokens the prompt for these turns takes (template and all), `tools`
+        offered in it."""
         ...
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:

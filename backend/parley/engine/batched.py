@@ -25,7 +25,7 @@ from parley.engine.tool_calls import (
     tool_call_parser,
     tool_prompt,
 )
-from parley.protocol import AnswerProgress, Finished
+from parley.protocol import AnswerProgress, Finished, ToolSpec
 
 
 def answer_room(prompt_ids: list[int], context_length: int) -> int:
@@ -83,10 +83,16 @@ class BatchedEngine(ABC, Generic[S]):
         )
         return rendered + prompt.answer_prefix
 
-    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        """The prompt for the turns alone, offering no tools."""
+    def render_prompt(
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
+    ) -> str:
+        """The prompt for the turns, offering `tools` (none: no offer)."""
         return self.render_request(
-            GenerationRequest("", tuple(turns), enable_thinking=enable_thinking)
+            GenerationRequest("", tuple(turns), enable_thinking=enable_thinking, tools=tuple(tools))
         )
 
     @abstractmethod
@@ -101,10 +107,15 @@ class BatchedEngine(ABC, Generic[S]):
         return len(self._encode(text))
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         def count() -> int:
-            return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+            prompt = self.render_prompt(turns, enable_thinking=enable_thinking, tools=tools)
+            return self.count_tokens(prompt)
 
         return await asyncio.to_thread(count)
 

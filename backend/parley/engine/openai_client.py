@@ -14,14 +14,14 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from parley.protocol import Usage
+from parley.protocol import ToolCall, Usage
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,70 @@ class RemoteModel:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallPiece:
+    """A piece of a streamed call (`delta.tool_calls[i]`): the call's `index`, and whatever
+    of its id, name and arguments text this chunk carries (None: no index given)."""
+
+    index: int | None
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """One streamed chunk: reasoning text (from a reasoning field), answer text, and at the
-    end a finish reason and the usage."""
+    """One streamed chunk: reasoning text (from a reasoning field), answer text, pieces of
+    tool calls, and at the end a finish reason and the usage."""
 
     reasoning: str = ""
     content: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tool_calls: tuple[ToolCallPiece, ...] = ()
+
+
+@dataclass(slots=True)
+class _CallParts:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+class ToolCallAssembler:
+    """Streamed call pieces joined into whole calls, the way OpenAI's clients join them: by
+    `index`, the id and name from the first piece that has them, the arguments text appended.
+    A server that gives no index (some do, sending each call whole) starts a new call with
+    each new id."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, _CallParts] = {}
+
+    def add(self, piece: ToolCallPiece) -> None:
+        index = piece.index
+        if index is None:
+            last = max(self._calls, default=None)
+            if last is None:
+                index = 0
+            elif piece.id and piece.id != self._calls[last].id:
+                index = last + 1
+            else:
+                index = last
+        parts = self._calls.setdefault(index, _CallParts())
+        parts.id = parts.id or piece.id
+        parts.name = parts.name or piece.name
+        parts.arguments += piece.arguments
+
+    def calls(self, new_id: Callable[[], str]) -> list[ToolCall]:
+        """The calls in index order (ones that never got a name left out, logged); a call
+        that got no id is given `new_id()`."""
+        whole: list[ToolCall] = []
+        for index in sorted(self._calls):
+            parts = self._calls[index]
+            if not parts.name:
+                log.warning("a remote's tool call %d had no function name; left out", index)
+                continue
+            whole.append(ToolCall(parts.id or new_id(), parts.name, parts.arguments or "{}"))
+        return whole
 
 
 def summarise_error(status: int | None, body: bytes | str) -> str:
@@ -128,6 +184,7 @@ def _chunk_delta(payload: Any) -> StreamDelta:
         raise RemoteStreamFailed(f"The remote model failed mid-answer ({summary}).")
     reasoning = content = ""
     finish: str | None = None
+    calls: list[ToolCallPiece] = []
     for choice in payload.get("choices") or ():
         if not isinstance(choice, dict):
             continue
@@ -139,6 +196,7 @@ def _chunk_delta(payload: Any) -> StreamDelta:
                     reasoning += delta[key]
             if isinstance(delta.get("content"), str):
                 content += delta["content"]
+            calls.extend(_call_pieces(delta.get("tool_calls")))
         if isinstance(choice.get("finish_reason"), str):
             finish = choice["finish_reason"]
     usage = payload.get("usage")
@@ -147,7 +205,35 @@ def _chunk_delta(payload: Any) -> StreamDelta:
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(prompt) is int and type(completion) is int:
             parsed_usage = Usage(prompt, completion)
-    return StreamDelta(reasoning, content, finish, parsed_usage)
+    return StreamDelta(reasoning, content, finish, parsed_usage, tuple(calls))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _call_pieces(pieces: Any) -> list[ToolCallPiece]:
+    """`delta.tool_calls` as pieces; anything not shaped like one is skipped."""
+    out: list[ToolCallPiece] = []
+    for piece in pieces if isinstance(pieces, list) else ():
+        if not isinstance(piece, dict):
+            continue
+        function = piece.get("function")
+        function = function if isinstance(function, dict) else {}
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):
+            # Ollama sends the arguments as an object rather than JSON text.
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        index = piece.get("index")
+        out.append(
+            ToolCallPiece(
+                index if type(index) is int and index >= 0 else None,
+                _text(piece.get("id")),
+                _text(function.get("name")),
+                _text(arguments),
+            )
+        )
+    return out
 
 
 async def _server_sent_data(response: httpx.Response) -> AsyncIterator[str]:
@@ -203,13 +289,23 @@ class OpenAIClient:
             raise RemoteUnavailable("The remote's /models answer is not a model list.") from exc
 
     async def count_prompt_tokens(
-        self, model: str, messages: Sequence[Mapping[str, str]]
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> int | None:
-        """The prompt's tokens by the remote's own template and tokenizer (vLLM's /tokenize),
-        or None where the remote has no such route or cannot answer now."""
+        """The prompt's tokens by the remote's own template and tokenizer (vLLM's /tokenize,
+        which renders `tools` too), or None where the remote has no such route or cannot
+        answer now."""
         if self._has_tokenize is False:
             return None
-        body = {"model": model, "messages": list(messages), "add_generation_prompt": True}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": list(messages),
+            "add_generation_prompt": True,
+        }
+        if tools:
+            body["tools"] = list(tools)
         try:
             response = await self._http.post(
                 f"{self._root}/tokenize", json=body, timeout=CHECK_TIMEOUT_S

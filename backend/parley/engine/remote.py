@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections import OrderedDict
@@ -26,9 +27,11 @@ from parley.engine.openai_client import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
+    ToolCallAssembler,
 )
 from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
+from parley.engine.tool_calls import new_call_id, offers_tools, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,
@@ -37,6 +40,10 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    ToolCall,
+    ToolCallMade,
+    ToolChoice,
+    ToolSpec,
     Usage,
 )
 
@@ -61,18 +68,31 @@ class RemoteModelUnavailable(EngineError):
     default_kind = "unavailable"
 
 
-def estimate_prompt_tokens(turns: Sequence[ChatTurn]) -> int:
+def estimate_prompt_tokens(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec] = ()) -> int:
     """An upper estimate of a prompt's tokens without the remote's tokenizer: a digit per token
     (some tokenizers split numbers so), other ASCII three characters per token (English runs
-    near four), other text half a token per UTF-8 byte (CJK: 1.5 per character), and framing."""
+    near four), other text half a token per UTF-8 byte (CJK: 1.5 per character), and framing.
+    Calls count by their name and arguments, offered tools by their JSON."""
     total = _TURN_OVERHEAD_TOKENS
     for turn in turns:
-        text = turn.content
-        digits = sum(ch.isascii() and ch.isdigit() for ch in text)
-        ascii_other = sum(ch.isascii() for ch in text) - digits
-        wide_bytes = sum(len(ch.encode()) for ch in text if not ch.isascii())
-        total += _TURN_OVERHEAD_TOKENS + digits + ceil(ascii_other / 3) + ceil(wide_bytes / 2)
+        calls = "".join(call.name + call.arguments for call in turn.tool_calls)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(turn.content + calls)
+    if tools:
+        offer = json.dumps([template_tool(tool) for tool in tools], ensure_ascii=False)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(offer)
     return total
+
+
+def _text_tokens(text: str) -> int:
+    digits = sum(ch.isascii() and ch.isdigit() for ch in text)
+    ascii_other = sum(ch.isascii() for ch in text) - digits
+    wide_bytes = sum(len(ch.encode()) for ch in text if not ch.isascii())
+    return digits + ceil(ascii_other / 3) + ceil(wide_bytes / 2)
+
+
+def _count_key(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec]) -> int:
+    # Tools by name: their schemas are mappings (unhashable), and rarely change under a name.
+    return hash((tuple(turns), tuple(tool.name for tool in tools)))
 
 
 class AdmissionLine:
@@ -173,8 +193,17 @@ def _pieces(delta: StreamDelta, splitter: ReasoningSplitter) -> tuple[Piece, ...
     return (*thinking, *splitter.feed(delta.content)) if delta.content else thinking
 
 
-def _finish_reason(remote: str | None) -> FinishReason:
-    return "length" if remote == "length" else "stop"
+def _finish_reason(remote: str | None, made_calls: bool) -> FinishReason:
+    # Some remotes (Ollama) finish an answer of calls with "stop".
+    if remote == "length":
+        return "length"
+    return "tool_calls" if made_calls else "stop"
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if isinstance(choice, str):
+        return choice
+    return {"type": "function", "function": {"name": choice.name}}
 
 
 class RemoteEngine:
@@ -238,20 +267,29 @@ class RemoteEngine:
         await _listed_context(self._client, self._spec)
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
         """The remote's own count (vLLM's /tokenize) where it has one, else an upper estimate."""
-        key = hash(tuple(turns))
-        counted = await self._client.count_prompt_tokens(self._spec.model, _messages(turns))
-        count = counted if counted is not None else estimate_prompt_tokens(turns)
+        key = _count_key(turns, tools)
+        counted = await self._client.count_prompt_tokens(
+            self._spec.model, _messages(turns), [template_tool(tool) for tool in tools]
+        )
+        count = counted if counted is not None else estimate_prompt_tokens(turns, tools)
         self._counts[key] = count
         self._counts.move_to_end(key)
         while len(self._counts) > _COUNT_CACHE_SIZE:
             self._counts.popitem(last=False)
         return count
 
-    def _known_prompt_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return self._counts.get(hash(turns)) or estimate_prompt_tokens(turns)
+    def _known_prompt_tokens(self, request: GenerationRequest) -> int:
+        tools = request.tools if offers_tools(request) else ()
+        return self._counts.get(_count_key(request.turns, tools)) or estimate_prompt_tokens(
+            request.turns, tools
+        )
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The /chat/completions body: the turns as messages and the run's own choices."""
@@ -272,6 +310,11 @@ class RemoteEngine:
         if params.ignore_eos:
             # vLLM's and SGLang's extension, for benchmarks.
             body["ignore_eos"] = True
+        if request.tools:
+            # The remote offers them through its own template and parses its own calls.
+            body["tools"] = [template_tool(tool) for tool in request.tools]
+            body["tool_choice"] = _tool_choice(request.tool_choice)
+            body["parallel_tool_calls"] = request.parallel_tool_calls
         thinking = request.enable_thinking
         if thinking is not None:
             if self._spec.thinking_switch == "chat_template_kwargs":
@@ -290,7 +333,7 @@ class RemoteEngine:
         self._cancels[request.request_id] = cancelled
         self._idle.clear()
         ticket = self._line.ticket()
-        prompt_tokens = self._known_prompt_tokens(request.turns)
+        prompt_tokens = self._known_prompt_tokens(request)
         try:
             async with contextlib.aclosing(ticket.positions(cancelled)) as positions:
                 async for position in positions:
@@ -314,6 +357,7 @@ class RemoteEngine:
         self, request: GenerationRequest, prompt_tokens: int, cancelled: asyncio.Event
     ) -> AsyncGenerator[AnswerProgress]:
         splitter = ReasoningSplitter(self._card.think_open, self._card.think_close)
+        assembler = ToolCallAssembler()
         completion_tokens = 0
         finish: str | None = None
         usage: Usage | None = None
@@ -325,7 +369,9 @@ class RemoteEngine:
                     yield Finished("cancelled", Usage(prompt_tokens, 0))
                     return
                 async for delta in deltas:
-                    if delta.reasoning or delta.content:
+                    for piece in delta.tool_calls:
+                        assembler.add(piece)
+                    if delta.reasoning or delta.content or delta.tool_calls:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
                         yield Pieces(_pieces(delta, splitter), completion_tokens)
@@ -342,7 +388,13 @@ class RemoteEngine:
         tail = splitter.flush()
         if tail:
             yield Pieces(tuple(tail), completion_tokens)
-        reason: FinishReason = "cancelled" if cancelled.is_set() else _finish_reason(finish)
+        # Calls come whole, once their pieces have all arrived (a stopped answer makes none).
+        calls = [] if cancelled.is_set() else assembler.calls(new_call_id)
+        for index, call in enumerate(calls):
+            yield ToolCallMade(call, index)
+        reason: FinishReason = (
+            "cancelled" if cancelled.is_set() else _finish_reason(finish, bool(calls))
+        )
         if usage is None or reason == "cancelled":
             usage = Usage(usage.prompt_tokens if usage else prompt_tokens, completion_tokens)
         yield Finished(reason, usage)
@@ -361,8 +413,26 @@ class RemoteEngine:
         await self._client.close()
 
 
-def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, str]]:
-    return [{"role": turn.role, "content": turn.content} for turn in turns]
+def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
+    """The turns as OpenAI messages, an assistant's calls and each tool result included."""
+    return [_message(turn) for turn in turns]
+
+
+def _message(turn: ChatTurn) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if turn.tool_calls:
+        message["tool_calls"] = [_wire_call(call) for call in turn.tool_calls]
+    if turn.role == "tool":
+        message["tool_call_id"] = turn.tool_call_id
+    return message
+
+
+def _wire_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 async def _listed_context(client: OpenAIClient, spec: RemoteSpec) -> int | None:

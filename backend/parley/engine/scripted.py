@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
-from parley.engine.tool_calls import new_call_id
+from parley.engine.tool_calls import new_call_id, offers_tools, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,
@@ -37,6 +37,7 @@ from parley.protocol import (
     Prefilling,
     ToolCall,
     ToolCallMade,
+    ToolSpec,
     Usage,
 )
 
@@ -145,8 +146,19 @@ class ScriptedEngine:
     def card(self) -> ModelCard:
         return self._card
 
-    def render_prompt(self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None) -> str:
-        body = "".join(f"<|{turn.role}|>\n{turn.content}\n{_END_MARK}" for turn in turns)
+    def render_prompt(
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
+    ) -> str:
+        # Offered tools come first, as a template's tool block does (so they count as tokens).
+        offer = "".join(
+            f"<|tool|>\n{json.dumps(template_tool(tool), ensure_ascii=False)}\n{_END_MARK}"
+            for tool in tools
+        )
+        body = offer + "".join(f"<|{turn.role}|>\n{turn.content}\n{_END_MARK}" for turn in turns)
         opener = "<|assistant|>\n"
         return body + (opener + "<think>\n\n</think>\n\n" if enable_thinking is False else opener)
 
@@ -154,9 +166,14 @@ class ScriptedEngine:
         return len(split_tokens(text))
 
     async def prompt_tokens(
-        self, turns: Sequence[ChatTurn], *, enable_thinking: bool | None
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
     ) -> int:
-        return self.count_tokens(self.render_prompt(turns, enable_thinking=enable_thinking))
+        prompt = self.render_prompt(turns, enable_thinking=enable_thinking, tools=tools)
+        return self.count_tokens(prompt)
 
     def _script(self, request: GenerationRequest, prompt: str) -> _Script:
         thinking = self._config.thinking
@@ -167,7 +184,10 @@ class ScriptedEngine:
         return _Script(text + answer, calls, FAIL_MARKER in _last_user(request.turns))
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
-        prompt = self.render_prompt(request.turns, enable_thinking=request.enable_thinking)
+        offered = request.tools if offers_tools(request) else ()
+        prompt = self.render_prompt(
+            request.turns, enable_thinking=request.enable_thinking, tools=offered
+        )
         script = self._script(request, prompt)
         raw = self._generate_text(request, prompt, script)
         async with contextlib.aclosing(split_thinking(raw, self._card, prompt=prompt)) as stream:

@@ -24,6 +24,8 @@ ErrorCode = Literal[
 # What went wrong, in the terms a transport translates (an HTTP status, a socket code).
 ErrorKind = Literal[
     "invalid",
+    # The request's form is wrong (a function's schema, a tool result for no call): HTTP 400.
+    "malformed",
     "too_large",
     "not_found",
     "busy",
@@ -36,7 +38,8 @@ ErrorKind = Literal[
 
 class ParleyError(Exception):
     """`code` names the error for clients; `kind` says how a transport answers it;
-    `retry_after_s`, where set, is how long the client should wait before trying again."""
+    `retry_after_s`, where set, is how long the client should wait before trying again;
+    `param`, where set, names the request's field at fault (`tools[0].function.name`)."""
 
     default_code: ClassVar[str] = "internal_error"
     default_kind: ClassVar[ErrorKind] = "internal"
@@ -48,12 +51,14 @@ class ParleyError(Exception):
         code: str | None = None,
         kind: ErrorKind | None = None,
         retry_after_s: int | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code: str = code or self.default_code
         self.kind: ErrorKind = kind or self.default_kind
         self.retry_after_s = retry_after_s
+        self.param = param
 
 
 class ModelUnavailable(ParleyError):

@@ -85,6 +85,7 @@ class RateLimiter:
 _SOCKET_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 _KIND_CODES: dict[ErrorKind, ErrorCode] = {
     "invalid": "bad_request",
+    "malformed": "bad_request",
     "too_large": "too_long",
     "not_found": "bad_request",
     "busy": "busy",

@@ -685,9 +685,11 @@ export interface components {
              */
             role: "assistant";
             /** Content */
-            content: string;
+            content: string | null;
             /** Reasoning Content */
             reasoning_content: string | null;
+            /** Tool Calls */
+            tool_calls: components["schemas"]["MessageToolCall"][] | null;
         };
         /**
          * AttachmentPublic
@@ -826,6 +828,12 @@ export interface components {
              */
             n: number;
             chat_template_kwargs?: components["schemas"]["ChatTemplateArguments"] | null;
+            /** Tools */
+            tools?: components["schemas"]["ToolDefinition"][] | null;
+            /** Tool Choice */
+            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["NamedToolChoice"] | null;
+            /** Parallel Tool Calls */
+            parallel_tool_calls?: boolean | null;
         } & {
             [key: string]: unknown;
         };
@@ -961,7 +969,7 @@ export interface components {
              * Finish Reason
              * @enum {string}
              */
-            finish_reason: "stop" | "length";
+            finish_reason: "stop" | "length" | "tool_calls";
         };
         /** CompletionUsage */
         CompletionUsage: {
@@ -1214,6 +1222,33 @@ export interface components {
              */
             tool_calls: components["schemas"]["ToolCallRecord"][];
         };
+        /** FunctionCall */
+        FunctionCall: {
+            /** Name */
+            name: string;
+            /** Arguments */
+            arguments: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** FunctionDefinition */
+        FunctionDefinition: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** Strict */
+            strict?: boolean | null;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * GenerateRequest
          * @example {
@@ -1419,6 +1454,23 @@ export interface components {
              */
             tool_calls: components["schemas"]["ToolCallRecord"][];
         };
+        /**
+         * MessageToolCall
+         * @description A call in an assistant message: of a history, or of an answer.
+         */
+        MessageToolCall: {
+            /** Id */
+            id: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type: "function";
+            function: components["schemas"]["FunctionCall"];
+        } & {
+            [key: string]: unknown;
+        };
         /** ModelInfo */
         ModelInfo: {
             /** Model Name */
@@ -1513,15 +1565,40 @@ export interface components {
             /** Thinking Toggle */
             thinking_toggle: boolean | null;
         };
+        /** NamedFunction */
+        NamedFunction: {
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * NamedToolChoice
+         * @description `{"type": "function", "function": {"name": ...}}`: the model must call that function.
+         */
+        NamedToolChoice: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
+            function: components["schemas"]["NamedFunction"];
+        } & {
+            [key: string]: unknown;
+        };
         /** OpenAIMessage */
         OpenAIMessage: {
             /**
              * Role
              * @enum {string}
              */
-            role: "system" | "developer" | "user" | "assistant";
+            role: "system" | "developer" | "user" | "assistant" | "tool";
             /** Content */
             content?: string | components["schemas"]["TextPart"][] | null;
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["MessageToolCall"][] | null;
+            /** Tool Call Id */
+            tool_call_id?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1701,6 +1778,17 @@ export interface components {
             content_offset: number;
             /** Duration Ms */
             duration_ms: number | null;
+        };
+        /** ToolDefinition */
+        ToolDefinition: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
+            function: components["schemas"]["FunctionDefinition"];
+        } & {
+            [key: string]: unknown;
         };
         /** ToolPublic */
         ToolPublic: {

@@ -26,13 +26,16 @@ from parley.api.openai_schemas import (
     Choice,
     ChunkChoice,
     ChunkDelta,
+    ChunkFunction,
+    ChunkToolCall,
     CompletionUsage,
+    MessageToolCall,
     ModelListObject,
     ModelObject,
     openai_finish,
 )
 from parley.chat.completions import CompletionFailed
-from parley.protocol import Finished, Piece
+from parley.protocol import Finished, Piece, ToolCallMade
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +59,14 @@ async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelListObject:
 
 def _chunk_json(chunk: ChatCompletionChunk) -> str:
     # exclude_none would drop `finish_reason: null`, which clients expect on every chunk.
-    payload: dict[str, Any] = chunk.model_dump()
-    for choice in payload["choices"]:
-        choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
+    payload: dict[str, Any] = chunk.model_dump(exclude={"choices"})
+    payload["choices"] = [
+        {
+            **choice.model_dump(exclude={"delta"}),
+            "delta": choice.delta.model_dump(exclude_none=True),
+        }
+        for choice in chunk.choices
+    ]
     if payload["usage"] is None:
         del payload["usage"]
     return sse_data(payload)
@@ -92,6 +100,22 @@ class _OpenAIDialect:
         else:
             delta = ChunkDelta(content=piece.text)
         return self._chunk([ChunkChoice(delta=delta)])
+
+    def tool_call(self, made: ToolCallMade) -> Iterable[str]:
+        """A call in two pieces, as OpenAI streams one: its id, type and name with no
+        arguments yet, then its arguments."""
+        call = made.call
+        opening = ChunkToolCall(
+            index=made.index,
+            id=call.call_id,
+            type="function",
+            function=ChunkFunction(name=call.name, arguments=""),
+        )
+        arguments = ChunkToolCall(
+            index=made.index, function=ChunkFunction(arguments=call.arguments)
+        )
+        for piece in (opening, arguments):
+            yield self._chunk([ChunkChoice(delta=ChunkDelta(tool_calls=[piece]))])
 
     def finished(self, finished: Finished) -> Iterable[str]:
         reason = openai_finish(finished.finish_reason)
@@ -141,7 +165,9 @@ async def chat_completions(
         choices=[
             Choice(
                 message=AssistantMessage(
-                    content=result.answer, reasoning_content=result.thinking or None
+                    content=result.answer or (None if result.tool_calls else ""),
+                    reasoning_content=result.thinking or None,
+                    tool_calls=[MessageToolCall.of(call) for call in result.tool_calls] or None,
                 ),
                 finish_reason=openai_finish(result.finish.finish_reason),
             )
