@@ -85,9 +85,20 @@ def test_chat_features_with_the_real_model(
     expect(page.locator(".message.user .bubble")).to_have_text(["What is the capital of France?"])
 
     # Regenerate: a second version of the answer.
+    # Until the new version starts, the last answer is the old one, already complete.
     last_answer(page).get_by_role("button", name="重新生成").click()
-    wait_answer_done(page, timeout_ms=180_000)
     expect(last_answer(page).get_by_role("group", name="第 2 个版本，共 2 个")).to_be_visible()
+    wait_answer_done(page, timeout_ms=180_000)
+
+    # Stop with Esc: a prompt asking for a long answer (up to 400 tokens) is still streaming
+    # when Esc arrives; a short answer could end first.
+    message_box(page).focus()
+    page.keyboard.type("Write a long story about a dragon and a knight.")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.user .bubble")).to_have_count(2)
+    expect(last_answer(page)).to_have_attribute("data-status", "streaming", timeout=60_000)
+    page.keyboard.press("Escape")
+    wait_answer_done(page, "cancelled", timeout_ms=60_000)
 
     # Search finds the edited version and opens it.
     page.keyboard.press("Control+k")
@@ -101,11 +112,3 @@ def test_chat_features_with_the_real_model(
     with page.expect_download() as download:
         page.get_by_role("button", name="Markdown（当前分支）").click()
     assert "Say hello." in Path(download.value.path()).read_text()
-
-    # Stop with Esc: a prompt asking for a long answer (up to 400 tokens) is still streaming
-    # when Esc arrives; a short answer could end first.
-    message_box(page).fill("Write a long story about a dragon and a knight.")
-    page.keyboard.press("Enter")
-    expect(last_answer(page)).to_have_attribute("data-status", "streaming", timeout=60_000)
-    page.keyboard.press("Escape")
-    wait_answer_done(page, "cancelled", timeout_ms=60_000)

@@ -14,14 +14,12 @@ from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.base import EngineError, GenerationRequest
 from parley.engine.specs import embedded_smollm2_gguf
-from parley.engine.tool_calls import (
+from parley.engine.tool_calls import ToolCallParser, parse_tool_calls, tool_call_parser
+from parley.engine.tool_prompts import (
     TemplateMessage,
     TemplateTools,
-    ToolCallParser,
     ToolSyntax,
     detect_tool_syntax,
-    parse_tool_calls,
-    tool_call_parser,
     tool_prompt,
 )
 from parley.protocol import (

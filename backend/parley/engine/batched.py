@@ -16,13 +16,12 @@ from parley.engine.admission import S
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.reasoning import RawProgress, split_thinking
-from parley.engine.tool_calls import (
+from parley.engine.tool_calls import parse_tool_calls, tool_call_parser
+from parley.engine.tool_prompts import (
     TemplateMessage,
     TemplateTools,
     ToolSyntax,
     detect_tool_syntax,
-    parse_tool_calls,
-    tool_call_parser,
     tool_prompt,
 )
 from parley.protocol import AnswerProgress, Finished, ToolSpec

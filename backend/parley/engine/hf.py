@@ -36,7 +36,7 @@ from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.scheduler import Scheduler, TorchSequence
 from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
-from parley.engine.tool_calls import TemplateMessage, TemplateTools
+from parley.engine.tool_prompts import TemplateMessage, TemplateTools
 
 log = logging.getLogger(__name__)
 

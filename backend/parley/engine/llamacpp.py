@@ -27,7 +27,7 @@ from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
 from parley.engine.specs import ModelSpec, chat_template_text, reads_enable_thinking
-from parley.engine.tool_calls import TemplateMessage, TemplateTools
+from parley.engine.tool_prompts import TemplateMessage, TemplateTools
 
 log = logging.getLogger(__name__)
 # llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.

@@ -31,7 +31,8 @@ from parley.engine.openai_client import (
 )
 from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.specs import RemoteSpec
-from parley.engine.tool_calls import new_call_id, offers_tools, template_tool
+from parley.engine.tool_calls import new_call_id
+from parley.engine.tool_prompts import offers_tools, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,

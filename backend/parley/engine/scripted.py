@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
-from parley.engine.tool_calls import new_call_id, offers_tools, template_tool
+from parley.engine.tool_calls import new_call_id
+from parley.engine.tool_prompts import offers_tools, template_tool
 from parley.protocol import (
     AnswerProgress,
     Finished,
