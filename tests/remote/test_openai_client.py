@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from parley.engine.openai_client import (
-    OpenAIClient,
+from parley.engine.openai_client import OpenAIClient
+from parley.engine.openai_stream import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
     ToolCallAssembler,
     ToolCallPiece,
-    _chunk_delta,
+    chunk_delta,
     summarise_error,
 )
 from parley.protocol import ToolCall
@@ -184,7 +184,7 @@ async def test_a_broken_stream_fails_after_the_text_so_far(
 
 
 def _pieces_of(*tool_calls: object) -> tuple[ToolCallPiece, ...]:
-    return _chunk_delta({"choices": [{"delta": {"tool_calls": list(tool_calls)}}]}).tool_calls
+    return chunk_delta({"choices": [{"delta": {"tool_calls": list(tool_calls)}}]}).tool_calls
 
 
 def test_streamed_call_pieces_are_joined_by_index() -> None:

@@ -1,10 +1,8 @@
 """The HTTP side of a remote OpenAI-compatible server: its model list, its tokenizer, and one
 streamed `/chat/completions`, read as Server-Sent Events.
 
-Failures come out as two kinds, because they mean different things to a user:
-`RemoteUnavailable` before the remote has accepted the request (unreachable, refusing, busy
-past the retries), `RemoteStreamFailed` once it has (dropped, stalled, an error event). A
-remote's error body is summarised to one short line, never passed on raw.
+Failures come out as openai_stream.py's two kinds, `RemoteUnavailable` and
+`RemoteStreamFailed`; the chunks as its `StreamDelta`s.
 """
 
 from __future__ import annotations
@@ -13,15 +11,21 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from parley.protocol import ToolCall, Usage
+from parley.engine.openai_stream import (
+    RemoteStreamFailed,
+    RemoteUnavailable,
+    StreamDelta,
+    chunk_delta,
+    server_sent_data,
+    summarise_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +36,6 @@ RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 MAX_RETRY_AFTER_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 CHECK_TIMEOUT_S = 5.0
-_SUMMARY_CHARS = 200
-_MARKUP = re.compile(r"<[^>]*>|\x1b\[[0-9;?]*[A-Za-z]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class RemoteUnavailable(Exception):
-    """The remote could not take the request; `message` is safe to show a user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RemoteStreamFailed(Exception):
-    """An accepted stream broke off; `message` is safe to show a user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,103 +45,6 @@ class RemoteModel:
     id: str
     # vLLM's `max_model_len` (or a `context_length`), when the remote says.
     context_length: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallPiece:
-    """A piece of a streamed call (`delta.tool_calls[i]`): the call's `index`, and whatever
-    of its id, name and arguments text this chunk carries (None: no index given)."""
-
-    index: int | None
-    id: str = ""
-    name: str = ""
-    arguments: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDelta:
-    """One streamed chunk: reasoning text (from a reasoning field), answer text, pieces of
-    tool calls, and at the end a finish reason and the usage."""
-
-    reasoning: str = ""
-    content: str = ""
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    tool_calls: tuple[ToolCallPiece, ...] = ()
-
-
-@dataclass(slots=True)
-class _CallParts:
-    id: str = ""
-    name: str = ""
-    arguments: str = ""
-
-
-class ToolCallAssembler:
-    """Streamed call pieces joined into whole calls, the way OpenAI's clients join them: by
-    `index`, the id and name from the first piece that has them, the arguments text appended.
-    A server that gives no index (some do, sending each call whole) starts a new call with
-    each new id."""
-
-    def __init__(self) -> None:
-        self._calls: dict[int, _CallParts] = {}
-
-    def add(self, piece: ToolCallPiece) -> None:
-        index = piece.index
-        if index is None:
-            last = max(self._calls, default=None)
-            if last is None:
-                index = 0
-            elif piece.id and piece.id != self._calls[last].id:
-                index = last + 1
-            else:
-                index = last
-        parts = self._calls.setdefault(index, _CallParts())
-        parts.id = parts.id or piece.id
-        parts.name = parts.name or piece.name
-        parts.arguments += piece.arguments
-
-    def calls(self, new_id: Callable[[], str]) -> list[ToolCall]:
-        """The calls in index order (ones that never got a name left out, logged); a call
-        that got no id is given `new_id()`."""
-        whole: list[ToolCall] = []
-        for index in sorted(self._calls):
-            parts = self._calls[index]
-            if not parts.name:
-                log.warning("a remote's tool call %d had no function name; left out", index)
-                continue
-            whole.append(ToolCall(parts.id or new_id(), parts.name, parts.arguments or "{}"))
-        return whole
-
-
-def summarise_error(status: int | None, body: bytes | str) -> str:
-    """One short line for a user out of a remote's error answer: the status and the message the
-    body gives (OpenAI `{"error": {"message"}}`, `{"error": "..."}`, `{"detail"}` or
-    `{"message"}`), without markup, escape sequences or anything past 200 characters. A body
-    that is not JSON (an HTML error page, a stack trace) gives only the status."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    message = ""
-    try:
-        parsed: Any = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        for key in ("error", "detail", "message"):
-            value = parsed.get(key)
-            if isinstance(value, dict):
-                value = value.get("message") or value.get("msg") or value.get("detail")
-            if isinstance(value, str) and value.strip():
-                message = value
-                break
-    message = _MARKUP.sub(" ", message)
-    message = re.sub(r"\s+", " ", _CONTROL.sub(" ", message)).strip()
-    if len(message) > _SUMMARY_CHARS:
-        message = message[: _SUMMARY_CHARS - 1] + "…"
-    if status is None:
-        return message or "no details given"
-    reason = httpx.codes.get_reason_phrase(status)
-    head = f"HTTP {status} {reason}" if reason else f"HTTP {status}"
-    return f"{head}: {message}" if message else head
 
 
 def _remote_models(payload: Any) -> list[RemoteModel]:
@@ -172,83 +60,6 @@ def _remote_models(payload: Any) -> list[RemoteModel]:
             RemoteModel(item["id"], length if type(length) is int and length > 0 else None)
         )
     return models
-
-
-def _chunk_delta(payload: Any) -> StreamDelta:
-    """The parts of a chat.completion.chunk Parley uses; raises RemoteStreamFailed for an
-    error event (vLLM and Parley send `{"error": ...}` inside the stream)."""
-    if not isinstance(payload, dict):
-        raise RemoteStreamFailed("The remote model sent something that is not a chunk.")
-    if "error" in payload:
-        summary = summarise_error(None, json.dumps(payload))
-        raise RemoteStreamFailed(f"The remote model failed mid-answer ({summary}).")
-    reasoning = content = ""
-    finish: str | None = None
-    calls: list[ToolCallPiece] = []
-    for choice in payload.get("choices") or ():
-        if not isinstance(choice, dict):
-            continue
-        delta = choice.get("delta") or {}
-        if isinstance(delta, dict):
-            # SGLang, llama.cpp, DeepSeek: reasoning_content; vLLM (2026) and Ollama: reasoning.
-            for key in ("reasoning_content", "reasoning"):
-                if isinstance(delta.get(key), str):
-                    reasoning += delta[key]
-            if isinstance(delta.get("content"), str):
-                content += delta["content"]
-            calls.extend(_call_pieces(delta.get("tool_calls")))
-        if isinstance(choice.get("finish_reason"), str):
-            finish = choice["finish_reason"]
-    usage = payload.get("usage")
-    parsed_usage = None
-    if isinstance(usage, dict):
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        if type(prompt) is int and type(completion) is int:
-            parsed_usage = Usage(prompt, completion)
-    return StreamDelta(reasoning, content, finish, parsed_usage, tuple(calls))
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _call_pieces(pieces: Any) -> list[ToolCallPiece]:
-    """`delta.tool_calls` as pieces; anything not shaped like one is skipped."""
-    out: list[ToolCallPiece] = []
-    for piece in pieces if isinstance(pieces, list) else ():
-        if not isinstance(piece, dict):
-            continue
-        function = piece.get("function")
-        function = function if isinstance(function, dict) else {}
-        arguments = function.get("arguments")
-        if isinstance(arguments, dict):
-            # Ollama sends the arguments as an object rather than JSON text.
-            arguments = json.dumps(arguments, ensure_ascii=False)
-        index = piece.get("index")
-        out.append(
-            ToolCallPiece(
-                index if type(index) is int and index >= 0 else None,
-                _text(piece.get("id")),
-                _text(function.get("name")),
-                _text(arguments),
-            )
-        )
-    return out
-
-
-async def _server_sent_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The `data` of each event of an SSE stream (comments and other fields skipped)."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
 
 
 class OpenAIClient:
@@ -411,7 +222,7 @@ class OpenAIClient:
     async def _deltas(self, response: httpx.Response) -> AsyncGenerator[StreamDelta]:
         finished = False
         try:
-            async for data in _server_sent_data(response):
+            async for data in server_sent_data(response):
                 if data.strip() == "[DONE]":
                     finished = True
                     break
@@ -421,7 +232,7 @@ class OpenAIClient:
                     raise RemoteStreamFailed(
                         "The remote model sent a chunk that is not JSON."
                     ) from exc
-                delta = _chunk_delta(payload)
+                delta = chunk_delta(payload)
                 finished = finished or delta.finish_reason is not None
                 yield delta
         except httpx.ReadTimeout as exc:

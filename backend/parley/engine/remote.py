@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
-from parley.engine.openai_client import (
-    OpenAIClient,
+from parley.engine.openai_client import OpenAIClient
+from parley.engine.openai_stream import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
