@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from parley.chat.events import CHUNK, THINKING, TOOL_CALL, TOOL_RESULT
-from parley.chat.search import SearchHit, SearchIndex
-from parley.chat.transfer import (
+from parley.chat.export_document import (
     ExportDocument,
     ExportedAttachment,
     ExportedConversation,
     ExportedMessage,
+)
+from parley.chat.search import SearchHit, SearchIndex
+from parley.chat.transfer import (
     ImportLimits,
     branch_to_leaf,
     conversation_markdown,

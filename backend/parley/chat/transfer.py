@@ -1,5 +1,6 @@
-"""Conversations in and out of Parley: its own JSON export (every branch), Markdown (one
-branch, for reading), and ChatGPT's `conversations.json` read into the same shape.
+"""Conversations in and out of Parley: its own JSON export (every branch; the document is
+export_document.py's), Markdown (one branch, for reading), and imports of either that or
+ChatGPT's `conversations.json` (chatgpt_import.py), checked against the limits.
 
 Everything here is pure: documents in, documents out. `archive.py` stores and loads them.
 """
@@ -9,77 +10,24 @@ from __future__ import annotations
 import heapq
 import io
 import json
-import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from parley.chat.titles import DEFAULT_TITLE
-from parley.models import SYSTEM_PROMPT_MAX, TITLE_MAX, Conversation, Message, utcnow
-from parley.protocol import MessageRole, MessageStatus, ToolCallRecord, Usage
-
-EXPORT_FORMAT = "parley.export"
-ID_MAX = 200
-
-
-class BadImport(ValueError):
-    """A file that is not an export Parley reads; the message says why, for the user."""
-
-
-# ---------- the Parley export document ----------
-
-
-class _Exported(BaseModel):
-    # Newer exports may carry more; what this version knows is read, the rest ignored.
-    model_config = ConfigDict(extra="ignore")
-
-
-class ExportedAttachment(_Exported):
-    id: str = Field(max_length=ID_MAX)
-    name: str = Field(max_length=255)
-    size: int = Field(ge=0)
-    mime: str = Field(max_length=100)
-    # The file's text, so that an import elsewhere can give it to prompts again.
-    text: str = ""
-
-
-class ExportedMessage(_Exported):
-    id: str = Field(min_length=1, max_length=ID_MAX)
-    parent_id: str | None = Field(None, max_length=ID_MAX)
-    role: MessageRole
-    content: str = ""
-    thinking: str = ""
-    status: MessageStatus = "complete"
-    created_at: AwareDatetime
-    model: str | None = Field(None, max_length=200)
-    finish_reason: Literal["stop", "length", "cancelled"] | None = None
-    usage: Usage | None = None
-    attachments: list[ExportedAttachment] = []
-    # An answer's tool calls, placed in `content` by their `content_offset`.
-    tool_calls: list[ToolCallRecord] = []
-
-
-class ExportedConversation(_Exported):
-    id: str = Field(min_length=1, max_length=ID_MAX)
-    title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
-    model: str | None = Field(None, max_length=200)
-    system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
-    thinking: bool | None = None
-    current_leaf_id: str | None = Field(None, max_length=ID_MAX)
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    messages: list[ExportedMessage] = []
-
-
-class ExportDocument(_Exported):
-    format: Literal["parley.export"] = "parley.export"
-    version: Literal[1] = 1
-    exported_at: AwareDatetime
-    conversations: list[ExportedConversation]
+from parley.chat.chatgpt_import import chatgpt_conversation
+from parley.chat.export_document import (
+    EXPORT_FORMAT,
+    BadImport,
+    ExportDocument,
+    ExportedAttachment,
+    ExportedConversation,
+    ExportedMessage,
+)
+from parley.models import Conversation, Message, utcnow
+from parley.protocol import ToolCallRecord, Usage
 
 
 def exported_message(message: Message, files: Mapping[str, ExportedAttachment]) -> ExportedMessage:
@@ -265,7 +213,7 @@ def read_import(raw: bytes, limits: ImportLimits) -> list[ExportedConversation]:
     elif isinstance(data, list) and all(
         isinstance(item, dict) and isinstance(item.get("mapping"), dict) for item in data
     ):
-        conversations = [_chatgpt_conversation(i, item) for i, item in enumerate(data)]
+        conversations = [chatgpt_conversation(i, item) for i, item in enumerate(data)]
     else:
         raise BadImport("The file is neither a Parley export nor ChatGPT's conversations.json.")
     if not conversations:
@@ -326,145 +274,3 @@ def tree_order(messages: Sequence[ExportedMessage]) -> list[ExportedMessage]:
         for child in children.get(messages[i].id, []):
             heapq.heappush(ready, (messages[child].created_at, child))
     return ordered
-
-
-# ---------- ChatGPT ----------
-
-
-def _timestamp(value: object, fallback: datetime) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    return fallback
-
-
-def _parts_text(parts: object) -> str:
-    texts: list[str] = []
-    for part in parts if isinstance(parts, list) else []:
-        if isinstance(part, str):
-            texts.append(part)
-        elif isinstance(part, dict):
-            kind = str(part.get("content_type", ""))
-            # Images and audio are not carried over; a marker says one was there.
-            if "image" in kind:
-                texts.append("[image]")
-            elif "audio" in kind:
-                texts.append("[audio]")
-    return "\n".join(text for text in texts if text)
-
-
-@dataclass(frozen=True, slots=True)
-class _ChatGptTurn:
-    role: MessageRole
-    text: str
-    thinking: str
-
-
-def _chatgpt_turn(message: object) -> _ChatGptTurn | None:
-    """A node's message as a turn to keep, a thinking-only turn (role assistant, no text),
-    or None for what a reader never saw (system and tool messages, tool calls, hidden ones)."""
-    if not isinstance(message, dict):
-        return None
-    author = message.get("author")
-    role = author.get("role") if isinstance(author, dict) else None
-    content = message.get("content")
-    metadata = message.get("metadata")
-    if not isinstance(content, dict) or role not in ("user", "assistant"):
-        return None
-    if isinstance(metadata, dict) and metadata.get("is_visually_hidden_from_conversation"):
-        return None
-    if message.get("recipient", "all") != "all":
-        return None  # a call to a tool
-    kind = content.get("content_type")
-    if kind in ("text", "multimodal_text"):
-        text = _parts_text(content.get("parts"))
-        return _ChatGptTurn(role, text, "") if text.strip() else None
-    if kind == "thoughts" and role == "assistant":
-        thoughts = content.get("thoughts")
-        pieces = [
-            str(t.get("content") or t.get("summary") or "")
-            for t in (thoughts if isinstance(thoughts, list) else [])
-            if isinstance(t, dict)
-        ]
-        thinking = "\n\n".join(p for p in pieces if p)
-        return _ChatGptTurn("assistant", "", thinking) if thinking else None
-    return None
-
-
-def _chatgpt_conversation(index: int, data: dict[str, Any]) -> ExportedConversation:
-    """ChatGPT's mapping tree as Parley messages, branches kept. Nodes no reader saw are
-    skipped and their children hang from the nearest message kept above them; thinking is
-    given to the answer below it; answers split around a tool call are joined again."""
-    mapping: dict[str, Any] = data["mapping"]
-    created = _timestamp(data.get("create_time"), utcnow())
-    updated = _timestamp(data.get("update_time"), created)
-    nodes = {str(key): node for key, node in mapping.items() if isinstance(node, dict)}
-    kept: dict[str, ExportedMessage] = {}
-    resolved: dict[str, str | None] = {}
-    children_of = {
-        key: [str(c) for c in node.get("children", []) if str(c) in nodes]
-        if isinstance(node.get("children"), list)
-        else []
-        for key, node in nodes.items()
-    }
-    roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
-
-    # (node, message kept above it, thinking not yet given, whether every node from that
-    # message down to here had a single child)
-    stack: list[tuple[str, str | None, str, bool]] = [(root, None, "", False) for root in roots]
-    stack.reverse()
-    seen: set[str] = set()
-    while stack:
-        key, parent_id, thinking, single_line = stack.pop()
-        if key in seen:
-            continue
-        seen.add(key)
-        node = nodes[key]
-        message = node.get("message")
-        turn = _chatgpt_turn(message)
-        above = kept.get(parent_id) if parent_id else None
-        here = parent_id
-        if turn is not None and not turn.text:
-            thinking = "\n\n".join(t for t in (thinking, turn.thinking) if t)
-        elif (
-            turn is not None
-            and turn.role == "assistant"
-            and above is not None
-            and (above.role == "assistant" and single_line)
-        ):
-            above.content = f"{above.content}\n\n{turn.text}"
-            above.thinking = "\n\n".join(t for t in (above.thinking, thinking) if t)
-            thinking = ""
-        elif turn is not None:
-            assert isinstance(message, dict)  # a turn is made of one
-            at = _timestamp(message.get("create_time"), created)
-            metadata = message.get("metadata")
-            model = metadata.get("model_slug") if isinstance(metadata, dict) else None
-            kept[key] = ExportedMessage(
-                id=key[:ID_MAX],
-                parent_id=parent_id,
-                role=turn.role,
-                content=turn.text,
-                thinking=thinking if turn.role == "assistant" else "",
-                created_at=at,
-                model=str(model)[:200] if model else None,
-            )
-            here, thinking = key, ""
-        resolved[key] = here
-        children = children_of[key]
-        alone = len(children) == 1 and (single_line or here == key)
-        for child in reversed(children):
-            stack.append((child, here, thinking, alone))
-    current = data.get("current_node")
-    leaf = resolved.get(str(current)) if current is not None else None
-    title = data.get("title")
-    return ExportedConversation(
-        id=str(data.get("id") or data.get("conversation_id") or f"chatgpt-{index}")[:ID_MAX],
-        title=(str(title).strip()[:TITLE_MAX] if title and str(title).strip() else DEFAULT_TITLE),
-        created_at=created,
-        updated_at=updated,
-        current_leaf_id=leaf,
-        messages=list(kept.values()),
-    )
