@@ -36,13 +36,17 @@ from parley.api.uploads import MEGABYTE
 from parley.chat.admission import Admission
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
-from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
-from parley.chat.shared import SharedRegistry, check_reachable
+from parley.chat.shared import (
+    SharedAnswerCount,
+    SharedLoginThrottle,
+    SharedRegistry,
+    check_reachable,
+)
 from parley.chat.store import ChatStore
 from parley.chat.transfer import ImportLimits
 from parley.config import Settings
@@ -87,8 +91,9 @@ def open_database(settings: Settings, secret: str) -> Database:
     return db
 
 
-def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry | None:
-    """Shared through Redis when configured (raises ValueError when it does not answer)."""
+def _shared(settings: Settings, store: ChatStore) -> SharedRegistry | None:
+    """Instances share channels and limits through Redis when configured (raises ValueError
+    when it does not answer)."""
     if settings.redis_url is None:
         return None
     check_reachable(settings.redis_url)
@@ -108,8 +113,13 @@ def create_app(settings: Settings) -> FastAPI:
         max_request_chars=settings.max_request_chars,
         max_system_prompt_chars=SYSTEM_PROMPT_MAX,
     )
-    admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
     store = ChatStore(db)
+    shared = _shared(settings, store)
+    admission = Admission(
+        settings.max_active_per_user,
+        settings.max_concurrent_runs,
+        SharedAnswerCount(shared) if shared is not None else None,
+    )
     chat = ChatService(
         store,
         engines,
@@ -123,7 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
         admission,
         file_store,
         observer=telemetry,
-        channels=_channels(settings, store),
+        channels=shared,
     )
     completions = CompletionService(
         engines,
@@ -150,7 +160,9 @@ def create_app(settings: Settings) -> FastAPI:
     accounts = AccountService(
         db,
         TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
-        LoginThrottle(max_address_failures=settings.login_failures_per_address),
+        SharedLoginThrottle(shared.redis, max_address_failures=settings.login_failures_per_address)
+        if shared is not None
+        else LoginThrottle(max_address_failures=settings.login_failures_per_address),
         hasher,
     )
 

@@ -177,11 +177,11 @@ class CompletionService:
             kind = TooLarge if refusal.too_large else BadOptions
             raise kind(refusal.code, refusal.message)
 
-    def admit(self, user_id: str) -> Ticket:
+    async def admit(self, user_id: str) -> Ticket:
         """A place among the user's answers in progress; raises RateLimited beyond the cap.
         Each `prepare` given the ticket takes one use of it (see Ticket.share)."""
         try:
-            return self._admission.enter(user_id)
+            return await self._admission.admit(user_id)
         except TooManyActive as exc:
             raise RateLimited(exc.code, exc.message, retry_after_s=exc.retry_after_s) from exc
 

@@ -122,13 +122,20 @@ class ChatService:
 
     # ---------- conversations ----------
 
-    def _public(self, conversation: Conversation) -> ConversationPublic:
-        public = ConversationPublic.model_validate(conversation, from_attributes=True)
-        channel = self._channels.get(conversation.id)
-        if channel is not None:
-            public.last_seq = max(public.last_seq, channel.last_seq)
-            public.generating = channel.active_run is not None
-        return public
+    async def _publics(self, conversations: list[Conversation]) -> list[ConversationPublic]:
+        live = await self._channels.live([c.id for c in conversations])
+        publics = []
+        for conversation in conversations:
+            public = ConversationPublic.model_validate(conversation, from_attributes=True)
+            state = live.get(conversation.id)
+            if state is not None:
+                public.last_seq = max(public.last_seq, state.last_seq)
+                public.generating = state.generating
+            publics.append(public)
+        return publics
+
+    async def _public(self, conversation: Conversation) -> ConversationPublic:
+        return (await self._publics([conversation]))[0]
 
     async def _owned(self, user_id: str, conversation_id: str) -> Conversation:
         conversation = await self._store.conversation(user_id, conversation_id)
@@ -148,7 +155,7 @@ class ChatService:
         self, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[ConversationPublic], str | None]:
         rows, next_cursor = await self._store.conversation_page(user_id, limit, cursor)
-        return [self._public(row) for row in rows], next_cursor
+        return await self._publics(rows), next_cursor
 
     async def create_conversation(
         self, user_id: str, data: ConversationCreate
@@ -161,7 +168,7 @@ class ChatService:
             updated_at=now,
             **data.model_dump(exclude_unset=True, exclude_none=True),
         )
-        return self._public(await self._store.create_conversation(conversation))
+        return await self._public(await self._store.create_conversation(conversation))
 
     async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
         conversation = await self._owned(user_id, conversation_id)
@@ -169,7 +176,7 @@ class ChatService:
         channel = self._channels.get(conversation_id)
         run = channel.active_run if channel else None
         return ConversationDetail(
-            conversation=self._public(conversation),
+            conversation=await self._public(conversation),
             messages=[
                 to_public(run.message if run and run.id == message.id else message)
                 for message in messages
@@ -195,7 +202,7 @@ class ChatService:
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
             raise ConversationNotFound(conversation_id)
-        return self._public(conversation)
+        return await self._public(conversation)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         await self._owned(user_id, conversation_id)
@@ -369,7 +376,7 @@ class ChatService:
         except ModelUnavailable as exc:
             raise ChatRefused("model_unavailable", exc.message) from exc
         try:
-            ticket = self._admission.enter(conversation.owner_id)
+            ticket = await self._admission.admit(conversation.owner_id)
         except TooManyActive as exc:
             raise ChatRefused("rate_limited", exc.message) from exc
         answer_id = new_id()
