@@ -151,6 +151,17 @@ async def test_an_instance_that_is_gone_no_longer_counts(
         await alive.close()
 
 
+async def test_conversation_state_without_redis_answers_with_this_instances_runs(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    registry = await instance(redis_server, store)
+    try:
+        redis_server.stop()
+        assert await registry.live(["no-such-conversation"]) == {}
+    finally:
+        await registry.close()
+
+
 # ---------- through two instances ----------
 
 

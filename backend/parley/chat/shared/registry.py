@@ -162,11 +162,15 @@ class SharedRegistry(ChannelRegistry):
         """A run on any instance (its claim) and the last seq any has published (the top of
         the stream: a status frame's entry `n-k` follows seq `n`), with this instance's own."""
         here = await super().live(conversation_ids)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for conversation_id in conversation_ids:
-                pipe.exists(run_key(conversation_id))
-                pipe.xrevrange(events_key(conversation_id), count=1)
-            replies = await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for conversation_id in conversation_ids:
+                    pipe.exists(run_key(conversation_id))
+                    pipe.xrevrange(events_key(conversation_id), count=1)
+                replies = await pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("Redis: the live state of conversations failed: %s", exc)
+            return here  # a listing still answers, with this instance's runs
         states = {}
         for index, conversation_id in enumerate(conversation_ids):
             claimed, top = bool(replies[2 * index]), entries_of(replies[2 * index + 1])
