@@ -36,7 +36,9 @@ from parley.api.uploads import MEGABYTE
 from parley.chat.admission import Admission
 from parley.chat.archive import ArchiveService, ArchiveStore
 from parley.chat.attachments import FileService, FileStore
+from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
+from parley.chat.conversations import ConversationService
 from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
@@ -115,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     store = ChatStore(db)
     shared = _shared(settings, store)
+    channels = shared if shared is not None else ChannelRegistry()
     admission = Admission(
         settings.max_active_per_user,
         settings.max_concurrent_runs,
@@ -132,8 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
         limits,
         admission,
         file_store,
+        channels,
         observer=telemetry,
-        channels=shared,
     )
     completions = CompletionService(
         engines,
@@ -191,6 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.engines = engines
     app.state.chat = chat
+    app.state.conversations = ConversationService(store, engines, channels)
     app.state.completions = completions
     app.state.archive = archive
     app.state.files = FileService(file_store)

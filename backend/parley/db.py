@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from psycopg.abc import Buffer
+from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
@@ -84,6 +86,19 @@ def make_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
     return _sqlite_engine(url, immediate=immediate)
 
 
+class _NulFreeText(StrDumperUnknown):
+    """PostgreSQL's text cannot hold NUL, which SQLite's can and users may paste: U+FFFD is
+    stored in its place rather than the write failing."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "\ufffd"))
+
+
+class _NulFreeBinaryText(StrBinaryDumper):
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "\ufffd"))
+
+
 def _postgres_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
     engine = create_engine(
         url,
@@ -97,6 +112,12 @@ def _postgres_engine(url: URL, *, immediate: bool, pool_size: int) -> Engine:
         pool_recycle=1800,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "parley"},
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        for dumper in (_NulFreeText, _NulFreeBinaryText):
+            dbapi_connection.adapters.register_dumper(str, dumper)
+
     if immediate:
 
         @event.listens_for(engine, "begin")

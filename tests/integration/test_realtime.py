@@ -534,3 +534,23 @@ async def test_send_to_a_conversation_deleted_meanwhile_closes_with_4404(
     await socket.say("are you still there?")
     assert await closed_code(socket) == 4404
     assert "Traceback" not in scripted_server.log()
+
+
+async def test_a_nul_character_in_a_message_is_kept_or_replaced_never_a_failure(
+    scripted_server: ServerProcess, database_kind: str
+) -> None:
+    """PostgreSQL's text cannot hold NUL: it is stored as U+FFFD there, exactly on SQLite."""
+    user = new_user(scripted_server)
+    conversation_id = user.new_conversation(title="nul \x00 title", system_prompt="be \x00 kind")
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say("before\x00after")
+    frames = await socket.until("end", "error")
+    assert frames[-1]["type"] == "end", frames
+    await socket.close()
+    kept = "\x00" if database_kind == "sqlite" else "\ufffd"
+    detail = user.conversation(conversation_id)
+    assert detail["conversation"]["title"] == f"nul {kept} title"
+    assert detail["conversation"]["system_prompt"] == f"be {kept} kind"
+    question, answer = detail["messages"][-2:]
+    assert question["content"] == f"before{kept}after"
+    assert answer["status"] == "complete"

@@ -18,8 +18,8 @@ from parley.chat.completions import (
     TooLarge,
     UnknownModel,
 )
+from parley.chat.errors import ChatRefused, ConversationNotFound, ModelsBusy
 from parley.chat.runs import RunFailed
-from parley.chat.service import ChatRefused, ConversationNotFound, ModelsBusy
 from parley.chat.store import BadCursor
 from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError

@@ -12,6 +12,7 @@ from parley.api.errors import ApiError
 from parley.chat.archive import ArchiveService
 from parley.chat.attachments import FileService
 from parley.chat.completions import CompletionService
+from parley.chat.conversations import ConversationService
 from parley.chat.service import ChatService
 from parley.config import Settings
 from parley.models import User
@@ -34,6 +35,11 @@ def get_accounts(request: Request) -> AccountService:
 def get_chat(request: Request) -> ChatService:
     chat: ChatService = request.app.state.chat
     return chat
+
+
+def get_conversations(request: Request) -> ConversationService:
+    conversations: ConversationService = request.app.state.conversations
+    return conversations
 
 
 def get_archive(request: Request) -> ArchiveService:
@@ -64,6 +70,7 @@ def get_host(request: Request) -> HostSampler:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArchiveDep = Annotated[ArchiveService, Depends(get_archive)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 CompletionsDep = Annotated[CompletionService, Depends(get_completions)]

@@ -1,4 +1,6 @@
-"""The chat service: conversations, their history and their runs, for every transport."""
+"""The chat service: a conversation's sockets and runs (send, regenerate, stop, the answer a
+REST caller follows) and the models, for every transport; conversations themselves are
+conversations.py's."""
 
 from __future__ import annotations
 
@@ -6,13 +8,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.attachments import FileNotFound, FileStore
 from parley.chat.attachments import public as public_file
 from parley.chat.branches import BadBranch, parent_for_send, question_for_regenerate
 from parley.chat.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
+from parley.chat.conversations import owned
+from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.events import to_public
 from parley.chat.file_prompts import attached_texts, earlier_turn
 from parley.chat.metering import RunObserver
@@ -22,25 +25,13 @@ from parley.chat.runs import Run, RunConfig, RunPlan
 from parley.chat.store import ChatStore
 from parley.chat.titles import DEFAULT_TITLE, title_from_message
 from parley.engine.manager import EngineManager
-from parley.models import (
-    Conversation,
-    ConversationCreate,
-    ConversationDetail,
-    ConversationPublic,
-    ConversationUpdate,
-    Message,
-    new_id,
-    utcnow,
-)
+from parley.models import Conversation, Message, new_id
 from parley.protocol import (
     AnswerEvent,
     AnswerTracker,
-    ErrorCode,
-    ErrorKind,
     MessageFrame,
     ModelStatus,
     ModelUnavailable,
-    ParleyError,
     SendOptions,
     StartFrame,
     server_frame_adapter,
@@ -51,44 +42,6 @@ log = logging.getLogger(__name__)
 # Close code for sockets whose credential stopped working: logout, a disabled user, a deleted
 # API key, an expired token.
 CLOSE_LOGGED_OUT = 4401
-
-
-class ConversationNotFound(ParleyError):
-    """Another user's conversation answers exactly like a missing one."""
-
-    default_code = "conversation_not_found"
-    default_kind = "not_found"
-
-    def __init__(self, conversation_id: str) -> None:
-        super().__init__("No such conversation.")
-        self.conversation_id = conversation_id
-
-
-class UnknownMessage(ParleyError):
-    """A message id that is not one of the conversation's."""
-
-    default_code = "unknown_message"
-    default_kind = "invalid"
-
-
-class ModelsBusy(ParleyError):
-    """No room to load a model: every loaded one is answering (none is cut for it)."""
-
-    default_code = "model_unavailable"
-    default_kind = "busy"
-
-
-_REFUSAL_KINDS: dict[str, ErrorKind] = {"busy": "busy", "rate_limited": "rate_limited"}
-
-
-class ChatRefused(ParleyError):
-    """A client request the service will not carry out; answered to that client alone."""
-
-    default_kind = "invalid"
-
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, code=code, kind=_REFUSAL_KINDS.get(code))
-        self.code: ErrorCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +60,8 @@ class ChatService:
         limits: MessageLimits,
         admission: Admission,
         files: FileStore,
+        channels: ChannelRegistry,
         observer: RunObserver | None = None,
-        channels: ChannelRegistry | None = None,
     ) -> None:
         self._limits = limits
         self._admission = admission
@@ -117,104 +70,8 @@ class ChatService:
         self._engines = engines
         self._config = config
         self._observer = observer
-        # In this process alone unless given one that instances share (chat/shared/).
-        self._channels = channels if channels is not None else ChannelRegistry()
-
-    # ---------- conversations ----------
-
-    async def _publics(self, conversations: list[Conversation]) -> list[ConversationPublic]:
-        live = await self._channels.live([c.id for c in conversations])
-        publics = []
-        for conversation in conversations:
-            public = ConversationPublic.model_validate(conversation, from_attributes=True)
-            state = live.get(conversation.id)
-            if state is not None:
-                public.last_seq = max(public.last_seq, state.last_seq)
-                public.generating = state.generating
-            publics.append(public)
-        return publics
-
-    async def _public(self, conversation: Conversation) -> ConversationPublic:
-        return (await self._publics([conversation]))[0]
-
-    async def _owned(self, user_id: str, conversation_id: str) -> Conversation:
-        conversation = await self._store.conversation(user_id, conversation_id)
-        if conversation is None:
-            raise ConversationNotFound(conversation_id)
-        return conversation
-
-    def _check_model(self, model: str | None) -> None:
-        """A conversation's model must be one this server knows (a field the client fixes)."""
-        if model is not None:
-            try:
-                self._engines.resolve(model)
-            except ModelUnavailable as exc:
-                raise ParleyError(exc.message, code=exc.code, kind="invalid") from exc
-
-    async def list_conversations(
-        self, user_id: str, limit: int, cursor: str | None
-    ) -> tuple[list[ConversationPublic], str | None]:
-        rows, next_cursor = await self._store.conversation_page(user_id, limit, cursor)
-        return await self._publics(rows), next_cursor
-
-    async def create_conversation(
-        self, user_id: str, data: ConversationCreate
-    ) -> ConversationPublic:
-        self._check_model(data.model)
-        now = utcnow()  # one instant: a new conversation has not been updated since
-        conversation = Conversation(
-            owner_id=user_id,
-            created_at=now,
-            updated_at=now,
-            **data.model_dump(exclude_unset=True, exclude_none=True),
-        )
-        return await self._public(await self._store.create_conversation(conversation))
-
-    async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
-        conversation = await self._owned(user_id, conversation_id)
-        messages = await self._store.messages(conversation_id)
-        channel = self._channels.get(conversation_id)
-        run = channel.active_run if channel else None
-        return ConversationDetail(
-            conversation=await self._public(conversation),
-            messages=[
-                to_public(run.message if run and run.id == message.id else message)
-                for message in messages
-            ],
-        )
-
-    async def update_conversation(
-        self, user_id: str, conversation_id: str, data: ConversationUpdate
-    ) -> ConversationPublic:
-        changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-        if "title" in changes and changes["title"] is None:
-            del changes["title"]
-        if changes.get("system_prompt") is None:
-            changes.pop("system_prompt", None)
-        if "current_leaf_id" in changes:
-            leaf = changes["current_leaf_id"]
-            if leaf is None:
-                del changes["current_leaf_id"]
-            elif not await self._store.has_message(conversation_id, leaf):
-                await self._owned(user_id, conversation_id)  # a missing conversation: 404
-                raise UnknownMessage(leaf)
-        self._check_model(changes.get("model"))
-        conversation = await self._store.update_conversation(user_id, conversation_id, changes)
-        if conversation is None:
-            raise ConversationNotFound(conversation_id)
-        return await self._public(conversation)
-
-    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        await self._owned(user_id, conversation_id)
-        channel = self._channels.get(conversation_id)
-        run = channel.active_run if channel else None
-        if run is not None:
-            await run.stop()
-            await run.wait()
-        else:
-            await self._channels.stop_run(conversation_id)  # one on another instance
-        if not await self._store.delete_conversation(user_id, conversation_id):
-            raise ConversationNotFound(conversation_id)
+        # This process's alone, or one that instances share (chat/shared/).
+        self._channels = channels
 
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
@@ -253,7 +110,7 @@ class ChatService:
         api_key_id: str | None = None,
     ) -> Connection:
         """Subscribe to a conversation: `ready`, then the missed events, then live ones."""
-        conversation = await self._owned(user_id, conversation_id)
+        conversation = await owned(self._store, user_id, conversation_id)
         async with (
             self._channels.hold(
                 conversation_id, lambda: self._new_channel(conversation)
@@ -314,7 +171,7 @@ class ChatService:
                 return
             if channel.active_run is not None:
                 raise ChatRefused("busy", "An answer is still being generated.")
-            conversation = await self._owned(connection.user_id, channel.conversation_id)
+            conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
             try:
                 parent = parent_for_send(
@@ -344,7 +201,7 @@ class ChatService:
         async with channel.lock:
             if channel.active_run is not None:
                 raise ChatRefused("busy", "An answer is still being generated.")
-            conversation = await self._owned(connection.user_id, channel.conversation_id)
+            conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
             try:
                 question = question_for_regenerate(

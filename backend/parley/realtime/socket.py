@@ -16,13 +16,8 @@ from starlette.websockets import WebSocketState
 
 from parley.accounts import AccountService, Principal
 from parley.chat.channels import Close, Subscriber
-from parley.chat.service import (
-    CLOSE_LOGGED_OUT,
-    ChatRefused,
-    ChatService,
-    Connection,
-    ConversationNotFound,
-)
+from parley.chat.errors import ChatRefused, ConversationNotFound
+from parley.chat.service import CLOSE_LOGGED_OUT, ChatService, Connection
 from parley.config import Settings
 from parley.models import utcnow
 from parley.protocol import (

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from parley.api.deps import ChatDep, CurrentUser
+from parley.api.deps import ConversationsDep, CurrentUser
 from parley.models import (
     ConversationCreate,
     ConversationDetail,
@@ -21,11 +21,11 @@ router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 @router.get("", response_model=ConversationPage)
 async def list_conversations(
     user: CurrentUser,
-    chat: ChatDep,
+    conversations: ConversationsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> ConversationPage:
-    items, next_cursor = await chat.list_conversations(user.id, limit, cursor)
+    items, next_cursor = await conversations.list_conversations(user.id, limit, cursor)
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
@@ -36,16 +36,16 @@ async def create_conversation(
         Body(examples=[{"title": "Trip planning", "system_prompt": "Answer briefly."}]),
     ],
     user: CurrentUser,
-    chat: ChatDep,
+    conversations: ConversationsDep,
 ) -> ConversationPublic:
-    return await chat.create_conversation(user.id, data)
+    return await conversations.create_conversation(user.id, data)
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 async def get_conversation(
-    conversation_id: str, user: CurrentUser, chat: ChatDep
+    conversation_id: str, user: CurrentUser, conversations: ConversationsDep
 ) -> ConversationDetail:
-    return await chat.conversation_detail(user.id, conversation_id)
+    return await conversations.conversation_detail(user.id, conversation_id)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
@@ -53,11 +53,13 @@ async def update_conversation(
     conversation_id: str,
     data: Annotated[ConversationUpdate, Body(examples=[{"title": "Renamed"}])],
     user: CurrentUser,
-    chat: ChatDep,
+    conversations: ConversationsDep,
 ) -> ConversationPublic:
-    return await chat.update_conversation(user.id, conversation_id, data)
+    return await conversations.update_conversation(user.id, conversation_id, data)
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_conversation(conversation_id: str, user: CurrentUser, chat: ChatDep) -> None:
-    await chat.delete_conversation(user.id, conversation_id)
+async def delete_conversation(
+    conversation_id: str, user: CurrentUser, conversations: ConversationsDep
+) -> None:
+    await conversations.delete_conversation(user.id, conversation_id)

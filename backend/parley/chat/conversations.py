@@ -1,0 +1,125 @@
+"""Conversations: listed, created, read, changed and deleted, for every transport. What a
+conversation shows of its live run (`generating`, `last_seq`) comes from the channels the
+chat service runs answers on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley.chat.channels import ChannelRegistry
+from parley.chat.errors import ConversationNotFound, UnknownMessage
+from parley.chat.events import to_public
+from parley.chat.store import ChatStore
+from parley.engine.manager import EngineManager
+from parley.models import (
+    Conversation,
+    ConversationCreate,
+    ConversationDetail,
+    ConversationPublic,
+    ConversationUpdate,
+    utcnow,
+)
+from parley.protocol import ModelUnavailable, ParleyError
+
+
+async def owned(store: ChatStore, user_id: str, conversation_id: str) -> Conversation:
+    """The user's conversation; ConversationNotFound for a missing one or another user's."""
+    conversation = await store.conversation(user_id, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(conversation_id)
+    return conversation
+
+
+class ConversationService:
+    def __init__(self, store: ChatStore, engines: EngineManager, channels: ChannelRegistry) -> None:
+        self._store = store
+        self._engines = engines
+        self._channels = channels
+
+    async def _publics(self, conversations: list[Conversation]) -> list[ConversationPublic]:
+        live = await self._channels.live([c.id for c in conversations])
+        publics = []
+        for conversation in conversations:
+            public = ConversationPublic.model_validate(conversation, from_attributes=True)
+            state = live.get(conversation.id)
+            if state is not None:
+                public.last_seq = max(public.last_seq, state.last_seq)
+                public.generating = state.generating
+            publics.append(public)
+        return publics
+
+    async def _public(self, conversation: Conversation) -> ConversationPublic:
+        return (await self._publics([conversation]))[0]
+
+    def _check_model(self, model: str | None) -> None:
+        """A conversation's model must be one this server knows (a field the client fixes)."""
+        if model is not None:
+            try:
+                self._engines.resolve(model)
+            except ModelUnavailable as exc:
+                raise ParleyError(exc.message, code=exc.code, kind="invalid") from exc
+
+    async def list_conversations(
+        self, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ConversationPublic], str | None]:
+        rows, next_cursor = await self._store.conversation_page(user_id, limit, cursor)
+        return await self._publics(rows), next_cursor
+
+    async def create_conversation(
+        self, user_id: str, data: ConversationCreate
+    ) -> ConversationPublic:
+        self._check_model(data.model)
+        now = utcnow()  # one instant: a new conversation has not been updated since
+        conversation = Conversation(
+            owner_id=user_id,
+            created_at=now,
+            updated_at=now,
+            **data.model_dump(exclude_unset=True, exclude_none=True),
+        )
+        return await self._public(await self._store.create_conversation(conversation))
+
+    async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
+        conversation = await owned(self._store, user_id, conversation_id)
+        messages = await self._store.messages(conversation_id)
+        channel = self._channels.get(conversation_id)
+        run = channel.active_run if channel else None
+        return ConversationDetail(
+            conversation=await self._public(conversation),
+            messages=[
+                to_public(run.message if run and run.id == message.id else message)
+                for message in messages
+            ],
+        )
+
+    async def update_conversation(
+        self, user_id: str, conversation_id: str, data: ConversationUpdate
+    ) -> ConversationPublic:
+        changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+        if "title" in changes and changes["title"] is None:
+            del changes["title"]
+        if changes.get("system_prompt") is None:
+            changes.pop("system_prompt", None)
+        if "current_leaf_id" in changes:
+            leaf = changes["current_leaf_id"]
+            if leaf is None:
+                del changes["current_leaf_id"]
+            elif not await self._store.has_message(conversation_id, leaf):
+                await owned(self._store, user_id, conversation_id)  # a missing one: 404
+                raise UnknownMessage(leaf)
+        self._check_model(changes.get("model"))
+        conversation = await self._store.update_conversation(user_id, conversation_id, changes)
+        if conversation is None:
+            raise ConversationNotFound(conversation_id)
+        return await self._public(conversation)
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        await owned(self._store, user_id, conversation_id)
+        channel = self._channels.get(conversation_id)
+        run = channel.active_run if channel else None
+        if run is not None:
+            await run.stop()
+            await run.wait()
+        else:
+            await self._channels.stop_run(conversation_id)  # one on another instance
+        if not await self._store.delete_conversation(user_id, conversation_id):
+            raise ConversationNotFound(conversation_id)
