@@ -107,8 +107,8 @@ def login_keys(username: str, address: str) -> list[str]:
     """The throttle's keys: per (username, address), and per address. The address's length
     goes first, so no username and address pair reads as another."""
     return [
-        f"parley:login:{len(address)}:{address}:{username.lower()}",
-        f"parley:login:{address}",
+        f"parley:login:u:{len(address)}:{address}:{username.lower()}",
+        f"parley:login:a:{address}",
     ]
 
 
