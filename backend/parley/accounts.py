@@ -24,8 +24,8 @@ from parley.models import (
 )
 from parley.security import (
     InvalidToken,
-    LoginThrottle,
     PasswordHasher,
+    Throttle,
     TokenSigner,
     generate_api_key,
     hash_api_key,
@@ -119,7 +119,7 @@ class Principal:
 
 class AccountService:
     def __init__(
-        self, db: Database, signer: TokenSigner, throttle: LoginThrottle, hasher: PasswordHasher
+        self, db: Database, signer: TokenSigner, throttle: Throttle, hasher: PasswordHasher
     ) -> None:
         self._db = db
         self._signer = signer
@@ -154,7 +154,7 @@ class AccountService:
         the password), or PasswordChecksBusy (before anything is counted)."""
         with self._hasher.slot():
             # Counted before the slow hash check, so concurrent guesses cannot outrun the limit.
-            retry_after = self._throttle.attempt(username, address)
+            retry_after = await self._throttle.attempt(username, address)
             if retry_after is not None:
                 raise TooManyAttempts(retry_after)
             user = await self.user_by_name(username)
@@ -163,7 +163,7 @@ class AccountService:
             valid = await self._hasher.verify(password, stored_hash)
         if user is None or not valid:
             raise InvalidCredentials()
-        self._throttle.succeeded(username, address)
+        await self._throttle.succeeded(username, address)
         if user.disabled:
             raise AccountDisabled()
         return self.issue(user)

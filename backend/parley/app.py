@@ -44,7 +44,12 @@ from parley.chat.policy import MessageLimits
 from parley.chat.runs import RunConfig
 from parley.chat.search import search_index_for
 from parley.chat.service import ChatService
-from parley.chat.shared import SharedRegistry, check_reachable
+from parley.chat.shared import (
+    SharedAnswerCount,
+    SharedLoginThrottle,
+    SharedRegistry,
+    check_reachable,
+)
 from parley.chat.store import ChatStore
 from parley.chat.transfer import ImportLimits
 from parley.config import Settings
@@ -90,11 +95,11 @@ def open_database(settings: Settings, secret: str) -> Database:
     return db
 
 
-def _channels(settings: Settings, store: ChatStore) -> ChannelRegistry:
-    """This process's own, or shared through Redis when configured (raises ValueError when
-    it does not answer)."""
+def _shared(settings: Settings, store: ChatStore) -> SharedRegistry | None:
+    """Instances share channels and limits through Redis when configured (raises ValueError
+    when it does not answer)."""
     if settings.redis_url is None:
-        return ChannelRegistry()
+        return None
     check_reachable(settings.redis_url)
     return SharedRegistry(settings.redis_url, store, settings.run_lease_s)
 
@@ -113,9 +118,14 @@ def create_app(settings: Settings) -> FastAPI:
         max_request_chars=settings.max_request_chars,
         max_system_prompt_chars=SYSTEM_PROMPT_MAX,
     )
-    admission = Admission(settings.max_active_per_user, settings.max_concurrent_runs)
     store = ChatStore(db)
-    channels = _channels(settings, store)
+    shared = _shared(settings, store)
+    channels = shared if shared is not None else ChannelRegistry()
+    admission = Admission(
+        settings.max_active_per_user,
+        settings.max_concurrent_runs,
+        SharedAnswerCount(shared) if shared is not None else None,
+    )
     chat = ChatService(
         store,
         engines,
@@ -158,7 +168,9 @@ def create_app(settings: Settings) -> FastAPI:
     accounts = AccountService(
         db,
         TokenSigner(secret, timedelta(minutes=settings.token_ttl_minutes)),
-        LoginThrottle(max_address_failures=settings.login_failures_per_address),
+        SharedLoginThrottle(shared.redis, max_address_failures=settings.login_failures_per_address)
+        if shared is not None
+        else LoginThrottle(max_address_failures=settings.login_failures_per_address),
         hasher,
     )
 

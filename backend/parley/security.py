@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import bcrypt
 import jwt
@@ -151,6 +151,26 @@ class TokenSigner:
         return TokenClaims(user_id=user_id, token_version=version, expires_at=expires_at)
 
 
+# The login throttle's rules: failures per (username, address) and per address in a window.
+MAX_LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 300.0
+MAX_ADDRESS_FAILURES = 30
+
+
+class Throttle(Protocol):
+    """What logins ask of a login throttle (this process's, or one that instances share)."""
+
+    async def attempt(self, username: str, address: str) -> int | None:
+        """Start an attempt: seconds to wait, or None with the attempt counted as a failure
+        until `succeeded` clears it, so guesses in flight together count before they finish."""
+        ...
+
+    async def succeeded(self, username: str, address: str) -> None:
+        """A success clears the username's count; of the address's, it takes back only the
+        failure its own attempt counted in advance."""
+        ...
+
+
 class LoginThrottle:
     """Failed logins in a sliding window, counted two ways: per (username, client address), the
     contract's rule, and per client address across usernames, so spraying fresh names from one
@@ -163,9 +183,9 @@ class LoginThrottle:
 
     def __init__(
         self,
-        max_failures: int = 5,
-        window_s: float = 300.0,
-        max_address_failures: int = 30,
+        max_failures: int = MAX_LOGIN_FAILURES,
+        window_s: float = LOGIN_WINDOW_S,
+        max_address_failures: int = MAX_ADDRESS_FAILURES,
         max_keys: int = 10_000,
     ) -> None:
         self.max_failures = max_failures
@@ -203,9 +223,7 @@ class LoginThrottle:
         )
         return wait or None
 
-    def attempt(self, username: str, address: str) -> int | None:
-        """Start an attempt: seconds to wait, or None with the attempt counted as a failure
-        until `succeeded` clears it, so guesses in flight together count before they finish."""
+    async def attempt(self, username: str, address: str) -> int | None:
         retry_after = self.retry_after(username, address)
         if retry_after is None:
             self.failed(username, address)
@@ -224,9 +242,7 @@ class LoginThrottle:
         self._append(self._per_user, (username.lower(), address), self.max_failures)
         self._append(self._per_address, address, self.max_address_failures)
 
-    def succeeded(self, username: str, address: str) -> None:
-        """A success clears the username's count; of the address's, it takes back only the
-        failure its own attempt counted in advance."""
+    async def succeeded(self, username: str, address: str) -> None:
         self._per_user.pop((username.lower(), address), None)
         failures = self._per_address.get(address)
         if failures:

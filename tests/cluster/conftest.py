@@ -6,7 +6,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,26 +91,34 @@ def start_instance(data_dir: Path, redis_server: RedisServer, **settings: str) -
         scripted_token_delay_s="0.02",
         status_interval_s="0.5",
         flush_interval_s="0.2",
-        login_failures_per_address="100000",
-        **settings,
+        **{"login_failures_per_address": "100000", **settings},
     ).start()
 
 
+PairFactory = Callable[..., Pair]
+
+
 @pytest.fixture
-def pair(
+def pair_factory(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer, database_kind: str
-) -> Iterator[Pair]:
-    """Instances A and B sharing one database (a SQLite file in WAL mode, or PostgreSQL under
-    `--db postgresql`) and one Redis. One data directory, so one secret key: A makes it, B
-    finds it."""
-    data_dir = tmp_path / "data"
-    database = server_databases(request, database_kind)
-    a = start_instance(data_dir, redis_server, **database)
-    try:
-        b = start_instance(data_dir, redis_server, **database)
-    except BaseException:
-        a.stop()
-        raise
-    yield Pair(a, b, redis_server)
-    for server in (a, b):
+) -> Iterator[PairFactory]:
+    """Starts instances A and B sharing one database (a SQLite file in WAL mode, or PostgreSQL
+    under `--db postgresql`) and one Redis, both with the settings given. One data directory,
+    so one secret key: A makes it, B finds it."""
+    started: list[ServerProcess] = []
+
+    def start(**settings: str) -> Pair:
+        data_dir = tmp_path / "data"
+        database = server_databases(request, database_kind)
+        for _ in range(2):
+            started.append(start_instance(data_dir, redis_server, **database, **settings))
+        return Pair(started[-2], started[-1], redis_server)
+
+    yield start
+    for server in started:
         server.stop()
+
+
+@pytest.fixture
+def pair(pair_factory: PairFactory) -> Pair:
+    return pair_factory()

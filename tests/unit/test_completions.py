@@ -77,31 +77,31 @@ async def test_completion_service(tmp_path: Path) -> None:
     admission = Admission(per_user=2, slots=8)
     service = CompletionService(engines, admission, default_max_tokens=16)
     request = CompletionRequest(turns=[ChatTurn("user", "ping")])
-    pending = await service.prepare(request, service.admit("u"))
+    pending = await service.prepare(request, await service.admit("u"))
     result = await service.collect(pending, started=0.0)
     assert result.answer == "You said: ping" and result.thinking == "Let me think about that."
     assert isinstance(result.finish, Finished) and result.finish.usage.total_tokens > 0
 
     with pytest.raises(UnknownModel):
         await service.prepare(
-            CompletionRequest(turns=request.turns, model="nope"), service.admit("u")
+            CompletionRequest(turns=request.turns, model="nope"), await service.admit("u")
         )
     with pytest.raises(BadOptions) as too_many:
         await service.prepare(
             CompletionRequest(turns=request.turns, options=GenerationOptions(max_tokens=10**7)),
-            service.admit("u"),
+            await service.admit("u"),
         )
     assert too_many.value.code == "max_tokens_too_large"
     failing = await service.prepare(
-        CompletionRequest(turns=[ChatTurn("user", "[[fail]]")]), service.admit("u")
+        CompletionRequest(turns=[ChatTurn("user", "[[fail]]")]), await service.admit("u")
     )
     with pytest.raises(CompletionFailed):
         await service.collect(failing, started=0.0)
     # Every answer above, refused, done or failed, gave its user's place back.
     assert admission.active("u") == 0
-    held = [service.admit("u"), service.admit("u")]
+    held = [await service.admit("u"), await service.admit("u")]
     with pytest.raises(RateLimited) as limited:
-        service.admit("u")
+        await service.admit("u")
     assert limited.value.code == "rate_limited" and held
     await engines.close()
 
@@ -121,7 +121,7 @@ async def test_stateless_requests_are_bounded_before_anything_is_rendered(
 
     async def refusal(request: CompletionRequest) -> CompletionRefused:
         with pytest.raises(CompletionRefused) as refused:
-            await service.prepare(request, service.admit("u"))
+            await service.prepare(request, await service.admit("u"))
         return refused.value
 
     many = await refusal(CompletionRequest(turns=[short] * 4))
@@ -142,7 +142,7 @@ async def test_stateless_requests_are_bounded_before_anything_is_rendered(
     assert isinstance(long_stop, BadOptions) and long_stop.code == "invalid_value"
     fits = await service.prepare(
         CompletionRequest(turns=[short] * 3, options=GenerationOptions(stop=("a",) * 4)),
-        service.admit("u"),
+        await service.admit("u"),
     )
     assert (await service.collect(fits, started=0.0)).answer.startswith("You said")
     await engines.close()

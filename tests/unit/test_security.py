@@ -76,11 +76,11 @@ def test_throttle_is_per_username_and_address(clock: Clock) -> None:
     assert throttle.retry_after("bob", "10.0.0.1") is None
 
 
-def test_throttle_success_resets_the_count(clock: Clock) -> None:
+async def test_throttle_success_resets_the_count(clock: Clock) -> None:
     throttle = LoginThrottle()
     for _ in range(4):
         throttle.failed("alice", "10.0.0.1")
-    throttle.succeeded("alice", "10.0.0.1")
+    await throttle.succeeded("alice", "10.0.0.1")
     for _ in range(4):
         throttle.failed("alice", "10.0.0.1")
     assert throttle.retry_after("alice", "10.0.0.1") is None
@@ -108,25 +108,27 @@ def test_throttle_failures_outside_the_window_are_forgotten(clock: Clock) -> Non
     assert throttle.retry_after("alice", "10.0.0.1") is None
 
 
-def test_throttle_blocks_an_address_spraying_many_usernames(clock: Clock) -> None:
+async def test_throttle_blocks_an_address_spraying_many_usernames(clock: Clock) -> None:
     throttle = LoginThrottle(max_address_failures=30)
     for index in range(30):
-        assert throttle.attempt(f"user{index}", "10.0.0.1") is None
-    retry_after = throttle.attempt("a-fresh-name", "10.0.0.1")
+        assert await throttle.attempt(f"user{index}", "10.0.0.1") is None
+    retry_after = await throttle.attempt("a-fresh-name", "10.0.0.1")
     assert retry_after is not None and 0 < retry_after <= 300
     # Other addresses are not affected, and the window frees the address again.
-    assert throttle.attempt("a-fresh-name", "10.0.0.2") is None
+    assert await throttle.attempt("a-fresh-name", "10.0.0.2") is None
     clock.now += 301
-    assert throttle.attempt("a-fresh-name", "10.0.0.1") is None
+    assert await throttle.attempt("a-fresh-name", "10.0.0.1") is None
 
 
-def test_throttle_success_takes_back_only_its_own_attempt_from_the_address(clock: Clock) -> None:
+async def test_throttle_success_takes_back_only_its_own_attempt_from_the_address(
+    clock: Clock,
+) -> None:
     throttle = LoginThrottle(max_address_failures=10)
     for index in range(9):
         throttle.failed(f"user{index}", "10.0.0.1")
     # A valid login does not wipe the address's failures: one account cannot launder a spray.
-    assert throttle.attempt("owner", "10.0.0.1") is None
-    throttle.succeeded("owner", "10.0.0.1")
+    assert await throttle.attempt("owner", "10.0.0.1") is None
+    await throttle.succeeded("owner", "10.0.0.1")
     assert throttle.retry_after("stranger", "10.0.0.1") is None
     throttle.failed("stranger", "10.0.0.1")
     assert throttle.retry_after("stranger", "10.0.0.1") is not None
@@ -278,18 +280,18 @@ def test_concurrent_first_starts_agree_on_one_secret(tmp_path: Path) -> None:
         assert (data_dir / "secret_key").read_text().strip() == secrets[0]
 
 
-def test_throttle_attempt_counts_before_the_outcome_is_known(clock: Clock) -> None:
+async def test_throttle_attempt_counts_before_the_outcome_is_known(clock: Clock) -> None:
     throttle = LoginThrottle()
-    assert [throttle.attempt("alice", "10.0.0.1") for _ in range(5)] == [None] * 5
-    retry_after = throttle.attempt("alice", "10.0.0.1")
+    assert [await throttle.attempt("alice", "10.0.0.1") for _ in range(5)] == [None] * 5
+    retry_after = await throttle.attempt("alice", "10.0.0.1")
     assert retry_after is not None and retry_after > 0
 
 
-def test_throttle_attempt_then_success_is_not_a_failure(clock: Clock) -> None:
+async def test_throttle_attempt_then_success_is_not_a_failure(clock: Clock) -> None:
     throttle = LoginThrottle()
     for _ in range(10):
-        assert throttle.attempt("alice", "10.0.0.1") is None
-        throttle.succeeded("alice", "10.0.0.1")
+        assert await throttle.attempt("alice", "10.0.0.1") is None
+        await throttle.succeeded("alice", "10.0.0.1")
 
 
 def test_hash_password_uses_the_configured_bcrypt_cost() -> None:

@@ -80,7 +80,7 @@ async def stream(
     completions: CompletionService, request: CompletionRequest, user: User
 ) -> StreamingResponse:
     # Refusals (model loading, bad options) are plain HTTP errors, before the stream starts.
-    pending = await completions.prepare(request, completions.admit(user.id))
+    pending = await completions.prepare(request, await completions.admit(user.id))
     return event_stream(render_sse(completions.stream(pending), _SimpleDialect(pending.model)))
 
 
@@ -88,7 +88,7 @@ async def complete(
     completions: CompletionService, request: CompletionRequest, user: User, http: Request
 ) -> Completion:
     started = time.monotonic()
-    pending = await completions.prepare(request, completions.admit(user.id))
+    pending = await completions.prepare(request, await completions.admit(user.id))
     return await unless_disconnected(http, completions.collect(pending, started))
 
 

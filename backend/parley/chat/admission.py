@@ -4,6 +4,7 @@ Two rules, both plain bookkeeping a test can drive without a model:
 
 - A user has at most `per_user` answers (runs and completions together) at once, counted from
   the moment one is accepted until it ends; one more is refused at once (`TooManyActive`).
+  Instances that share a Redis count the user's answers on all of them (chat/shared/).
 - At most `slots` answers of one model are handed to its engine at once. The rest wait here,
   and a free slot goes to the next *user* in turn (round robin), not to the oldest request, so
   a user with many requests cannot push everyone else back. The engine's own queue then only
@@ -17,9 +18,10 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from parley.engine.base import Engine, GenerationRequest
+from parley.models import new_id
 from parley.protocol import AnswerProgress, ParleyError, Queued
 
 # What a refused client is told to wait before trying again (an answer takes seconds).
@@ -48,8 +50,9 @@ class Ticket:
 
     def __init__(self, admission: Admission, user_id: str) -> None:
         self.user_id = user_id
+        self.id = new_id()
         self._uses = 1
-        self._leave = weakref.finalize(self, admission._leave, user_id)
+        self._leave = weakref.finalize(self, admission._leave, user_id, self.id)
 
     def share(self) -> Ticket:
         """One more use of the same place (another answer of the same batch)."""
@@ -81,29 +84,62 @@ class _ModelQueue:
     waiting: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)
 
 
+class AnswerCount(Protocol):
+    """A user's answers in progress on every instance (instances sharing a Redis)."""
+
+    async def enter(self, user_id: str, ticket_id: str, per_user: int) -> bool:
+        """Count the ticket among the user's answers; False (not counted) at `per_user`."""
+        ...
+
+    def leave(self, user_id: str, ticket_id: str) -> None:
+        """The ticket's answer ended (or was never counted): it is no longer counted."""
+        ...
+
+
 class Admission:
-    def __init__(self, per_user: int, slots: int) -> None:
+    def __init__(self, per_user: int, slots: int, everywhere: AnswerCount | None = None) -> None:
         self.per_user = per_user
         self.slots = slots
         self._active: dict[str, int] = {}
         self._models: dict[str, _ModelQueue] = {}
+        self._everywhere = everywhere
 
     def active(self, user_id: str) -> int:
+        """The user's answers in progress on this instance."""
         return self._active.get(user_id, 0)
 
     def enter(self, user_id: str) -> Ticket:
-        """Accept one more answer of the user; raises TooManyActive beyond `per_user`."""
+        """Accept one more answer of the user on this instance; raises TooManyActive beyond
+        `per_user` here (`admit` counts the other instances' too)."""
         if self.active(user_id) >= self.per_user:
             raise TooManyActive(self.per_user)
         self._active[user_id] = self.active(user_id) + 1
         return Ticket(self, user_id)
 
-    def _leave(self, user_id: str) -> None:
+    async def admit(self, user_id: str) -> Ticket:
+        """Accept one more answer of the user, counted on every instance when they share a
+        Redis; raises TooManyActive beyond `per_user`."""
+        ticket = self.enter(user_id)  # counted here first, so concurrent admits here count
+        if self._everywhere is None:
+            return ticket
+        try:
+            admitted = await self._everywhere.enter(user_id, ticket.id, self.per_user)
+        except BaseException:
+            ticket.release()
+            raise
+        if not admitted:
+            ticket.release()
+            raise TooManyActive(self.per_user)
+        return ticket
+
+    def _leave(self, user_id: str, ticket_id: str) -> None:
         left = self.active(user_id) - 1
         if left > 0:
             self._active[user_id] = left
         else:
             self._active.pop(user_id, None)
+        if self._everywhere is not None:
+            self._everywhere.leave(user_id, ticket_id)
 
     async def generate(
         self,

@@ -84,6 +84,15 @@ class SocketMatch:
 SeqReserver = Callable[[str, int], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What a conversation's listing says beyond its row: a run in progress and the last seq
+    handed out, wherever it runs."""
+
+    generating: bool
+    last_seq: int
+
+
 class Channel:
     def __init__(
         self,
@@ -209,6 +218,14 @@ class ChannelRegistry:
 
     async def close_sockets(self, matches: SocketMatch, close: Close) -> None:
         self.close_where(matches, close)
+
+    async def live(self, conversation_ids: list[str]) -> dict[str, LiveState]:
+        """The live state of those of the conversations that have any (this process's runs)."""
+        return {
+            channel.conversation_id: LiveState(channel.active_run is not None, channel.last_seq)
+            for conversation_id in conversation_ids
+            if (channel := self._channels.get(conversation_id)) is not None
+        }
 
     def get(self, conversation_id: str) -> Channel | None:
         return self._channels.get(conversation_id)

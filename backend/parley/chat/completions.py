@@ -187,11 +187,11 @@ class CompletionService:
         # After the size bounds, so a schema is checked only once it is known to be small.
         check_tool_request(request.tools, request.tool_choice, request.turns)
 
-    def admit(self, user_id: str) -> Ticket:
+    async def admit(self, user_id: str) -> Ticket:
         """A place among the user's answers in progress; raises RateLimited beyond the cap.
         Each `prepare` given the ticket takes one use of it (see Ticket.share)."""
         try:
-            return self._admission.enter(user_id)
+            return await self._admission.admit(user_id)
         except TooManyActive as exc:
             raise RateLimited(exc.code, exc.message, retry_after_s=exc.retry_after_s) from exc
 

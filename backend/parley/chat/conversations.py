@@ -44,13 +44,20 @@ class ConversationService:
         self._channels = channels
         self._tools = tools
 
-    def _public(self, conversation: Conversation) -> ConversationPublic:
-        public = ConversationPublic.model_validate(conversation, from_attributes=True)
-        channel = self._channels.get(conversation.id)
-        if channel is not None:
-            public.last_seq = max(public.last_seq, channel.last_seq)
-            public.generating = channel.active_run is not None
-        return public
+    async def _publics(self, conversations: list[Conversation]) -> list[ConversationPublic]:
+        live = await self._channels.live([c.id for c in conversations])
+        publics = []
+        for conversation in conversations:
+            public = ConversationPublic.model_validate(conversation, from_attributes=True)
+            state = live.get(conversation.id)
+            if state is not None:
+                public.last_seq = max(public.last_seq, state.last_seq)
+                public.generating = state.generating
+            publics.append(public)
+        return publics
+
+    async def _public(self, conversation: Conversation) -> ConversationPublic:
+        return (await self._publics([conversation]))[0]
 
     def _check_model(self, model: str | None) -> None:
         """A conversation's model must be one this server knows (a field the client fixes)."""
@@ -64,7 +71,7 @@ class ConversationService:
         self, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[ConversationPublic], str | None]:
         rows, next_cursor = await self._store.conversation_page(user_id, limit, cursor)
-        return [self._public(row) for row in rows], next_cursor
+        return await self._publics(rows), next_cursor
 
     async def create_conversation(
         self, user_id: str, data: ConversationCreate
@@ -77,7 +84,7 @@ class ConversationService:
             updated_at=now,
             **data.model_dump(exclude_unset=True, exclude_none=True),
         )
-        return self._public(await self._store.create_conversation(conversation))
+        return await self._public(await self._store.create_conversation(conversation))
 
     async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
         conversation = await owned(self._store, user_id, conversation_id)
@@ -85,7 +92,7 @@ class ConversationService:
         channel = self._channels.get(conversation_id)
         run = channel.active_run if channel else None
         return ConversationDetail(
-            conversation=self._public(conversation),
+            conversation=await self._public(conversation),
             messages=[
                 to_public(run.message if run and run.id == message.id else message)
                 for message in messages
@@ -115,7 +122,7 @@ class ConversationService:
         conversation = await self._store.update_conversation(user_id, conversation_id, changes)
         if conversation is None:
             raise ConversationNotFound(conversation_id)
-        return self._public(conversation)
+        return await self._public(conversation)
 
     async def _checked_tools(
         self, user_id: str, conversation_id: str, picked: list[str]

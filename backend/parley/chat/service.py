@@ -236,7 +236,7 @@ class ChatService:
         except ModelUnavailable as exc:
             raise ChatRefused("model_unavailable", exc.message) from exc
         try:
-            ticket = self._admission.enter(conversation.owner_id)
+            ticket = await self._admission.admit(conversation.owner_id)
         except TooManyActive as exc:
             raise ChatRefused("rate_limited", exc.message) from exc
         answer_id = new_id()

@@ -151,7 +151,7 @@ async def chat_completions(
     if not any(m.role == "user" for m in body.messages):
         raise ApiError(422, "invalid_value", "messages must include a user message.")
     started = time.monotonic()
-    pending = await completions.prepare(body.completion_request(), completions.admit(user.id))
+    pending = await completions.prepare(body.completion_request(), await completions.admit(user.id))
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         return event_stream(

@@ -174,7 +174,7 @@ async def batch(
     # Prepared one by one so a refusal is answered before any generation starts; then
     # generated together, so the engine batches them. The batch is one of the user's
     # requests in progress, however many prompts it holds.
-    ticket = completions.admit(user.id)
+    ticket = await completions.admit(user.id)
     pending = [
         await completions.prepare(request, ticket.share() if index else ticket)
         for index, request in enumerate(requests)

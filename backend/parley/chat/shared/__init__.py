@@ -15,7 +15,10 @@ Per conversation, Redis holds:
 
 And for the whole cluster: `parley:runs` (answer id -> its conversation and instance),
 `parley:i:{instance}` (the instance's lease, a key that expires unless renewed) and the
-pub/sub channel `parley:control` (stop a run, close sockets, on every instance).
+pub/sub channel `parley:control` (stop a run, close sockets, on every instance). The limits
+that count across instances (limits.py): `parley:u:{user}:answers` (a user's answers in
+progress, ticket -> instance: those of an instance whose lease ended no longer count) and
+`parley:login:...` (the login throttle's failures in a window, sorted by Redis's clock).
 
 A socket joining reads the stream first, then the database, and takes live entries that
 arrive meanwhile: whatever was trimmed before the stream was read is in the database read
@@ -27,6 +30,7 @@ run's `error` (code `interrupted`) to every socket.
 """
 
 from parley.chat.shared.keys import check_reachable
+from parley.chat.shared.limits import SharedAnswerCount, SharedLoginThrottle
 from parley.chat.shared.registry import SharedRegistry
 
-__all__ = ["SharedRegistry", "check_reachable"]
+__all__ = ["SharedAnswerCount", "SharedLoginThrottle", "SharedRegistry", "check_reachable"]

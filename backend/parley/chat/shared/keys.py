@@ -34,6 +34,53 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
 end
 return 0
 """
+# Count a login attempt under both rules unless one says to wait: the milliseconds to wait, or
+# 0 with the attempt counted. Redis's clock, so instances whose clocks differ agree.
+# KEYS: the (username, address) key, the address key; ARGV: the window in ms, each key's
+# limit, a member naming this attempt.
+LOGIN_ATTEMPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, -limit, -limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now)
+  end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[i + 1]) - 1)
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+"""
+# Count an answer of a user unless the user has `limit` on instances whose lease holds (the
+# answers of instances that are gone are forgotten here): 1 when counted, else 0.
+# KEYS: the user's answers (ticket -> instance); ARGV: the ticket, this instance, the limit,
+# the key's safety expiry in seconds, the lease keys' prefix.
+ANSWER_ENTER = """
+local live = 0
+local answers = redis.call('HGETALL', KEYS[1])
+for i = 1, #answers, 2 do
+  if redis.call('EXISTS', ARGV[5] .. answers[i + 1]) == 1 then
+    live = live + 1
+  else
+    redis.call('HDEL', KEYS[1], answers[i])
+  end
+end
+if live >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+LEASE_PREFIX = "parley:i:"
+# A user's answers key outlives the longest answer; a key of instances all gone goes then.
+ANSWERS_TTL_S = 24 * 3600
 
 
 def seq_key(conversation_id: str) -> str:
@@ -49,7 +96,20 @@ def run_key(conversation_id: str) -> str:
 
 
 def lease_key(instance_id: str) -> str:
-    return f"parley:i:{instance_id}"
+    return f"{LEASE_PREFIX}{instance_id}"
+
+
+def answers_key(user_id: str) -> str:
+    return f"parley:u:{user_id}:answers"
+
+
+def login_keys(username: str, address: str) -> list[str]:
+    """The throttle's keys: per (username, address), and per address. The address's length
+    goes first, so no username and address pair reads as another."""
+    return [
+        f"parley:login:u:{len(address)}:{address}:{username.lower()}",
+        f"parley:login:a:{address}",
+    ]
 
 
 # A stream entry: its id and the frame's JSON.

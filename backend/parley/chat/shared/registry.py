@@ -18,6 +18,7 @@ from parley.chat.channels import (
     Channel,
     ChannelRegistry,
     Close,
+    LiveState,
     SeqReserver,
     SocketMatch,
 )
@@ -156,6 +157,31 @@ class SharedRegistry(ChannelRegistry):
     async def active_claim(self, conversation_id: str) -> RunClaim | None:
         raw = await self.redis.get(run_key(conversation_id))
         return RunClaim.model_validate_json(raw) if raw else None
+
+    async def live(self, conversation_ids: list[str]) -> dict[str, LiveState]:
+        """A run on any instance (its claim) and the last seq any has published (the top of
+        the stream: a status frame's entry `n-k` follows seq `n`), with this instance's own."""
+        here = await super().live(conversation_ids)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for conversation_id in conversation_ids:
+                    pipe.exists(run_key(conversation_id))
+                    pipe.xrevrange(events_key(conversation_id), count=1)
+                replies = await pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("Redis: the live state of conversations failed: %s", exc)
+            return here  # a listing still answers, with this instance's runs
+        states = {}
+        for index, conversation_id in enumerate(conversation_ids):
+            claimed, top = bool(replies[2 * index]), entries_of(replies[2 * index + 1])
+            local = here.get(conversation_id, LiveState(generating=False, last_seq=0))
+            published = int(top[0][0].partition("-")[0]) if top else 0
+            if claimed or local.generating or published or local.last_seq:
+                states[conversation_id] = LiveState(
+                    generating=claimed or local.generating,
+                    last_seq=max(published, local.last_seq),
+                )
+        return states
 
     def run_ended(self, run: Run) -> None:
         if isinstance(run.channel, SharedChannel):

@@ -1,0 +1,229 @@
+"""Limits that instances sharing a Redis count together: the login throttle and each user's
+answers in progress, against a real redis-server, then through two real instances; and the
+REST state of a conversation whose run is on the other instance."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from parley.chat.admission import Admission, Ticket, TooManyActive
+from parley.chat.shared import SharedAnswerCount, SharedLoginThrottle, SharedRegistry
+from parley.chat.store import ChatStore
+from parley.db import Database
+from tests.cluster.conftest import LEASE_S, Pair, PairFactory, RedisServer
+from tests.cluster.test_two_instances import LONG, on
+from tests.helpers import error_code, login, new_account
+from tests.integration.ws import ChatSocket, new_user, seqs
+
+# ---------- the login throttle in Redis ----------
+
+
+@pytest.fixture
+async def client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield connection
+    await connection.aclose()
+
+
+async def test_failures_on_two_instances_add_up(client: aioredis.Redis) -> None:
+    here, there = SharedLoginThrottle(client), SharedLoginThrottle(client)
+    for throttle in (here, there, here, there, here):
+        assert await throttle.attempt("alice", "10.0.0.1") is None
+    for throttle in (here, there):
+        retry_after = await throttle.attempt("alice", "10.0.0.1")
+        assert retry_after is not None and 299 <= retry_after <= 300
+    # Per username (case-insensitively) and address.
+    assert await there.attempt("ALICE", "10.0.0.1") is not None
+    assert await there.attempt("alice", "10.0.0.2") is None
+    assert await there.attempt("bob", "10.0.0.1") is None
+
+
+async def test_a_success_clears_the_username_and_takes_back_one_address_failure(
+    client: aioredis.Redis,
+) -> None:
+    throttle = SharedLoginThrottle(client, max_address_failures=10)
+    for index in range(9):
+        assert await throttle.attempt(f"user{index}", "10.0.0.1") is None
+    for _ in range(4):
+        assert await throttle.attempt("owner", "10.0.0.2") is None
+    await throttle.succeeded("owner", "10.0.0.2")
+    for _ in range(5):
+        assert await throttle.attempt("owner", "10.0.0.2") is None
+    # A valid login does not wipe the address's failures: one account cannot launder a spray.
+    assert await throttle.attempt("owner", "10.0.0.1") is None
+    await throttle.succeeded("owner", "10.0.0.1")
+    assert await throttle.attempt("stranger", "10.0.0.1") is None  # the tenth
+    assert await throttle.attempt("stranger", "10.0.0.1") is not None
+
+
+async def test_an_address_spraying_usernames_is_stopped(client: aioredis.Redis) -> None:
+    throttle = SharedLoginThrottle(client, max_address_failures=30)
+    for index in range(30):
+        assert await throttle.attempt(f"user{index}", "10.0.0.1") is None
+    retry_after = await throttle.attempt("a-fresh-name", "10.0.0.1")
+    assert retry_after is not None and 0 < retry_after <= 300
+    assert await throttle.attempt("a-fresh-name", "10.0.0.2") is None
+
+
+async def test_the_window_frees_the_username_again_and_keys_expire(
+    client: aioredis.Redis,
+) -> None:
+    throttle = SharedLoginThrottle(client, window_s=1.0)
+    for _ in range(5):
+        assert await throttle.attempt("alice", "10.0.0.1") is None
+    assert await throttle.attempt("alice", "10.0.0.1") == 1
+    await asyncio.sleep(1.2)
+    assert await throttle.attempt("alice", "10.0.0.1") is None
+    await asyncio.sleep(1.2)
+    assert await client.keys("parley:login:*") == []  # nothing kept past the window
+
+
+# ---------- a user's answers on every instance ----------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ChatStore:
+    database = Database(f"sqlite:///{tmp_path / 'parley.db'}")
+    database.migrate()
+    return ChatStore(database)
+
+
+async def instance(redis_server: RedisServer, store: ChatStore) -> SharedRegistry:
+    registry = SharedRegistry(redis_server.url, store, lease_s=LEASE_S)
+    await registry.start()
+    return registry
+
+
+async def admit_within(admission: Admission, user_id: str, timeout_s: float = 10.0) -> Ticket:
+    """Admitted once the other instance's answer has been uncounted (that goes on its way)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await admission.admit(user_id)
+        except TooManyActive:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def test_the_per_user_cap_counts_every_instance(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    registries = [await instance(redis_server, store), await instance(redis_server, store)]
+    try:
+        a, b = (Admission(2, 8, SharedAnswerCount(registry)) for registry in registries)
+        held = [await a.admit("alice"), await b.admit("alice")]
+        for admission in (a, b):
+            with pytest.raises(TooManyActive):
+                await admission.admit("alice")
+        assert a.active("alice") == b.active("alice") == 1  # refused ones hold nothing
+        assert (await b.admit("bob")).user_id == "bob"  # others are not affected
+        held[0].release()
+        held.append(await admit_within(b, "alice"))
+        with pytest.raises(TooManyActive):
+            await a.admit("alice")
+    finally:
+        for registry in registries:
+            await registry.close()
+
+
+async def test_an_instance_that_is_gone_no_longer_counts(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    gone, alive = await instance(redis_server, store), await instance(redis_server, store)
+    try:
+        before = Admission(1, 8, SharedAnswerCount(gone))
+        after = Admission(1, 8, SharedAnswerCount(alive))
+        held = await before.admit("alice")
+        with pytest.raises(TooManyActive):
+            await after.admit("alice")
+        await gone.close()  # its lease is gone, as when it expires
+        assert (await after.admit("alice")).user_id == "alice"
+        assert not held.released
+    finally:
+        await alive.close()
+
+
+async def test_conversation_state_without_redis_answers_with_this_instances_runs(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    registry = await instance(redis_server, store)
+    try:
+        redis_server.stop()
+        assert await registry.live(["no-such-conversation"]) == {}
+    finally:
+        await registry.close()
+
+
+# ---------- through two instances ----------
+
+
+def test_failed_logins_on_both_instances_add_up(pair: Pair) -> None:
+    with (
+        httpx.Client(base_url=pair.a.base_url, timeout=30) as on_a,
+        httpx.Client(base_url=pair.b.base_url, timeout=30) as on_b,
+    ):
+        account = new_account(on_a)
+        for client in (on_a, on_b, on_a, on_b, on_a):
+            assert login(client, account.username, "wrong password").status_code == 401
+        for client in (on_b, on_a):
+            response = login(client, account.username)  # even with the right password
+            assert response.status_code == 429, response.text
+            assert error_code(response) == "too_many_attempts"
+            retry_after = response.headers["Retry-After"]
+            assert retry_after.isdigit() and 0 < int(retry_after) <= 300
+
+
+async def test_a_user_at_the_cap_on_a_is_refused_on_b(pair_factory: PairFactory) -> None:
+    pair = pair_factory(max_active_per_user="1")
+    user = new_user(pair.a)
+    busy, other = user.new_conversation(), user.new_conversation()
+    on_a, _ = await ChatSocket.open(user, busy)
+    on_b, _ = await ChatSocket.open(on(user, pair), other)
+    await on_a.say(LONG * 4)
+    await on_a.until("chunk")
+    await on_b.say("me too")
+    assert (await on_b.until("error"))[-1]["code"] == "rate_limited"
+    await on_a.until("end")
+    # Once A's answer is done (and uncounted, which travels too), B takes one.
+    deadline = time.monotonic() + 10
+    while True:
+        await on_b.say("now?")
+        frame = (await on_b.until("start", "error"))[-1]
+        if frame["type"] == "start" or time.monotonic() > deadline:
+            break
+        assert frame["code"] == "rate_limited"
+        await asyncio.sleep(0.1)
+    assert frame["type"] == "start"
+    await on_b.until("end")
+    for socket in (on_a, on_b):
+        await socket.close()
+
+
+async def test_rest_on_b_shows_a_run_on_a(pair: Pair) -> None:
+    user = new_user(pair.a)
+    conversation_id = user.new_conversation()
+    on_a, _ = await ChatSocket.open(user, conversation_id)
+    await on_a.say(LONG * 4)
+    seen = await on_a.until("chunk")
+    with on(user, pair).http() as b:
+        during = b.get(f"/api/conversations/{conversation_id}").json()["conversation"]
+        listed = {c["id"]: c for c in b.get("/api/conversations").json()["items"]}
+    assert during["generating"] is True and listed[conversation_id]["generating"] is True
+    assert during["last_seq"] >= max(seqs(seen))
+    rest = await on_a.until("end")
+    end_seq = rest[-1]["seq"]
+    for server_user in (user, on(user, pair)):
+        with server_user.http() as client:
+            after = client.get(f"/api/conversations/{conversation_id}").json()["conversation"]
+            listed = {c["id"]: c for c in client.get("/api/conversations").json()["items"]}
+        assert after["generating"] is False and listed[conversation_id]["generating"] is False
+        assert after["last_seq"] == listed[conversation_id]["last_seq"] == end_seq
+    await on_a.close()
