@@ -31,15 +31,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="sqlite",
         help="the database of the tests' stores and servers (default: sqlite)",
     )
+    parser.addoption(
+        "--front",
+        choices=("direct", "cluster"),
+        default="direct",
+        help="what the shared scripted server is: one process (default), or two instances on "
+        "one database and one Redis behind nginx (tests/cluster/servers.py)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--db") == "sqlite":
-        return
-    skip = pytest.mark.skip(reason="checks SQLite itself (run without --db postgresql)")
-    for item in items:
-        if "sqlite_only" in item.keywords:
-            item.add_marker(skip)
+    skips = []
+    if config.getoption("--db") != "sqlite":
+        skips.append(("sqlite_only", "checks SQLite itself (run without --db postgresql)"))
+    if config.getoption("--front") != "direct":
+        skips.append(("direct_only", "checks the server's own socket (run without --front)"))
+    for marker, reason in skips:
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +115,10 @@ def stop_process(
 class ServerProcess:
     """`parley serve` in a subprocess, with its own data directory and log file."""
 
+    # Reached through a proxy (tests/cluster/servers.py's ClusterFront), which keeps the
+    # headers meant for it (X-Accel-Buffering) to itself.
+    proxied = False
+
     def __init__(self, data_dir: Path, **settings: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
@@ -168,7 +182,18 @@ def server_databases(request: pytest.FixtureRequest, database_kind: str) -> dict
 def scripted_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, database_kind: str
 ) -> Iterator[ServerProcess]:
-    """One shared server on the scripted engine, for fast protocol tests."""
+    """One shared server on the scripted engine, for fast protocol tests; with `--front
+    cluster`, two instances behind nginx that must answer exactly as one."""
+    if request.config.getoption("--front") == "cluster":
+        # Imported here: tests/cluster/ builds on this module.
+        from tests.cluster.servers import ClusterFront
+
+        front = ClusterFront(
+            tmp_path_factory.mktemp("cluster"), server_databases(request, database_kind)
+        )
+        yield front
+        front.stop()
+        return
     server = ServerProcess(
         tmp_path_factory.mktemp("scripted"),
         **server_databases(request, database_kind),

@@ -55,6 +55,14 @@ run_pytest --db postgresql tests/unit/test_db.py tests/unit/test_search.py \
   tests/integration/test_auth.py tests/integration/test_api_keys.py \
   tests/integration/test_transfer_api.py tests/integration/test_files_api.py tests/cluster "$@"
 
+# The contract once more against two instances on one database and one Redis behind nginx.
+say "Python tests through nginx in front of two instances (PostgreSQL, Redis)"
+run_pytest --front cluster --db postgresql tests/integration/test_realtime.py \
+  tests/integration/test_conversations.py tests/integration/test_branches.py \
+  tests/integration/test_compat_api.py tests/integration/test_openai_api.py \
+  tests/integration/test_api_keys.py tests/integration/test_auth.py \
+  tests/integration/test_search_api.py "$@"
+
 # The browser tests drive Playwright's synchronous API, which keeps an event loop of its own
 # in the main thread; the asyncio tests above share one loop per session. Separate processes.
 say "browser tests (headless Chromium)"

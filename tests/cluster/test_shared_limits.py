@@ -17,7 +17,8 @@ from parley.chat.admission import Admission, Ticket, TooManyActive
 from parley.chat.shared import SharedAnswerCount, SharedLoginThrottle, SharedRegistry
 from parley.chat.store import ChatStore
 from parley.db import Database
-from tests.cluster.conftest import LEASE_S, Pair, PairFactory, RedisServer
+from tests.cluster.conftest import Pair, PairFactory
+from tests.cluster.servers import LEASE_S, RedisServer
 from tests.cluster.test_two_instances import LONG, on
 from tests.helpers import error_code, login, new_account
 from tests.integration.ws import ChatSocket, new_user, seqs

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.cluster.conftest import LEASE_S, Pair
+from tests.cluster.conftest import Pair
+from tests.cluster.servers import LEASE_S
 from tests.integration.ws import ChatSocket, ChatUser, Frame, new_user, seqs, text_of
 
 LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"

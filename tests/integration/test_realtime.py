@@ -390,6 +390,7 @@ async def test_too_long_is_decided_by_characters_not_bytes(
     await socket.close()
 
 
+@pytest.mark.direct_only
 async def test_a_frame_over_1_mib_closes_with_1009(scripted_server: ServerProcess) -> None:
     user = new_user(scripted_server)
     socket, _ = await ChatSocket.open(user, user.new_conversation())
@@ -488,9 +489,7 @@ async def test_a_foreign_origin_is_refused_at_the_handshake(
     with pytest.raises(InvalidStatus) as refused:
         await ChatSocket.open(user, conversation_id, origin="http://evil.example")
     assert refused.value.response.status_code == 403
-    socket, ready = await ChatSocket.open(
-        user, conversation_id, origin=f"http://127.0.0.1:{scripted_server.port}"
-    )
+    socket, ready = await ChatSocket.open(user, conversation_id, origin=scripted_server.base_url)
     assert ready["type"] == "ready"
     await socket.close()
 
