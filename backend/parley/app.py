@@ -200,7 +200,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.engines = engines
-    app.state.tools = tool_registry
     app.state.chat = chat
     app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions

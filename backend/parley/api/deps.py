@@ -18,7 +18,6 @@ from parley.config import Settings
 from parley.models import User
 from parley.security import InvalidToken
 from parley.telemetry import HostSampler, Telemetry
-from parley.tools import ToolRegistry
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
@@ -58,11 +57,6 @@ def get_completions(request: Request) -> CompletionService:
     return completions
 
 
-def get_tools(request: Request) -> ToolRegistry:
-    tools: ToolRegistry = request.app.state.tools
-    return tools
-
-
 def get_telemetry(request: Request) -> Telemetry:
     telemetry: Telemetry = request.app.state.telemetry
     return telemetry
@@ -80,7 +74,6 @@ ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArchiveDep = Annotated[ArchiveService, Depends(get_archive)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 CompletionsDep = Annotated[CompletionService, Depends(get_completions)]
-ToolsDep = Annotated[ToolRegistry, Depends(get_tools)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 HostDep = Annotated[HostSampler, Depends(get_host)]
 

@@ -34,6 +34,7 @@ from parley.protocol import (
     ModelUnavailable,
     SendOptions,
     StartFrame,
+    ToolsPublic,
     server_frame_adapter,
 )
 from parley.tools import ToolRegistry
@@ -78,6 +79,10 @@ class ChatService:
 
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
+
+    def tools(self) -> ToolsPublic:
+        """The MCP servers with their states, and the tools of the ready ones."""
+        return self._tools.public()
 
     def model_status(self, model_id: str | None = None) -> ModelStatus:
         """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
