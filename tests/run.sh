@@ -47,15 +47,12 @@ run_pytest() {
 say "Python tests: unit, engine, integration against real servers, operations"
 run_pytest --ignore=tests/e2e "$@"
 
-# The suites whose queries differ between the databases, again on a throwaway PostgreSQL.
-say "Python tests on PostgreSQL: the store, search, the servers' conversations, two instances"
+# On a throwaway PostgreSQL: the store and search, imports and files, two instances; then the
+# contract suites (whose queries differ between the databases too) against two instances on
+# it and one Redis, behind nginx.
+say "Python tests on PostgreSQL: the store, search, imports, files, two instances"
 run_pytest --db postgresql tests/unit/test_db.py tests/unit/test_search.py \
-  tests/integration/test_conversations.py tests/integration/test_branches.py \
-  tests/integration/test_search_api.py tests/integration/test_realtime.py \
-  tests/integration/test_auth.py tests/integration/test_api_keys.py \
   tests/integration/test_transfer_api.py tests/integration/test_files_api.py tests/cluster "$@"
-
-# The contract once more against two instances on one database and one Redis behind nginx.
 say "Python tests through nginx in front of two instances (PostgreSQL, Redis)"
 run_pytest --front cluster --db postgresql tests/integration/test_realtime.py \
   tests/integration/test_conversations.py tests/integration/test_branches.py \
