@@ -8,7 +8,7 @@ from typing import Any
 
 from parley.chat.channels import ChannelRegistry
 from parley.chat.errors import ConversationNotFound, UnknownMessage, UnknownTool
-from parley.chat.events import to_public
+from parley.chat.events import newest_seq, to_public
 from parley.chat.store import ChatStore
 from parley.engine.manager import EngineManager
 from parley.models import (
@@ -89,15 +89,16 @@ class ConversationService:
     async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
         conversation = await owned(self._store, user_id, conversation_id)
         messages = await self._store.messages(conversation_id)
+        public = await self._public(conversation)
+        # From here on nothing awaits: the running answer is taken as it stands now.
         channel = self._channels.get(conversation_id)
         run = channel.active_run if channel else None
-        return ConversationDetail(
-            conversation=await self._public(conversation),
-            messages=[
-                to_public(run.message if run and run.id == message.id else message)
-                for message in messages
-            ],
-        )
+        shown = [run.message if run and run.id == message.id else message for message in messages]
+        # The snapshot's last_seq is the newest event it holds. The live counters may be past
+        # it (a message accepted while the rows were read): clients drop what a snapshot
+        # claims to have and lacks, and that message reaches them by the socket instead.
+        public.last_seq = max([conversation.last_seq, *map(newest_seq, shown)])
+        return ConversationDetail(conversation=public, messages=[to_public(m) for m in shown])
 
     async def update_conversation(
         self, user_id: str, conversation_id: str, data: ConversationUpdate

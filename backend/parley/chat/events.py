@@ -53,6 +53,12 @@ def to_public(message: Message) -> MessagePublic:
     )
 
 
+def newest_seq(message: Message) -> int:
+    """The seq of the newest event a stored message holds: itself, its deltas, its end."""
+    deltas = (int(delta[0]) for delta in message.deltas or [])
+    return max(message.seq or 0, message.end_seq or 0, *deltas)
+
+
 def end_event(message: Message) -> EndFrame | ErrorFrame:
     """The event that closed an answer: `end`, or `error` for a failed or interrupted one."""
     assert message.end_seq is not None
