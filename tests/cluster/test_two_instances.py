@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.cluster.conftest import Pair
 from tests.cluster.servers import LEASE_S
+from tests.integration.compat_support import create_key
 from tests.integration.ws import ChatSocket, ChatUser, Frame, new_user, seqs, text_of
 
 LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
@@ -165,3 +166,16 @@ async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair
     assert set(stored) <= set(numbers)
     for socket in (on_a, on_b, watcher):
         await socket.close()
+
+
+async def test_a_key_deleted_on_a_closes_its_sockets_on_b(pair: Pair) -> None:
+    user = new_user(pair.a)
+    key = create_key(pair.a, user.token, "cluster")
+    conversation_id = user.new_conversation()
+    on_b, ready = await ChatSocket.open(on(user, pair), conversation_id, token=key["key"])
+    assert ready["type"] == "ready"
+    with user.http() as client:
+        assert client.delete(f"/api/keys/{key['id']}").status_code == 204
+    with pytest.raises(ConnectionClosed) as closed:
+        await on_b.next(timeout_s=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
