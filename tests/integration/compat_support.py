@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import httpx
+import openai
+from openai.types.chat import ChatCompletionToolParam
 
 from tests.conftest import ServerProcess
 from tests.helpers import PASSWORD, bearer, new_account
 from tests.integration.ws import new_admin
 
-__all__ = ["PASSWORD", "bearer", "create_admin", "create_key", "register"]
+__all__ = [
+    "PASSWORD",
+    "TIME",
+    "WEATHER",
+    "bearer",
+    "create_admin",
+    "create_key",
+    "register",
+    "sdk_as_new_user",
+]
+
+# Two functions for the tool tests; the scripted engine calls them from `[[call ...]]` markers.
+WEATHER: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city now.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+TIME: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+}
 
 
 def register(server: ServerProcess) -> tuple[str, str]:
@@ -28,3 +57,10 @@ def create_key(server: ServerProcess, token: str, name: str = "script") -> dict[
     assert answer.status_code == 201, answer.text
     body: dict[str, str] = answer.json()
     return body
+
+
+def sdk_as_new_user(server: ServerProcess) -> openai.OpenAI:
+    """The openai SDK on the server's /v1 with a new user's API key (`.api_key` holds it)."""
+    _, token = register(server)
+    key = create_key(server, token)["key"]
+    return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0)

@@ -13,34 +13,15 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.conftest import ServerProcess
-from tests.integration.compat_support import bearer, create_key, register
+from tests.integration.compat_support import TIME, WEATHER, bearer, sdk_as_new_user
 
-WEATHER: ChatCompletionToolParam = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city now.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-TIME: ChatCompletionToolParam = {
-    "type": "function",
-    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
-}
 PARIS = '[[call get_weather {"city": "Paris"}]]'
 
 
 @pytest.fixture(scope="module")
 def client(scripted_server: ServerProcess) -> Iterator[openai.OpenAI]:
     """The SDK on /v1 as a new user; `client.api_key` serves the raw requests too."""
-    _, token = register(scripted_server)
-    key = create_key(scripted_server, token)["key"]
-    base_url = f"{scripted_server.base_url}/v1"
-    with openai.OpenAI(base_url=base_url, api_key=key, max_retries=0) as sdk:
+    with sdk_as_new_user(scripted_server) as sdk:
         yield sdk
 
 

@@ -8,10 +8,17 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.conftest import ServerProcess
-from tests.integration.compat_support import bearer, create_key, register
+from tests.integration.compat_support import (
+    TIME,
+    WEATHER,
+    bearer,
+    create_key,
+    register,
+    sdk_as_new_user,
+)
 from tests.integration.test_terminal_chat import PROMPT, spawn_chat
 from tests.integration.ws import ChatSocket, ChatUser, new_user, text_of
 from tests.remote.conftest import write_models_file
@@ -122,27 +129,13 @@ def test_the_terminal_chat_on_a_remote_model(front: ServerProcess) -> None:
         chat.close(force=True)
 
 
-WEATHER: ChatCompletionToolParam = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city now.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
-TIME: ChatCompletionToolParam = {
-    "type": "function",
-    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
-}
 # The upstream's scripted engine makes these calls when the tools reach it.
 TWO_CALLS = '[[call get_weather {"city": "Paris"}]] [[call get_time {}]]'
 
 
 @pytest.fixture(scope="module")
 def sdk(front: ServerProcess) -> Iterator[openai.OpenAI]:
-    _, token = register(front)
-    key = create_key(front, token)["key"]
-    with openai.OpenAI(base_url=f"{front.base_url}/v1", api_key=key, max_retries=0) as client:
+    with sdk_as_new_user(front) as client:
         yield client
 
 
