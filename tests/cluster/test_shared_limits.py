@@ -21,7 +21,7 @@ from tests.cluster.conftest import Pair, PairFactory
 from tests.cluster.servers import LEASE_S, RedisServer
 from tests.cluster.test_two_instances import LONG, on
 from tests.helpers import error_code, login, new_account
-from tests.integration.ws import ChatSocket, new_user, seqs
+from tests.integration.ws import ChatSocket, new_user, text_of
 
 # ---------- the login throttle in Redis ----------
 
@@ -215,11 +215,20 @@ async def test_rest_on_b_shows_a_run_on_a(pair: Pair) -> None:
     await on_a.say(LONG * 4)
     seen = await on_a.until("chunk")
     with on(user, pair).http() as b:
-        during = b.get(f"/api/conversations/{conversation_id}").json()["conversation"]
+        snapshot = b.get(f"/api/conversations/{conversation_id}").json()
         listed = {c["id"]: c for c in b.get("/api/conversations").json()["items"]}
+    during = snapshot["conversation"]
     assert during["generating"] is True and listed[conversation_id]["generating"] is True
-    assert during["last_seq"] >= max(seqs(seen))
+    # B's snapshot claims only the events its messages hold (what A has saved so far); a
+    # socket on B replaying after its last_seq brings the rest, with no gap and no duplicate.
+    answer = snapshot["messages"][-1]
+    assert answer["role"] == "assistant" and during["last_seq"] >= answer["seq"]
+    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id, after_seq=during["last_seq"])
+    replayed = await on_b.until("end")
     rest = await on_a.until("end")
+    for kind, field in (("chunk", "content"), ("thinking", "thinking")):
+        assert answer[field] + text_of(replayed, kind) == text_of(seen + rest, kind)
+    await on_b.close()
     end_seq = rest[-1]["seq"]
     for server_user in (user, on(user, pair)):
         with server_user.http() as client:
