@@ -3,7 +3,8 @@
     python -m bench.quality [--model smollm2]
 
 Scores fp32 transformers (the reference), llama.cpp on the GGUF (when llama-cpp-python is
-installed), transformers in bf16, and a deliberately broken choice (transformers with every
+installed) at each precision `auto` tries (the file's own, and Q8_0 for a small file),
+transformers in bf16, and a deliberately broken choice (transformers with every
 linear weight rounded to 2 bits) that the gate must refuse; prints the verdicts and writes
 `bench/results/quality.json`. The server gates llama.cpp itself on first use (engine/quality.py).
 """
@@ -79,10 +80,16 @@ def main() -> None:
     closers = []
     if gguf is not None and llamacpp_unavailable() is None:
         from parley.engine.llamacpp import LlamaScorer
+        from parley.engine.llamacpp_weights import requantized
+        from parley.engine.quality import auto_precisions
 
-        llama = LlamaScorer(gguf, threads)
-        candidates.append(llama)
-        closers.append(llama.close)
+        for precision in auto_precisions(gguf):
+            file = (
+                gguf if precision is None else requantized(gguf, precision, args.data_dir, threads)
+            )
+            llama = LlamaScorer(file, threads)
+            candidates.append(llama)
+            closers.append(llama.close)
     bf16 = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).eval()
     candidates.append(TorchScorer(bf16, "transformers/bfloat16"))
     candidates.append(TorchScorer(fake_quantized(reference, 2), "transformers/int2 (broken)"))

@@ -9,17 +9,19 @@ import pytest
 
 from parley.config import Settings
 from parley.engine import choice
-from parley.engine.choice import plan_engine
-from parley.engine.quality import Verdict, agreement, perplexity
+from parley.engine.choice import VerdictsFor, plan_engine
+from parley.engine.quality import GatedChoice, Verdict, agreement, perplexity
 from parley.engine.specs import ModelSpec, read_models_file
 
 CONFIG = Settings(device="cpu").engine_config()
 SMOLLM2 = ModelSpec(id="smollm2", path="smollm2")
 
 
-def verdict(perplexity: float, tokens_per_s: float = 80.0) -> Verdict:
+def verdict(
+    perplexity: float, tokens_per_s: float = 80.0, choice: str = "llamacpp/Q4_1"
+) -> Verdict:
     return Verdict(
-        choice="llamacpp/Q4_1",
+        choice=choice,
         reference="transformers/float32",
         perplexity=perplexity,
         reference_perplexity=10.0,
@@ -29,7 +31,12 @@ def verdict(perplexity: float, tokens_per_s: float = 80.0) -> Verdict:
     )
 
 
-def never_gated(spec: ModelSpec, gguf: Path) -> Verdict:
+def gated(*verdicts: Verdict) -> VerdictsFor:
+    """A gate that found these verdicts: the file's own weights first, then Q8_0."""
+    return lambda spec, gguf: list(zip([None, "Q8_0"], verdicts, strict=False))
+
+
+def never_gated(spec: ModelSpec, gguf: Path) -> list[GatedChoice]:
     raise AssertionError("the quality gate should not run")
 
 
@@ -55,21 +62,48 @@ def test_perplexity_and_greedy_agreement() -> None:
 
 @pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_runs_a_gguf_on_llamacpp_when_it_passes_and_is_faster() -> None:
-    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.2))
+    plan = plan_engine(SMOLLM2, CONFIG, gated(verdict(10.2)))
     assert plan.kind == "llamacpp" and plan.gguf is not None and plan.gguf.suffix == ".gguf"
     assert plan.note is not None and "passes" in plan.note
 
 
 @pytest.mark.usefixtures("llamacpp_importable")
+def test_auto_picks_the_fastest_precision_that_passes() -> None:
+    own, q8 = verdict(10.1, 80.0), verdict(10.3, 110.0, "llamacpp/Q8_0")
+    plan = plan_engine(SMOLLM2, CONFIG, gated(own, q8))
+    assert plan.kind == "llamacpp" and plan.precision == "Q8_0"
+    assert plan.note is not None and "llamacpp/Q4_1 80" in plan.note
+    # A faster precision the gate refuses is never taken.
+    plan = plan_engine(SMOLLM2, CONFIG, gated(own, verdict(11.0, 200.0, "llamacpp/Q8_0")))
+    assert plan.kind == "llamacpp" and plan.precision is None
+    # None passes: transformers, saying why for each.
+    plan = plan_engine(SMOLLM2, CONFIG, gated(verdict(12.0), verdict(11.0, 200.0, "x/Q8_0")))
+    assert plan.kind == "transformers" and plan.note is not None
+    assert plan.note.count("fails the quality gate") == 2
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_a_llamacpp_weight_type_as_dtype_pins_llamacpp_at_that_precision() -> None:
+    plan = plan_engine(ModelSpec(id="q", path="smollm2", dtype="q8_0"), CONFIG, never_gated)
+    assert plan.kind == "llamacpp" and plan.precision == "Q8_0"
+    with pytest.raises(ValueError, match="transformers takes a torch dtype"):
+        plan_engine(
+            ModelSpec(id="t", path="smollm2", engine="transformers", dtype="Q8_0"),
+            CONFIG,
+            never_gated,
+        )
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_never_picks_a_choice_the_gate_refuses() -> None:
-    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(12.0))
+    plan = plan_engine(SMOLLM2, CONFIG, gated(verdict(12.0)))
     assert plan.kind == "transformers"
     assert plan.note is not None and "fails the quality gate" in plan.note and "+20.0%" in plan.note
 
 
 @pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_keeps_transformers_when_llamacpp_decoded_slower() -> None:
-    plan = plan_engine(SMOLLM2, CONFIG, lambda spec, gguf: verdict(10.0, tokens_per_s=5.0))
+    plan = plan_engine(SMOLLM2, CONFIG, gated(verdict(10.0, tokens_per_s=5.0)))
     assert plan.kind == "transformers" and plan.note is not None and "slower" in plan.note
 
 
@@ -129,3 +163,12 @@ def test_models_file_pins_an_engine_and_refuses_an_unknown_one(tmp_path: Path) -
     )
     with pytest.raises(ValueError, match="engine 'onnx'"):
         read_models_file(listed)
+    listed.write_text(
+        json.dumps([{"id": "odd", "path": "smollm2", "dtype": "int3"}]), encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"unknown dtype 'int3'.*llama\.cpp weight type"):
+        read_models_file(listed)
+    listed.write_text(
+        json.dumps([{"id": "q", "path": "smollm2", "dtype": "Q8_0"}]), encoding="utf-8"
+    )
+    assert read_models_file(listed)[0].dtype == "Q8_0"

@@ -12,7 +12,13 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from parley.engine.choice import llamacpp_unavailable, plan_engine
 from parley.engine.hf import TorchScorer, weights_folder
-from parley.engine.quality import PROMPTS, evaluate, llamacpp_verdict, quality_text, verdict_path
+from parley.engine.quality import (
+    PROMPTS,
+    evaluate,
+    llamacpp_verdicts,
+    quality_text,
+    verdict_path,
+)
 from parley.engine.specs import ModelSpec, embedded_smollm2_gguf
 from tests.engine.helpers import engine_settings
 
@@ -45,27 +51,35 @@ def test_the_gate_refuses_a_deliberately_broken_precision(
     plan = plan_engine(
         ModelSpec(id="smollm2", path="smollm2"),
         engine_settings(model_data_dir),
-        lambda spec, gguf: broken,
+        lambda spec, gguf: [(None, broken)],
     )
     assert plan.kind == "transformers" and plan.note == broken.summary()
 
 
 @pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
-def test_llamacpp_on_the_shipped_gguf_passes_and_its_verdict_is_kept(
+def test_llamacpp_on_the_shipped_gguf_and_its_q8_0_pass_and_their_verdicts_are_kept(
     model_data_dir: Path,
 ) -> None:
+    from parley.engine.llamacpp_weights import file_precision, requantized_path
+
     settings = engine_settings(model_data_dir)
     spec = ModelSpec(id="smollm2", path="smollm2")
     gguf = embedded_smollm2_gguf()
-    verdict = llamacpp_verdict(spec, gguf, settings)
-    assert verdict.passed, verdict.summary()
-    assert verdict.choice == "llamacpp/Q4_1"
+    choices = llamacpp_verdicts(spec, gguf, settings)
+    assert [(p, v.choice) for p, v in choices] == [
+        (None, "llamacpp/Q4_1"),
+        ("Q8_0", "llamacpp/Q8_0"),
+    ]
+    assert all(v.passed for _, v in choices), [v.summary() for _, v in choices]
+    converted = requantized_path(gguf, "Q8_0", settings.data_dir)
+    assert file_precision(converted) == "Q8_0"
     kept = verdict_path(settings.data_dir, gguf, "llamacpp")
-    assert kept.is_file()
-    # A second look reads the kept verdict instead of measuring again.
+    assert kept.is_file() and verdict_path(settings.data_dir, converted, "llamacpp").is_file()
+    # A second look reads the kept verdicts instead of measuring again.
+    own = choices[0][1]
     original = kept.read_text(encoding="utf-8")
     try:
-        kept.write_text(original.replace(str(verdict.tokens_per_s), "1.5"), encoding="utf-8")
-        assert llamacpp_verdict(spec, gguf, settings).tokens_per_s == 1.5
+        kept.write_text(original.replace(str(own.tokens_per_s), "1.5"), encoding="utf-8")
+        assert llamacpp_verdicts(spec, gguf, settings)[0][1].tokens_per_s == 1.5
     finally:
         kept.write_text(original, encoding="utf-8")

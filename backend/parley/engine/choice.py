@@ -1,10 +1,12 @@
 """Which engine runs a model: the models file's pin, or for `auto` the fastest that passes.
 
 `auto` (the default) runs a GGUF model on the CPU with llama.cpp when llama-cpp-python can be
-imported, its quality-gate verdict on this machine passes (quality.py: at most 5% perplexity
-above fp32 transformers) and it decoded faster than fp32 transformers while gated; otherwise,
-and for Hugging Face folders, LoRA adapters, dummy weights, a pinned torch dtype or a GPU, on
-transformers. What made `auto` decide is kept as the model's `engine_note`.
+imported and one of its precisions passes the quality gate on this machine (quality.py: at most
+5% perplexity above fp32 transformers) and decoded faster than fp32 transformers while gated:
+of those that pass, the fastest (the file's own weights, or for a small file the same weights
+requantized to Q8_0). Otherwise, and for Hugging Face folders, LoRA adapters, dummy weights, a
+pinned torch dtype or a GPU, on transformers. A llama.cpp weight type as the model's `dtype`
+pins llama.cpp at that precision. What made `auto` decide is kept as the model's `engine_note`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from pathlib import Path
 from parley.engine.base import EngineKind
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device
-from parley.engine.quality import Verdict
-from parley.engine.specs import ModelSpec, gguf_file
+from parley.engine.quality import GatedChoice
+from parley.engine.specs import ModelSpec, gguf_file, gguf_type_name
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 class EnginePlan:
     kind: EngineKind
     gguf: Path | None = None
+    # The llama.cpp weight type to convert the GGUF to before loading; None: the file as it is.
+    precision: str | None = None
     # Why `auto` chose as it did, when that is worth telling (GET /api/models shows it).
     note: str | None = None
 
@@ -48,22 +52,28 @@ def _transformers_only(spec: ModelSpec, config: EngineConfig) -> str | None:
         return "a LoRA adapter"
     if spec.dummy_config is not None:
         return "dummy weights"
-    if spec.dtype is not None:
+    if spec.dtype is not None and gguf_type_name(spec.dtype) is None:
         return f"the torch dtype {spec.dtype!r}"
     if pick_device(spec.device or config.device) != "cpu":
         return "a GPU"
     return None
 
 
-VerdictFor = Callable[[ModelSpec, Path], Verdict]
+# Runs (or recalls) the quality gate of llama.cpp on a GGUF: each precision tried, verdict.
+VerdictsFor = Callable[[ModelSpec, Path], list[GatedChoice]]
 
 
-def plan_engine(spec: ModelSpec, config: EngineConfig, verdict_for: VerdictFor) -> EnginePlan:
-    """The engine for a model; `verdict_for` runs (or recalls) the quality gate of llama.cpp."""
+def plan_engine(spec: ModelSpec, config: EngineConfig, verdicts_for: VerdictsFor) -> EnginePlan:
+    """The engine (and for llama.cpp the precision) a model runs on."""
     gguf = gguf_file(spec.path)
+    precision = gguf_type_name(spec.dtype)
     if spec.engine == "transformers":
+        if precision is not None:
+            raise ValueError(
+                f"dtype {spec.dtype!r} is a llama.cpp weight type; transformers takes a torch dtype"
+            )
         return EnginePlan("transformers")
-    if spec.engine == "llamacpp":
+    if spec.engine == "llamacpp" or precision is not None:
         if gguf is None:
             raise ValueError(f"engine 'llamacpp' runs .gguf files; {spec.path!r} is not one")
         needs = _transformers_only(spec, config)
@@ -72,7 +82,7 @@ def plan_engine(spec: ModelSpec, config: EngineConfig, verdict_for: VerdictFor) 
         reason = llamacpp_unavailable()
         if reason is not None:
             raise RuntimeError(reason)
-        return EnginePlan("llamacpp", gguf)
+        return EnginePlan("llamacpp", gguf, precision)
     if gguf is None:
         return EnginePlan("transformers")
     needs = _transformers_only(spec, config)
@@ -81,18 +91,22 @@ def plan_engine(spec: ModelSpec, config: EngineConfig, verdict_for: VerdictFor) 
     reason = llamacpp_unavailable()
     if reason is not None:
         return EnginePlan("transformers", note=f"llama.cpp is not available: {reason}")
-    verdict = verdict_for(spec, gguf)
-    if not verdict.passed:
-        return EnginePlan("transformers", note=verdict.summary())
-    if verdict.tokens_per_s < verdict.reference_tokens_per_s:
+    choices = verdicts_for(spec, gguf)
+    passing = [choice for choice in choices if choice[1].passed]
+    if not passing:
+        return EnginePlan("transformers", note="; ".join(v.summary() for _, v in choices))
+    precision, best = max(passing, key=lambda choice: choice[1].tokens_per_s)
+    if best.tokens_per_s < best.reference_tokens_per_s:
         return EnginePlan(
             "transformers",
-            note=f"{verdict.summary()}, but decoded slower ({verdict.tokens_per_s:.0f} vs "
-            f"{verdict.reference_tokens_per_s:.0f} tokens/s)",
+            note=f"{best.summary()}, but decoded slower ({best.tokens_per_s:.0f} vs "
+            f"{best.reference_tokens_per_s:.0f} tokens/s)",
         )
+    others = [f"{v.choice} {v.tokens_per_s:.0f}" for p, v in choices if p != precision]
     return EnginePlan(
         "llamacpp",
         gguf,
-        note=f"{verdict.summary()}; {verdict.tokens_per_s:.0f} vs "
-        f"{verdict.reference_tokens_per_s:.0f} tokens/s for fp32 transformers",
+        precision,
+        note=f"{best.summary()}; {best.tokens_per_s:.0f} tokens/s against "
+        + ", ".join([*others, f"fp32 transformers {best.reference_tokens_per_s:.0f}"]),
     )

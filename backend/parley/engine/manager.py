@@ -28,11 +28,11 @@ from parley.engine.base import Engine
 from parley.engine.config import EngineConfig
 from parley.engine.remote import RemoteEngine
 from parley.engine.scripted import ScriptedEngine
-from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
+from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, gguf_type_name, read_models_file
 from parley.protocol import ModelState, ModelStatus, ModelUnavailable, ParleyError
 
 if TYPE_CHECKING:
-    from parley.engine.quality import Verdict
+    from parley.engine.quality import GatedChoice
 
 log = logging.getLogger(__name__)
 
@@ -96,22 +96,26 @@ def build_engine(
     In `auto`, llama.cpp failing to load is no failure: the model runs on transformers and the
     note says why."""
     from parley.engine.choice import plan_engine
-    from parley.engine.quality import llamacpp_verdict
+    from parley.engine.quality import llamacpp_verdicts
 
-    def verdict_for(spec: ModelSpec, gguf: Path) -> Verdict:
-        return llamacpp_verdict(spec, gguf, config)
+    def verdicts_for(spec: ModelSpec, gguf: Path) -> list[GatedChoice]:
+        return llamacpp_verdicts(spec, gguf, config)
 
-    plan = plan_engine(spec, config, verdict_for)
+    plan = plan_engine(spec, config, verdicts_for)
     note = plan.note
     if plan.kind == "llamacpp":
         assert plan.gguf is not None
         try:
-            from parley.engine.llamacpp import load_llamacpp_engine
+            from parley.engine.llamacpp import cpu_threads, load_llamacpp_engine
+            from parley.engine.llamacpp_weights import requantized
 
-            return LoadedEngine(load_llamacpp_engine(spec, plan.gguf, config, on_progress), note)
+            gguf = plan.gguf
+            if plan.precision is not None:
+                gguf = requantized(gguf, plan.precision, config.data_dir, cpu_threads(config))
+            return LoadedEngine(load_llamacpp_engine(spec, gguf, config, on_progress), note)
         except Exception as exc:
-            if spec.engine == "llamacpp":
-                raise
+            if spec.engine == "llamacpp" or gguf_type_name(spec.dtype) is not None:
+                raise  # Pinned: the models file's word is final.
             log.exception("llama.cpp failed to load %s; using transformers", spec.id)
             note = f"llama.cpp failed to load it ({exc}); on transformers"
     from parley.engine.hf import load_engine

@@ -18,8 +18,10 @@ import hashlib
 import json
 import logging
 import math
+import multiprocessing
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from importlib.resources import files
@@ -183,14 +185,40 @@ def write_verdict(path: Path, verdict: Verdict) -> None:
     staging.replace(path)
 
 
-def measure_llamacpp(spec_path: str, gguf: Path, config: EngineConfig) -> Verdict:
-    """Gate llama.cpp on a GGUF against fp32 transformers on the same file (loads both)."""
+# A precision llama.cpp was gated at (None: the GGUF file's own weights) and its verdict.
+GatedChoice = tuple[str | None, Verdict]
+
+# What `auto` tries beside a GGUF's own weights, for files up to this size: ggml's batched
+# kernels for Q8_0 made small models decode faster than from their 4- or 5-bit files
+# (docs/performance.md). A big model's decode is bound by memory bandwidth instead, where
+# 8-bit weights read twice the bytes of 4-bit ones, so its file is left as it is.
+AUTO_PRECISIONS = ("Q8_0",)
+_REQUANTIZE_UP_TO_BYTES = 1 << 30
+
+
+def auto_precisions(gguf: Path) -> list[str | None]:
+    """The precisions `auto` gates for a GGUF: its own, then those worth converting it to."""
+    from parley.engine.llamacpp_weights import file_precision
+
+    if gguf.stat().st_size > _REQUANTIZE_UP_TO_BYTES:
+        return [None]
+    own = file_precision(gguf)
+    return [None, *(p for p in AUTO_PRECISIONS if p != own and own not in _HIGH_PRECISIONS)]
+
+
+# Types no conversion to Q8_0 would make faster without losing precision.
+_HIGH_PRECISIONS = {"Q8_0", "F16", "BF16", "F32"}
+
+
+def measure_llamacpp(spec_path: str, ggufs: Sequence[Path], config: EngineConfig) -> list[Verdict]:
+    """Gate llama.cpp on GGUF files against fp32 transformers on the model (loads each)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from parley.engine.hf import TorchScorer, weights_folder
     from parley.engine.llamacpp import LlamaScorer, cpu_threads
 
+    torch.set_num_threads(cpu_threads(config))
     folder = weights_folder(spec_path, config)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
@@ -209,23 +237,45 @@ def measure_llamacpp(spec_path: str, gguf: Path, config: EngineConfig) -> Verdic
     ]
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     model.eval()
-    candidate = LlamaScorer(gguf, cpu_threads(config))
+    candidates = [LlamaScorer(gguf, cpu_threads(config)) for gguf in ggufs]
     try:
-        [verdict] = evaluate(
-            TorchScorer(model, "transformers/float32"), [candidate], text_ids, prompts
-        )
+        return evaluate(TorchScorer(model, "transformers/float32"), candidates, text_ids, prompts)
     finally:
-        candidate.close()
-    return verdict
+        for candidate in candidates:
+            candidate.close()
 
 
-def llamacpp_verdict(spec: ModelSpec, gguf: Path, config: EngineConfig) -> Verdict:
-    """The kept verdict for llama.cpp on this file and machine, gating it on first use."""
-    path = verdict_path(config.data_dir, gguf, "llamacpp")
-    verdict = read_verdict(path)
-    if verdict is None:
-        log.info("quality gate: llama.cpp on %s against fp32 transformers (once)", gguf.name)
-        verdict = measure_llamacpp(spec.path, gguf, config)
-        write_verdict(path, verdict)
-        log.info("%s", verdict.summary())
-    return verdict
+def _measure_in_child(spec_path: str, ggufs: Sequence[Path], config: EngineConfig) -> list[Verdict]:
+    """`measure_llamacpp` in a process of its own: the fp32 reference's memory and torch's
+    thread pool go with it instead of staying in the server, where torch's idle threads slowed
+    llama.cpp's steps (measured: 15 ms a token over the socket instead of 10)."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(measure_llamacpp, spec_path, list(ggufs), config).result()
+
+
+def llamacpp_verdicts(spec: ModelSpec, gguf: Path, config: EngineConfig) -> list[GatedChoice]:
+    """The kept verdicts for llama.cpp on this file and machine at each precision `auto` tries,
+    gating (and converting) on first use."""
+    from parley.engine.llamacpp import cpu_threads
+    from parley.engine.llamacpp_weights import requantized
+
+    precisions = auto_precisions(gguf)
+    files = [
+        gguf if p is None else requantized(gguf, p, config.data_dir, cpu_threads(config))
+        for p in precisions
+    ]
+    paths = [verdict_path(config.data_dir, file, "llamacpp") for file in files]
+    verdicts = [read_verdict(path) for path in paths]
+    missing = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    if missing:
+        log.info(
+            "quality gate: llama.cpp on %s against fp32 transformers (once)",
+            ", ".join(files[i].name for i in missing),
+        )
+        measured = _measure_in_child(spec.path, [files[i] for i in missing], config)
+        for i, verdict in zip(missing, measured, strict=True):
+            write_verdict(paths[i], verdict)
+            verdicts[i] = verdict
+            log.info("%s", verdict.summary())
+    return [(p, v) for p, v in zip(precisions, verdicts, strict=True) if v is not None]

