@@ -24,10 +24,9 @@ QUESTIONS = [
 ]
 
 
-def models_file(path: Path, engine: str) -> str:
-    path.write_text(
-        json.dumps([{"id": "smollm2", "path": "smollm2", "engine": engine}]), encoding="utf-8"
-    )
+def models_file(path: Path, engine: str, **fields: str) -> str:
+    entry = {"id": "smollm2", "path": "smollm2", "engine": engine, **fields}
+    path.write_text(json.dumps([entry]), encoding="utf-8")
     return str(path)
 
 
@@ -71,6 +70,24 @@ async def test_every_answer_streamed_on_llamacpp_equals_what_is_stored(
     assert (model["engine"], model["dtype"]) == ("llamacpp", "Q4_1")
     # SmolLM2's chat template never reads enable_thinking.
     assert model["thinking_toggle"] is False
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+async def test_a_weight_type_as_dtype_converts_the_gguf_and_serves_it(
+    server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
+) -> None:
+    server = server_factory(
+        data_dir=model_data_dir,
+        models_file=models_file(tmp_path / "models.json", "auto", dtype="q8_0"),
+        max_new_tokens="16",
+        kv_cache_gib="0.25",
+    ).start(timeout_s=300)
+    user = new_user(server)
+    streamed, stored = await ask(user, QUESTIONS[0])
+    assert streamed.strip() and streamed == stored
+    model = default_model(server, user)
+    assert (model["engine"], model["dtype"]) == ("llamacpp", "Q8_0")
+    assert list((model_data_dir / "models").glob("SmolLM2-135M-Instruct.Q4_1.Q8_0-*.gguf"))
 
 
 async def test_without_llamacpp_the_server_serves_on_transformers_and_says_why(
