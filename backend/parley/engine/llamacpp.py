@@ -17,7 +17,6 @@ from typing import Any
 
 import llama_cpp as lc
 import numpy as np
-from gguf import LlamaFileType
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.admission import SchedulerLimits
@@ -26,7 +25,12 @@ from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
-from parley.engine.specs import ModelSpec, chat_template_text, reads_enable_thinking
+from parley.engine.specs import (
+    ModelSpec,
+    chat_template_text,
+    gguf_type_of,
+    reads_enable_thinking,
+)
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
 
 log = logging.getLogger(__name__)
@@ -61,10 +65,7 @@ def gguf_precision(model: Any) -> str:
     file_type = _metadata(model, "general.file_type")
     if file_type is None or not file_type.isdigit():
         return "gguf"
-    try:
-        return LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")
-    except ValueError:
-        return f"gguf-type-{file_type}"
+    return gguf_type_of(int(file_type)) or f"gguf-type-{file_type}"
 
 
 def cpu_threads(config: EngineConfig) -> int:

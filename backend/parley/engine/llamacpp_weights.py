@@ -16,7 +16,7 @@ from pathlib import Path
 import llama_cpp as lc
 from gguf import GGUFReader, LlamaFileType
 
-from parley.engine.specs import gguf_type_name
+from parley.engine.specs import gguf_type_name, gguf_type_of
 
 
 def _file_type(precision: str) -> int:
@@ -62,10 +62,4 @@ def requantized(gguf: Path, precision: str, data_dir: Path, threads: int) -> Pat
 def file_precision(gguf: Path) -> str | None:
     """The weight type a GGUF file declares ("Q4_1"), read from its header alone."""
     field = GGUFReader(gguf).fields.get("general.file_type")
-    if field is None:
-        return None
-    try:
-        member = LlamaFileType(int(field.parts[field.data[0]][0])).name
-    except ValueError:
-        return None
-    return "F32" if member == "ALL_F32" else member.removeprefix("MOSTLY_")
+    return None if field is None else gguf_type_of(int(field.parts[field.data[0]][0]))

@@ -194,20 +194,17 @@ GatedChoice = tuple[str | None, Verdict]
 # 8-bit weights read twice the bytes of 4-bit ones, so its file is left as it is.
 AUTO_PRECISIONS = ("Q8_0",)
 _REQUANTIZE_UP_TO_BYTES = 1 << 30
+# Types no conversion to Q8_0 would make faster without losing precision.
+_HIGH_PRECISIONS = {"Q8_0", "F16", "BF16", "F32"}
 
 
 def auto_precisions(gguf: Path) -> list[str | None]:
     """The precisions `auto` gates for a GGUF: its own, then those worth converting it to."""
     from parley.engine.llamacpp_weights import file_precision
 
-    if gguf.stat().st_size > _REQUANTIZE_UP_TO_BYTES:
+    if gguf.stat().st_size > _REQUANTIZE_UP_TO_BYTES or file_precision(gguf) in _HIGH_PRECISIONS:
         return [None]
-    own = file_precision(gguf)
-    return [None, *(p for p in AUTO_PRECISIONS if p != own and own not in _HIGH_PRECISIONS)]
-
-
-# Types no conversion to Q8_0 would make faster without losing precision.
-_HIGH_PRECISIONS = {"Q8_0", "F16", "BF16", "F32"}
+    return [None, *AUTO_PRECISIONS]
 
 
 def measure_llamacpp(spec_path: str, ggufs: Sequence[Path], config: EngineConfig) -> list[Verdict]:

@@ -20,11 +20,20 @@ EngineChoice = Literal["auto", "transformers", "llamacpp"]
 # A model's `dtype` names its precision in its engine's words: a torch dtype for transformers,
 # a llama.cpp weight type ("Q8_0", "Q4_K_M", any case) for llama.cpp.
 TORCH_DTYPES = ("auto", "float32", "bfloat16", "float16")
-_GGUF_TYPES = frozenset(
-    "F32" if member == "ALL_F32" else member.removeprefix("MOSTLY_")
-    for member in LlamaFileType.__members__
-    if member != "GUESSED"
-)
+
+
+def gguf_type_of(file_type: int) -> str | None:
+    """llama.cpp's name for a GGUF `general.file_type` number ("Q4_1"), None if unknown."""
+    try:
+        member = LlamaFileType(file_type)
+    except ValueError:
+        return None
+    if member is LlamaFileType.GUESSED:
+        return None
+    return "F32" if member is LlamaFileType.ALL_F32 else member.name.removeprefix("MOSTLY_")
+
+
+_GGUF_TYPES = frozenset(filter(None, map(gguf_type_of, LlamaFileType)))
 
 
 def gguf_type_name(dtype: str | None) -> str | None:
