@@ -205,6 +205,8 @@ def test_edit_resend_regenerate_and_switch_branches(
     other.goto(page.url)
     wait_connected(other)
     expect(user_bubbles(other)).to_have_text(["first question", "on the new answer"])
+    # Versions can be picked once this tab has seen the answer end (not while one streams).
+    expect(page.locator("p[role=status]", has_text="The answer is complete.")).to_be_attached()
     page.locator(".message.user").first.get_by_role("button", name="Next version").click()
     expect(user_bubbles(page)).to_have_text(["edited question"])
     expect(user_bubbles(other)).to_have_text(["edited question"])
