@@ -59,6 +59,12 @@ def _transformers_only(spec: ModelSpec, config: EngineConfig) -> str | None:
     return None
 
 
+def pins_llamacpp(spec: ModelSpec) -> bool:
+    """Whether the models file pins llama.cpp: by `engine`, or by a llama.cpp weight type as
+    `dtype`. A pinned engine is not gated, and failing to load it fails the model."""
+    return spec.engine == "llamacpp" or gguf_type_name(spec.dtype) is not None
+
+
 # Runs (or recalls) the quality gate of llama.cpp on a GGUF: each precision tried, verdict.
 VerdictsFor = Callable[[ModelSpec, Path], list[GatedChoice]]
 
@@ -73,7 +79,7 @@ def plan_engine(spec: ModelSpec, config: EngineConfig, verdicts_for: VerdictsFor
                 f"dtype {spec.dtype!r} is a llama.cpp weight type; transformers takes a torch dtype"
             )
         return EnginePlan("transformers")
-    if spec.engine == "llamacpp" or precision is not None:
+    if pins_llamacpp(spec):
         if gguf is None:
             raise ValueError(f"engine 'llamacpp' runs .gguf files; {spec.path!r} is not one")
         needs = _transformers_only(spec, config)

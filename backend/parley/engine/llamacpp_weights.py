@@ -14,16 +14,16 @@ import os
 from pathlib import Path
 
 import llama_cpp as lc
-from gguf import GGUFReader, LlamaFileType
+from gguf import GGUFReader
 
-from parley.engine.specs import gguf_type_name, gguf_type_of
+from parley.engine.specs import GGUF_FILE_TYPES, gguf_type_name, gguf_type_of
 
 
 def _file_type(precision: str) -> int:
     name = gguf_type_name(precision)
     if name is None:
         raise ValueError(f"{precision!r} is no llama.cpp weight type")
-    return int(LlamaFileType["ALL_F32" if name == "F32" else f"MOSTLY_{name}"])
+    return GGUF_FILE_TYPES[name]
 
 
 def requantized_path(gguf: Path, precision: str, data_dir: Path) -> Path:

@@ -28,7 +28,7 @@ from parley.engine.base import Engine
 from parley.engine.config import EngineConfig
 from parley.engine.remote import RemoteEngine
 from parley.engine.scripted import ScriptedEngine
-from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, gguf_type_name, read_models_file
+from parley.engine.specs import AnySpec, ModelSpec, RemoteSpec, read_models_file
 from parley.protocol import ModelState, ModelStatus, ModelUnavailable, ParleyError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def build_engine(
 
     In `auto`, llama.cpp failing to load is no failure: the model runs on transformers and the
     note says why."""
-    from parley.engine.choice import plan_engine
+    from parley.engine.choice import pins_llamacpp, plan_engine
     from parley.engine.quality import llamacpp_verdicts
 
     def verdicts_for(spec: ModelSpec, gguf: Path) -> list[GatedChoice]:
@@ -114,8 +114,8 @@ def build_engine(
                 gguf = requantized(gguf, plan.precision, config.data_dir, cpu_threads(config))
             return LoadedEngine(load_llamacpp_engine(spec, gguf, config, on_progress), note)
         except Exception as exc:
-            if spec.engine == "llamacpp" or gguf_type_name(spec.dtype) is not None:
-                raise  # Pinned: the models file's word is final.
+            if pins_llamacpp(spec):
+                raise  # The models file's word is final.
             log.exception("llama.cpp failed to load %s; using transformers", spec.id)
             note = f"llama.cpp failed to load it ({exc}); on transformers"
     from parley.engine.hf import load_engine

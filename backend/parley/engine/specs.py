@@ -33,7 +33,10 @@ def gguf_type_of(file_type: int) -> str | None:
     return "F32" if member is LlamaFileType.ALL_F32 else member.name.removeprefix("MOSTLY_")
 
 
-_GGUF_TYPES = frozenset(filter(None, map(gguf_type_of, LlamaFileType)))
+# llama.cpp's weight type names and their `general.file_type` numbers.
+GGUF_FILE_TYPES = {
+    name: int(member) for member in LlamaFileType if (name := gguf_type_of(member)) is not None
+}
 
 
 def gguf_type_name(dtype: str | None) -> str | None:
@@ -41,7 +44,7 @@ def gguf_type_name(dtype: str | None) -> str | None:
     if dtype is None:
         return None
     name = dtype.upper()
-    return name if name in _GGUF_TYPES else None
+    return name if name in GGUF_FILE_TYPES else None
 
 
 def embedded_smollm2_gguf() -> Path:
