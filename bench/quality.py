@@ -28,7 +28,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from parley.config import Settings
 from parley.engine.choice import llamacpp_unavailable
 from parley.engine.hf import TorchScorer, weights_folder
-from parley.engine.quality import PROMPTS, Scorer, evaluate, quality_text
+from parley.engine.quality import PROMPTS, Scorer, evaluate, prompt_ids, quality_text
 from parley.engine.specs import gguf_file
 
 
@@ -44,20 +44,6 @@ def fake_quantized(model: PreTrainedModel, bits: int) -> PreTrainedModel:
                 scale = weight.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / levels
                 weight.copy_((weight / scale).round().clamp(-levels, levels) * scale)
     return broken
-
-
-def prompt_ids(tokenizer: AutoTokenizer, questions: tuple[str, ...]) -> list[list[int]]:
-    return [
-        tokenizer.encode(
-            str(
-                tokenizer.apply_chat_template(
-                    [{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True
-                )
-            ),
-            add_special_tokens=False,
-        )
-        for q in questions
-    ]
 
 
 def main() -> None:

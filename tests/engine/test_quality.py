@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from bench.quality import fake_quantized, prompt_ids
+from bench.quality import fake_quantized
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from parley.engine.choice import llamacpp_unavailable, plan_engine
@@ -16,6 +16,7 @@ from parley.engine.quality import (
     PROMPTS,
     evaluate,
     llamacpp_verdicts,
+    prompt_ids,
     quality_text,
     verdict_path,
 )

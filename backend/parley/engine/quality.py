@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from parley.engine.config import EngineConfig
 from parley.engine.specs import ModelSpec
@@ -41,6 +41,23 @@ PROMPTS = (
     "Give me three tips for learning a new language.",
     "How does a refrigerator keep food cold?",
 )
+
+
+def prompt_ids(tokenizer: Any, questions: Sequence[str]) -> list[list[int]]:
+    """Each question as a user turn in the model's chat template, ready for an answer."""
+    return [
+        tokenizer.encode(
+            str(
+                tokenizer.apply_chat_template(
+                    [{"role": "user", "content": question}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                )
+            ),
+            add_special_tokens=False,
+        )
+        for question in questions
+    ]
 
 
 def quality_text() -> str:
@@ -219,19 +236,7 @@ def measure_llamacpp(spec_path: str, ggufs: Sequence[Path], config: EngineConfig
     folder = weights_folder(spec_path, config)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     text_ids = tokenizer.encode(quality_text(), add_special_tokens=False)
-    prompts = [
-        tokenizer.encode(
-            str(
-                tokenizer.apply_chat_template(
-                    [{"role": "user", "content": question}],
-                    tokenize=False,
-                    add_generation_prompt=True,
-                )
-            ),
-            add_special_tokens=False,
-        )
-        for question in PROMPTS
-    ]
+    prompts = prompt_ids(tokenizer, PROMPTS)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     model.eval()
     candidates = [LlamaScorer(gguf, cpu_threads(config)) for gguf in ggufs]
