@@ -59,10 +59,15 @@ def test_the_gate_refuses_a_deliberately_broken_precision(
 
 @pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
 def test_llamacpp_on_the_shipped_gguf_and_its_q8_0_pass_and_their_verdicts_are_kept(
-    model_data_dir: Path,
+    model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from parley.engine.llamacpp_weights import file_precision, requantized_path
 
+    def not_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the gate loads its fp32 reference in a process of its own")
+
+    # The spawned child imports transformers afresh, without this patch.
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", not_here)
     settings = engine_settings(model_data_dir)
     spec = ModelSpec(id="smollm2", path="smollm2")
     gguf = embedded_smollm2_gguf()
