@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -84,6 +85,17 @@ def start_new_chat(page: Page) -> None:
     page.locator(".sidebar").get_by_role("button", name=re.compile("New chat|新对话")).click()
     page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
     expect(message_box(page)).to_be_focused()
+
+
+def auth(page: Page) -> dict[str, str]:
+    token = page.evaluate("localStorage.getItem('parley:token')")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def stored(page: Page, base_url: str, conversation_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{base_url}/api/conversations/{conversation_id}", headers=auth(page))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def current_conversation_id(page: Page) -> str:

@@ -31,6 +31,7 @@ from tests.e2e.browser_helpers import (
     new_username,
     register_via_api,
     send,
+    stored,
     wait_answer_done,
     wait_connected,
 )
@@ -60,17 +61,6 @@ def open_sidebar(page: Page) -> None:
 def close_sidebar(page: Page) -> None:
     if page.locator(".app.sidebar-open").count():
         page.keyboard.press("Escape")
-
-
-def auth(page: Page) -> dict[str, str]:
-    token = page.evaluate("localStorage.getItem('parley:token')")
-    return {"Authorization": f"Bearer {token}"}
-
-
-def stored(page: Page, base_url: str, conversation_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{base_url}/api/conversations/{conversation_id}", headers=auth(page))
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def eventually(read: Callable[[], object], expected: object, timeout_s: float = 10) -> None:

@@ -12,11 +12,13 @@ from tests.conftest import ServerProcess
 from tests.e2e.browser_helpers import (
     DIST,
     answer_text,
+    current_conversation_id,
     last_answer,
     log_in,
     message_box,
     new_chat,
     send,
+    stored,
     wait_answer_done,
 )
 
@@ -72,7 +74,9 @@ def test_chat_features_with_the_real_model(
     assert first_answer.strip() != ""
     expect(page.locator(".message.user .chip-name")).to_have_text(["notes.txt"])
     last_answer(page).get_by_role("button", name="复制消息").click()
-    assert page.evaluate("navigator.clipboard.readText()").strip() == first_answer.strip()
+    # Copy takes the answer as written (Markdown), which the page shows rendered.
+    answer = stored(page, server.base_url, current_conversation_id(page))["messages"][-1]
+    assert page.evaluate("navigator.clipboard.readText()") == answer["content"]
 
     # Edit and resend: a second version with its own answer; the first one is still there.
     first = page.locator(".message.user").first

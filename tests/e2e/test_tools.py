@@ -26,10 +26,12 @@ from tests.conftest import ServerProcess
 from tests.e2e.browser_helpers import (
     ARTIFACTS,
     TOKEN_DELAY_S,
+    auth,
     last_answer,
     log_in,
     new_chat,
     send,
+    stored,
     wait_answer_done,
     wait_connected,
 )
@@ -72,11 +74,6 @@ def width(request: pytest.FixtureRequest) -> str:
 def shoot(page: Page, name: str, width: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"tools-{name}-{width}.png"))
-
-
-def auth(page: Page) -> dict[str, str]:
-    token = page.evaluate("localStorage.getItem('parley:token')")
-    return {"Authorization": f"Bearer {token}"}
 
 
 def wait_tool_servers_settled(page: Page, base_url: str, timeout_s: float = 30) -> None:
@@ -141,8 +138,8 @@ def test_pick_a_tool_and_see_its_call_live_across_a_reload_and_after(
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("button", name="Tools: 2 chosen")).to_be_visible()
-    detail = httpx.get(f"{base_url}/api/conversations/{conversation_id}", headers=auth(page))
-    assert sorted(detail.json()["conversation"]["tools"]) == ["demo.add", "demo.hang"]
+    detail = stored(page, base_url, conversation_id)
+    assert sorted(detail["conversation"]["tools"]) == ["demo.add", "demo.hang"]
 
     # A call, live: the text before it, the card, the answer after it.
     send(page, 'Adding now. [[call demo__add {"a": 2, "b": 3}]]')
