@@ -64,6 +64,23 @@ async def test_rows_leave_and_join_mid_batch_and_every_answer_stays_intact(
     assert texts[1] == sequential_answers[1]
 
 
+async def test_a_row_leaving_mid_batch_leaves_the_others_answers_unchanged(
+    smollm2: Engine, sequential_answers: list[str]
+) -> None:
+    """On llama.cpp the row with the highest sequence id then moves into the gap (its KV
+    stream copied) so the batch stays one forward pass: the moved answer must not change."""
+    short = dataclasses.replace(GREEDY, max_tokens=3)
+    lengths = [GREEDY, short, GREEDY, GREEDY]
+    texts = await asyncio.gather(
+        *(
+            answer(smollm2, f"gap-{i}", q, params)
+            for i, (q, params) in enumerate(zip(QUESTIONS, lengths, strict=True))
+        )
+    )
+    assert sequential_answers[1].startswith(texts[1][0])
+    assert [texts[i][0] for i in (0, 2, 3)] == [sequential_answers[i] for i in (0, 2, 3)]
+
+
 async def test_a_cancel_ends_the_stream_within_one_step(smollm2: Engine) -> None:
     tokens_at_cancel = -1
     async for event in smollm2.generate(request_for("one-step", QUESTIONS[3])):
