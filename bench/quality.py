@@ -89,8 +89,8 @@ def main() -> None:
     print(f"{len(text_ids)} text tokens, {len(prompts)} prompts; reference transformers/float32")
     for verdict in verdicts:
         print(
-            f"  {verdict.summary()}; {verdict.tokens_per_s:.1f} tokens/s "
-            f"(reference {verdict.reference_tokens_per_s:.1f})"
+            f"  {verdict.summary()}; {verdict.speeds()} "
+            f"(reference {verdict.reference_tokens_per_s:.0f})"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {

@@ -18,7 +18,10 @@ SMOLLM2 = ModelSpec(id="smollm2", path="smollm2")
 
 
 def verdict(
-    perplexity: float, tokens_per_s: float = 80.0, choice: str = "llamacpp/Q4_1"
+    perplexity: float,
+    tokens_per_s: float = 80.0,
+    choice: str = "llamacpp/Q4_1",
+    batched_tokens_per_s: float | None = None,
 ) -> Verdict:
     return Verdict(
         choice=choice,
@@ -28,6 +31,7 @@ def verdict(
         greedy_agreement=1.0,
         tokens_per_s=tokens_per_s,
         reference_tokens_per_s=15.0,
+        batched_tokens_per_s=batched_tokens_per_s,
     )
 
 
@@ -72,7 +76,7 @@ def test_auto_picks_the_fastest_precision_that_passes() -> None:
     own, q8 = verdict(10.1, 80.0), verdict(10.3, 110.0, "llamacpp/Q8_0")
     plan = plan_engine(SMOLLM2, CONFIG, gated(own, q8))
     assert plan.kind == "llamacpp" and plan.precision == "Q8_0"
-    assert plan.note is not None and "llamacpp/Q4_1 80" in plan.note
+    assert plan.note is not None and "llamacpp/Q4_1 80 tokens/s" in plan.note
     # A faster precision the gate refuses is never taken.
     plan = plan_engine(SMOLLM2, CONFIG, gated(own, verdict(11.0, 200.0, "llamacpp/Q8_0")))
     assert plan.kind == "llamacpp" and plan.precision is None
@@ -80,6 +84,25 @@ def test_auto_picks_the_fastest_precision_that_passes() -> None:
     plan = plan_engine(SMOLLM2, CONFIG, gated(verdict(12.0), verdict(11.0, 200.0, "x/Q8_0")))
     assert plan.kind == "transformers" and plan.note is not None
     assert plan.note.count("fails the quality gate") == 2
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
+def test_auto_weighs_many_streams_as_much_as_one() -> None:
+    # Tied at one stream (as Q4_1 and Q8_0 were on an AVX-512 Xeon), far apart at 32.
+    own = verdict(10.1, 64.0, batched_tokens_per_s=200.0)
+    q8 = verdict(10.3, 64.0, "llamacpp/Q8_0", batched_tokens_per_s=330.0)
+    plan = plan_engine(SMOLLM2, CONFIG, gated(own, q8))
+    assert plan.precision == "Q8_0"
+    assert plan.note is not None and "llamacpp/Q4_1 64 tokens/s (200 with 32 streams)" in plan.note
+    # A little slower alone but much faster together still wins; much slower alone does not.
+    assert (
+        plan_engine(
+            SMOLLM2, CONFIG, gated(verdict(10.1, 70.0, batched_tokens_per_s=200.0), q8)
+        ).precision
+        == "Q8_0"
+    )
+    slow_alone = verdict(10.3, 20.0, "llamacpp/Q8_0", batched_tokens_per_s=330.0)
+    assert plan_engine(SMOLLM2, CONFIG, gated(own, slow_alone)).precision is None
 
 
 @pytest.mark.usefixtures("llamacpp_importable")

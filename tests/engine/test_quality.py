@@ -77,6 +77,8 @@ def test_llamacpp_on_the_shipped_gguf_and_its_q8_0_pass_and_their_verdicts_are_k
         ("Q8_0", "llamacpp/Q8_0"),
     ]
     assert all(v.passed for _, v in choices), [v.summary() for _, v in choices]
+    # Both decode speeds were measured: one stream, and 32 in one batch (auto ranks by both).
+    assert all(v.tokens_per_s > 0 and (v.batched_tokens_per_s or 0) > 0 for _, v in choices)
     converted = requantized_path(gguf, "Q8_0", settings.data_dir)
     assert file_precision(converted) == "Q8_0"
     kept = verdict_path(settings.data_dir, gguf, "llamacpp")

@@ -4,7 +4,8 @@
 imported and one of its precisions passes the quality gate on this machine (quality.py: at most
 5% perplexity above fp32 transformers) and decoded faster than fp32 transformers while gated:
 of those that pass, the fastest (the file's own weights, or for a small file the same weights
-requantized to Q8_0). Otherwise, and for Hugging Face folders, LoRA adapters, dummy weights, a
+requantized to Q8_0), one conversation and many weighing the same (`Verdict.ranking_speed`).
+Otherwise, and for Hugging Face folders, LoRA adapters, dummy weights, a
 pinned torch dtype or a GPU, on transformers. A llama.cpp weight type as the model's `dtype`
 pins llama.cpp at that precision. What made `auto` decide is kept as the model's `engine_note`.
 """
@@ -101,18 +102,18 @@ def plan_engine(spec: ModelSpec, config: EngineConfig, verdicts_for: VerdictsFor
     passing = [choice for choice in choices if choice[1].passed]
     if not passing:
         return EnginePlan("transformers", note="; ".join(v.summary() for _, v in choices))
-    precision, best = max(passing, key=lambda choice: choice[1].tokens_per_s)
+    precision, best = max(passing, key=lambda choice: choice[1].ranking_speed)
     if best.tokens_per_s < best.reference_tokens_per_s:
         return EnginePlan(
             "transformers",
             note=f"{best.summary()}, but decoded slower ({best.tokens_per_s:.0f} vs "
             f"{best.reference_tokens_per_s:.0f} tokens/s)",
         )
-    others = [f"{v.choice} {v.tokens_per_s:.0f}" for p, v in choices if p != precision]
+    others = [v.speeds() for p, v in choices if p != precision]
     return EnginePlan(
         "llamacpp",
         gguf,
         precision,
-        note=f"{best.summary()}; {best.tokens_per_s:.0f} tokens/s against "
+        note=f"{best.summary()}; {best.speeds()} against "
         + ", ".join([*others, f"fp32 transformers {best.reference_tokens_per_s:.0f}"]),
     )

@@ -250,3 +250,7 @@ class TorchScorer:
                 answer.append(int(output.logits[0, -1].argmax()))
                 step = torch.tensor([answer[-1:]])
         return answer
+
+    def batched_tokens_per_s(self, prompt_ids: Sequence[int], streams: int) -> None:
+        # `auto` ranks llama.cpp's precisions by it; transformers is only their reference.
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,7 @@ class LlamaScorer:
         self._vocab = lc.llama_model_get_vocab(self._model)
         self._n_vocab = lc.llama_vocab_n_tokens(self._vocab)
         self._batch = lc.llama_batch_init(max_tokens, 0, 1)
+        self._threads = threads
         self.name = f"llamacpp/{gguf_precision(self._model)}"
 
     def _decode(self, ids: Sequence[int], start: int, all_logits: bool) -> None:
@@ -276,9 +278,12 @@ class LlamaScorer:
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
 
-    def _logits(self, index: int) -> np.ndarray[Any, np.dtype[np.float32]]:
-        pointer = lc.llama_get_logits_ith(self._context, index)
-        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).astype(np.float64)
+    def _logits(self, index: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return self._logits_of(self._context, index).astype(np.float64)
+
+    def _logits_of(self, context: Any, index: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+        pointer = lc.llama_get_logits_ith(context, index)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
         lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
@@ -299,6 +304,45 @@ class LlamaScorer:
             if len(answer) == tokens:
                 return answer
             self._decode(answer[-1:], len(prompt_ids) + len(answer) - 1, all_logits=False)
+
+    def batched_tokens_per_s(
+        self, prompt_ids: Sequence[int], streams: int, steps: int = 16
+    ) -> float:
+        """Like the engine's decode loop: every stream's token in one batch, a KV stream each."""
+        prompt = list(prompt_ids)
+        context = _new_context(
+            self._model,
+            streams * (len(prompt) + steps),
+            streams * len(prompt),
+            streams,
+            self._threads,
+        )
+        batch = lc.llama_batch_init(streams * len(prompt), 0, 1)
+
+        def decode(entries: Sequence[tuple[int, int, int]]) -> list[int]:
+            """Decode (stream, position, token) entries; each stream's last one chooses the
+            stream's next token (greedy)."""
+            for i, (stream, position, token) in enumerate(entries):
+                batch.token[i] = token
+                batch.pos[i] = position
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = stream
+                batch.logits[i] = i + 1 == len(entries) or entries[i + 1][0] != stream
+            batch.n_tokens = len(entries)
+            if lc.llama_decode(context, batch) != 0:
+                raise RuntimeError("llama_decode failed")
+            chosen = [i for i in range(len(entries)) if batch.logits[i]]
+            return [int(self._logits_of(context, i).argmax()) for i in chosen]
+
+        try:
+            last = decode([(s, p, t) for s in range(streams) for p, t in enumerate(prompt)])
+            started = time.perf_counter()
+            for step in range(steps):
+                last = decode([(s, len(prompt) + step, t) for s, t in enumerate(last)])
+            return streams * steps / (time.perf_counter() - started)
+        finally:
+            lc.llama_batch_free(batch)
+            lc.llama_free(context)
 
     def close(self) -> None:
         lc.llama_batch_free(self._batch)

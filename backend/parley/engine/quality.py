@@ -9,7 +9,11 @@ Two measures on the same model, the reference being fp32 transformers:
 A choice passes when its perplexity is at most `MAX_PERPLEXITY_INCREASE` (5%) above the
 reference's. Verdicts are kept under `<data_dir>/quality/`, keyed by the model file, the choice,
 the library versions and the CPU, so the gate runs once per machine; `auto` engine choice
-(choice.py) reads them. `python -m bench.quality` runs it by hand and writes the results.
+(choice.py) reads them. The gate also times each choice: greedy decoding of one stream, and of
+`BATCHED_STREAMS` streams together where the choice batches them (llama.cpp), since a precision
+that ties at one conversation can be far faster at many (measured: Q8_0 and Q4_1 both 64
+tokens/s for one stream; 205 and 146 for 32 over the WebSocket). `python -m bench.quality`
+runs it by hand and writes the results.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 
 MAX_PERPLEXITY_INCREASE = 0.05
 GREEDY_TOKENS = 24
+BATCHED_STREAMS = 32
+# Saved verdicts of an older format are gated again rather than read with fields missing.
+_VERDICT_FORMAT = 2
 PROMPTS = (
     "What is the capital of France?",
     "Write a haiku about the sea.",
@@ -77,6 +84,11 @@ class Scorer(Protocol):
         """`tokens` greedy answer tokens (end of turn ignored)."""
         ...
 
+    def batched_tokens_per_s(self, prompt_ids: Sequence[int], streams: int) -> float | None:
+        """Greedy decoding speed of `streams` answers to the prompt decoded together (tokens
+        per second, all streams counted); None where the scorer does not batch."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -88,6 +100,8 @@ class Verdict:
     # Greedy decoding speed of one stream, as measured during the gate.
     tokens_per_s: float
     reference_tokens_per_s: float
+    # All streams' tokens per second with BATCHED_STREAMS decoded together; None: not measured.
+    batched_tokens_per_s: float | None
     threshold: float = MAX_PERPLEXITY_INCREASE
 
     @property
@@ -95,8 +109,21 @@ class Verdict:
         return self.perplexity / self.reference_perplexity - 1
 
     @property
+    def ranking_speed(self) -> float:
+        """What `auto` ranks passing choices by: one conversation and many weigh the same (the
+        geometric mean of one stream's speed and the batched one), or one stream's alone."""
+        if self.batched_tokens_per_s is None:
+            return self.tokens_per_s
+        return math.sqrt(self.tokens_per_s * self.batched_tokens_per_s)
+
+    @property
     def passed(self) -> bool:
         return math.isfinite(self.perplexity) and self.perplexity_increase <= self.threshold
+
+    def speeds(self) -> str:
+        batched = self.batched_tokens_per_s
+        many = "" if batched is None else f" ({batched:.0f} with {BATCHED_STREAMS} streams)"
+        return f"{self.choice} {self.tokens_per_s:.0f} tokens/s{many}"
 
     def summary(self) -> str:
         verdict = "passes" if self.passed else "fails"
@@ -125,6 +152,7 @@ class _Scores:
     perplexity: float
     answers: list[list[int]]
     tokens_per_s: float
+    batched_tokens_per_s: float | None
 
 
 def _score(scorer: Scorer, text_ids: Sequence[int], prompts: Sequence[Sequence[int]]) -> _Scores:
@@ -132,7 +160,8 @@ def _score(scorer: Scorer, text_ids: Sequence[int], prompts: Sequence[Sequence[i
     started = time.perf_counter()
     answers = [scorer.greedy(prompt, GREEDY_TOKENS) for prompt in prompts]
     elapsed = time.perf_counter() - started
-    return _Scores(ppl, answers, GREEDY_TOKENS * len(prompts) / elapsed)
+    batched = scorer.batched_tokens_per_s(prompts[0], BATCHED_STREAMS)
+    return _Scores(ppl, answers, GREEDY_TOKENS * len(prompts) / elapsed, batched)
 
 
 def evaluate(
@@ -157,6 +186,7 @@ def evaluate(
                 greedy_agreement=sum(agreements) / len(agreements),
                 tokens_per_s=got.tokens_per_s,
                 reference_tokens_per_s=ref.tokens_per_s,
+                batched_tokens_per_s=got.batched_tokens_per_s,
                 threshold=threshold,
             )
         )
@@ -182,7 +212,15 @@ def verdict_path(data_dir: Path, model_file: Path, choice: str) -> Path:
         except metadata.PackageNotFoundError:
             versions.append(f"{package}=none")
     key = json.dumps(
-        [str(model_file), stat.st_size, stat.st_mtime_ns, choice, versions, _cpu_flags()]
+        [
+            _VERDICT_FORMAT,
+            str(model_file),
+            stat.st_size,
+            stat.st_mtime_ns,
+            choice,
+            versions,
+            _cpu_flags(),
+        ]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return data_dir / "quality" / f"{model_file.stem}-{choice.replace('/', '-')}-{digest}.json"
