@@ -98,6 +98,12 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     # ran alone, so batching never changes an answer (with one unified pool it did: the cells'
     # layout changes the rounding) and a step does not attend over every sequence's cells.
     params.kv_unified = False
+    # Nor flash attention: on the CPU ggml computes it with another kernel for a sequence's
+    # 64th and later query row in a pass than for fewer (GGML_FA_TILE_Q), so a prompt's logits
+    # depended on how it was cut into pieces (read alone, in chunks beside decoding streams,
+    # after a copied start); measured up to 1.8 apart, and batched greedy answers diverged.
+    # Without it every row is computed alike, at ~20% less speed (docs/performance.md).
+    params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_DISABLED
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
     if not context:
@@ -192,6 +198,11 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
         }
         self._loop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
+
+    @property
+    def prompt_tokens_copied(self) -> int:
+        """Prompt tokens not read since the load: copied from a request with the same start."""
+        return self._loop.prompt_tokens_copied
 
     def _token_text(self, token: int) -> str:
         if token < 0:
