@@ -171,12 +171,18 @@ def cpu_flags() -> dict[str, bool]:
             flags = set(cpuinfo.read().split())
     except OSError:
         flags = set()
-    return {
-        "avx2": "avx2" in flags,
-        "avx512f": "avx512f" in flags,
-        "avx512_bf16": "avx512_bf16" in flags,
-        "amx_bf16": "amx_bf16" in flags,
-    }
+    names = ("avx2", "avx512f", "avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return {name: name in flags for name in names}
+
+
+def llamacpp_build() -> str | None:
+    """The instruction sets llama.cpp was compiled for (scripts/install.sh picks them per CPU)."""
+    try:
+        import llama_cpp
+    except Exception:  # Not installed or not built: the peer and the engine are skipped.
+        return None
+    info: bytes = llama_cpp.llama_print_system_info()
+    return info.decode().strip()
 
 
 async def main() -> None:
@@ -283,6 +289,7 @@ async def main() -> None:
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "cpu_flags": cpu_flags(),
+            "llama_cpp_build": llamacpp_build(),
             "load_average_1m_at_end": os.getloadavg()[0],
             "torch": torch.__version__,
             "threads": threads,

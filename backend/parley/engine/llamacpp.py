@@ -197,7 +197,7 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
         }
-        self._loop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
+        self._loop: LlamaLoop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
 
     @property
     def prompt_tokens_copied(self) -> int:
