@@ -19,10 +19,11 @@ stream; the cells keep their places, so its answer does not change). Measured on
 
 A request whose prompt begins like one already read (a chat's system prompt, the same document)
 does not read that part again: its stream starts as a copy of that request's
-(`llama_memory_seq_cp`, again a whole-stream copy, cheaper than reading 16 tokens) with the cells
-past the shared part dropped. Of requests that arrive together, those that would share with one
-read in the same step wait one step and copy it. The copied cells hold what reading the same
-tokens at the same positions would have written, so answers do not change.
+(`llama_memory_seq_cp`, again a whole-stream copy: megabytes, where reading even
+`MIN_SHARED_TOKENS` tokens is a forward pass) with the cells past the shared part dropped. Of
+requests that arrive together, those that would share with one read in the same step wait one
+step and copy it. The copied cells hold what reading the same tokens at the same positions
+would have written (flash attention is off for that, llamacpp.py), so answers do not change.
 
 This is how llama.cpp's own server batches its slots, with Parley's admission in front.
 """
@@ -228,7 +229,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         for sequence in starting:
             self._prefilling.remove(sequence)
             self._running.append(sequence)
-        finished = set()
+        if not choosing:  # Only part of a long prompt was read.
+            return
+        finished: set[LlamaSequence] = set()
         # Row i holds the logits of the i-th token that asked for them, in batch order.
         logits = np.ctypeslib.as_array(
             lc.llama_get_logits(self._context), shape=(len(choosing), self._n_vocab)
