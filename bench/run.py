@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -128,15 +128,17 @@ def seed_in_process(
 
 def llama_in_process(gguf: Path, ns: list[int], tokens: int, threads: int) -> list[RunResult]:
     """llama-cpp-python's `Llama`, one request at a time, in a child process (see main)."""
-    llama = load_llama(gguf, threads)
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-peer")
+    llama = worker.submit(load_llama, gguf, threads).result()
 
     async def runner(batch: list[str], tokens: int) -> list[RequestTiming]:
-        return await run_llama_in_process(llama, batch, tokens)
+        return await run_llama_in_process(llama, worker, batch, tokens)
 
     try:
         return asyncio.run(measure("llamacpp", runner, PeakMemory(), ns, tokens))
     finally:
-        llama.close()
+        worker.submit(llama.close).result()
+        worker.shutdown()
 
 
 async def in_child(function: Callable[..., list[RunResult]], *args: object) -> list[RunResult]:
