@@ -12,7 +12,8 @@ from parley.engine.base import Engine
 from parley.engine.llamacpp import LlamaCppEngine
 from parley.engine.llamacpp_loop import MIN_SHARED_TOKENS
 from parley.engine.specs import EngineChoice
-from tests.engine.helpers import GREEDY, answer
+from parley.protocol import AnswerProgress, Pieces
+from tests.engine.helpers import GREEDY, answer, request_for, text_of
 
 pytestmark = pytest.mark.model
 
@@ -60,13 +61,22 @@ async def test_a_request_joining_copies_the_start_a_running_one_has_read(
 ) -> None:
     questions = [DOCUMENT + "When was it automated?", DOCUMENT + "What colours is it?"]
     expected = await alone(llamacpp, questions)
-    running = asyncio.create_task(
-        answer(llamacpp, "running", questions[0], dataclasses.replace(GREEDY, max_tokens=48))
-    )
-    await asyncio.sleep(0.3)  # The first has read its prompt and decodes when the second joins.
+    decoding = asyncio.Event()
+
+    async def first() -> str:
+        request = request_for("running", questions[0], dataclasses.replace(GREEDY, max_tokens=48))
+        events: list[AnswerProgress] = []
+        async for event in llamacpp.generate(request):
+            events.append(event)
+            if isinstance(event, Pieces):
+                decoding.set()
+        return text_of(events)
+
+    running = asyncio.create_task(first())
+    await decoding.wait()  # The first has read its prompt and decodes when the second joins.
     before = llamacpp.prompt_tokens_copied
     joined, _, _ = await answer(llamacpp, "joining", questions[1])
     assert joined == expected[1][0]
-    assert (await running)[0].startswith(expected[0][0])
+    assert (await running).startswith(expected[0][0])
     # The system prompt and the whole note (some 60 tokens) were copied.
     assert llamacpp.prompt_tokens_copied - before >= 60
