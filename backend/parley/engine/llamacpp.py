@@ -102,7 +102,9 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     # 64th and later query row in a pass than for fewer (GGML_FA_TILE_Q), so a prompt's logits
     # depended on how it was cut into pieces (read alone, in chunks beside decoding streams,
     # after a copied start); measured up to 1.8 apart, and batched greedy answers diverged.
-    # Without it every row is computed alike, at ~20% less speed (docs/performance.md).
+    # Without it those cases compute alike, at ~20% less speed. One is still not exact: a
+    # prompt's second or later chunk read in the same pass as other streams' decode tokens
+    # (llama.cpp cuts that pass by stream; measured 0.73 apart; docs/performance.md).
     params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_DISABLED
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
