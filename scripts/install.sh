@@ -117,7 +117,8 @@ print(m.version("llama_cpp_python"))' 2>/dev/null || true)"
   wheel="$(ls "$wheels"/llama_cpp_python-"$pinned"-*.whl 2>/dev/null | head -n 1 || true)"
   if [ -z "$wheel" ]; then
     say "compiling llama-cpp-python $pinned for this CPU ($LLAMACPP_VARIANT): ~3-10 minutes on 2 cores, once; later installs reuse the wheel in $wheels. Log: $log"
-    mkdir -p "$wheels"
+    # A home without a writable cache keeps the wheel in the virtualenv instead.
+    mkdir -p "$wheels" 2>/dev/null || { wheels="$VENV/llama-cpp-wheels"; mkdir -p "$wheels"; }
     if CMAKE_ARGS="$LLAMACPP_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
        "$VENV/bin/pip" wheel --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==$pinned" \
        >"$log" 2>&1; then
