@@ -49,6 +49,7 @@ from bench.measure import (
 from bench.seed_recipe import run_seed_recipe, seed_model
 from bench.websocket_clients import run_websocket, served_engine, start_server
 from parley.config import Settings
+from parley.engine import quality
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
 from parley.engine.choice import llamacpp_unavailable
 from parley.engine.hf import weights_folder
@@ -168,11 +169,7 @@ async def measure_llama_server(
 
 def cpu_flags() -> dict[str, bool]:
     """The CPU features that decide the fast paths (Linux)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            flags = set(cpuinfo.read().split())
-    except OSError:
-        flags = set()
+    flags = set(quality.cpu_flags())
     names = ("avx2", "avx512f", "avx512vbmi", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
     return {name: name in flags for name in names}
 

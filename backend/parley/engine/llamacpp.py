@@ -25,7 +25,7 @@ from parley.engine.base import ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
-from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, token_bytes
+from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, put_token, token_bytes
 from parley.engine.specs import (
     ModelSpec,
     chat_template_text,
@@ -281,11 +281,7 @@ class LlamaScorer:
     def _decode(self, ids: Sequence[int], start: int, all_logits: bool) -> None:
         batch = self._batch
         for i, token in enumerate(ids):
-            batch.token[i] = token
-            batch.pos[i] = start + i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = all_logits or i == len(ids) - 1
+            put_token(batch, i, token, start + i, 0, all_logits or i == len(ids) - 1)
         batch.n_tokens = len(ids)
         status = lc.llama_decode(self._context, batch)
         if status != 0:
@@ -336,11 +332,8 @@ class LlamaScorer:
             """Decode (stream, position, token) entries; each stream's last one chooses the
             stream's next token (greedy)."""
             for i, (stream, position, token) in enumerate(entries):
-                batch.token[i] = token
-                batch.pos[i] = position
-                batch.n_seq_id[i] = 1
-                batch.seq_id[i][0] = stream
-                batch.logits[i] = i + 1 == len(entries) or entries[i + 1][0] != stream
+                last = i + 1 == len(entries) or entries[i + 1][0] != stream
+                put_token(batch, i, token, position, stream, last)
             batch.n_tokens = len(entries)
             if lc.llama_decode(context, batch) != 0:
                 raise RuntimeError("llama_decode failed")

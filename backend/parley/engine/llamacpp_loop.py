@@ -154,18 +154,15 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
     def _copy_shared_start(self, sequence: LlamaSequence) -> None:
         """Start a request that has read nothing from the longest prompt start it shares with
         one that has (the last prompt token is always read: it gives the first answer token)."""
-        donor = max(
-            (other for other in self.active() if other.prefilled),
-            key=lambda other: _shared(sequence, other, other.prefilled),
-            default=None,
+        shared, donor = max(
+            ((_shared(sequence, other, other.prefilled), other.seq_id) for other in self.active()),
+            default=(0, -1),
         )
-        if donor is None:
-            return
-        shared = min(_shared(sequence, donor, donor.prefilled), len(sequence.prompt_ids) - 1)
+        shared = min(shared, len(sequence.prompt_ids) - 1)
         if shared < MIN_SHARED_TOKENS:
             return
         # Queued like the copies of _close_gaps: they all run, in order, before the next decode.
-        lc.llama_memory_seq_cp(self._memory, donor.seq_id, sequence.seq_id, -1, -1)
+        lc.llama_memory_seq_cp(self._memory, donor, sequence.seq_id, -1, -1)
         lc.llama_memory_seq_rm(self._memory, sequence.seq_id, shared, -1)
         sequence.prefilled = shared
         self.prompt_tokens_copied += shared
@@ -178,11 +175,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
 
         def add(token: int, position: int, seq_id: int, logits: bool) -> None:
             nonlocal count
-            batch.token[count] = token
-            batch.pos[count] = position
-            batch.n_seq_id[count] = 1
-            batch.seq_id[count][0] = seq_id
-            batch.logits[count] = logits
+            put_token(batch, count, token, position, seq_id, logits)
             count += 1
 
         budget = min(
@@ -244,6 +237,16 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             if not sequence.accept(token, is_end=lc.llama_vocab_is_eog(self._vocab, token)):
                 finished.add(sequence)
         self.remove(finished)
+
+
+def put_token(batch: Any, index: int, token: int, position: int, seq_id: int, logits: bool) -> None:
+    """Entry `index` of a llama_batch: `token` at `position` of one sequence, with its logits
+    kept when `logits`."""
+    batch.token[index] = token
+    batch.pos[index] = position
+    batch.n_seq_id[index] = 1
+    batch.seq_id[index][0] = seq_id
+    batch.logits[index] = logits
 
 
 def _shared(sequence: LlamaSequence, other: LlamaSequence, read: int) -> int:

@@ -193,7 +193,8 @@ def evaluate(
     return verdicts
 
 
-def _cpu_flags() -> list[str]:
+def cpu_flags() -> list[str]:
+    """This CPU's vector and matrix extensions (Linux): part of a verdict's key."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             flags = set(cpuinfo.read().split())
@@ -219,7 +220,7 @@ def verdict_path(data_dir: Path, model_file: Path, choice: str) -> Path:
             stat.st_mtime_ns,
             choice,
             versions,
-            _cpu_flags(),
+            cpu_flags(),
         ]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
