@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import llama_cpp as lc
+import numpy as np
 import pytest
 
 from parley.engine.base import Engine
-from parley.engine.llamacpp import LlamaCppEngine
-from parley.engine.llamacpp_loop import MIN_SHARED_TOKENS
-from parley.engine.specs import EngineChoice
+from parley.engine.llamacpp import LlamaCppEngine, _load_model, _new_context
+from parley.engine.llamacpp_loop import KV_BLOCK, MIN_SHARED_TOKENS, PASS_ROWS, put_token
+from parley.engine.specs import EngineChoice, embedded_smollm2_gguf
 from parley.protocol import AnswerProgress, Pieces
 from tests.engine.helpers import GREEDY, answer, request_for, text_of
 
@@ -80,3 +82,96 @@ async def test_a_request_joining_copies_the_start_a_running_one_has_read(
     assert (await running).startswith(expected[0][0])
     # The system prompt and the whole note (some 60 tokens) were copied.
     assert llamacpp.prompt_tokens_copied - before >= 60
+
+
+# Twenty short notes: with the chat template some 400 tokens, so the answers are decoded past
+# llama.cpp's first block of KV cells.
+DEEP_NOTES = (
+    "Read these notes and answer the question after them. "
+    + " ".join(
+        f"Note {i}: the lighthouse on cape {i} was built in {1801 + 7 * i} and is "
+        f"{['red', 'white', 'blue', 'green'][i % 4]}."
+        for i in range(20)
+    )
+    + " Question: "
+)
+
+
+async def test_deep_answers_alone_equal_them_decoded_together(llamacpp: LlamaCppEngine) -> None:
+    # Alone, each answer's token is the only one in its pass (ggml would split its attention
+    # between threads); together, both are in every pass until one ends.
+    params = dataclasses.replace(GREEDY, max_tokens=40)
+    questions = [DEEP_NOTES + "Which lighthouse is the oldest?", DEEP_NOTES + "Which are blue?"]
+    expected = [await answer(llamacpp, f"alone-{i}", q, params) for i, q in enumerate(questions)]
+    assert all(end.usage.prompt_tokens > KV_BLOCK for _, end, _ in expected)
+    together = await asyncio.gather(
+        *(answer(llamacpp, f"together-{i}", q, params) for i, q in enumerate(questions))
+    )
+    assert [text for text, _, _ in together] == [text for text, _, _ in expected]
+
+
+def test_llamacpp_computes_a_token_alike_in_every_pass_the_loop_makes() -> None:
+    """What the loop's layout rests on, on llama.cpp itself (2 threads, flash attention): a
+    prompt read `PASS_ROWS` at a time or fewer, alone or beside another stream's token, and a
+    deep token decoded beside another stream's or with its predecessor read again, all get the
+    same logits to the bit."""
+    model = _load_model(embedded_smollm2_gguf())
+    vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(model))
+    prompt = list(range(2000, 2000 + KV_BLOCK + 44))
+    other = list(range(3000, 3010))
+
+    def passes(chunk: int, beside: bool, deep_steps: int, reread: bool) -> list[np.ndarray]:
+        context = _new_context(model, 2048, 512, 2, 2)
+        batch = lc.llama_batch_init(512, 0, 1)
+        steps = 0
+
+        def decode(entries: list[tuple[int, int, int]]) -> list[np.ndarray]:
+            nonlocal steps
+            if beside and steps:  # Another stream's next token in every pass after its prompt.
+                entries = [*entries, (1, len(other) + steps - 1, 5)]
+            for i, (seq_id, position, token) in enumerate(entries):
+                put_token(batch, i, token, position, seq_id, True)
+            batch.n_tokens = len(entries)
+            assert lc.llama_decode(context, batch) == 0
+            steps += 1
+            rows = [i for i, entry in enumerate(entries) if entry[0] == 0]
+            pointer = lc.llama_get_logits(context)
+            logits = np.ctypeslib.as_array(pointer, shape=(len(entries), vocab))
+            return [logits[i].copy() for i in rows]
+
+        try:
+            if beside:
+                decode([(1, p, t) for p, t in enumerate(other)])
+            tokens = [*prompt, *range(7, 7 + deep_steps)]
+            out = []
+            for start in range(0, len(prompt), chunk):
+                out += decode(
+                    [(0, p, prompt[p]) for p in range(start, min(start + chunk, len(prompt)))]
+                )
+            for position in range(len(prompt), len(tokens)):
+                if reread:
+                    lc.llama_memory_seq_rm(lc.llama_get_memory(context), 0, position - 1, -1)
+                    out += decode(
+                        [(0, position - 1, tokens[position - 1]), (0, position, tokens[position])]
+                    )[1:]
+                else:
+                    out += decode([(0, position, tokens[position])])
+            return out
+        finally:
+            lc.llama_batch_free(batch)
+            lc.llama_free(context)
+
+    try:
+        reference = passes(PASS_ROWS, beside=True, deep_steps=4, reread=False)
+        for chunk, beside, reread in [
+            (PASS_ROWS, False, True),
+            (25, False, True),
+            (40, True, False),
+        ]:
+            got = passes(chunk, beside, deep_steps=4, reread=reread)
+            assert all(np.array_equal(a, b) for a, b in zip(reference, got, strict=True)), (
+                chunk,
+                beside,
+            )
+    finally:
+        lc.llama_model_free(model)

@@ -25,7 +25,13 @@ from parley.engine.base import ModelCard
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
-from parley.engine.llamacpp_loop import LlamaLoop, LlamaSequence, put_token, token_bytes
+from parley.engine.llamacpp_loop import (
+    PASS_ROWS,
+    LlamaLoop,
+    LlamaSequence,
+    put_token,
+    token_bytes,
+)
 from parley.engine.specs import (
     ModelSpec,
     chat_template_text,
@@ -98,14 +104,10 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     # ran alone, so batching never changes an answer (with one unified pool it did: the cells'
     # layout changes the rounding) and a step does not attend over every sequence's cells.
     params.kv_unified = False
-    # Nor flash attention: on the CPU ggml computes it with another kernel for a sequence's
-    # 64th and later query row in a pass than for fewer (GGML_FA_TILE_Q), so a prompt's logits
-    # depended on how it was cut into pieces (read alone, in chunks beside decoding streams,
-    # after a copied start); measured up to 1.8 apart, and batched greedy answers diverged.
-    # Without it those cases compute alike, at ~20% less speed. One is still not exact: a
-    # prompt's second or later chunk read in the same pass as other streams' decode tokens
-    # (llama.cpp cuts that pass by stream; measured 0.73 apart; docs/performance.md).
-    params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    # Flash attention: at 32 streams a step takes ~25% less than with attention as matrix
+    # products, which compute every stream over at least 256 cells, used or not. Its other
+    # kernels round otherwise; llamacpp_loop.py keeps batches off them.
+    params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
     if not context:
@@ -278,6 +280,20 @@ class LlamaScorer:
         self._threads = threads
         self.name = f"llamacpp/{gguf_precision(self._model)}"
 
+    def _read(
+        self, ids: Sequence[int], all_logits: bool
+    ) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+        """Read `ids` into a cleared context, `PASS_ROWS` at a time like the engine's loop (so
+        with the same kernels); the logits of every token, or of the last."""
+        lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
+        logits: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+        for start in range(0, len(ids), PASS_ROWS):
+            chunk = ids[start : start + PASS_ROWS]
+            self._decode(chunk, start, all_logits)
+            rows = range(len(chunk)) if all_logits else range(len(chunk) - 1, len(chunk))
+            logits.extend(self._logits(i) for i in rows)
+        return logits if all_logits else logits[-1:]
+
     def _decode(self, ids: Sequence[int], start: int, all_logits: bool) -> None:
         batch = self._batch
         for i, token in enumerate(ids):
@@ -295,24 +311,18 @@ class LlamaScorer:
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     def log_likelihoods(self, ids: Sequence[int]) -> list[float]:
-        lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
-        self._decode(ids, 0, all_logits=True)
         scores = []
-        for i, token in enumerate(ids[1:]):
-            logits = self._logits(i)
+        for logits, token in zip(self._read(ids, all_logits=True), ids[1:], strict=False):
             peak = logits.max()
             scores.append(float(logits[token] - peak - np.log(np.exp(logits - peak).sum())))
         return scores
 
     def greedy(self, prompt_ids: Sequence[int], tokens: int) -> list[int]:
-        lc.llama_memory_clear(lc.llama_get_memory(self._context), True)
-        self._decode(prompt_ids, 0, all_logits=False)
-        answer: list[int] = []
-        while True:
-            answer.append(int(self._logits(-1).argmax()))
-            if len(answer) == tokens:
-                return answer
+        answer = [int(self._read(prompt_ids, all_logits=False)[0].argmax())]
+        while len(answer) < tokens:
             self._decode(answer[-1:], len(prompt_ids) + len(answer) - 1, all_logits=False)
+            answer.append(int(self._logits(-1).argmax()))
+        return answer
 
     def batched_tokens_per_s(
         self, prompt_ids: Sequence[int], streams: int, steps: int = 16

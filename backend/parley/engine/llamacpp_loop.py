@@ -5,10 +5,10 @@ share of the pool; not `kv_unified`, whose shared cells made batched answers dif
 one-at-a-time ones). A step is ONE `llama_decode` of a batch holding, for every decoding
 request, its last token at its own position under its own sequence id, and then as many
 prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
-several steps, several short ones in one). Logits are asked only where a token is to be
-chosen. Each request samples with its own llama.cpp sampler chain. A request that finishes or
-is cancelled leaves between two steps: its cells are freed with `llama_memory_seq_rm` and its
-sequence id goes back to the pool.
+several steps, at most `PASS_ROWS` tokens a step; several short ones in one). Logits are
+asked only where a token is to be chosen. Each request samples with its own llama.cpp sampler
+chain. A request that finishes or is cancelled leaves between two steps: its cells are freed
+with `llama_memory_seq_rm` and its sequence id goes back to the pool.
 
 With a KV stream per sequence llama.cpp splits a batch into one forward pass per run of
 consecutive sequence ids in increasing order (`split_equal`, sequential). So the batch lists
@@ -23,7 +23,12 @@ does not read that part again: its stream starts as a copy of that request's
 `MIN_SHARED_TOKENS` tokens is a forward pass) with the cells past the shared part dropped. Of
 requests that arrive together, those that would share with one read in the same step wait one
 step and copy it. The copied cells hold what reading the same tokens at the same positions
-would have written (flash attention is off for that, llamacpp.py), so answers do not change.
+would have written, so answers do not change.
+
+Batched answers equal one-at-a-time ones because every token's attention is computed by the
+same ggml kernel whatever else is in the batch: ggml's flash attention has two other kernels,
+one for 64 or more rows of a stream in a pass (never made: `PASS_ROWS`) and one for a lone
+token of a deep stream (never made: `_pair_lone_tokens`), and each rounds otherwise.
 
 This is how llama.cpp's own server batches its slots, with Parley's admission in front.
 """
@@ -45,6 +50,12 @@ from parley.engine.sequence import SequenceState
 
 # The shortest shared prompt start worth a stream copy instead of reading it.
 MIN_SHARED_TOKENS = 16
+# The most tokens of one stream in one of llama.cpp's passes: from GGML_FA_TILE_Q (64) query
+# rows on, ggml computes flash attention with a tiled kernel that rounds otherwise, and a
+# prompt's logits would depend on how it was cut (measured up to 1.8 apart).
+PASS_ROWS = 63
+# llama.cpp attends over a stream's cells in blocks of this many (`llama_kv_cache::get_n_kv`).
+KV_BLOCK = 256
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -102,6 +113,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self._n_vocab = lc.llama_vocab_n_tokens(vocab)
         self._memory = lc.llama_get_memory(context)
         self._batch_tokens = batch_tokens
+        self._n_ubatch = lc.llama_n_ubatch(context)
         self._batch = lc.llama_batch_init(batch_tokens, 0, 1)
         self._free_ids = set(range(limits.max_sequences))
         # Prompt tokens not read because they were copied from another request's stream.
@@ -168,60 +180,34 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self.prompt_tokens_copied += shared
 
     def step(self) -> None:
+        spans = self._plan()
+        if not spans:
+            return
+        _pair_lone_tokens(spans, self._n_ubatch)
         batch = self._batch
         # (sequence, index of its logits in the batch) for every token to choose this step.
         choosing: list[tuple[LlamaSequence, int]] = []
         count = 0
-
-        def add(token: int, position: int, seq_id: int, logits: bool) -> None:
-            nonlocal count
-            put_token(batch, count, token, position, seq_id, logits)
-            count += 1
-
-        budget = min(
-            self.prefill_budget(decoding=bool(self._running)),
-            self._batch_tokens - len(self._running),
-        )
-        # Prompt tokens to read this step, first come first read: (first, end) per sequence.
-        chunks: dict[LlamaSequence, tuple[int, int]] = {}
-        for sequence in self._prefilling:
-            if budget <= 0:
-                break
-            if sequence.prefilled == 0:
-                self._copy_shared_start(sequence)
-                if sequence.prefilled == 0 and any(
-                    _shared(sequence, other, end) >= MIN_SHARED_TOKENS
-                    for other, (_, end) in chunks.items()
-                ):
-                    continue  # Copies the start that `other` reads now, next step.
-            end = min(sequence.prefilled + budget, len(sequence.prompt_ids))
-            chunks[sequence] = (sequence.prefilled, end)
-            budget -= end - sequence.prefilled
-        starting: list[LlamaSequence] = []
-        for sequence in sorted([*self._running, *chunks], key=lambda s: s.seq_id):
-            if sequence not in chunks:
-                position = len(sequence.prompt_ids) + len(sequence.generated) - 1
-                choosing.append((sequence, count))
-                add(sequence.generated[-1], position, sequence.seq_id, True)
-                continue
-            start, end = chunks[sequence]
-            for position in range(start, end):
-                last = position == len(sequence.prompt_ids) - 1
-                if last:
+        for span in spans:
+            sequence = span.sequence
+            if span.reread:
+                lc.llama_memory_seq_rm(self._memory, sequence.seq_id, span.start, -1)
+            last = len(sequence.prompt_ids) + len(sequence.generated) - 1
+            for position in range(span.start, span.end):
+                if position == last:
                     choosing.append((sequence, count))
-                add(sequence.prompt_ids[position], position, sequence.seq_id, last)
-            sequence.prefilled = end
-            if end == len(sequence.prompt_ids):
-                starting.append(sequence)
-        if not count:
-            return
+                token = _token_at(sequence, position)
+                put_token(batch, count, token, position, sequence.seq_id, position == last)
+                count += 1
+            if not sequence.generated:
+                sequence.prefilled = span.end
         batch.n_tokens = count
         status = lc.llama_decode(self._context, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
-        for sequence in starting:
-            self._prefilling.remove(sequence)
-            self._running.append(sequence)
+        starting = [s for s in self._prefilling if s.prefilled == len(s.prompt_ids)]
+        self._prefilling = [s for s in self._prefilling if s not in starting]
+        self._running.extend(starting)
         if not choosing:  # Only part of a long prompt was read.
             return
         finished: set[LlamaSequence] = set()
@@ -237,6 +223,96 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             if not sequence.accept(token, is_end=lc.llama_vocab_is_eog(self._vocab, token)):
                 finished.add(sequence)
         self.remove(finished)
+
+    def _plan(self) -> list[_Span]:
+        """This step's tokens, by sequence id: every decoding request's last token, then as
+        many prompt tokens as the prefill budget allows, first come first read."""
+        spans = [_Span(s, s.prefilled + len(s.generated) - 1) for s in self._running]
+        # A row per active request is kept for _pair_lone_tokens.
+        budget = min(
+            self.prefill_budget(decoding=bool(self._running)),
+            self._batch_tokens - len(self.active()),
+        )
+        reading: list[_Span] = []
+        for sequence in self._prefilling:
+            if budget <= 0:
+                break
+            if sequence.prefilled == 0:
+                self._copy_shared_start(sequence)
+                if sequence.prefilled == 0 and any(
+                    _shared(sequence, span.sequence, span.end) >= MIN_SHARED_TOKENS
+                    for span in reading
+                ):
+                    continue  # Copies the start that `span` reads now, next step.
+            first = sequence.prefilled
+            end = min(first + budget, first + PASS_ROWS, len(sequence.prompt_ids))
+            reading.append(_Span(sequence, first, end))
+            budget -= end - first
+        return sorted([*spans, *reading], key=lambda span: span.sequence.seq_id)
+
+
+@dataclass(slots=True)
+class _Span:
+    """One sequence's tokens in a step's batch: positions `first` to `end`, and with
+    `reread` the one before them again (it was read already; see _pair_lone_tokens)."""
+
+    sequence: LlamaSequence
+    first: int
+    end: int = -1
+    reread: bool = False
+
+    def __post_init__(self) -> None:
+        if self.end < 0:
+            self.end = self.first + 1
+
+    @property
+    def start(self) -> int:
+        return self.first - 1 if self.reread else self.first
+
+
+def _pair_lone_tokens(spans: list[_Span], n_ubatch: int) -> None:
+    """Leave no token of a deep stream alone in one of llama.cpp's passes.
+
+    For a pass holding one token of one stream whose context fills more than KV_BLOCK cells,
+    ggml splits that token's attention between the threads, which rounds otherwise than the
+    same token computed beside others' (measured 1.8-5 apart in logits). A prompt chunk that
+    would leave its last token alone reads one token fewer this step; a lone token reads its
+    predecessor again beside it (the same cell is rewritten with what it held)."""
+    for _ in range(2 * len(spans)):  # Each change settles its span; bounded all the same.
+        lone = _lone_deep_token(spans, n_ubatch)
+        if lone is None:
+            return
+        if lone.end - lone.first >= 2:
+            lone.end -= 1
+        else:
+            lone.reread = True
+
+
+def _lone_deep_token(spans: Sequence[_Span], n_ubatch: int) -> _Span | None:
+    """The span of a token llama.cpp would decode alone in a pass while its stream holds more
+    than KV_BLOCK cells, if any. This follows llama.cpp's `split_equal` for KV streams of their
+    own: a pass takes a run of consecutive sequence ids, each with as many tokens as the
+    shortest has left (at most `n_ubatch` in all)."""
+    remaining = [span.end - span.start for span in spans]
+    while True:
+        first = next((i for i, left in enumerate(remaining) if left), None)
+        if first is None:
+            return None
+        run = [first]
+        for i in range(first + 1, len(spans)):
+            if remaining[i] and spans[i].sequence.seq_id == spans[run[-1]].sequence.seq_id + 1:
+                run.append(i)
+        rows = min(min(remaining[i] for i in run), max(1, n_ubatch // len(run)))
+        span = spans[first]
+        if len(run) == 1 and rows == 1 and span.end - remaining[first] >= KV_BLOCK:
+            return span
+        for i in run:
+            remaining[i] -= rows
+
+
+def _token_at(sequence: LlamaSequence, position: int) -> int:
+    read = len(sequence.prompt_ids)
+    return sequence.prompt_ids[position] if position < read else sequence.generated[position - read]
 
 
 def put_token(batch: Any, index: int, token: int, position: int, seq_id: int, logits: bool) -> None:
