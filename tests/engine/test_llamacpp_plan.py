@@ -21,7 +21,7 @@ def sequence(seq_id: int, prompt_tokens: int, generated: int = 0) -> LlamaSequen
 
 def decoding(seq_id: int, prompt_tokens: int = DEEP) -> _Span:
     state = sequence(seq_id, prompt_tokens, generated=3)
-    return _Span(state, prompt_tokens + 2)
+    return _Span(state, prompt_tokens + 2, prompt_tokens + 3)
 
 
 def reading(seq_id: int, first: int, end: int) -> _Span:

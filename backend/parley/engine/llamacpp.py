@@ -290,9 +290,9 @@ class LlamaScorer:
         for start in range(0, len(ids), PASS_ROWS):
             chunk = ids[start : start + PASS_ROWS]
             self._decode(chunk, start, all_logits)
-            rows = range(len(chunk)) if all_logits else range(len(chunk) - 1, len(chunk))
-            logits.extend(self._logits(i) for i in rows)
-        return logits if all_logits else logits[-1:]
+            if all_logits:  # The next pass overwrites them.
+                logits.extend(self._logits(i) for i in range(len(chunk)))
+        return logits if all_logits else [self._logits(-1)]
 
     def _decode(self, ids: Sequence[int], start: int, all_logits: bool) -> None:
         batch = self._batch

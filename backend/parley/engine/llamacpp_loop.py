@@ -192,7 +192,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             sequence = span.sequence
             if span.reread:
                 lc.llama_memory_seq_rm(self._memory, sequence.seq_id, span.start, -1)
-            last = len(sequence.prompt_ids) + len(sequence.generated) - 1
+            last = _last_position(sequence)
             for position in range(span.start, span.end):
                 if position == last:
                     choosing.append((sequence, count))
@@ -227,7 +227,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
     def _plan(self) -> list[_Span]:
         """This step's tokens, by sequence id: every decoding request's last token, then as
         many prompt tokens as the prefill budget allows, first come first read."""
-        spans = [_Span(s, s.prefilled + len(s.generated) - 1) for s in self._running]
+        spans = [_Span(s, _last_position(s), _last_position(s) + 1) for s in self._running]
         # A row per active request is kept for _pair_lone_tokens.
         budget = min(
             self.prefill_budget(decoding=bool(self._running)),
@@ -258,12 +258,8 @@ class _Span:
 
     sequence: LlamaSequence
     first: int
-    end: int = -1
+    end: int
     reread: bool = False
-
-    def __post_init__(self) -> None:
-        if self.end < 0:
-            self.end = self.first + 1
 
     @property
     def start(self) -> int:
@@ -308,6 +304,11 @@ def _lone_deep_token(spans: Sequence[_Span], n_ubatch: int) -> _Span | None:
             return span
         for i in run:
             remaining[i] -= rows
+
+
+def _last_position(sequence: LlamaSequence) -> int:
+    """The position of the sequence's last known token: the one whose logits choose the next."""
+    return len(sequence.prompt_ids) + len(sequence.generated) - 1
 
 
 def _token_at(sequence: LlamaSequence, position: int) -> int:
