@@ -60,6 +60,9 @@ class RunResult:
     peak_rss_bytes: int
     # Peak resident memory above what the process held before the run (KV cache, activations).
     peak_rss_growth_bytes: int
+    # Share of the machine's CPU time the hypervisor gave to other guests during the run: a
+    # ratio between two systems is only fair when both ran with little stolen.
+    cpu_stolen_share: float
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -93,8 +96,35 @@ class PeakMemory:
         return peak, max(0, peak - self._before)
 
 
+@dataclass(frozen=True, slots=True)
+class CpuTimes:
+    """All CPUs' time since boot (Linux `/proc/stat`, in clock ticks): in all, and stolen."""
+
+    total: int
+    stolen: int
+
+    @classmethod
+    def now(cls) -> CpuTimes:
+        try:
+            fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+        except OSError:
+            return cls(0, 0)
+        # user nice system idle iowait irq softirq steal; guest time is already in user.
+        ticks = [int(value) for value in fields[1:9]]
+        return cls(total=sum(ticks), stolen=ticks[7] if len(ticks) > 7 else 0)
+
+    def stolen_share_since(self, earlier: CpuTimes) -> float:
+        elapsed = self.total - earlier.total
+        return (self.stolen - earlier.stolen) / elapsed if elapsed > 0 else 0.0
+
+
 def summarise(
-    system: str, concurrency: int, timings: list[RequestTiming], wall_s: float, memory: PeakMemory
+    system: str,
+    concurrency: int,
+    timings: list[RequestTiming],
+    wall_s: float,
+    memory: PeakMemory,
+    cpu_before: CpuTimes,
 ) -> RunResult:
     ttfts = [t.arrivals[0] - t.submitted for t in timings if t.arrivals]
     gaps = [
@@ -116,19 +146,21 @@ def summarise(
         itl_p95_ms=percentile(gaps, 0.95) * 1000,
         peak_rss_bytes=peak,
         peak_rss_growth_bytes=growth,
+        cpu_stolen_share=CpuTimes.now().stolen_share_since(cpu_before),
     )
 
 
 def print_table(results: Sequence[RunResult]) -> None:
     print(
         f"{'system':<8} {'N':>3} {'tok/s':>8} {'TTFT p50':>9} {'TTFT p95':>9} "
-        f"{'ITL p50':>8} {'ITL p95':>8} {'peak RSS':>9} {'growth':>8}"
+        f"{'ITL p50':>8} {'ITL p95':>8} {'peak RSS':>9} {'growth':>8} {'stolen':>7}"
     )
     for r in results:
         print(
             f"{r.system:<8} {r.concurrency:>3} {r.tokens_per_s:>8.1f} {r.ttft_p50_s:>8.2f}s "
             f"{r.ttft_p95_s:>8.2f}s {r.itl_p50_ms:>6.0f}ms {r.itl_p95_ms:>6.0f}ms "
-            f"{r.peak_rss_bytes / 2**30:>7.2f}Gi {r.peak_rss_growth_bytes / 2**20:>6.0f}Mi"
+            f"{r.peak_rss_bytes / 2**30:>7.2f}Gi {r.peak_rss_growth_bytes / 2**20:>6.0f}Mi "
+            f"{r.cpu_stolen_share:>6.1%}"
         )
 
 

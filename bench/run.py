@@ -37,6 +37,7 @@ from transformers import AutoTokenizer
 
 from bench.llama_peer import LlamaServer, load_llama, run_llama_in_process, run_llama_server
 from bench.measure import (
+    CpuTimes,
     PeakMemory,
     RequestTiming,
     RunResult,
@@ -81,6 +82,10 @@ def engine_runner(engine: Engine) -> Runner:
     return run
 
 
+# Above this share of CPU time stolen by the host during a run, its ratios are flagged.
+STOLEN_SHARE_WARNING = 0.05
+
+
 async def measure(
     system: str, runner: Runner, memory: PeakMemory, ns: list[int], tokens: int
 ) -> list[RunResult]:
@@ -88,9 +93,11 @@ async def measure(
     results = []
     for n in ns:
         memory.reset()
+        cpu_before = CpuTimes.now()
         started = time.perf_counter()
         timings = await runner(questions(n), tokens)
-        results.append(summarise(system, n, timings, time.perf_counter() - started, memory))
+        wall_s = time.perf_counter() - started
+        results.append(summarise(system, n, timings, wall_s, memory, cpu_before))
         print_table(results[-1:])
     return results
 
@@ -279,6 +286,12 @@ async def main() -> None:
         print(
             f"N={row['concurrency']:>3}: {row['tokens_per_s_ratio']:.2f}x {row['baseline']} "
             f"tokens/s, TTFT p95 {row['ttft_p95_ratio']:.3f}x {row['baseline']}"
+        )
+    disturbed = [r for r in results if r.cpu_stolen_share > STOLEN_SHARE_WARNING]
+    for r in disturbed:
+        print(
+            f"warning: {r.system} at N={r.concurrency} ran with {r.cpu_stolen_share:.0%} of the "
+            "CPU stolen by the host; ratios against it are not fair"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
