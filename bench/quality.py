@@ -6,7 +6,8 @@ Scores fp32 transformers (the reference), llama.cpp on the GGUF (when llama-cpp-
 installed) at each precision `auto` tries (the file's own, and Q8_0 for a small file),
 transformers in bf16, and a deliberately broken choice (transformers with every
 linear weight rounded to 2 bits) that the gate must refuse; prints the verdicts and writes
-`bench/results/quality.json`. The server gates llama.cpp itself on first use (engine/quality.py).
+`bench/results/quality.json`. The server gates llama.cpp itself on first use
+(engine/selection/quality.py).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from parley.config import Settings
-from parley.engine.choice import llamacpp_unavailable
-from parley.engine.hf import TorchScorer, weights_folder
-from parley.engine.quality import PROMPTS, Scorer, evaluate, prompt_ids, quality_text
+from parley.engine.selection.choice import llamacpp_unavailable
+from parley.engine.selection.quality import PROMPTS, Scorer, evaluate, prompt_ids, quality_text
 from parley.engine.specs import gguf_file
+from parley.engine.transformers.engine import TorchScorer, weights_folder
 
 
 def fake_quantized(model: PreTrainedModel, bits: int) -> PreTrainedModel:
@@ -65,9 +66,9 @@ def main() -> None:
     gguf = gguf_file(args.model)
     closers = []
     if gguf is not None and llamacpp_unavailable() is None:
-        from parley.engine.llamacpp import LlamaScorer
-        from parley.engine.llamacpp_weights import requantized
-        from parley.engine.quality import auto_precisions
+        from parley.engine.llamacpp.engine import LlamaScorer
+        from parley.engine.llamacpp.weights import requantized
+        from parley.engine.selection.quality import auto_precisions
 
         for precision in auto_precisions(gguf):
             file = (

@@ -50,12 +50,12 @@ from bench.measure import (
 from bench.seed_recipe import run_seed_recipe, seed_model
 from bench.websocket_clients import run_websocket, served_engine, start_server
 from parley.config import Settings
-from parley.engine import quality
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
-from parley.engine.choice import llamacpp_unavailable
-from parley.engine.hf import weights_folder
-from parley.engine.manager import build_engine
+from parley.engine.selection import quality
+from parley.engine.selection.choice import llamacpp_unavailable
+from parley.engine.selection.manager import build_engine
 from parley.engine.specs import ModelSpec, gguf_file
+from parley.engine.transformers.engine import weights_folder
 from parley.protocol import Pieces
 
 # A run: N questions in, one timing per question out.

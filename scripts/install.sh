@@ -82,7 +82,7 @@ llamacpp_variant() {
   LLAMACPP_CMAKE_ARGS+=" -DLLAVA_BUILD=OFF"
 }
 
-# llama-cpp-python, the fast CPU engine for GGUF models (engine/llamacpp.py) with its
+# llama-cpp-python, the fast CPU engine for GGUF models (engine/llamacpp/engine.py) with its
 # OpenAI-compatible server (the bench peer; the remote-engine tests run it as a real remote),
 # pinned by the `llamacpp` extra of pyproject.toml. It is compiled from source for this CPU's
 # instruction sets (~3-10 minutes on 2 cores) and the wheel kept in Parley's cache, one per

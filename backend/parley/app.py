@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from parley import __version__
-from parley.accounts import AccountService, claim_secret
+from parley.accounts.service import AccountService, claim_secret
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import (
@@ -34,28 +34,28 @@ from parley.api.routes import (
     transfer,
 )
 from parley.api.uploads import MEGABYTE
-from parley.chat.admission import Admission
-from parley.chat.archive import ArchiveService, ArchiveStore
-from parley.chat.attachments import FileService, FileStore
-from parley.chat.channels import ChannelRegistry
 from parley.chat.completions import CompletionService
-from parley.chat.conversations import ConversationService
-from parley.chat.policy import MessageLimits
-from parley.chat.runs import RunConfig
-from parley.chat.search import search_index_for
-from parley.chat.service import ChatService
-from parley.chat.shared import (
+from parley.chat.conversations.service import ConversationService
+from parley.chat.conversations.store import ChatStore
+from parley.chat.live.channels import ChannelRegistry
+from parley.chat.live.run import RunConfig
+from parley.chat.live.service import ChatService
+from parley.chat.prepare.fairness import Admission
+from parley.chat.prepare.limits import MessageLimits
+from parley.cluster import (
     SharedAnswerCount,
     SharedLoginThrottle,
     SharedRegistry,
     check_reachable,
 )
-from parley.chat.store import ChatStore
-from parley.chat.transfer import ImportLimits
 from parley.config import Settings
 from parley.db import Database
-from parley.engine.manager import EngineManager, ModelUnavailable
-from parley.models import SYSTEM_PROMPT_MAX
+from parley.engine.selection.manager import EngineManager, ModelUnavailable
+from parley.files.attachments import FileService, FileStore
+from parley.library.archive import ArchiveService, ArchiveStore
+from parley.library.search import search_index_for
+from parley.library.transfer import ImportLimits
+from parley.protocol.conversations import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
 from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware

@@ -19,7 +19,7 @@ from parley.config import Settings
 from parley.logs import configure_logging
 
 if TYPE_CHECKING:
-    from parley.accounts import AccountService
+    from parley.accounts.service import AccountService
     from parley.models import User
 
 
@@ -89,7 +89,7 @@ def serve(settings: Settings) -> int:
 def _accounts(settings: Settings) -> Iterator[AccountService]:
     """The account service on the configured database, migrated and checked to go with this
     secret key, for one command."""
-    from parley.accounts import AccountService, claim_secret
+    from parley.accounts.service import AccountService, claim_secret
     from parley.db import Database
     from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
 
@@ -107,7 +107,7 @@ def _accounts(settings: Settings) -> Iterator[AccountService]:
 
 def adopt_secret(settings: Settings) -> int:
     """Record this secret key as the one the database is used with."""
-    from parley.accounts import adopt_secret as adopt
+    from parley.accounts.service import adopt_secret as adopt
     from parley.db import Database
     from parley.security import load_or_create_secret
 
@@ -123,7 +123,7 @@ def adopt_secret(settings: Settings) -> int:
 
 
 def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> int:
-    from parley.accounts import UsernameTaken
+    from parley.accounts.service import UsernameTaken
     from parley.models import UserCreate
 
     if password_stdin:
@@ -165,7 +165,7 @@ def update_user(
 ) -> int:
     """The same change as PATCH /api/admin/users/{id}; a running server sees it at the next
     request, and its open sockets of that user close within PARLEY_CREDENTIAL_CHECK_INTERVAL_S."""
-    from parley.accounts import LastAdmin
+    from parley.accounts.service import LastAdmin
     from parley.models import UserAdminUpdate
 
     changes = UserAdminUpdate(disabled=disabled, is_admin=is_admin)

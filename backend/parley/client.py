@@ -26,12 +26,14 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
-from parley.models import ConversationDetail, ConversationPage, ConversationPublic
 from parley.protocol import (
     AnswerEvent,
     AnswerTracker,
     AuthFrame,
     ChatAnswer,
+    ConversationDetail,
+    ConversationPage,
+    ConversationPublic,
     EndFrame,
     ErrorFrame,
     ReadyFrame,

@@ -9,8 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from parley.engine.config import EngineConfig
-from parley.engine.scripted import ScriptedConfig
+from parley.engine.config import EngineConfig, ScriptedConfig
 from parley.tools import ToolsConfig
 
 LogLevel = Literal["debug", "info", "warning", "error"]

@@ -10,14 +10,15 @@ from pydantic import AwareDatetime, field_validator
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from parley.chat.titles import DEFAULT_TITLE
-from parley.protocol.messages import MessagePublic
+from parley.protocol.conversations import (
+    SYSTEM_PROMPT_MAX,
+    TITLE_MAX,
+    ConversationBase,
+)
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN_BYTES = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt reads no further than this
-TITLE_MAX = 200
-SYSTEM_PROMPT_MAX = 16_000
 
 
 def utcnow() -> datetime:
@@ -107,16 +108,6 @@ class UserAdminUpdate(SQLModel):
 # ---------- conversations ----------
 
 
-class ConversationBase(SQLModel):
-    title: str = Field(DEFAULT_TITLE, max_length=TITLE_MAX)
-    model: str | None = Field(None, max_length=200)
-    system_prompt: str = Field("", max_length=SYSTEM_PROMPT_MAX)
-    # The default of a run's `options.thinking`; None leaves it to the model's template.
-    thinking: bool | None = None
-    # The newest message of the branch last written to or picked (None before any message).
-    current_leaf_id: str | None = None
-
-
 class ConversationCreate(SQLModel):
     title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
     model: str | None = Field(None, max_length=200)
@@ -163,26 +154,6 @@ class Conversation(ConversationBase, table=True):
     updated_at: datetime = _utc_column(nullable=False)
 
 
-class ConversationPublic(ConversationBase):
-    id: str
-    created_at: datetime
-    updated_at: datetime
-    last_seq: int
-    generating: bool = False
-    # The tools answers may call, "<server>.<tool>" each.
-    tools: list[str] = []
-
-    @field_validator("tools", mode="before")
-    @classmethod
-    def _none_picked(cls, value: list[str] | None) -> list[str]:
-        return value or []
-
-
-class ConversationPage(SQLModel):
-    items: list[ConversationPublic]
-    next_cursor: str | None
-
-
 # ---------- messages ----------
 
 
@@ -219,11 +190,6 @@ class Message(SQLModel, table=True):
     # place, as the call runs); their events are in `deltas`.
     tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _utc_column(nullable=False)
-
-
-class ConversationDetail(SQLModel):
-    conversation: ConversationPublic
-    messages: list[MessagePublic]
 
 
 # ---------- uploaded files ----------

@@ -14,8 +14,7 @@ import threading
 from typing import TextIO
 
 from parley.client import AsyncAnswerStream, AsyncParleyClient, ParleyError
-from parley.models import ConversationPublic
-from parley.protocol import ChunkFrame, EndFrame, ErrorFrame, ThinkingFrame
+from parley.protocol import ChunkFrame, ConversationPublic, EndFrame, ErrorFrame, ThinkingFrame
 
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from parley.chat.admission import Admission, Ticket, TooManyActive
-from parley.chat.shared import SharedAnswerCount, SharedLoginThrottle, SharedRegistry
-from parley.chat.store import ChatStore
+from parley.chat.conversations.store import ChatStore
+from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
+from parley.cluster import SharedAnswerCount, SharedLoginThrottle, SharedRegistry
 from parley.db import Database
 from tests.cluster.conftest import Pair, PairFactory
 from tests.cluster.servers import LEASE_S, RedisServer

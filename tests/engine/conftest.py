@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from parley.engine.base import Engine
-from parley.engine.choice import llamacpp_unavailable
+from parley.engine.selection.choice import llamacpp_unavailable
 from parley.engine.specs import EngineChoice, ModelSpec
 from tests.engine.helpers import engine_settings
 
@@ -26,7 +26,7 @@ ENGINES = [
 
 
 def load_smollm2(kind: EngineChoice, data_dir: Path, **settings: object) -> Engine:
-    from parley.engine.manager import build_engine
+    from parley.engine.selection.manager import build_engine
 
     spec = ModelSpec(id="smollm2", path="smollm2", engine=kind)
     return build_engine(spec, engine_settings(data_dir, **settings)).engine

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from parley.engine.admission import AdmissionQueue, SchedulerLimits, admissible
 from parley.engine.base import EngineError, SamplingParams
+from parley.engine.batch_queue import AdmissionQueue, SchedulerLimits, admissible
 from parley.engine.sequence import SequenceState
 from parley.protocol import Finished, Prefilling, Queued, Usage
 

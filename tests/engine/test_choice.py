@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from parley.config import Settings
-from parley.engine import choice
-from parley.engine.choice import VerdictsFor, plan_engine
-from parley.engine.quality import GatedChoice, Verdict, agreement, perplexity
+from parley.engine.selection import choice
+from parley.engine.selection.choice import VerdictsFor, plan_engine
+from parley.engine.selection.quality import GatedChoice, Verdict, agreement, perplexity
 from parley.engine.specs import ModelSpec, read_models_file
 
 CONFIG = Settings(device="cpu").engine_config()

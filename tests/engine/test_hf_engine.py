@@ -11,7 +11,7 @@ import pytest
 
 from parley.engine.base import ChatTurn, Engine, EngineError, GenerationRequest, SamplingParams
 from parley.engine.batched import BatchedEngine
-from parley.engine.manager import build_engine
+from parley.engine.selection.manager import build_engine
 from parley.engine.specs import EngineChoice, ModelSpec
 from parley.protocol import Finished, Pieces, Prefilling, Queued, ToolSpec
 from tests.engine.helpers import GREEDY, answer, engine_settings, request_for
@@ -222,7 +222,7 @@ async def test_the_prompt_count_includes_the_offered_tools(smollm2: Engine) -> N
 async def test_converted_gguf_is_reused_on_the_next_load(
     transformers_smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from parley.engine import hf
+    from parley.engine.transformers import engine as hf
 
     loads: list[dict[str, object]] = []
     original = hf.AutoModelForCausalLM.from_pretrained
@@ -245,7 +245,7 @@ async def test_converted_gguf_is_reused_on_the_next_load(
 async def test_cpu_threads_setting_sets_torch_threads(model_data_dir: Path) -> None:
     import torch
 
-    from parley.engine.hf import load_engine
+    from parley.engine.transformers.engine import load_engine
 
     before = torch.get_num_threads()
     try:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from parley.engine.base import Engine
-from parley.engine.llamacpp import LlamaCppEngine, _load_model, _new_context
-from parley.engine.llamacpp_loop import KV_BLOCK, MIN_SHARED_TOKENS, PASS_ROWS, put_token
+from parley.engine.llamacpp.engine import LlamaCppEngine, _load_model, _new_context
+from parley.engine.llamacpp.loop import KV_BLOCK, MIN_SHARED_TOKENS, PASS_ROWS, put_token
 from parley.engine.specs import EngineChoice, embedded_smollm2_gguf
 from parley.protocol import AnswerProgress, Pieces
 from tests.engine.helpers import GREEDY, answer, request_for, text_of

@@ -3,7 +3,7 @@ with another attention kernel than it would beside other streams (no model neede
 
 from __future__ import annotations
 
-from parley.engine.llamacpp_loop import KV_BLOCK, LlamaSequence, _pair_lone_tokens, _Span
+from parley.engine.llamacpp.loop import KV_BLOCK, LlamaSequence, _pair_lone_tokens, _Span
 from tests.engine.helpers import GREEDY
 
 DEEP = KV_BLOCK + 40

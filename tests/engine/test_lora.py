@@ -32,7 +32,7 @@ def write_adapter(base_folder: Path, target: Path) -> None:
 async def test_a_lora_adapter_changes_the_answers(
     smollm2: Engine, model_data_dir: Path, tmp_path: Path
 ) -> None:
-    from parley.engine.hf import load_engine, weights_folder
+    from parley.engine.transformers.engine import load_engine, weights_folder
 
     settings = engine_settings(model_data_dir)
     adapter = tmp_path / "adapter"
@@ -48,7 +48,7 @@ async def test_a_lora_adapter_changes_the_answers(
 
 
 def test_a_missing_adapter_folder_fails_to_load(model_data_dir: Path, tmp_path: Path) -> None:
-    from parley.engine.hf import load_engine
+    from parley.engine.transformers.engine import load_engine
 
     spec = ModelSpec(id="tuned", path="smollm2", lora=str(tmp_path / "no-adapter"))
     with pytest.raises(Exception, match="no-adapter"):

@@ -10,7 +10,7 @@ import pytest
 
 from parley.config import Settings
 from parley.engine.base import SamplingParams
-from parley.engine.manager import EngineManager, ModelUnavailable
+from parley.engine.selection.manager import EngineManager, ModelUnavailable
 from tests.engine.helpers import answer, engine_settings
 
 QWEN3_SHAPE = Path(__file__).parents[2] / "backend/parley/model_configs/qwen3-0.6b.json"

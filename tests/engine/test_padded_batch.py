@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import DynamicCache
 
-from parley.engine.padded_batch import PaddedBatch, left_pad, left_padded_prompts
+from parley.engine.transformers.padded_batch import PaddedBatch, left_pad, left_padded_prompts
 
 CPU = torch.device("cpu")
 

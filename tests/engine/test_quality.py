@@ -10,9 +10,8 @@ import torch
 from bench.quality import fake_quantized
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from parley.engine.choice import llamacpp_unavailable, plan_engine
-from parley.engine.hf import TorchScorer, weights_folder
-from parley.engine.quality import (
+from parley.engine.selection.choice import llamacpp_unavailable, plan_engine
+from parley.engine.selection.quality import (
     PROMPTS,
     evaluate,
     llamacpp_verdicts,
@@ -21,6 +20,7 @@ from parley.engine.quality import (
     verdict_path,
 )
 from parley.engine.specs import ModelSpec, embedded_smollm2_gguf
+from parley.engine.transformers.engine import TorchScorer, weights_folder
 from tests.engine.helpers import engine_settings
 
 pytestmark = pytest.mark.model
@@ -46,7 +46,7 @@ def test_the_gate_refuses_a_deliberately_broken_precision(
     assert not broken.passed
     assert broken.perplexity_increase > 0.05
     # And `auto` never picks it, whatever its speed.
-    from parley.engine import choice
+    from parley.engine.selection import choice
 
     monkeypatch.setattr(choice, "llamacpp_unavailable", lambda: None)
     plan = plan_engine(
@@ -61,7 +61,7 @@ def test_the_gate_refuses_a_deliberately_broken_precision(
 def test_llamacpp_on_the_shipped_gguf_and_its_q8_0_pass_and_their_verdicts_are_kept(
     model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from parley.engine.llamacpp_weights import file_precision, requantized_path
+    from parley.engine.llamacpp.weights import file_precision, requantized_path
 
     def not_here(*args: object, **kwargs: object) -> None:
         raise AssertionError("the gate loads its fp32 reference in a process of its own")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from parley.engine.base import SamplingParams
-from parley.engine.sampling import RowSampling, choose_tokens, new_generator
+from parley.engine.transformers.sampling import RowSampling, choose_tokens, new_generator
 
 
 def row(seen: list[int] | None = None, seed: int | None = 1, **params: float) -> RowSampling:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley.engine.choice import llamacpp_unavailable
+from parley.engine.selection.choice import llamacpp_unavailable
 from tests.conftest import ServerFactory, ServerProcess
 from tests.integration.ws import ChatSocket, ChatUser, new_user, text_of
 

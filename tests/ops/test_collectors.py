@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from parley.chat.runs import RunPhase
+from parley.chat.live.run import RunPhase
 from parley.protocol import ModelStatus
 from parley.telemetry import BatchLoadReporter, GpuProbe, Telemetry
 from parley.telemetry.metrics import LiveRun

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from parley.engine.openai_client import OpenAIClient
-from parley.engine.openai_stream import (
+from parley.engine.remote.client import OpenAIClient
+from parley.engine.remote.stream import (
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, SamplingParams
-from parley.engine.remote import (
+from parley.engine.remote.engine import (
     DEFAULT_REMOTE_CONTEXT,
     AdmissionLine,
     RemoteEngine,

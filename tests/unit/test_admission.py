@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from parley.chat.admission import Admission, Ticket, TooManyActive
+from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
 from parley.engine.base import ChatTurn, GenerationRequest, ModelCard
 from parley.protocol import AnswerProgress, Finished, Queued, ToolSpec, Usage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.chat.attachments import UnsupportedFile, clean_name, file_text
+from parley.files.attachments import UnsupportedFile, clean_name, file_text
 from tests.helpers import text_pdf
 
 

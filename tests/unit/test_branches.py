@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from parley.chat.branches import BadBranch, current_leaf, parent_for_send, question_for_regenerate
+from parley.chat.conversations.tree import (
+    BadBranch,
+    current_leaf,
+    parent_for_send,
+    question_for_regenerate,
+)
 from parley.models import Message
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from parley.chat.admission import Admission
 from parley.chat.completions import (
     BadOptions,
     CompletionFailed,
@@ -17,12 +16,14 @@ from parley.chat.completions import (
     TooLarge,
     UnknownModel,
 )
-from parley.chat.generation import GenerationOptions, prepare_generation
-from parley.chat.policy import MessageLimits
+from parley.chat.prepare.fairness import Admission
+from parley.chat.prepare.limits import MessageLimits
+from parley.chat.prepare.request import GenerationOptions, prepare_generation
 from parley.config import Settings
 from parley.engine.base import ChatTurn, EngineError
-from parley.engine.manager import EngineManager
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import ScriptedConfig
+from parley.engine.scripted import ScriptedEngine
+from parley.engine.selection.manager import EngineManager
 from parley.protocol import Finished, Piece, Pieces
 
 

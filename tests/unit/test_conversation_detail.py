@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from parley.chat.channels import ChannelRegistry
-from parley.chat.conversations import ConversationService
-from parley.chat.store import ChatStore
+from parley.chat.conversations.service import ConversationService
+from parley.chat.conversations.store import ChatStore
+from parley.chat.live.channels import ChannelRegistry
 from parley.config import Settings
 from parley.db import Database
-from parley.engine.manager import EngineManager
+from parley.engine.selection.manager import EngineManager
 from parley.models import Conversation, User
 from parley.tools import ToolRegistry
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from parley.accounts import SecretMismatch, claim_secret
+from parley.accounts.service import SecretMismatch, claim_secret
 from parley.db import Database, DatabaseError, alembic_config, database_url
 from parley.migrations.schema import schema_object_included
 from parley.models import Conversation, SecretFingerprint, User

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from parley.api.errors import http_status, install_error_handlers
-from parley.chat.admission import TooManyActive
 from parley.chat.completions import (
     BadOptions,
     CompletionFailed,
@@ -18,10 +17,11 @@ from parley.chat.completions import (
     TooLarge,
     UnknownModel,
 )
+from parley.chat.conversations.store import BadCursor
 from parley.chat.errors import ChatRefused, ConversationNotFound, ModelsBusy
-from parley.chat.runs import RunFailed
-from parley.chat.store import BadCursor
-from parley.chat.tool_policy import ToolsRefused
+from parley.chat.live.run import RunFailed
+from parley.chat.prepare.fairness import TooManyActive
+from parley.chat.prepare.tool_limits import ToolsRefused
 from parley.engine.base import EngineError
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
 from parley.realtime.socket import error_frame

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from parley.chat.file_prompts import (
+from parley.chat.prepare.file_prompts import (
     AttachedText,
     fit_question,
     fit_turn,
     render_turn,
     share_chars,
 )
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import ScriptedConfig
+from parley.engine.scripted import ScriptedEngine
 from parley.protocol import ChatTurn
 
 

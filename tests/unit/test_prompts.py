@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from parley.chat.prompts import (
+from parley.chat.prepare.prompts import (
     NO_RESULT,
     Prompt,
     PromptTooLong,
@@ -16,7 +16,8 @@ from parley.chat.prompts import (
     history_turns,
 )
 from parley.engine.base import ChatTurn
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import ScriptedConfig
+from parley.engine.scripted import ScriptedEngine
 from parley.models import Message
 from parley.protocol import ToolCall, ToolSpec
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from parley.engine.base import ChatTurn, GenerationRequest, SamplingParams
-from parley.engine.scripted import ScriptedConfig, ScriptedEngine
+from parley.engine.config import ScriptedConfig
+from parley.engine.scripted import ScriptedEngine
 from parley.protocol import (
     AnswerProgress,
     Finished,

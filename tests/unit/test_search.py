@@ -12,7 +12,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from parley.chat.search import (
+from parley.db import MIGRATIONS_DIR, Database, upgrade_schema
+from parley.library.search import (
     BadQuery,
     ScanSearch,
     SearchIndex,
@@ -21,7 +22,6 @@ from parley.chat.search import (
     search_index_for,
     snippet,
 )
-from parley.db import MIGRATIONS_DIR, Database, upgrade_schema
 from parley.models import Conversation, Message, User
 
 TRIGGERS = {

@@ -1,4 +1,4 @@
-from parley.chat.titles import DEFAULT_TITLE, TITLE_CHARS, title_from_message
+from parley.chat.conversations.titles import DEFAULT_TITLE, TITLE_CHARS, title_from_message
 
 
 def test_a_short_first_line_is_the_title() -> None:

@@ -1,10 +1,11 @@
-"""The checks of a stateless request's tools, choice and tool history (chat/tool_policy.py)."""
+"""The checks of a stateless request's tools, choice and tool history
+(chat/prepare/tool_limits.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from parley.chat.tool_policy import ToolsRefused, check_tool_request
+from parley.chat.prepare.tool_limits import ToolsRefused, check_tool_request
 from parley.protocol import ChatTurn, ForcedTool, ToolCall, ToolSpec
 
 OBJECT = {"type": "object", "properties": {"city": {"type": "string"}}}

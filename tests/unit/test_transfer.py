@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from parley.chat.archive import imported_rows
-from parley.chat.events import message_events
-from parley.chat.export_document import BadImport, ExportedConversation
-from parley.chat.transfer import ImportLimits, branch_to_leaf, conversation_markdown, read_import
+from parley.chat.conversations.events import message_events
+from parley.library.archive import imported_rows
+from parley.library.export_document import BadImport, ExportedConversation
+from parley.library.transfer import ImportLimits, branch_to_leaf, conversation_markdown, read_import
 from parley.models import Conversation, Message
 
 CHATGPT = Path(__file__).parents[1] / "data" / "chatgpt-conversations.json"

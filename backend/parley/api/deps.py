@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from parley.accounts import AccountService, Principal
+from parley.accounts.service import AccountService, Principal
 from parley.api.errors import ApiError
-from parley.chat.archive import ArchiveService
-from parley.chat.attachments import FileService
 from parley.chat.completions import CompletionService
-from parley.chat.conversations import ConversationService
-from parley.chat.service import ChatService
+from parley.chat.conversations.service import ConversationService
+from parley.chat.live.service import ChatService
 from parley.config import Settings
+from parley.files.attachments import FileService
+from parley.library.archive import ArchiveService
 from parley.models import User
 from parley.security import InvalidToken
 from parley.telemetry import HostSampler, Telemetry

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.chat.completions import (
     CompletionRequest,
 )
-from parley.chat.generation import GenerationOptions
+from parley.chat.prepare.request import GenerationOptions
 from parley.protocol import (
     ChatTurn,
     Finished,
@@ -91,7 +91,7 @@ class FunctionDefinition(BaseModel):
 
     name: str
     description: str = ""
-    # A JSON Schema of an object (checked in chat/tool_policy.py); none: no arguments.
+    # A JSON Schema of an object (checked in chat/prepare/tool_limits.py); none: no arguments.
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     # OpenAI's structured outputs; accepted, not enforced.
     strict: bool | None = None

@@ -25,7 +25,7 @@ from parley.chat.completions import (
     CompletionRequest,
     CompletionService,
 )
-from parley.chat.service import ChatService
+from parley.chat.live.service import ChatService
 from parley.models import User
 from parley.protocol import (
     AnswerEvent,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from parley.chat.completions import (
     CompletionRequest,
 )
-from parley.chat.generation import GenerationOptions
+from parley.chat.prepare.request import GenerationOptions
 from parley.protocol import (
     ChatTurn,
     Finished,

@@ -2,7 +2,7 @@
 
 The entry point of the chat service for the seed-style `/api/v1` routes and the
 OpenAI-compatible `/v1` routes. Nothing is stored; the answer goes through the same engine
-(and its batching) as WebSocket runs, by way of chat/generation.py.
+(and its batching) as WebSocket runs, by way of chat/prepare/request.py.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from parley.chat.admission import Admission, Ticket, TooManyActive
-from parley.chat.generation import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.metering import RunObserver, TokenMeter
-from parley.chat.policy import MessageLimits
-from parley.chat.prompts import PromptTooLong
-from parley.chat.tool_policy import check_tool_request
+from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
+from parley.chat.prepare.limits import MessageLimits
+from parley.chat.prepare.prompts import PromptTooLong
+from parley.chat.prepare.request import GenerationOptions, PreparedGeneration, prepare_generation
+from parley.chat.prepare.tool_limits import check_tool_request
 from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
-from parley.engine.manager import EngineManager
+from parley.engine.selection.manager import EngineManager
 from parley.protocol import (
     ErrorKind,
     Finished,
@@ -88,7 +88,7 @@ class CompletionRequest:
     system_prompt: str = ""
     options: GenerationOptions = field(default_factory=GenerationOptions)
     model: str | None = None
-    # Functions the model may call; the caller runs the calls (see chat/tool_policy.py).
+    # Functions the model may call; the caller runs the calls (see chat/prepare/tool_limits.py).
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice = "auto"
     parallel_tool_calls: bool = True

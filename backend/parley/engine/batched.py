@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Generic
 
-from parley.engine.admission import S
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.batch_queue import S
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.reasoning import RawProgress, split_thinking
 from parley.engine.tool_calls import parse_tool_calls, tool_call_parser

@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parley.engine.scripted import ScriptedConfig
+
+@dataclass(frozen=True, slots=True)
+class ScriptedConfig:
+    """What the scripted engine (tests only) says and how fast."""
+
+    thinking: str = "Let me think about that."
+    # `{user}` is replaced by the last user message.
+    answer: str = "You said: {user}"
+    token_delay_s: float = 0.01
+    first_token_delay_s: float = 0.0
+    context_length: int = 4096
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Generic
 
-from parley.engine.admission import AdmissionQueue, S, SchedulerLimits
 from parley.engine.base import EngineError
+from parley.engine.batch_queue import AdmissionQueue, S, SchedulerLimits
 
 log = logging.getLogger(__name__)
 

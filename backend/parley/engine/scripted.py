@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.config import ScriptedConfig
 from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
 from parley.engine.tool_calls import new_call_id
 from parley.engine.tool_prompts import offers_tools, template_tool
@@ -121,16 +122,6 @@ def _answer_and_calls(
     if choice == "required":
         return "", (ToolCall(new_call_id(), request.tools[0].name, "{}"),)
     return answer_template.replace("{user}", last_user), ()
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptedConfig:
-    thinking: str = "Let me think about that."
-    # `{user}` is replaced by the last user message.
-    answer: str = "You said: {user}"
-    token_delay_s: float = 0.01
-    first_token_delay_s: float = 0.0
-    context_length: int = 4096
 
 
 class ScriptedEngine:

@@ -1,12 +1,17 @@
 """Parley's wire vocabulary: a leaf package every layer may import; it imports no other.
 
 progress: an answer's progress from the engine up; errors: the domain error base and codes;
-messages: a message's public shape; tools: the connected tools' public shape; frames: every
-WebSocket frame (also the run events the chat service publishes); answers: picking one answer
-out of a conversation's frames.
+messages and conversations: their public shapes; tools: the connected tools' public shape;
+frames: every WebSocket frame (also the run events the chat service publishes); answers:
+picking one answer out of a conversation's frames.
 """
 
 from parley.protocol.answers import AnswerTracker, ChatAnswer
+from parley.protocol.conversations import (
+    ConversationDetail,
+    ConversationPage,
+    ConversationPublic,
+)
 from parley.protocol.errors import ErrorCode, ErrorKind, ModelUnavailable, ParleyError
 from parley.protocol.frames import (
     ActiveRun,
@@ -77,6 +82,9 @@ __all__ = [
     "ChatTurn",
     "ChunkFrame",
     "ClientFrame",
+    "ConversationDetail",
+    "ConversationPage",
+    "ConversationPublic",
     "EndFrame",
     "EngineKind",
     "ErrorCode",

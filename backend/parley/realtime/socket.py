@@ -14,10 +14,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.websockets import WebSocketState
 
-from parley.accounts import AccountService, Principal
-from parley.chat.channels import Close, Subscriber
+from parley.accounts.service import AccountService, Principal
 from parley.chat.errors import ChatRefused, ConversationNotFound
-from parley.chat.service import CLOSE_LOGGED_OUT, ChatService, Connection
+from parley.chat.live.channels import Close, Subscriber
+from parley.chat.live.service import CLOSE_LOGGED_OUT, ChatService, Connection
 from parley.config import Settings
 from parley.models import utcnow
 from parley.protocol import (

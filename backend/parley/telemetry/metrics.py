@@ -26,8 +26,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from parley import __version__
+from parley.chat.live.run import RunPhase
 from parley.chat.metering import RunReport
-from parley.chat.runs import RunPhase
 from parley.logs import event
 from parley.protocol import ModelState, ModelStatus
 from parley.telemetry.resources import GpuProbe

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from parley.accounts import LastAdmin, UserNotFound
+from parley.accounts.service import LastAdmin, UserNotFound
 from parley.api.deps import AccountsDep, AdminUser, ChatDep, HostDep
 from parley.api.errors import ApiError, not_found
 from parley.models import UserAdminUpdate, UserPublic

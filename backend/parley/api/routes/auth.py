@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, ValidationError
 
-from parley.accounts import AccountDisabled, InvalidCredentials, TooManyAttempts, UsernameTaken
+from parley.accounts.service import (
+    AccountDisabled,
+    InvalidCredentials,
+    TooManyAttempts,
+    UsernameTaken,
+)
 from parley.api.deps import AccountsDep, ChatDep, CurrentUser, SettingsDep, client_address
 from parley.api.errors import ApiError
 from parley.models import UserCreate, UserPublic

@@ -7,13 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, status
 
 from parley.api.deps import ConversationsDep, CurrentUser
-from parley.models import (
-    ConversationCreate,
-    ConversationDetail,
-    ConversationPage,
-    ConversationPublic,
-    ConversationUpdate,
-)
+from parley.models import ConversationCreate, ConversationUpdate
+from parley.protocol import ConversationDetail, ConversationPage, ConversationPublic
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, status
 from parley.api.deps import CurrentUser, FilesDep, SettingsDep
 from parley.api.errors import ApiError, not_found
 from parley.api.uploads import MEGABYTE, multipart_file_body, read_upload
-from parley.chat.attachments import FileNotFound, UnsupportedFile
+from parley.files.attachments import FileNotFound, UnsupportedFile
 from parley.protocol import AttachmentPublic
 
 router = APIRouter(prefix="/api/files", tags=["files"])

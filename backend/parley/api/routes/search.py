@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from parley.api.deps import ArchiveDep, CurrentUser
 from parley.api.errors import ApiError
-from parley.chat.search import MAX_QUERY_CHARS, BadQuery
+from parley.library.search import MAX_QUERY_CHARS, BadQuery
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from parley.api.deps import ArchiveDep, CurrentUser
 from parley.api.errors import ApiError, not_found
 from parley.api.uploads import multipart_file_body, read_upload
-from parley.chat.archive import ConversationMissing
-from parley.chat.export_document import BadImport, ExportDocument
+from parley.library.archive import ConversationMissing
+from parley.library.export_document import BadImport, ExportDocument
 from parley.models import utcnow
 
 router = APIRouter(tags=["export and import"])

@@ -1,0 +1,105 @@
+"""One generation's request: the turns fitted to the model's context and the sampling choices.
+
+WebSocket runs (chat/live/run.py) and the stateless completion routes (chat/completions.py) both
+prepare their request here, so they share the prompt fitting and the sampling defaults; both
+then read the engine's `AnswerProgress` as it comes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from parley.chat.prepare.prompts import Prompt, build_prompt
+from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
+from parley.protocol import ToolChoice, ToolSpec
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """What a caller may choose about one answer; None means the server's default."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    thinking: bool | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @classmethod
+    def chosen_in(cls, source: AnswerChoices) -> GenerationOptions:
+        """The choices every transport offers, read off its own body or frame."""
+        return cls(
+            max_tokens=source.max_tokens,
+            temperature=source.temperature,
+            top_p=source.top_p,
+            thinking=source.thinking,
+        )
+
+
+class AnswerChoices(Protocol):
+    """A WebSocket frame's or a request body's answer options (read-only attributes)."""
+
+    @property
+    def max_tokens(self) -> int | None: ...
+    @property
+    def temperature(self) -> float | None: ...
+    @property
+    def top_p(self) -> float | None: ...
+    @property
+    def thinking(self) -> bool | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedGeneration:
+    """The fitted prompt and the request that will be submitted for it."""
+
+    prompt: Prompt
+    request: GenerationRequest
+
+
+async def prepare_generation(
+    engine: Engine,
+    request_id: str,
+    system_prompt: str,
+    turns: Sequence[ChatTurn],
+    options: GenerationOptions,
+    *,
+    default_max_tokens: int,
+    ignore_eos: bool = False,
+    tools: tuple[ToolSpec, ...] = (),
+    tool_choice: ToolChoice = "auto",
+    parallel_tool_calls: bool = True,
+) -> PreparedGeneration:
+    """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
+    prompt = await build_prompt(
+        engine,
+        system_prompt,
+        turns,
+        max_new_tokens=options.max_tokens or default_max_tokens,
+        enable_thinking=options.thinking,
+        # "none": the prompt offers them not.
+        tools=tools if tool_choice != "none" else (),
+    )
+    defaults = SamplingParams()
+    params = SamplingParams(
+        max_tokens=prompt.max_new_tokens,
+        temperature=defaults.temperature if options.temperature is None else options.temperature,
+        top_p=defaults.top_p if options.top_p is None else options.top_p,
+        stop=options.stop,
+        seed=options.seed,
+        ignore_eos=ignore_eos,
+    )
+    return PreparedGeneration(
+        prompt=prompt,
+        request=GenerationRequest(
+            request_id=request_id,
+            turns=prompt.turns,
+            enable_thinking=options.thinking,
+            params=params,
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+        ),
+    )

@@ -1,0 +1,452 @@
+"""A model served by a remote OpenAI-compatible server, behind the same `Engine` interface as
+the models Parley runs itself.
+
+The remote applies its own chat template, so an answer starts from the turns, not a rendered
+prompt. Its reasoning arrives in a reasoning field (`reasoning_content` or `reasoning`) or
+inline as `<think>` text; both come out as thinking pieces. At most `max_concurrency` requests
+go to the remote at once, the rest wait here in line and report their place. `stop` closes the
+HTTP stream, which is how vLLM, SGLang and llama.cpp learn to stop generating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from math import ceil
+from typing import Any
+from urllib.parse import urlsplit
+
+from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.reasoning import ReasoningSplitter
+from parley.engine.remote.client import OpenAIClient
+from parley.engine.remote.stream import (
+    RemoteStreamFailed,
+    RemoteUnavailable,
+    StreamDelta,
+    ToolCallAssembler,
+)
+from parley.engine.specs import RemoteSpec
+from parley.engine.tool_calls import new_call_id
+from parley.engine.tool_prompts import offers_tools, template_tool
+from parley.protocol import (
+    AnswerProgress,
+    Finished,
+    FinishReason,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
+    ToolCall,
+    ToolCallMade,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+# When neither the models file nor the remote's /v1/models says: small enough for any model
+# served today, so history fitting never overflows a remote that did not say.
+DEFAULT_REMOTE_CONTEXT = 4096
+# Template framing per message (role markers, separators), for the estimate.
+_TURN_OVERHEAD_TOKENS = 8
+_COUNT_CACHE_SIZE = 256
+# How long close() lets running answers end (their streams closed) before closing the pool.
+_CLOSE_GRACE_S = 5.0
+
+
+class RemoteModelUnavailable(EngineError):
+    """The remote could not take an answer (unreachable, refusing, busy past the retries):
+    an engine error of the `unavailable` kind, which the chat layer reports as
+    `model_unavailable` rather than `generation_failed`."""
+
+    default_code = "model_unavailable"
+    default_kind = "unavailable"
+
+
+def estimate_prompt_tokens(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec] = ()) -> int:
+    """An upper estimate of a prompt's tokens without the remote's tokenizer: a digit per token
+    (some tokenizers split numbers so), other ASCII three characters per token (English runs
+    near four), other text half a token per UTF-8 byte (CJK: 1.5 per character), and framing.
+    Calls count by their name and arguments, offered tools by their JSON."""
+    total = _TURN_OVERHEAD_TOKENS
+    for turn in turns:
+        calls = "".join(call.name + call.arguments for call in turn.tool_calls)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(turn.content + calls)
+    if tools:
+        offer = json.dumps([template_tool(tool) for tool in tools], ensure_ascii=False)
+        total += _TURN_OVERHEAD_TOKENS + _text_tokens(offer)
+    return total
+
+
+def _text_tokens(text: str) -> int:
+    digits = sum(ch.isascii() and ch.isdigit() for ch in text)
+    ascii_other = sum(ch.isascii() for ch in text) - digits
+    wide_bytes = sum(len(ch.encode()) for ch in text if not ch.isascii())
+    return digits + ceil(ascii_other / 3) + ceil(wide_bytes / 2)
+
+
+def _count_key(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec]) -> int:
+    # Tools by name: their schemas are mappings (unhashable), and rarely change under a name.
+    return hash((tuple(turns), tuple(tool.name for tool in tools)))
+
+
+class AdmissionLine:
+    """At most `limit` requests at once (None: no bound); the rest wait, first come first
+    served. A finished request hands its place straight to the next in line."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._limit = limit
+        self._running = 0
+        self._waiting: list[asyncio.Future[None]] = []
+        self._moved = asyncio.Event()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def ticket(self) -> Ticket:
+        return Ticket(self)
+
+    def _enter_now(self) -> bool:
+        if self._limit is None or (self._running < self._limit and not self._waiting):
+            self._running += 1
+            return True
+        return False
+
+    def _release(self) -> None:
+        if self._waiting:
+            self._waiting.pop(0).set_result(None)
+            self._announce_move()
+        else:
+            self._running -= 1
+
+    def _leave(self, turn: asyncio.Future[None]) -> None:
+        self._waiting.remove(turn)
+        self._announce_move()
+
+    def _announce_move(self) -> None:
+        self._moved.set()
+        self._moved = asyncio.Event()
+
+
+class Ticket:
+    """One request's place in an AdmissionLine; `release()` when done (safe to repeat)."""
+
+    def __init__(self, line: AdmissionLine) -> None:
+        self._line = line
+        self.admitted = False
+
+    async def positions(self, cancelled: asyncio.Event) -> AsyncGenerator[int]:
+        """The place in line (1 = next) each time it changes, ending once admitted or once
+        `cancelled` is set (then `admitted` stays False). Yields nothing when there is room."""
+        line = self._line
+        if line._enter_now():
+            self.admitted = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line._waiting.append(turn)
+        try:
+            told = 0
+            while not turn.done() and not cancelled.is_set():
+                # Checked again after each yield: the line may have moved meanwhile.
+                position = line._waiting.index(turn) + 1
+                if position != told:
+                    told = position
+                    yield position
+                    continue
+                await _first_of(turn, line._moved, cancelled)
+        finally:
+            if turn.done():
+                self.admitted = True
+            else:
+                turn.cancel()
+                line._leave(turn)
+
+    def release(self) -> None:
+        if self.admitted:
+            self.admitted = False
+            self._line._release()
+
+
+async def _first_of(turn: asyncio.Future[None], *events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    pending: set[asyncio.Future[Any]] = {turn, *waiters}
+    try:
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _pieces(delta: StreamDelta, splitter: ReasoningSplitter) -> tuple[Piece, ...]:
+    """A reasoning field is thinking as it is; answer text may hold inline thinking tags."""
+    thinking = (Piece("thinking", delta.reasoning),) if delta.reasoning else ()
+    return (*thinking, *splitter.feed(delta.content)) if delta.content else thinking
+
+
+def _finish_reason(remote: str | None, made_calls: bool) -> FinishReason:
+    # Some remotes (Ollama) finish an answer of calls with "stop".
+    if remote == "length":
+        return "length"
+    return "tool_calls" if made_calls else "stop"
+
+
+def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if isinstance(choice, str):
+        return choice
+    return {"type": "function", "function": {"name": choice.name}}
+
+
+class RemoteEngine:
+    """One model at one remote; build it with `connect`."""
+
+    def __init__(self, spec: RemoteSpec, client: OpenAIClient, context_length: int) -> None:
+        self._spec = spec
+        self._client = client
+        address = urlsplit(spec.base_url)
+        self._card = ModelCard(
+            name=spec.id,
+            context_length=context_length,
+            think_open=spec.think_open,
+            think_close=spec.think_close,
+            device=f"remote {address.netloc}",
+            dtype="remote",
+            engine="openai",
+        )
+        self._line = AdmissionLine(spec.max_concurrency)
+        self._cancels: dict[str, asyncio.Event] = {}
+        # Set while no answer is running, so close() can wait for the streams to end.
+        self._idle = asyncio.Event()
+        self._idle.set()
+        # Prompt sizes counted for fitting, reused for the prefill status and usage fallback;
+        # keyed by the turns' hash, so no conversation text is kept here.
+        self._counts: OrderedDict[int, int] = OrderedDict()
+
+    @classmethod
+    async def connect(cls, spec: RemoteSpec) -> RemoteEngine:
+        """Check that the remote answers and lists the model; raises RemoteModelUnavailable."""
+        api_key = None
+        if spec.api_key_env is not None:
+            api_key = os.environ.get(spec.api_key_env)
+            if not api_key:
+                raise RemoteModelUnavailable(
+                    f"The environment variable {spec.api_key_env} (the API key of "
+                    f"{spec.base_url}) is not set."
+                )
+        client = OpenAIClient(spec.base_url, api_key=api_key, idle_timeout_s=spec.idle_timeout_s)
+        try:
+            advertised = await _listed_context(client, spec)
+        except BaseException:
+            await client.close()
+            raise
+        context = spec.context_length or advertised or DEFAULT_REMOTE_CONTEXT
+        if spec.context_length is None and advertised is None:
+            log.warning(
+                "%s: %s does not say its context length; assuming %d (set context_length)",
+                spec.id,
+                spec.base_url,
+                DEFAULT_REMOTE_CONTEXT,
+            )
+        return cls(spec, client, context)
+
+    @property
+    def card(self) -> ModelCard:
+        return self._card
+
+    async def check(self) -> None:
+        """Is the remote still there with the model? Raises RemoteModelUnavailable if not."""
+        await _listed_context(self._client, self._spec)
+
+    async def prompt_tokens(
+        self,
+        turns: Sequence[ChatTurn],
+        *,
+        enable_thinking: bool | None,
+        tools: Sequence[ToolSpec] = (),
+    ) -> int:
+        """The remote's own count (vLLM's /tokenize) where it has one, else an upper estimate."""
+        key = _count_key(turns, tools)
+        counted = await self._client.count_prompt_tokens(
+            self._spec.model, _messages(turns), [template_tool(tool) for tool in tools]
+        )
+        count = counted if counted is not None else estimate_prompt_tokens(turns, tools)
+        self._counts[key] = count
+        self._counts.move_to_end(key)
+        while len(self._counts) > _COUNT_CACHE_SIZE:
+            self._counts.popitem(last=False)
+        return count
+
+    def _known_prompt_tokens(self, request: GenerationRequest) -> int:
+        tools = request.tools if offers_tools(request) else ()
+        return self._counts.get(_count_key(request.turns, tools)) or estimate_prompt_tokens(
+            request.turns, tools
+        )
+
+    def request_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The /chat/completions body: the turns as messages and the run's own choices."""
+        params = request.params
+        body: dict[str, Any] = {
+            "model": self._spec.model,
+            "messages": _messages(request.turns),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if params.seed is not None:
+            body["seed"] = params.seed
+        if params.ignore_eos:
+            # vLLM's and SGLang's extension, for benchmarks.
+            body["ignore_eos"] = True
+        if request.tools:
+            # The remote offers them through its own template and parses its own calls.
+            body["tools"] = [template_tool(tool) for tool in request.tools]
+            body["tool_choice"] = _tool_choice(request.tool_choice)
+            body["parallel_tool_calls"] = request.parallel_tool_calls
+        thinking = request.enable_thinking
+        if thinking is not None:
+            if self._spec.thinking_switch == "chat_template_kwargs":
+                body["chat_template_kwargs"] = {"enable_thinking": thinking}
+            elif self._spec.thinking_switch == "ollama":
+                body["think"] = thinking
+                if not thinking:
+                    body["reasoning_effort"] = "none"
+        return body
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        """`Queued` while waiting in line here, `Prefilling` until the remote's first chunk,
+        then `Pieces`, last `Finished`. Raises RemoteModelUnavailable when the remote cannot
+        take it, EngineError (after the text so far) when its stream breaks off."""
+        cancelled = asyncio.Event()
+        self._cancels[request.request_id] = cancelled
+        self._idle.clear()
+        ticket = self._line.ticket()
+        prompt_tokens = self._known_prompt_tokens(request)
+        try:
+            async with contextlib.aclosing(ticket.positions(cancelled)) as positions:
+                async for position in positions:
+                    yield Queued(position)
+            if not ticket.admitted or cancelled.is_set():
+                yield Finished("cancelled", Usage(prompt_tokens, 0))
+                return
+            yield Prefilling(prompt_tokens)
+            # Closed at once when our caller closes us early, so the HTTP stream closes too.
+            answer = self._stream(request, prompt_tokens, cancelled)
+            async with contextlib.aclosing(answer):
+                async for progress in answer:
+                    yield progress
+        finally:
+            ticket.release()
+            self._cancels.pop(request.request_id, None)
+            if not self._cancels:
+                self._idle.set()
+
+    async def _stream(
+        self, request: GenerationRequest, prompt_tokens: int, cancelled: asyncio.Event
+    ) -> AsyncGenerator[AnswerProgress]:
+        splitter = ReasoningSplitter(self._card.think_open, self._card.think_close)
+        assembler = ToolCallAssembler()
+        completion_tokens = 0
+        finish: str | None = None
+        usage: Usage | None = None
+        try:
+            async with self._client.chat_stream(
+                self.request_body(request), cancelled=cancelled
+            ) as deltas:
+                if deltas is None:
+                    yield Finished("cancelled", Usage(prompt_tokens, 0))
+                    return
+                async for delta in deltas:
+                    for piece in delta.tool_calls:
+                        assembler.add(piece)
+                    if delta.reasoning or delta.content or delta.tool_calls:
+                        # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
+                        completion_tokens += 1
+                        yield Pieces(_pieces(delta, splitter), completion_tokens)
+                    usage = delta.usage or usage
+                    finish = delta.finish_reason or finish
+        except RemoteUnavailable as exc:
+            raise RemoteModelUnavailable(exc.message) from exc
+        except RemoteStreamFailed as exc:
+            tail = splitter.flush()
+            if tail:
+                yield Pieces(tuple(tail), completion_tokens)
+            log.warning("%s: %s", self._spec.id, exc.message)
+            raise EngineError(exc.message) from exc
+        tail = splitter.flush()
+        if tail:
+            yield Pieces(tuple(tail), completion_tokens)
+        # Calls come whole, once their pieces have all arrived (a stopped answer makes none).
+        calls = [] if cancelled.is_set() else assembler.calls(new_call_id)
+        for index, call in enumerate(calls):
+            yield ToolCallMade(call, index)
+        reason: FinishReason = (
+            "cancelled" if cancelled.is_set() else _finish_reason(finish, bool(calls))
+        )
+        if usage is None or reason == "cancelled":
+            usage = Usage(usage.prompt_tokens if usage else prompt_tokens, completion_tokens)
+        yield Finished(reason, usage)
+
+    async def cancel(self, request_id: str) -> None:
+        cancelled = self._cancels.get(request_id)
+        if cancelled is not None:
+            cancelled.set()
+
+    async def close(self) -> None:
+        """Disconnect: running answers end as cancelled (their streams closed), then the pool."""
+        for cancelled in self._cancels.values():
+            cancelled.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), _CLOSE_GRACE_S)
+        await self._client.close()
+
+
+def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
+    """The turns as OpenAI messages, an assistant's calls and each tool result included."""
+    return [_message(turn) for turn in turns]
+
+
+def _message(turn: ChatTurn) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if turn.tool_calls:
+        message["tool_calls"] = [_wire_call(call) for call in turn.tool_calls]
+    if turn.role == "tool":
+        message["tool_call_id"] = turn.tool_call_id
+    return message
+
+
+def _wire_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+async def _listed_context(client: OpenAIClient, spec: RemoteSpec) -> int | None:
+    """The context length the remote advertises for the model (None: it does not say);
+    raises RemoteModelUnavailable when the remote does not answer or does not list it."""
+    try:
+        models = await client.models()
+    except RemoteUnavailable as exc:
+        raise RemoteModelUnavailable(exc.message) from exc
+    for model in models:
+        if model.id == spec.model:
+            return model.context_length
+    names = ", ".join(sorted(m.id for m in models)[:10]) or "none"
+    raise RemoteModelUnavailable(
+        f"{spec.base_url} does not serve a model named {spec.model!r} (it lists: {names})."
+    )
