@@ -2,6 +2,8 @@ import { memo, useMemo, type MouseEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { copyText } from "../lib/clipboard";
 import { COPY_CODE_CLASS, markdownBlocks, renderMarkdown, type CodeLabels } from "../lib/markdown";
+import "highlight.js/styles/github.css";
+import "./Markdown.css";
 
 /**
  * Model output as Markdown; `renderMarkdown` escapes raw HTML and sanitises the result. Each
