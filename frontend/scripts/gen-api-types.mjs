@@ -4,6 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
+import ts from "typescript";
 
 const schemaPath = fileURLToPath(new URL("../../shared/openapi.json", import.meta.url));
 const outputPath = fileURLToPath(new URL("../src/api/rest.gen.ts", import.meta.url));
@@ -39,7 +40,12 @@ for (const name of sent) {
 }
 const banner =
   "/* Generated from shared/openapi.json by scripts/gen-api-types.mjs. Do not edit; run `npm run gen:api`. */\n";
-const ast = await openapiTS(schema, { alphabetize: false });
+// An uploaded file (`format: binary`) is a Blob in the browser, not the string a JSON schema says.
+const BLOB = ts.factory.createTypeReferenceNode("Blob");
+const ast = await openapiTS(schema, {
+  alphabetize: false,
+  transform: (node) => (node.format === "binary" ? BLOB : undefined),
+});
 const generated = banner + astToString(ast);
 
 if (checkOnly) {

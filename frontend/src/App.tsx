@@ -24,6 +24,7 @@ import {
   saveToken,
   watchSessionEndedElsewhere,
 } from "./state/cache";
+import "./App.css";
 
 export function App() {
   const { t } = useTranslation();

@@ -1,9 +1,9 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import "./i18n";
+// First, so that every component's stylesheet comes after the shared rules.
+import "./global.css";
 import { App } from "./App";
-import "highlight.js/styles/github.css";
-import "./styles.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -3,6 +3,7 @@
 import { useState, type DragEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { MenuButton } from "./MenuButton";
+import "./ChatLayout.css";
 
 interface ChatLayoutProps {
   title: string;

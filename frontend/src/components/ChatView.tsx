@@ -16,6 +16,7 @@ import { MessageItem, type Versions } from "./MessageItem";
 import { ModelPicker, ThinkingToggle, chosenModel, supportsThinkingToggle } from "./ModelPicker";
 import { SystemPromptEditor } from "./SystemPromptEditor";
 import { ToolsPicker } from "./ToolsPicker";
+import "./ChatView.css";
 
 interface ChatViewProps {
   conversationId: string;

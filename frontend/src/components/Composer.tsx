@@ -13,6 +13,8 @@ import type { Attachments } from "../hooks/useAttachments";
 import { useLanguage } from "../i18n";
 import { formatBytes } from "../lib/format";
 import { Icon } from "./Icon";
+import "./attachments.css";
+import "./Composer.css";
 
 export const COMPOSER_ID = "composer-input";
 

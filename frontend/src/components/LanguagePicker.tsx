@@ -1,5 +1,6 @@
 import { useTranslation } from "react-i18next";
 import { LANGUAGES, chooseLanguage, useLanguage, type Language } from "../i18n";
+import "./LanguagePicker.css";
 
 /** The interface language; each is named in itself, so a reader finds theirs in either. */
 export function LanguagePicker() {

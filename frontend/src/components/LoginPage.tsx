@@ -4,6 +4,7 @@ import type { TFunction } from "i18next";
 import { ApiError } from "../api/http";
 import { login, register } from "../api/rest";
 import { LanguagePicker } from "./LanguagePicker";
+import "./LoginPage.css";
 
 const USERNAME_RULE = /^[A-Za-z0-9_.-]{3,32}$/;
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;

@@ -10,6 +10,8 @@ import { Icon } from "./Icon";
 import { Markdown } from "./Markdown";
 import { ThinkingBlock } from "./ThinkingBlock";
 import { ToolCallCard } from "./ToolCallCard";
+import "./attachments.css";
+import "./MessageItem.css";
 
 /** What the footer says about an answer that did not end normally (the server's reason wins). */
 function statusNote(message: ChatMessage, t: TFunction): string | null {

@@ -1,5 +1,6 @@
 import { useTranslation } from "react-i18next";
 import type { ModelInfo, ModelList } from "../api/types";
+import "./ModelPicker.css";
 
 interface ModelPickerProps {
   /** null while loading; "unavailable" when the server could not list them. */

@@ -7,6 +7,8 @@ import { useAttachments } from "../hooks/useAttachments";
 import { ChatLayout } from "./ChatLayout";
 import { Composer } from "./Composer";
 import { ModelPicker, ThinkingToggle, chosenModel, supportsThinkingToggle } from "./ModelPicker";
+// The empty message area looks like the chat view's.
+import "./ChatView.css";
 
 interface NewChatViewProps {
   token: string;

@@ -16,6 +16,9 @@ import {
   usagePercent,
 } from "../lib/format";
 import { MenuButton } from "./MenuButton";
+// The page header borrows the chat header's look.
+import "./ChatLayout.css";
+import "./ResourcesView.css";
 
 export const POLL_INTERVAL_MS = 5_000;
 // While a model loads, its progress is worth watching more closely.

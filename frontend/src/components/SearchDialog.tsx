@@ -8,6 +8,7 @@ import type { SearchHit } from "../api/types";
 import { useLanguage } from "../i18n";
 import { formatRelativeTime } from "../lib/format";
 import { Dialog } from "./Dialog";
+import "./SearchDialog.css";
 
 const DEBOUNCE_MS = 200;
 const MIN_QUERY_CHARS = 2;

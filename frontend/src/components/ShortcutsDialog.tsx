@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { SHORTCUTS, shortcutKeys } from "../lib/shortcuts";
 import { Dialog } from "./Dialog";
+import "./ShortcutsDialog.css";
 
 export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();

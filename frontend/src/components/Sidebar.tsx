@@ -10,6 +10,7 @@ import { RESOURCES_PATH } from "../lib/router";
 import { shortcutKeys } from "../lib/shortcuts";
 import { Icon } from "./Icon";
 import { LanguagePicker } from "./LanguagePicker";
+import "./Sidebar.css";
 
 interface SidebarProps {
   token: string;

@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import "./SystemPromptEditor.css";
 
 interface SystemPromptEditorProps {
   id: string;

@@ -2,6 +2,7 @@ import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useLanguage } from "../i18n";
 import { secondsValue } from "../lib/format";
+import "./ThinkingBlock.css";
 
 interface ThinkingBlockProps {
   thinking: string;

@@ -6,6 +6,7 @@ import { useLanguage } from "../i18n";
 import { secondsValue } from "../lib/format";
 import { prettyJson } from "../lib/tools";
 import { Icon } from "./Icon";
+import "./ToolCallCard.css";
 
 /** running: waiting for the result; cut: the answer ended without one (stopped, interrupted). */
 type CallState = "running" | "done" | "error" | "cut";

@@ -8,6 +8,7 @@ import type { ToolList, ToolServer } from "../api/types";
 import { toolGroups, type ToolGroup } from "../lib/tools";
 import { Dialog } from "./Dialog";
 import { Icon } from "./Icon";
+import "./ToolsPicker.css";
 
 interface ToolsPickerProps {
   token: string;

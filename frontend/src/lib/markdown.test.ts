@@ -1,10 +1,14 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
-import { renderMarkdown } from "./markdown";
+import { markdownBlocks, renderMarkdown } from "./markdown";
 
 function render(markdown: string): HTMLElement {
+  return parse(renderMarkdown(markdown));
+}
+
+function parse(html: string): HTMLElement {
   const container = document.createElement("div");
-  container.innerHTML = renderMarkdown(markdown);
+  container.innerHTML = html;
   return container;
 }
 
@@ -37,5 +41,54 @@ describe("renderMarkdown", () => {
     const container = render("```weird\n<b>x</b>\n```");
     expect(container.querySelector("pre code b")).toBeNull();
     expect(container.querySelector("pre code")?.textContent).toBe("<b>x</b>");
+  });
+});
+
+// Streamed the way answers arrive: every prefix of this text is rendered at some point.
+const ANSWER = [
+  "# Plan\r\n",
+  "Intro with **bold**, `code` and a [link](https://example.com).",
+  "Second line of the same paragraph.\n\n\n",
+  "Setext heading\n---\n",
+  "- one\n- two\n\n  still two\n\n- three\n",
+  "1. first\n2. second\n\n",
+  "> quoted\n> more\n\n",
+  "```python\ndef f():\n\n    return 1\n```\n",
+  "| a | b |\n|---|---|\n| 1 | 2 |\n\n",
+  "    indented code\n\n",
+  "***\n",
+  "<div>raw</div>\n\n",
+  "last words",
+].join("");
+
+describe("markdownBlocks", () => {
+  it("renders, block by block, what the whole text renders, at every point of a stream", () => {
+    // Blocks begin and end at line breaks: every prefix near one, and a sample of the rest
+    // (a render costs milliseconds under jsdom).
+    const ends = [...Array(ANSWER.length + 1).keys()].filter(
+      (end) => end % 5 === 0 || ANSWER.slice(Math.max(0, end - 2), end).includes("\n"),
+    );
+    for (const end of ends) {
+      const text = ANSWER.slice(0, end);
+      // Compared as parsed HTML: DOMPurify returns a text without tags as it came (`&#60;`)
+      // but serialises one with tags (`&lt;`), which the browser shows alike.
+      const joined = markdownBlocks(text)
+        .map((block) => renderMarkdown(block))
+        .join("");
+      expect(parse(joined).innerHTML, JSON.stringify(text)).toBe(render(text).innerHTML);
+    }
+  });
+
+  it("cuts at top-level blocks and keeps a fenced block whole", () => {
+    expect(markdownBlocks("\nHi\n\n```\na\n\nb\n```\n\n- x\n- y")).toEqual([
+      "\nHi\n\n",
+      "```\na\n\nb\n```\n\n",
+      "- x\n- y",
+    ]);
+  });
+
+  it("keeps a text with reference definitions in one block", () => {
+    const text = "See [docs].\n\n[docs]: https://example.com\n";
+    expect(markdownBlocks(text)).toEqual([text]);
   });
 });

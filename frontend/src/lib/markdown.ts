@@ -115,3 +115,26 @@ export function renderMarkdown(markdown: string, codeLabels: CodeLabels = ENGLIS
   const html = marked.parse(markdown, { async: false });
   return DOMPurify.sanitize(html, PURIFY_CONFIG);
 }
+
+/**
+ * The text cut into its top-level blocks (paragraph, list, fenced code, table...), blank lines
+ * kept with the block before them, such that rendering each block alone and joining the HTML
+ * gives `renderMarkdown(markdown)`. While an answer streams only the last block or two change,
+ * so the others need not be rendered again.
+ */
+export function markdownBlocks(markdown: string): string[] {
+  const tokens = marked.lexer(markdown);
+  // A reference definition ([x]: url) serves the whole text: a block alone would lose it.
+  if (Object.keys(tokens.links).length > 0) return [markdown];
+  const blocks: string[] = [];
+  let leading = "";
+  for (const token of tokens) {
+    if (token.type !== "space") {
+      blocks.push(leading + token.raw);
+      leading = "";
+    } else if (blocks.length > 0) blocks[blocks.length - 1] += token.raw;
+    else leading = token.raw;
+  }
+  if (leading !== "") blocks.push(leading);
+  return blocks;
+}
