@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from parley import __version__
 from parley.accounts.service import AccountService, claim_secret
+from parley.accounts.throttle import LoginThrottle, SharedLoginThrottle
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.headers import SecurityHeadersMiddleware
 from parley.api.routes import (
@@ -42,12 +43,9 @@ from parley.chat.live.run import RunConfig
 from parley.chat.live.service import ChatService
 from parley.chat.prepare.fairness import Admission
 from parley.chat.prepare.limits import MessageLimits
-from parley.cluster import (
-    SharedAnswerCount,
-    SharedLoginThrottle,
-    SharedRegistry,
-    check_reachable,
-)
+from parley.cluster.counters import SharedAnswerCount
+from parley.cluster.keys import check_reachable
+from parley.cluster.registry import SharedRegistry
 from parley.config import Settings
 from parley.db import Database
 from parley.engine.selection.manager import EngineManager, ModelUnavailable
@@ -57,7 +55,7 @@ from parley.library.search import search_index_for
 from parley.library.transfer import ImportLimits
 from parley.protocol.conversations import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
-from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
+from parley.security import PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 from parley.tools import ToolRegistry
 
@@ -124,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     admission = Admission(
         settings.max_active_per_user,
         settings.max_concurrent_runs,
-        SharedAnswerCount(shared) if shared is not None else None,
+        SharedAnswerCount(shared.cluster) if shared is not None else None,
     )
     chat = ChatService(
         store,

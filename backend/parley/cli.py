@@ -90,8 +90,9 @@ def _accounts(settings: Settings) -> Iterator[AccountService]:
     """The account service on the configured database, migrated and checked to go with this
     secret key, for one command."""
     from parley.accounts.service import AccountService, claim_secret
+    from parley.accounts.throttle import LoginThrottle
     from parley.db import Database
-    from parley.security import LoginThrottle, PasswordHasher, TokenSigner, load_or_create_secret
+    from parley.security import PasswordHasher, TokenSigner, load_or_create_secret
 
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = Database(settings.resolved_database_url, pool_size=1)

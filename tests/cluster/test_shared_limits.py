@@ -13,9 +13,11 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from parley.accounts.throttle import SharedLoginThrottle
 from parley.chat.conversations.store import ChatStore
 from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
-from parley.cluster import SharedAnswerCount, SharedLoginThrottle, SharedRegistry
+from parley.cluster.counters import SharedAnswerCount
+from parley.cluster.registry import SharedRegistry
 from parley.db import Database
 from tests.cluster.conftest import Pair, PairFactory
 from tests.cluster.servers import LEASE_S, RedisServer
@@ -119,7 +121,7 @@ async def test_the_per_user_cap_counts_every_instance(
 ) -> None:
     registries = [await instance(redis_server, store), await instance(redis_server, store)]
     try:
-        a, b = (Admission(2, 8, SharedAnswerCount(registry)) for registry in registries)
+        a, b = (Admission(2, 8, SharedAnswerCount(registry.cluster)) for registry in registries)
         held = [await a.admit("alice"), await b.admit("alice")]
         for admission in (a, b):
             with pytest.raises(TooManyActive):
@@ -140,8 +142,8 @@ async def test_an_instance_that_is_gone_no_longer_counts(
 ) -> None:
     gone, alive = await instance(redis_server, store), await instance(redis_server, store)
     try:
-        before = Admission(1, 8, SharedAnswerCount(gone))
-        after = Admission(1, 8, SharedAnswerCount(alive))
+        before = Admission(1, 8, SharedAnswerCount(gone.cluster))
+        after = Admission(1, 8, SharedAnswerCount(alive.cluster))
         held = await before.admit("alice")
         with pytest.raises(TooManyActive):
             await after.admit("alice")

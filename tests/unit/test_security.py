@@ -12,10 +12,10 @@ from pathlib import Path
 import jwt
 import pytest
 
-from parley import security
+from parley.accounts import throttle
+from parley.accounts.throttle import LoginThrottle
 from parley.security import (
     InvalidToken,
-    LoginThrottle,
     PasswordChecksBusy,
     PasswordHasher,
     TokenSigner,
@@ -39,7 +39,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(security.time, "monotonic", fake)
+    monkeypatch.setattr(throttle.time, "monotonic", fake)
     return fake
 
 

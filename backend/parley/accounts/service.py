@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from parley.accounts.throttle import Throttle
 from parley.db import Database, DatabaseError
 from parley.models import (
     API_KEY_PREFIX,
@@ -25,7 +26,6 @@ from parley.models import (
 from parley.security import (
     InvalidToken,
     PasswordHasher,
-    Throttle,
     TokenSigner,
     generate_api_key,
     hash_api_key,

@@ -15,10 +15,11 @@ Per conversation, Redis holds:
 
 And for the whole cluster: `parley:runs` (answer id -> its conversation and instance),
 `parley:i:{instance}` (the instance's lease, a key that expires unless renewed) and the
-pub/sub channel `parley:control` (stop a run, close sockets, on every instance). The limits
-that count across instances (limits.py): `parley:u:{user}:answers` (a user's answers in
-progress, ticket -> instance: those of an instance whose lease ended no longer count) and
-`parley:login:...` (the login throttle's failures in a window, sorted by Redis's clock).
+pub/sub channel `parley:control` (stop a run, close sockets, on every instance). The counts
+kept across instances: `parley:u:{user}:answers` (counters.py: a user's answers in progress,
+ticket -> instance: those of an instance whose lease ended no longer count) and
+`parley:login:...` (accounts/throttle.py: the login throttle's failures in a window, sorted by
+Redis's clock). connection.py is this instance's link to it all; registry.py owns it.
 
 A socket joining reads the stream first, then the database, and takes live entries that
 arrive meanwhile: whatever was trimmed before the stream was read is in the database read
@@ -28,9 +29,3 @@ When an instance dies its lease expires; within `run_lease_s + run_lease_s / 3` 
 finds its runs, saves each with all the text its stream holds as `interrupted`, and sends the
 run's `error` (code `interrupted`) to every socket.
 """
-
-from parley.cluster.counters import SharedAnswerCount, SharedLoginThrottle
-from parley.cluster.keys import check_reachable
-from parley.cluster.registry import SharedRegistry
-
-__all__ = ["SharedAnswerCount", "SharedLoginThrottle", "SharedRegistry", "check_reachable"]

@@ -7,15 +7,15 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import redis
 from pydantic import BaseModel
 
 from parley.chat.conversations.events import message_events
 from parley.chat.conversations.store import ChatStore
-from parley.chat.live.channels import SEQ_BLOCK, Channel, SeqReserver, Subscriber
-from parley.chat.live.run import Run
+from parley.chat.live.channels import SEQ_BLOCK, Channel, ChannelRun, SeqReserver, Subscriber
+from parley.cluster.connection import ClusterConnection
 from parley.cluster.keys import (
     READ_BLOCK_MS,
     READ_COUNT,
@@ -27,9 +27,6 @@ from parley.cluster.keys import (
 )
 from parley.models import Conversation
 from parley.protocol import ActiveRun, ReadyFrame
-
-if TYPE_CHECKING:
-    from parley.cluster.registry import SharedRegistry
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +49,7 @@ _Op = _Append | _RunEnded
 
 class SharedChannel(Channel):
     def __init__(
-        self, shared: SharedRegistry, conversation: Conversation, reserve: SeqReserver
+        self, cluster: ClusterConnection, conversation: Conversation, reserve: SeqReserver
     ) -> None:
         super().__init__(
             conversation.id,
@@ -61,7 +58,7 @@ class SharedChannel(Channel):
             conversation.seq_reserved,
             reserve,
         )
-        self._shared = shared
+        self._cluster = cluster
         self._allocated = self.last_seq  # the highest seq handed to this channel
         self._appended = self.last_seq  # the highest seq published (status frames follow it)
         self._outbox: list[_Op] = []
@@ -75,7 +72,7 @@ class SharedChannel(Channel):
     # ---------- seqs ----------
 
     async def reserve(self, count: int) -> None:
-        top = await self._shared.allocate(
+        top = await self._cluster.allocate(
             self.conversation_id, count, max(self.seq_reserved, self.last_seq)
         )
         self.last_seq, self._allocated = top - count, top
@@ -99,7 +96,7 @@ class SharedChannel(Channel):
             _Append(seq if isinstance(seq, int) else None, self._appended, frame.model_dump_json())
         )
 
-    def end_run(self, run: Run) -> None:
+    def end_run(self, run: ChannelRun) -> None:
         if run.message.end_seq is not None:
             self._queue(_RunEnded(run.message.id, run.message.end_seq))
         self._claimed = None
@@ -107,7 +104,7 @@ class SharedChannel(Channel):
     def _queue(self, op: _Op) -> None:
         self._outbox.append(op)
         if self._writer is None or self._writer.done():
-            self._writer = self._shared.keep(
+            self._writer = self._cluster.keep(
                 self._write(), f"events-{self.conversation_id}", writer=True
             )
 
@@ -116,13 +113,13 @@ class SharedChannel(Channel):
         (a run's last event and the end of its claim, say)."""
         while self._outbox:
             batch, self._outbox = self._outbox, []
-            async with self._shared.redis.pipeline(transaction=True) as pipe:
+            async with self._cluster.redis.pipeline(transaction=True) as pipe:
                 for op in batch:
                     if isinstance(op, _Append):
                         entry_id = f"{op.seq}-0" if op.seq is not None else f"{op.after_seq}-*"
                         pipe.xadd(events_key(self.conversation_id), {"f": op.text}, id=entry_id)
                     else:
-                        self._shared.queue_run_closed(
+                        self._cluster.queue_run_closed(
                             pipe, self.conversation_id, op.message_id, op.end_seq
                         )
                 try:
@@ -141,16 +138,16 @@ class SharedChannel(Channel):
             run_id=answer_id,
             message_id=answer_id,
             conversation_id=self.conversation_id,
-            instance_id=self._shared.instance_id,
+            instance_id=self._cluster.instance_id,
         )
-        won = await self._shared.claim(claim)
+        won = await self._cluster.claim(claim)
         if won:
             self._claimed = answer_id
         return won
 
     async def release_claim(self) -> None:
         if self._claimed is not None:
-            await self._shared.release(self.conversation_id, self._claimed)
+            await self._cluster.release(self.conversation_id, self._claimed)
             self._claimed = None
 
     # ---------- events in ----------
@@ -160,10 +157,10 @@ class SharedChannel(Channel):
         self._joining[subscriber] = held
         try:
             # The stream first, then the database: what was trimmed meanwhile is in the latter.
-            entries = await self._shared.entries(self.conversation_id)
+            entries = await self._cluster.entries(self.conversation_id)
             if self._reader is None or self._reader.done():
                 start = entries[-1][0] if entries else "0-0"
-                self._reader = self._shared.keep(
+                self._reader = self._cluster.keep(
                     self._read(start), f"fanout-{self.conversation_id}", writer=False
                 )
             missed = (
@@ -172,7 +169,7 @@ class SharedChannel(Channel):
                 else []
             )
             conversation = await store.conversation(self.owner_id, self.conversation_id)
-            claim = await self._shared.active_claim(self.conversation_id)
+            claim = await self._cluster.active_claim(self.conversation_id)
         finally:
             del self._joining[subscriber]
         streamed = [(seq, text) for entry_id, text in entries if (seq := entry_seq(entry_id))]
@@ -222,7 +219,7 @@ class SharedChannel(Channel):
         key = events_key(self.conversation_id)
         while self.subscribers or self._joining:
             try:
-                reply = await self._shared.redis.xread(
+                reply = await self._cluster.redis.xread(
                     {key: last_id}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
             except redis.RedisError as exc:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import redis
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 
 from parley.chat.conversations.events import CHUNK, THINKING, end_event
 from parley.chat.conversations.store import INTERRUPTED_MESSAGE, ChatStore
@@ -19,22 +17,19 @@ from parley.chat.live.channels import (
     SEQ_BLOCK,
     Channel,
     ChannelRegistry,
+    ChannelRun,
     Close,
     LiveState,
     SeqReserver,
     SocketMatch,
 )
-from parley.chat.live.run import Run
 from parley.cluster.channel import SharedChannel
+from parley.cluster.connection import ClusterConnection
 from parley.cluster.keys import (
-    ALLOCATE,
-    CLAIM,
     CONTROL_CHANNEL,
-    DRAIN_S,
     READ_BLOCK_MS,
     RETRY_S,
     RUNS_KEY,
-    STREAM_TTL_S,
     ControlMessage,
     Entry,
     RunClaim,
@@ -43,9 +38,8 @@ from parley.cluster.keys import (
     events_key,
     lease_key,
     run_key,
-    seq_key,
 )
-from parley.models import Conversation, Message, new_id
+from parley.models import Conversation, Message
 from parley.protocol import ChunkFrame, ThinkingFrame, server_frame_adapter
 
 log = logging.getLogger(__name__)
@@ -57,29 +51,15 @@ class SharedRegistry(ChannelRegistry):
 
     def __init__(self, url: str, store: ChatStore, lease_s: float) -> None:
         super().__init__()
-        self.url = url
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=True)
-        self.instance_id = new_id()
+        self.cluster = ClusterConnection(url)
+        self.redis = self.cluster.redis
+        self.instance_id = self.cluster.instance_id
         self._store = store
         self._lease_s = lease_s
-        self._allocate = self.redis.register_script(ALLOCATE)
-        self._claim = self.redis.register_script(CLAIM)
         self._tasks: list[asyncio.Task[None]] = []
-        # Channels' writers and readers, held here: a channel may be dropped before they end.
-        self._writers: set[asyncio.Task[None]] = set()
-        self._readers: set[asyncio.Task[None]] = set()
 
     def create(self, conversation: Conversation, reserve: SeqReserver) -> Channel:
-        return SharedChannel(self, conversation, reserve)
-
-    def keep(
-        self, work: Coroutine[Any, Any, None], name: str, *, writer: bool
-    ) -> asyncio.Task[None]:
-        held = self._writers if writer else self._readers
-        task = asyncio.create_task(work, name=name)
-        held.add(task)
-        task.add_done_callback(held.discard)
-        return task
+        return SharedChannel(self.cluster, conversation, reserve)
 
     # ---------- life cycle ----------
 
@@ -92,9 +72,7 @@ class SharedRegistry(ChannelRegistry):
         ]
 
     async def close(self) -> None:
-        if self._writers:
-            await asyncio.wait(set(self._writers), timeout=DRAIN_S)
-        tasks = [*self._tasks, *self._writers, *self._readers]
+        tasks = [*self._tasks, *await self.cluster.drain()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -122,42 +100,6 @@ class SharedRegistry(ChannelRegistry):
     async def _renew(self) -> None:
         await self.redis.set(lease_key(self.instance_id), "1", px=max(1, int(self._lease_s * 1000)))
 
-    # ---------- seqs and claims ----------
-
-    async def allocate(self, conversation_id: str, count: int, floor: int) -> int:
-        top = await self._allocate(keys=[seq_key(conversation_id)], args=[floor, count])
-        return int(cast(int, top))
-
-    async def claim(self, claim: RunClaim) -> bool:
-        won = await self._claim(
-            keys=[run_key(claim.conversation_id), RUNS_KEY],
-            args=[claim.model_dump_json(), claim.message_id, claim.model_dump_json()],
-        )
-        return bool(won)
-
-    async def release(self, conversation_id: str, message_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(run_key(conversation_id))
-            pipe.hdel(RUNS_KEY, message_id)
-            await pipe.execute()
-
-    def queue_run_closed(
-        self, pipe: Pipeline, conversation_id: str, message_id: str, end_seq: int
-    ) -> None:
-        """A run's claim ends and its stream is trimmed to its last event, in `pipe`."""
-        events = events_key(conversation_id)
-        pipe.delete(run_key(conversation_id))
-        pipe.hdel(RUNS_KEY, message_id)
-        pipe.xtrim(events, minid=f"{end_seq}-0", approximate=False)
-        pipe.expire(events, STREAM_TTL_S)
-
-    async def entries(self, conversation_id: str) -> list[Entry]:
-        return entries_of(await self.redis.xrange(events_key(conversation_id)))
-
-    async def active_claim(self, conversation_id: str) -> RunClaim | None:
-        raw = await self.redis.get(run_key(conversation_id))
-        return RunClaim.model_validate_json(raw) if raw else None
-
     async def live(self, conversation_ids: list[str]) -> dict[str, LiveState]:
         """A run on any instance (its claim) and the last seq any has published (the top of
         the stream: a status frame's entry `n-k` follows seq `n`), with this instance's own."""
@@ -183,7 +125,7 @@ class SharedRegistry(ChannelRegistry):
                 )
         return states
 
-    def run_ended(self, run: Run) -> None:
+    def run_ended(self, run: ChannelRun) -> None:
         if isinstance(run.channel, SharedChannel):
             run.channel.end_run(run)
         super().run_ended(run)
@@ -193,7 +135,7 @@ class SharedRegistry(ChannelRegistry):
     async def stop_run(self, conversation_id: str) -> bool:
         if await super().stop_run(conversation_id):
             return True
-        if await self.active_claim(conversation_id) is None:
+        if await self.cluster.active_claim(conversation_id) is None:
             return False
         await self._tell(ControlMessage(op="stop", conversation_id=conversation_id))
         return True
@@ -259,13 +201,13 @@ class SharedRegistry(ChannelRegistry):
         send its `error` to every socket."""
         message = await self._store.message(message_id)
         if message is None or message.status != "streaming":
-            await self.release(conversation_id, message_id)
+            await self.cluster.release(conversation_id, message_id)
             return
         events = events_key(conversation_id)
-        _catch_up(message, await self.entries(conversation_id))
+        _catch_up(message, await self.cluster.entries(conversation_id))
         conversation = await self._store.conversation_by_id(conversation_id)
         floor = max(conversation.seq_reserved, conversation.last_seq) if conversation else 0
-        message.end_seq = await self.allocate(conversation_id, 1, floor)
+        message.end_seq = await self.cluster.allocate(conversation_id, 1, floor)
         message.status = "interrupted"
         message.error_code = "interrupted"
         message.error_message = INTERRUPTED_MESSAGE
@@ -275,7 +217,7 @@ class SharedRegistry(ChannelRegistry):
             pipe.xadd(
                 events, {"f": end_event(message).model_dump_json()}, id=f"{message.end_seq}-0"
             )
-            self.queue_run_closed(pipe, conversation_id, message_id, message.end_seq)
+            self.cluster.queue_run_closed(pipe, conversation_id, message_id, message.end_seq)
             await pipe.execute()
 
 

@@ -16,16 +16,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from parley.chat.live.run import Run
-
 from parley.chat.conversations.events import message_events
 from parley.chat.conversations.store import ChatStore
-from parley.models import Conversation
+from parley.models import Conversation, Message
 from parley.protocol import ActiveRun, ReadyFrame
 
 log = logging.getLogger(__name__)
@@ -93,6 +90,22 @@ class LiveState:
     last_seq: int
 
 
+class ChannelRun(Protocol):
+    """What channels and their registries read of the run holding a conversation (live/run.py's
+    Run, which publishes through its channel: a protocol, so the two need not import each other)."""
+
+    channel: Channel
+    message: Message
+    done: bool
+
+    @property
+    def id(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+    async def wait(self, limit_s: float | None = None) -> None: ...
+
+
 class Channel:
     def __init__(
         self,
@@ -108,14 +121,14 @@ class Channel:
         self.seq_reserved = max(seq_reserved, last_seq)
         self.subscribers: set[Subscriber] = set()
         # The active run, or the last one until nobody is left to replay it to.
-        self.run: Run | None = None
+        self.run: ChannelRun | None = None
         # Serialises what changes the conversation's history: send, regenerate, connect.
         self.lock = asyncio.Lock()
         self.holders = 0
         self._reserve = reserve
 
     @property
-    def active_run(self) -> Run | None:
+    def active_run(self) -> ChannelRun | None:
         return self.run if self.run is not None and not self.run.done else None
 
     def seqs_needed(self, count: int) -> int:
@@ -213,7 +226,7 @@ class ChannelRegistry:
         await run.stop()
         return True
 
-    def run_ended(self, run: Run) -> None:
+    def run_ended(self, run: ChannelRun) -> None:
         self.release_if_idle(run.channel)
 
     async def close_sockets(self, matches: SocketMatch, close: Close) -> None:

@@ -77,6 +77,8 @@ class ChatService:
         self._observer = observer
         # This process's alone, or one that instances share (cluster/).
         self._channels = channels
+        # Runs not yet ended, for shutdown and telemetry.
+        self._runs: set[Run] = set()
 
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
@@ -338,6 +340,7 @@ class ChatService:
             observer=self._observer,
         )
         channel.run = run
+        self._runs.add(run)
         if accepted.user is not None:
             channel.publish(MessageFrame(seq=accepted.user.seq, message=to_public(accepted.user)))
         channel.publish(
@@ -348,6 +351,7 @@ class ChatService:
         run.start()
 
     def _run_done(self, run: Run) -> None:
+        self._runs.discard(run)
         self._channels.run_ended(run)
 
     async def stop(self, connection: Connection) -> None:
@@ -395,7 +399,7 @@ class ChatService:
         await self._channels.close()
 
     def active_runs(self) -> list[Run]:
-        return [run for c in self._channels.channels() if (run := c.active_run) is not None]
+        return [run for run in self._runs if not run.done]
 
     async def shutdown(self, grace_s: float) -> None:
         """Let runs finish for a moment, then save the rest as interrupted."""
