@@ -11,7 +11,6 @@ from parley.chat.prepare.prompts import (
     NO_RESULT,
     Prompt,
     PromptTooLong,
-    branch_to,
     build_prompt,
     history_turns,
 )
@@ -123,23 +122,6 @@ async def test_enable_thinking_false_closes_the_think_block_in_the_prompt() -> N
     assert text.endswith("<think>\n\n</think>\n\n")
     # The prompt was counted as rendered with the switch.
     assert prompt.tokens == engine(4096).count_tokens(text)
-
-
-def test_branch_to_follows_parents_and_leaves_siblings_out() -> None:
-    messages = [
-        message("u1", "user"),
-        message("a1", "assistant", "u1"),
-        message("u2", "user", "a1"),
-        message("a2-old", "assistant", "u2"),
-        message("a2-new", "assistant", "u2"),  # regenerated sibling
-        message("u3", "user", "a2-new"),
-    ]
-    assert [m.id for m in branch_to(messages, "u3")] == ["u1", "a1", "u2", "a2-new", "u3"]
-    assert [m.id for m in branch_to(messages, "a2-old")] == ["u1", "a1", "u2", "a2-old"]
-
-
-def test_branch_to_unknown_leaf_is_empty() -> None:
-    assert branch_to([message("u1", "user")], "missing") == []
 
 
 def test_history_turns_leave_thinking_out() -> None:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from parley.chat.conversations.events import message_events
+from parley.chat.conversations.tree import current_branch
 from parley.library.archive import imported_rows
 from parley.library.export_document import BadImport, ExportedConversation
-from parley.library.transfer import ImportLimits, branch_to_leaf, conversation_markdown, read_import
+from parley.library.transfer import ImportLimits, conversation_markdown, read_import
 from parley.models import Conversation, Message
 
 CHATGPT = Path(__file__).parents[1] / "data" / "chatgpt-conversations.json"
@@ -211,7 +212,7 @@ def test_markdown_shows_one_branch_with_thinking_folded() -> None:
         seq=3,
     )
     conversation.current_leaf_id = new.id
-    branch = branch_to_leaf([first, old, new], conversation.current_leaf_id)
+    branch = current_branch([first, old, new], conversation.current_leaf_id)
     markdown = conversation_markdown(conversation, branch)
     assert markdown.startswith("# Trip\n")
     assert "> Be brief." in markdown

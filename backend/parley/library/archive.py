@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from parley.chat.conversations.events import CHUNK, THINKING, TOOL_CALL, TOOL_RESULT
+from parley.chat.conversations.tree import current_branch
 from parley.db import Database
 from parley.library.export_document import (
     ExportDocument,
@@ -25,7 +26,6 @@ from parley.library.export_document import (
 from parley.library.search import SearchHit, SearchIndex
 from parley.library.transfer import (
     ImportLimits,
-    branch_to_leaf,
     conversation_markdown,
     exported_conversation,
     read_import,
@@ -258,7 +258,7 @@ class ArchiveService:
         if not found:
             raise ConversationMissing(conversation_id)
         conversation, messages, _ = found[0]
-        branch = branch_to_leaf(messages, conversation.current_leaf_id)
+        branch = current_branch(messages, conversation.current_leaf_id)
         return conversation, conversation_markdown(conversation, branch)
 
     async def import_file(self, owner_id: str, raw: bytes) -> list[str]:

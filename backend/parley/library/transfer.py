@@ -69,27 +69,6 @@ def exported_conversation(
     )
 
 
-# ---------- branches ----------
-
-
-def branch_to_leaf(messages: Sequence[Message], leaf_id: str | None) -> list[Message]:
-    """The messages from the root to `leaf_id` (or to the newest message), oldest first."""
-    if not messages:
-        return []
-    by_id = {message.id: message for message in messages}
-    current = by_id.get(leaf_id) if leaf_id else None
-    if current is None:
-        current = max(messages, key=lambda m: m.seq)
-    path: list[Message] = []
-    seen: set[str] = set()
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        path.append(current)
-        current = by_id.get(current.parent_id) if current.parent_id else None
-    path.reverse()
-    return path
-
-
 # ---------- Markdown ----------
 
 

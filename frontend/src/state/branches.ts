@@ -1,6 +1,8 @@
 // The conversation as a tree: every message names its parent, a user message may have several
 // versions (edits) and an answer several siblings (regenerations). One branch is shown at a
-// time: the path from the root to the current leaf. Pure functions over the message list.
+// time: the path from the root to the current leaf. Pure functions over the message list; the
+// backend walks the tree by the same rules (chat/conversations/tree.py), and both check them
+// against shared/conversation-tree.vectors.json.
 
 export interface TreeNode {
   id: string;
@@ -35,21 +37,39 @@ function newestChild<T extends TreeNode>(messages: readonly T[], parentId: strin
 }
 
 /**
- * The branch shown: the path from the root to `leafId`, then on along the newest replies (a
- * leaf chosen before its answer arrived still shows that answer). Without a known leaf, the
- * branch of the newest message.
+ * The messages from the root down to `id`, oldest first, siblings left out; [] for an unknown id.
+ * A missing parent ends the walk, and so does a parent already on the path (a loop).
  */
-export function branchTo<T extends TreeNode>(messages: readonly T[], leafId: string | null | undefined): T[] {
+export function pathTo<T extends TreeNode>(messages: readonly T[], id: string): T[] {
   const byId = new Map(messages.map((message) => [message.id, message]));
-  const start = (leafId && byId.get(leafId)) || newestMessage(messages);
-  if (!start) return [];
   const path: T[] = [];
   const seen = new Set<string>();
-  for (let node: T | undefined = start; node && !seen.has(node.id); node = byId.get(node.parentId ?? "")) {
+  for (
+    let node = byId.get(id);
+    node && !seen.has(node.id);
+    node = node.parentId ? byId.get(node.parentId) : undefined
+  ) {
     seen.add(node.id);
     path.unshift(node);
   }
-  for (let node = newestChild(messages, start.id); node && !seen.has(node.id); node = newestChild(messages, node.id)) {
+  return path;
+}
+
+/** The message `leafId` if it is one, else the newest message (for a conversation whose leaf is unknown). */
+export function currentLeaf<T extends TreeNode>(messages: readonly T[], leafId: string | null | undefined): T | null {
+  return (leafId ? messages.find((message) => message.id === leafId) : undefined) ?? newestMessage(messages);
+}
+
+/**
+ * The branch shown: the path from the root to the current leaf, then on along the newest replies
+ * (a leaf chosen before its answer arrived still shows that answer).
+ */
+export function branchTo<T extends TreeNode>(messages: readonly T[], leafId: string | null | undefined): T[] {
+  const leaf = currentLeaf(messages, leafId);
+  if (!leaf) return [];
+  const path = pathTo(messages, leaf.id);
+  const seen = new Set(path.map((message) => message.id));
+  for (let node = newestChild(messages, leaf.id); node && !seen.has(node.id); node = newestChild(messages, node.id)) {
     seen.add(node.id);
     path.push(node);
   }

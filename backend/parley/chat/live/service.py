@@ -13,7 +13,12 @@ from parley.chat.conversations.events import to_public
 from parley.chat.conversations.service import owned
 from parley.chat.conversations.store import ChatStore
 from parley.chat.conversations.titles import title_from_message
-from parley.chat.conversations.tree import BadBranch, parent_for_send, question_for_regenerate
+from parley.chat.conversations.tree import (
+    BadBranch,
+    branch_to,
+    parent_for_send,
+    question_for_regenerate,
+)
 from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
@@ -21,7 +26,7 @@ from parley.chat.metering import RunObserver
 from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
 from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
-from parley.chat.prepare.prompts import branch_to, history_turns
+from parley.chat.prepare.prompts import history_turns
 from parley.engine.selection.manager import EngineManager
 from parley.files.attachments import FileNotFound, FileStore
 from parley.files.attachments import public as public_file

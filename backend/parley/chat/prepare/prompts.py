@@ -19,18 +19,6 @@ class PromptTooLong(Exception):
     pass
 
 
-def branch_to(messages: Sequence[Message], leaf_id: str) -> list[Message]:
-    """The messages on the path from the root to `leaf_id`, oldest first (siblings left out)."""
-    by_id = {message.id: message for message in messages}
-    path: list[Message] = []
-    current = by_id.get(leaf_id)
-    while current is not None:
-        path.append(current)
-        current = by_id.get(current.parent_id) if current.parent_id else None
-    path.reverse()
-    return path
-
-
 def history_turns(
     branch: Sequence[Message], user_text: Callable[[Message], str] = lambda m: m.content
 ) -> list[ChatTurn]:
