@@ -14,7 +14,6 @@ from parley.chat.conversations.service import owned
 from parley.chat.conversations.store import ChatStore
 from parley.chat.conversations.titles import title_from_message
 from parley.chat.conversations.tree import (
-    BadBranch,
     branch_to,
     parent_for_send,
     question_for_regenerate,
@@ -28,7 +27,7 @@ from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import history_turns
 from parley.engine.selection.manager import EngineManager
-from parley.files.attachments import FileNotFound, FileStore
+from parley.files.attachments import FileStore
 from parley.files.attachments import public as public_file
 from parley.models import Conversation, Message, new_id
 from parley.protocol import (
@@ -189,15 +188,8 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            try:
-                parent = parent_for_send(
-                    history, conversation.current_leaf_id, parent_id, parent_given
-                )
-                files = await self._files.owned(connection.user_id, attachments)
-            except BadBranch as exc:
-                raise ChatRefused("bad_request", str(exc)) from exc
-            except FileNotFound as exc:
-                raise ChatRefused("bad_request", f"No such file: {exc}.") from exc
+            parent = parent_for_send(history, conversation.current_leaf_id, parent_id, parent_given)
+            files = await self._files.owned(connection.user_id, attachments)
             user = Message(
                 conversation_id=channel.conversation_id,
                 parent_id=parent,
@@ -219,12 +211,7 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            try:
-                question = question_for_regenerate(
-                    history, conversation.current_leaf_id, message_id
-                )
-            except BadBranch as exc:
-                raise ChatRefused("bad_request", str(exc)) from exc
+            question = question_for_regenerate(history, conversation.current_leaf_id, message_id)
             await self._start_run(channel, conversation, history, None, question.id, options)
 
     @staticmethod
