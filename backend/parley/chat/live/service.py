@@ -22,7 +22,7 @@ from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
 from parley.chat.metering import RunObserver
-from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
+from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import history_turns
@@ -231,14 +231,10 @@ class ChatService:
         parent_id: str,
         options: SendOptions,
     ) -> None:
-        try:
-            model = self._engines.resolve(conversation.model)
-        except ModelUnavailable as exc:
-            raise ChatRefused("model_unavailable", exc.message) from exc
-        try:
-            ticket = await self._admission.admit(conversation.owner_id)
-        except TooManyActive as exc:
-            raise ChatRefused("rate_limited", exc.message) from exc
+        # Raise as they are, so every transport answers them alike: ModelUnavailable for a
+        # model the server does not know, TooManyActive (with its Retry-After) past the cap.
+        model = self._engines.resolve(conversation.model)
+        ticket = await self._admission.admit(conversation.owner_id)
         answer_id = new_id()
         try:
             if not await channel.claim(answer_id):
@@ -363,7 +359,8 @@ class ChatService:
     ) -> AsyncIterator[AnswerEvent]:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
-        sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        sees the run too. Raises what `send` raises before the run starts: ConversationNotFound,
+        ChatRefused (e.g. `busy`), ModelUnavailable, TooManyActive."""
         # Checked before the conversation is looked up, as a socket checks it before sending.
         if (refusal := self._limits.overlong([content])) is not None:
             raise ChatRefused("too_long", refusal)
