@@ -27,6 +27,7 @@ from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
 from parley.protocol import (
+    HTTP_STATUS,
     AnswerEvent,
     AnswerTracker,
     AuthFrame,
@@ -36,6 +37,8 @@ from parley.protocol import (
     ConversationPublic,
     EndFrame,
     ErrorFrame,
+    ErrorKind,
+    ParleyError,
     ReadyFrame,
     SendFrame,
     SendOptions,
@@ -47,14 +50,25 @@ from parley.protocol import (
 DEFAULT_TIMEOUT_S = 60.0
 
 
-class ParleyError(Exception):
-    """The server refused a request; `code` is its snake_case reason."""
+# The kind of each HTTP status the server answers (the first kind where several share one).
+_STATUS_KINDS: dict[int, ErrorKind] = {}
+for _kind, _status in HTTP_STATUS.items():
+    _STATUS_KINDS.setdefault(_status, _kind)
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
+
+class RequestRefused(ParleyError):
+    """The server refused a request: the server's own ParleyError as it came over the wire,
+    with the HTTP `status` it answered (catch `ParleyError` for any of them)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, retry_after_s: int | None = None
+    ) -> None:
+        kind = _STATUS_KINDS.get(status, "internal")
+        super().__init__(message, code=code, kind=kind, retry_after_s=retry_after_s)
         self.status = status
-        self.code = code
-        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
 
 
 @dataclass
@@ -91,9 +105,13 @@ def _raise_for_status(response: httpx.Response) -> None:
         detail: Any = response.json().get("detail")
     except ValueError:
         detail = None
+    retry_after = response.headers.get("retry-after", "")
+    retry_after_s = int(retry_after) if retry_after.isdigit() else None
     if isinstance(detail, dict):
-        raise ParleyError(response.status_code, str(detail.get("code")), str(detail.get("message")))
-    raise ParleyError(response.status_code, "error", str(detail or response.text))
+        code, message = str(detail.get("code")), str(detail.get("message"))
+    else:
+        code, message = "error", str(detail or response.text)
+    raise RequestRefused(response.status_code, code, message, retry_after_s=retry_after_s)
 
 
 def _auth_frame(credential: str, after_seq: int | None) -> str:
@@ -111,9 +129,9 @@ def _send_frame(content: str, client_id: str, options: SendOptions | None) -> st
 def _ready(raw: str | bytes) -> ReadyFrame:
     frame = server_frame_adapter.validate_json(raw)
     if isinstance(frame, ErrorFrame):
-        raise ParleyError(400, frame.code, frame.message)
+        raise RequestRefused(400, frame.code, frame.message)
     if not isinstance(frame, ReadyFrame):
-        raise ParleyError(502, "protocol_error", f"expected ready, got {frame.type}")
+        raise RequestRefused(502, "protocol_error", f"expected ready, got {frame.type}")
     return frame
 
 
@@ -138,7 +156,7 @@ class _ClientBase:
 
     def _need_credential(self) -> str:
         if self.credential is None:
-            raise ParleyError(401, "not_authenticated", "log in or give an API key first")
+            raise RequestRefused(401, "not_authenticated", "log in or give an API key first")
         return self.credential
 
 
@@ -373,5 +391,6 @@ __all__ = [
     "ChatAnswer",
     "ParleyClient",
     "ParleyError",
+    "RequestRefused",
     "SendOptions",
 ]

@@ -17,6 +17,8 @@ from pathlib import Path
 import bcrypt
 import jwt
 
+from parley.protocol import ParleyError
+
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 # What the secret's fingerprint is the HMAC of: a fixed text, so it tells secrets apart
@@ -24,8 +26,16 @@ MIN_SECRET_BYTES = 32
 _FINGERPRINT_TEXT = b"parley secret fingerprint v1"
 
 
-class InvalidToken(Exception):
-    pass
+class InvalidToken(ParleyError):
+    """A token or API key that is bad, expired or revoked, or whose user is disabled;
+    `reason` says which, for the server's eyes only."""
+
+    default_code = "not_authenticated"
+    default_kind = "unauthenticated"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The token or API key is invalid, expired or revoked.")
+        self.reason = reason
 
 
 DEFAULT_BCRYPT_ROUNDS = 12
@@ -145,8 +155,17 @@ class TokenSigner:
         return TokenClaims(user_id=user_id, token_version=version, expires_at=expires_at)
 
 
-class PasswordChecksBusy(Exception):
+class PasswordChecksBusy(ParleyError):
     """More password checks are running or waiting than the server takes at once."""
+
+    default_code = "rate_limited"
+    default_kind = "rate_limited"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is checking too many passwords at once; try again in a moment.",
+            retry_after_s=1,
+        )
 
 
 class PasswordHasher:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.integration.compat_support import bearer, create_admin, create_key, register
+from tests.integration.ws import ChatSocket, new_user
 
 THINKING = "Let me think about that."
 
@@ -364,6 +365,35 @@ def test_model_not_loaded_is_503(server_factory: type[ServerProcess]) -> None:
         assert answer.json()["detail"]["code"] == "model_not_loaded"
     info = httpx.get(f"{server.base_url}/api/v1/model/info", headers=bearer(token)).json()
     assert info["is_loaded"] is False and info["state"] == "failed"
+
+
+async def test_past_the_cap_on_answers_every_chat_says_when_to_retry(
+    server_factory: type[ServerProcess],
+) -> None:
+    """Past PARLEY_MAX_ACTIVE_PER_USER, /chat answers 429 `rate_limited` with Retry-After,
+    with a conversation named or without."""
+    server = server_factory(
+        model="scripted", scripted_token_delay_s="0.2", max_active_per_user="1"
+    ).start()
+    user = new_user(server)
+    socket, _ = await ChatSocket.open(user, user.new_conversation())
+    await socket.say("a long enough answer to still be running " * 2)
+    await socket.until("start")
+    with user.http() as client:
+        refusals = [
+            client.post("/api/v1/chat", json={"message": "hi"}),
+            client.post(
+                "/api/v1/chat",
+                json={"conversation_id": user.new_conversation(), "message": "hi"},
+            ),
+        ]
+    await socket.send({"type": "stop"})
+    await socket.until("end")
+    await socket.close()
+    for refused in refusals:
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["detail"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) > 0
 
 
 # ---------- naming a conversation ----------

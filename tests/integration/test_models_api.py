@@ -154,8 +154,9 @@ async def test_a_model_gone_from_the_models_file_is_refused_alike_everywhere(
         openai = client.post("/v1/chat/completions", json=turn)
     assert simple.status_code == 404
     assert simple.json()["detail"] == {"code": "unknown_model", "message": expected}
-    assert in_conversation.status_code == 422
-    assert in_conversation.json()["detail"] == {"code": "model_unavailable", "message": expected}
+    # Naming a conversation changes nothing: the same status and body as without one.
+    assert in_conversation.status_code == 404
+    assert in_conversation.json()["detail"] == {"code": "unknown_model", "message": expected}
     assert openai.status_code == 404
     assert openai.json()["error"]["code"] == "model_not_found"
     assert openai.json()["error"]["message"] == expected

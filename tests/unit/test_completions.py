@@ -12,11 +12,9 @@ from parley.chat.completions import (
     CompletionRefused,
     CompletionRequest,
     CompletionService,
-    RateLimited,
     TooLarge,
-    UnknownModel,
 )
-from parley.chat.prepare.fairness import Admission
+from parley.chat.prepare.fairness import Admission, TooManyActive
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.request import GenerationOptions, prepare_generation
 from parley.config import Settings
@@ -24,7 +22,7 @@ from parley.engine.base import ChatTurn, EngineError
 from parley.engine.config import ScriptedConfig
 from parley.engine.scripted import ScriptedEngine
 from parley.engine.selection.manager import EngineManager
-from parley.protocol import Finished, Piece, Pieces
+from parley.protocol import Finished, ModelUnavailable, Piece, Pieces
 
 
 def joined(pieces: list[Piece], channel: str) -> str:
@@ -83,7 +81,7 @@ async def test_completion_service(tmp_path: Path) -> None:
     assert result.answer == "You said: ping" and result.thinking == "Let me think about that."
     assert isinstance(result.finish, Finished) and result.finish.usage.total_tokens > 0
 
-    with pytest.raises(UnknownModel):
+    with pytest.raises(ModelUnavailable):
         await service.prepare(
             CompletionRequest(turns=request.turns, model="nope"), await service.admit("u")
         )
@@ -101,7 +99,7 @@ async def test_completion_service(tmp_path: Path) -> None:
     # Every answer above, refused, done or failed, gave its user's place back.
     assert admission.active("u") == 0
     held = [await service.admit("u"), await service.admit("u")]
-    with pytest.raises(RateLimited) as limited:
+    with pytest.raises(TooManyActive) as limited:
         await service.admit("u")
     assert limited.value.code == "rate_limited" and held
     await engines.close()

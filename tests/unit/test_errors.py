@@ -8,30 +8,46 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from parley.accounts.service import (
+    AccountDisabled,
+    InvalidCredentials,
+    LastAdmin,
+    TooManyAttempts,
+    UsernameTaken,
+    UserNotFound,
+)
 from parley.api.errors import http_status, install_error_handlers
 from parley.chat.completions import (
     BadOptions,
     CompletionFailed,
     ModelNotLoaded,
-    RateLimited,
     TooLarge,
-    UnknownModel,
 )
 from parley.chat.conversations.store import BadCursor
+from parley.chat.conversations.tree import BadBranch
 from parley.chat.errors import ChatRefused, ConversationNotFound, ModelsBusy
 from parley.chat.live.run import RunFailed
 from parley.chat.prepare.fairness import TooManyActive
 from parley.chat.prepare.tool_limits import ToolsRefused
+from parley.client import RequestRefused
 from parley.engine.base import EngineError
+from parley.files.attachments import FileNotFound, UnsupportedFile
+from parley.library.export_document import BadImport
+from parley.library.search import BadQuery
 from parley.protocol import ErrorKind, ModelUnavailable, ParleyError
 from parley.realtime.socket import error_frame
+from parley.security import InvalidToken, PasswordChecksBusy
 
 # (kind, HTTP status, socket code): the one translation, read off the contract.
 TRANSLATIONS = [
     ("invalid", 422, "bad_request"),
     ("malformed", 400, "bad_request"),
+    ("unauthenticated", 401, "bad_request"),
+    ("forbidden", 403, "bad_request"),
     ("too_large", 413, "too_long"),
+    ("unsupported", 415, "bad_request"),
     ("not_found", 404, "bad_request"),
+    ("conflict", 409, "bad_request"),
     ("busy", 409, "busy"),
     ("rate_limited", 429, "rate_limited"),
     ("unavailable", 503, "model_unavailable"),
@@ -68,11 +84,9 @@ def test_a_socket_code_of_its_own_is_kept() -> None:
         (ChatRefused("model_unavailable", "x"), 422, "model_unavailable"),
         (ConversationNotFound("c1"), 404, "conversation_not_found"),
         (BadCursor(), 422, "bad_cursor"),
-        (UnknownModel("unknown_model", "x"), 404, "unknown_model"),
         (ModelNotLoaded("model_not_loaded", "x"), 503, "model_not_loaded"),
         (BadOptions("max_tokens_too_large", "x"), 422, "max_tokens_too_large"),
         (TooLarge("too_many_messages", "x"), 413, "too_many_messages"),
-        (RateLimited("rate_limited", "x", retry_after_s=5), 429, "rate_limited"),
         (TooManyActive(4), 429, "rate_limited"),
         (ModelsBusy("x"), 409, "model_unavailable"),
         (CompletionFailed("x"), 502, "generation_failed"),
@@ -81,6 +95,19 @@ def test_a_socket_code_of_its_own_is_kept() -> None:
         (ModelUnavailable("x", code="unknown_model"), 404, "unknown_model"),
         (ModelUnavailable("x"), 503, "model_failed"),
         (ToolsRefused("unmatched_tool_call_id", "x", "messages"), 400, "unmatched_tool_call_id"),
+        (UsernameTaken(), 409, "username_taken"),
+        (InvalidCredentials(), 401, "invalid_credentials"),
+        (TooManyAttempts(30), 429, "too_many_attempts"),
+        (AccountDisabled(), 403, "account_disabled"),
+        (UserNotFound(), 404, "user_not_found"),
+        (LastAdmin(), 409, "last_admin"),
+        (PasswordChecksBusy(), 429, "rate_limited"),
+        (InvalidToken("revoked"), 401, "not_authenticated"),
+        (UnsupportedFile("x"), 415, "unsupported_file"),
+        (FileNotFound("f1"), 404, "file_not_found"),
+        (BadImport("x"), 422, "bad_import"),
+        (BadQuery("x"), 422, "bad_query"),
+        (BadBranch("x"), 422, "bad_request"),
     ],
 )
 def test_domain_errors_are_parley_errors(error: ParleyError, status: int, code: str) -> None:
@@ -97,6 +124,18 @@ def client() -> TestClient:
     async def loading() -> None:
         raise ModelNotLoaded("model_not_loaded", "Still loading.", retry_after_s=5)
 
+    @app.get("/api/failed")
+    async def failed() -> None:
+        raise ModelUnavailable("The model 'x' failed to load: no weights.")
+
+    @app.get("/api/login")
+    async def login() -> None:
+        raise TooManyAttempts(30)
+
+    @app.get("/api/me")
+    async def me() -> None:
+        raise InvalidToken("signature mismatch")
+
     @app.get("/v1/tools")
     async def tools() -> None:
         raise ToolsRefused("invalid_tool_choice", "No such function.", "tool_choice")
@@ -104,7 +143,7 @@ def client() -> TestClient:
     @app.get("/api/v1/unknown")
     @app.get("/v1/unknown")
     async def unknown() -> None:
-        raise UnknownModel("unknown_model", "No model named 'x'.")
+        raise ModelUnavailable("No model named 'x'.", code="unknown_model")
 
     return TestClient(app)
 
@@ -148,3 +187,41 @@ def test_the_openai_body_names_the_field_at_fault(client: TestClient) -> None:
         "param": "tool_choice",
         "code": "invalid_tool_choice",
     }
+
+
+def test_a_model_the_server_does_not_know_is_model_unavailable_on_a_socket() -> None:
+    frame = error_frame(ModelUnavailable("No model named 'x'.", code="unknown_model"))
+    assert (frame.code, frame.message) == ("model_unavailable", "No model named 'x'.")
+    assert error_frame(ModelUnavailable("It failed.")).code == "model_unavailable"
+    assert error_frame(TooManyActive(4)).code == "rate_limited"
+
+
+def test_http_clients_know_a_failed_model_as_not_loaded(client: TestClient) -> None:
+    answer = client.get("/api/failed")
+    assert answer.status_code == 503
+    assert answer.json()["detail"]["code"] == "model_not_loaded"
+
+
+def test_account_errors_carry_their_headers(client: TestClient) -> None:
+    throttled = client.get("/api/login")
+    assert throttled.status_code == 429 and throttled.headers["retry-after"] == "30"
+    assert throttled.json()["detail"] == {
+        "code": "too_many_attempts",
+        "message": "Too many failed logins; try again in 30 seconds.",
+    }
+    refused = client.get("/api/me")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert refused.json()["detail"]["code"] == "not_authenticated"
+    # What the server knows of the token stays with it.
+    assert "signature" not in refused.text
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(401, "unauthenticated"), (404, "not_found"), (409, "conflict"), (429, "rate_limited")],
+)
+def test_the_client_raises_the_servers_error_class(status: int, kind: ErrorKind) -> None:
+    refused = RequestRefused(status, "some_code", "Nope.", retry_after_s=3)
+    assert isinstance(refused, ParleyError)
+    assert (refused.kind, refused.code, refused.retry_after_s) == (kind, "some_code", 3)
+    assert str(refused) == f"{status} some_code: Nope."

@@ -23,6 +23,7 @@ from parley.models import (
     UserCreate,
     utcnow,
 )
+from parley.protocol import ParleyError
 from parley.security import (
     InvalidToken,
     PasswordHasher,
@@ -36,30 +37,59 @@ from parley.security import (
 TOKENS_PURPOSE = "tokens"
 
 
-class UsernameTaken(Exception):
-    pass
+class UsernameTaken(ParleyError):
+    default_code = "username_taken"
+    default_kind = "conflict"
+
+    def __init__(self) -> None:
+        super().__init__("That username is taken.")
 
 
-class InvalidCredentials(Exception):
-    pass
+class InvalidCredentials(ParleyError):
+    """The same for an unknown user and a wrong password."""
+
+    default_code = "invalid_credentials"
+    default_kind = "unauthenticated"
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
 
 
-class TooManyAttempts(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
+class TooManyAttempts(ParleyError):
+    default_code = "too_many_attempts"
+    default_kind = "rate_limited"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"Too many failed logins; try again in {retry_after_s} seconds.",
+            retry_after_s=retry_after_s,
+        )
 
 
-class AccountDisabled(Exception):
-    pass
+class AccountDisabled(ParleyError):
+    default_code = "account_disabled"
+    default_kind = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled.")
 
 
-class UserNotFound(Exception):
-    pass
+class UserNotFound(ParleyError):
+    default_code = "user_not_found"
+    default_kind = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such user.")
 
 
-class LastAdmin(Exception):
+class LastAdmin(ParleyError):
     """The change would leave no enabled administrator."""
+
+    default_code = "last_admin"
+    default_kind = "conflict"
+
+    def __init__(self) -> None:
+        super().__init__("At least one enabled administrator must remain.")
 
 
 class SecretMismatch(DatabaseError):
@@ -138,7 +168,7 @@ class AccountService:
                 select(User).where(func.lower(User.username) == data.username.lower())
             ).first()
             if taken is not None:
-                raise UsernameTaken(data.username)
+                raise UsernameTaken()
             user = User(username=data.username, password_hash=password_hash, is_admin=is_admin)
             session.add(user)
             session.flush()
@@ -147,7 +177,7 @@ class AccountService:
         try:
             return await self._db.write(work)
         except IntegrityError as exc:
-            raise UsernameTaken(data.username) from exc
+            raise UsernameTaken() from exc
 
     async def login(self, username: str, password: str, address: str) -> IssuedToken:
         """Raises TooManyAttempts, InvalidCredentials, AccountDisabled (only to whoever knows
@@ -289,7 +319,7 @@ class AccountService:
         def work(session: Session) -> User:
             user = session.get(User, user_id)
             if user is None:
-                raise UserNotFound(user_id)
+                raise UserNotFound()
             was_serving_admin = user.is_admin and not user.disabled
             if changes.disabled is not None:
                 if changes.disabled and not user.disabled:

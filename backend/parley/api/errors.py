@@ -16,8 +16,9 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
-from parley.protocol import ErrorKind, ParleyError
+from parley.protocol import HTTP_STATUS, ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +47,15 @@ _STATUS_CODES = {
 }
 
 
-_KIND_STATUS: dict[ErrorKind, int] = {
-    "invalid": 422,
-    "malformed": 400,
-    "too_large": 413,
-    "not_found": 404,
-    "busy": 409,
-    "rate_limited": 429,
-    "unavailable": 503,
-    "failed": 502,
-    "internal": 500,
-}
-
+# A model that failed to load is `model_not_loaded` to HTTP clients, as one still loading
+# is (docs/api.md); the engine and the socket call it `model_failed` / `model_unavailable`.
+_HTTP_CODES = {"model_failed": "model_not_loaded"}
 # Where OpenAI's clients expect their own name for a code.
-_OPENAI_CODES = {"unknown_model": "model_not_found"}
+_OPENAI_CODES = {**_HTTP_CODES, "unknown_model": "model_not_found"}
 
 
 def http_status(error: ParleyError) -> int:
-    return _KIND_STATUS[error.kind]
+    return HTTP_STATUS[error.kind]
 
 
 _OPENAI_ERROR_TYPES = {
@@ -110,6 +102,15 @@ def _error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def _headers(error: ParleyError) -> dict[str, str]:
+    headers = {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    if error.kind == "unauthenticated":
+        headers["WWW-Authenticate"] = "Bearer"
+    return headers
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -122,13 +123,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ParleyError)
     async def domain_error(request: Request, exc: ParleyError) -> JSONResponse:
-        code = exc.code
-        if is_openai_path(request.url.path):
-            code = _OPENAI_CODES.get(code, code)
-        headers = None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
+        codes = _OPENAI_CODES if is_openai_path(request.url.path) else _HTTP_CODES
+        code = codes.get(exc.code, exc.code)
         return _error_response(
-            request, http_status(exc), code, exc.message, headers, param=exc.param
+            request, http_status(exc), code, exc.message, _headers(exc), param=exc.param
         )
+
+    @app.exception_handler(MultiPartException)
+    async def unreadable_upload(request: Request, exc: MultiPartException) -> JSONResponse:
+        message = f"The multipart body cannot be read: {exc.message}"
+        return _error_response(request, 422, "missing_file", message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartParser
 
 from parley.api.errors import ApiError
 
@@ -78,10 +78,8 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
             yield chunk
 
     parser = MultiPartParser(request.headers, counted(), max_files=1, max_fields=8)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise ApiError(422, "missing_file", f"The multipart body cannot be read: {exc}") from exc
+    # A body that cannot be parsed raises MultiPartException: 422 `missing_file` (api/errors.py).
+    form = await parser.parse()
     try:
         field = form.get("file")
         if not isinstance(field, UploadFile):

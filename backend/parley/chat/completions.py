@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from parley.chat.metering import RunObserver, TokenMeter
-from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
+from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import PromptTooLong
 from parley.chat.prepare.request import GenerationOptions, PreparedGeneration, prepare_generation
@@ -51,10 +51,6 @@ class CompletionRefused(ParleyError):
         super().__init__(message, code=code, retry_after_s=retry_after_s)
 
 
-class UnknownModel(CompletionRefused):
-    default_kind = "not_found"
-
-
 class ModelNotLoaded(CompletionRefused):
     default_kind = "unavailable"
 
@@ -69,17 +65,17 @@ class TooLarge(CompletionRefused):
     default_kind = "too_large"
 
 
-class RateLimited(CompletionRefused):
-    """The user has as many answers in progress as one may have at once."""
-
-    default_kind = "rate_limited"
-
-
 class CompletionFailed(ParleyError):
-    """The engine failed while answering; the message is safe to show."""
+    """The answer failed once it was under way (the transports above cannot tell engine
+    errors apart); the message is safe to show. An engine error keeps its code and kind:
+    `model_unavailable` (unavailable) where a remote could not take the answer."""
 
     default_code = "generation_failed"
     default_kind = "failed"
+
+    @classmethod
+    def of(cls, error: EngineError) -> CompletionFailed:
+        return cls(error.message, code=error.code, kind=error.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +157,9 @@ class CompletionService:
             raise BadOptions("too_long", refusal)
 
     def _ready_model(self, model: str | None) -> str:
-        """The model's id if it can answer now or after an on-demand load."""
-        try:
-            model_id = self._engines.resolve(model)
-        except ModelUnavailable as exc:
-            raise UnknownModel(exc.code, exc.message) from exc
+        """The model's id if it can answer now or after an on-demand load; raises
+        ModelUnavailable (`unknown_model`) for a model the server does not know."""
+        model_id = self._engines.resolve(model)
         status = self._engines.status(model_id)
         if status.state == "loading":
             raise ModelNotLoaded(
@@ -188,17 +182,15 @@ class CompletionService:
         check_tool_request(request.tools, request.tool_choice, request.turns)
 
     async def admit(self, user_id: str) -> Ticket:
-        """A place among the user's answers in progress; raises RateLimited beyond the cap.
+        """A place among the user's answers in progress; raises TooManyActive beyond the cap.
         Each `prepare` given the ticket takes one use of it (see Ticket.share)."""
-        try:
-            return await self._admission.admit(user_id)
-        except TooManyActive as exc:
-            raise RateLimited(exc.code, exc.message, retry_after_s=exc.retry_after_s) from exc
+        return await self._admission.admit(user_id)
 
     async def prepare(self, request: CompletionRequest, ticket: Ticket) -> PendingCompletion:
         """Check the bounds, the model and the options, and render the prompt, before anything
-        is sent back; raises CompletionRefused or ToolsRefused (having released its use of the
-        ticket)."""
+        is sent back; raises CompletionRefused, ModelUnavailable (unknown, failed to load, or no
+        room without unloading a model that is answering) or ToolsRefused (having released its
+        use of the ticket)."""
         try:
             self._check_bounds(request)
             model_id = self._ready_model(request.model)
@@ -210,12 +202,7 @@ class CompletionService:
     async def _prepare(
         self, request: CompletionRequest, model_id: str, ticket: Ticket
     ) -> PendingCompletion:
-        try:
-            engine = await self._engines.acquire(model_id)
-        except ModelUnavailable as exc:
-            # Loading it would unload a model that is answering: say so; else it cannot load.
-            code = exc.code if exc.code == "model_unavailable" else "model_not_loaded"
-            raise ModelNotLoaded(code, exc.message) from exc
+        engine = await self._engines.acquire(model_id)
         context = engine.card.context_length
         max_tokens = request.options.max_tokens
         if max_tokens is not None and max_tokens > context:
@@ -260,11 +247,7 @@ class CompletionService:
                                 meter.tokens(event.usage.completion_tokens, timed=False)
                             yield event
         except EngineError as exc:
-            if exc.kind == "unavailable":
-                raise CompletionFailed(
-                    exc.message, code="model_unavailable", kind="unavailable"
-                ) from exc
-            raise CompletionFailed(exc.message) from exc
+            raise CompletionFailed.of(exc) from exc
         except ModelUnavailable as exc:
             raise CompletionFailed(exc.message) from exc
         finally:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from parley.db import Database
 from parley.models import StoredFile
-from parley.protocol import AttachmentPublic
+from parley.protocol import AttachmentPublic, ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,22 @@ NAME_MAX = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class UnsupportedFile(ValueError):
+class UnsupportedFile(ParleyError):
     """A file Parley does not read; the message says why, for the user."""
 
+    default_code = "unsupported_file"
+    default_kind = "unsupported"
 
-class FileNotFound(LookupError):
-    pass
+
+class FileNotFound(ParleyError):
+    """A file that is not the caller's answers exactly like a missing one."""
+
+    default_code = "file_not_found"
+    default_kind = "not_found"
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__("No such file.")
+        self.file_id = file_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from parley.chat.conversations.events import CHUNK, THINKING, TOOL_CALL, TOOL_RESULT
 from parley.chat.conversations.tree import current_branch
+from parley.chat.errors import ConversationNotFound
 from parley.db import Database
 from parley.library.export_document import (
     ExportDocument,
@@ -32,10 +33,6 @@ from parley.library.transfer import (
     tree_order,
 )
 from parley.models import Conversation, Message, StoredFile, new_id, utcnow
-
-
-class ConversationMissing(LookupError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +234,10 @@ class ArchiveService:
         return await self._index.search(owner_id, query, limit)
 
     async def export(self, owner_id: str, conversation_id: str | None = None) -> ExportDocument:
-        """One conversation (ConversationMissing if it is not the caller's) or all of them."""
+        """One conversation (ConversationNotFound if it is not the caller's) or all of them."""
         found = await self._store.conversations_with_messages(owner_id, conversation_id)
         if conversation_id is not None and not found:
-            raise ConversationMissing(conversation_id)
+            raise ConversationNotFound(conversation_id)
         return ExportDocument(
             exported_at=utcnow(),
             conversations=[
@@ -256,7 +253,7 @@ class ArchiveService:
     async def markdown(self, owner_id: str, conversation_id: str) -> tuple[Conversation, str]:
         found = await self._store.conversations_with_messages(owner_id, conversation_id)
         if not found:
-            raise ConversationMissing(conversation_id)
+            raise ConversationNotFound(conversation_id)
         conversation, messages, _ = found[0]
         branch = current_branch(messages, conversation.current_leaf_id)
         return conversation, conversation_markdown(conversation, branch)

@@ -7,15 +7,18 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from parley.protocol import MessageRole, MessageStatus, ToolCallRecord, Usage
+from parley.protocol import MessageRole, MessageStatus, ParleyError, ToolCallRecord, Usage
 from parley.protocol.conversations import DEFAULT_TITLE, SYSTEM_PROMPT_MAX, TITLE_MAX
 
 EXPORT_FORMAT = "parley.export"
 ID_MAX = 200
 
 
-class BadImport(ValueError):
+class BadImport(ParleyError):
     """A file that is not an export Parley reads; the message says why, for the user."""
+
+    default_code = "bad_import"
+    default_kind = "invalid"
 
 
 class _Exported(BaseModel):

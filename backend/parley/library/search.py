@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from parley.db import Database
 from parley.models import Conversation, Message
+from parley.protocol import ParleyError
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 10
@@ -34,8 +35,9 @@ SNIPPET_CHARS = 160
 _TITLE_WEIGHT, _BODY_WEIGHT = 2.0, 1.0
 
 
-class BadQuery(ValueError):
-    pass
+class BadQuery(ParleyError):
+    default_code = "bad_query"
+    default_kind = "invalid"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,14 @@ from parley.protocol.conversations import (
     ConversationPage,
     ConversationPublic,
 )
-from parley.protocol.errors import ErrorCode, ErrorKind, ModelUnavailable, ParleyError
+from parley.protocol.errors import (
+    HTTP_STATUS,
+    ErrorCode,
+    ErrorKind,
+    ModelUnavailable,
+    ParleyError,
+    socket_code,
+)
 from parley.protocol.frames import (
     ActiveRun,
     AnswerEvent,
@@ -71,6 +78,7 @@ from parley.protocol.progress import (
 from parley.protocol.tools import ToolPublic, ToolServerState, ToolServerStatus, ToolsPublic
 
 __all__ = [
+    "HTTP_STATUS",
     "ActiveRun",
     "AnswerEvent",
     "AnswerProgress",
@@ -135,4 +143,5 @@ __all__ = [
     "client_frame_adapter",
     "protocol_schema_json",
     "server_frame_adapter",
+    "socket_code",
 ]

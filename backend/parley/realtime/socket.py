@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import time
-from typing import get_args
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -24,7 +23,6 @@ from parley.protocol import (
     AuthFrame,
     ErrorCode,
     ErrorFrame,
-    ErrorKind,
     ParleyError,
     PingFrame,
     PongFrame,
@@ -32,6 +30,7 @@ from parley.protocol import (
     SendFrame,
     StopFrame,
     client_frame_adapter,
+    socket_code,
 )
 from parley.security import InvalidToken
 
@@ -80,25 +79,8 @@ class RateLimiter:
         return True
 
 
-# A socket's error frames carry the contract's codes; an error whose own code is not one of
-# them is answered with its kind's.
-_SOCKET_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
-_KIND_CODES: dict[ErrorKind, ErrorCode] = {
-    "invalid": "bad_request",
-    "malformed": "bad_request",
-    "too_large": "too_long",
-    "not_found": "bad_request",
-    "busy": "busy",
-    "rate_limited": "rate_limited",
-    "unavailable": "model_unavailable",
-    "failed": "generation_failed",
-    "internal": "internal_error",
-}
-
-
 def error_frame(error: ParleyError) -> ErrorFrame:
-    code = error.code if error.code in _SOCKET_CODES else _KIND_CODES[error.kind]
-    return ErrorFrame.model_validate({"code": code, "message": error.message})
+    return ErrorFrame(code=socket_code(error), message=error.message)
 
 
 def _error(code: ErrorCode, message: str) -> str:

@@ -8,9 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from parley.accounts.service import LastAdmin, UserNotFound
 from parley.api.deps import AccountsDep, AdminUser, ChatDep, HostDep
-from parley.api.errors import ApiError, not_found
 from parley.models import UserAdminUpdate, UserPublic
 from parley.protocol import ModelStatus
 from parley.telemetry import HostResources
@@ -39,14 +37,7 @@ async def update_user(
     user_id: str, changes: UserAdminUpdate, _admin: AdminUser, accounts: AccountsDep, chat: ChatDep
 ) -> Any:
     """Disabling stops the user's tokens and keys at once and closes their sockets (4401)."""
-    try:
-        user = await accounts.update_user(user_id, changes)
-    except UserNotFound as exc:
-        raise not_found("user") from exc
-    except LastAdmin as exc:
-        raise ApiError(
-            409, "last_admin", "At least one enabled administrator must remain."
-        ) from exc
+    user = await accounts.update_user(user_id, changes)
     if user.disabled:
         await chat.disconnect_user(user.id)
     return user

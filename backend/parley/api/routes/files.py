@@ -5,9 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from parley.api.deps import CurrentUser, FilesDep, SettingsDep
-from parley.api.errors import ApiError, not_found
 from parley.api.uploads import MEGABYTE, multipart_file_body, read_upload
-from parley.files.attachments import FileNotFound, UnsupportedFile
 from parley.protocol import AttachmentPublic
 
 router = APIRouter(prefix="/api/files", tags=["files"])
@@ -30,15 +28,9 @@ async def upload_file(
     request: Request, user: CurrentUser, files: FilesDep, settings: SettingsDep
 ) -> AttachmentPublic:
     upload = await read_upload(request, int(settings.max_upload_mb * MEGABYTE))
-    try:
-        return await files.upload(user.id, upload.name, upload.content_type, upload.data)
-    except UnsupportedFile as exc:
-        raise ApiError(415, "unsupported_file", str(exc)) from exc
+    return await files.upload(user.id, upload.name, upload.content_type, upload.data)
 
 
 @router.get("/{file_id}", response_model=AttachmentPublic)
 async def get_file(file_id: str, user: CurrentUser, files: FilesDep) -> AttachmentPublic:
-    try:
-        return await files.get(user.id, file_id)
-    except FileNotFound as exc:
-        raise not_found("file") from exc
+    return await files.get(user.id, file_id)

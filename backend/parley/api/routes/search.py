@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from parley.api.deps import ArchiveDep, CurrentUser
-from parley.api.errors import ApiError
-from parley.library.search import MAX_QUERY_CHARS, BadQuery
+from parley.library.search import MAX_QUERY_CHARS
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
@@ -43,9 +42,6 @@ async def search(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResults:
-    try:
-        hits = await archive.search(user.id, q, limit)
-    except BadQuery as exc:
-        raise ApiError(422, "bad_query", str(exc)) from exc
+    hits = await archive.search(user.id, q, limit)
     items = [SearchItem.model_validate(hit, from_attributes=True) for hit in hits]
     return SearchResults(items=items)

@@ -10,10 +10,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from parley.api.deps import ArchiveDep, CurrentUser
-from parley.api.errors import ApiError, not_found
 from parley.api.uploads import multipart_file_body, read_upload
-from parley.library.archive import ConversationMissing
-from parley.library.export_document import BadImport, ExportDocument
+from parley.library.export_document import ExportDocument
 from parley.models import utcnow
 
 router = APIRouter(tags=["export and import"])
@@ -58,17 +56,14 @@ async def export_conversation(
     archive: ArchiveDep,
     format: Annotated[Literal["json", "markdown"], Query()] = "json",
 ) -> Response:
-    try:
-        if format == "markdown":
-            conversation, markdown = await archive.markdown(user.id, conversation_id)
-            return Response(
-                markdown,
-                media_type="text/markdown; charset=utf-8",
-                headers=_attachment(f"{conversation.title}.md"),
-            )
-        document = await archive.export(user.id, conversation_id)
-    except ConversationMissing as exc:
-        raise not_found() from exc
+    if format == "markdown":
+        conversation, markdown = await archive.markdown(user.id, conversation_id)
+        return Response(
+            markdown,
+            media_type="text/markdown; charset=utf-8",
+            headers=_attachment(f"{conversation.title}.md"),
+        )
+    document = await archive.export(user.id, conversation_id)
     return _json_response(document, f"{document.conversations[0].title}.json")
 
 
@@ -99,8 +94,5 @@ async def import_conversations(
     request: Request, user: CurrentUser, archive: ArchiveDep
 ) -> ImportResult:
     upload = await read_upload(request, archive.limits.max_bytes)
-    try:
-        ids = await archive.import_file(user.id, upload.data)
-    except BadImport as exc:
-        raise ApiError(422, "bad_import", str(exc)) from exc
+    ids = await archive.import_file(user.id, upload.data)
     return ImportResult(imported=len(ids), conversation_ids=ids)

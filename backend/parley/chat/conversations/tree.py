@@ -15,10 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parley.models import Message
+from parley.protocol import ParleyError
 
 
-class BadBranch(ValueError):
+class BadBranch(ParleyError):
     """A parent or message id that does not fit; the message says why, for the user."""
+
+    default_code = "bad_request"
+    default_kind = "invalid"
 
 
 def branch_to(messages: Sequence[Message], message_id: str) -> list[Message]:

@@ -25,8 +25,8 @@ from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import AttachedText, fit_question
 from parley.chat.prepare.prompts import PromptTooLong
 from parley.chat.prepare.request import GenerationOptions, prepare_generation
-from parley.engine.base import ChatTurn, Engine, EngineError
-from parley.engine.selection.manager import EngineManager, ModelUnavailable
+from parley.engine.base import ChatTurn, Engine
+from parley.engine.selection.manager import EngineManager
 from parley.models import Message
 from parley.protocol import (
     ChunkFrame,
@@ -43,6 +43,7 @@ from parley.protocol import (
     ToolCallMade,
     ToolSpec,
     Usage,
+    socket_code,
 )
 from parley.tools import ToolRegistry
 
@@ -76,7 +77,8 @@ RunPhase = Literal["queued", "prefill", "decoding"]
 
 
 class RunFailed(ParleyError):
-    """A run that ended in an error; its answer ends with an error frame of `code`."""
+    """A run that ended in an error of the run's own; its answer ends with an error frame of
+    `code` (as it does for any ParleyError, with the code `socket_code` gives it)."""
 
     default_kind = "failed"
 
@@ -166,8 +168,10 @@ class Run:
         try:
             finish = await self._generate()
             await self._complete(finish)
-        except RunFailed as failure:
-            await self._fail(failure.code, failure.message)
+        except ParleyError as error:
+            # The model could not load or take the answer, the engine failed, the prompt
+            # cannot fit: the answer ends with the error's code as a socket would say it.
+            await self._fail(socket_code(error), error.message)
         except Exception:
             log.exception("run %s failed", self.id)
             await self._fail("internal_error", "The answer failed because of a server error.")
@@ -190,10 +194,7 @@ class Run:
         if not acquire.done():
             acquire.cancel()
             return None
-        try:
-            return acquire.result()
-        except ModelUnavailable as exc:
-            raise RunFailed("model_unavailable", exc.message) from exc
+        return acquire.result()
 
     async def _generate(self) -> Finished:
         async with contextlib.AsyncExitStack() as held:
@@ -279,12 +280,6 @@ class Run:
                     self._set_status(StatusFrame(state="queued", position=event.position))
                 elif isinstance(event, Prefilling):
                     self._set_status(StatusFrame(state="prefill"))
-        except EngineError as exc:
-            # A remote that could not take the answer is unavailable; anything else failed.
-            code: ErrorCode = (
-                "model_unavailable" if exc.kind == "unavailable" else "generation_failed"
-            )
-            raise RunFailed(code, exc.message) from exc
         finally:
             await stream.aclose()
         if finished is None and self._stop_requested.is_set():  # stopped while in line

@@ -14,7 +14,6 @@ from parley.chat.conversations.service import owned
 from parley.chat.conversations.store import ChatStore
 from parley.chat.conversations.titles import title_from_message
 from parley.chat.conversations.tree import (
-    BadBranch,
     branch_to,
     parent_for_send,
     question_for_regenerate,
@@ -23,12 +22,12 @@ from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
 from parley.chat.metering import RunObserver
-from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
+from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import history_turns
 from parley.engine.selection.manager import EngineManager
-from parley.files.attachments import FileNotFound, FileStore
+from parley.files.attachments import FileStore
 from parley.files.attachments import public as public_file
 from parley.models import Conversation, Message, new_id
 from parley.protocol import (
@@ -189,15 +188,8 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            try:
-                parent = parent_for_send(
-                    history, conversation.current_leaf_id, parent_id, parent_given
-                )
-                files = await self._files.owned(connection.user_id, attachments)
-            except BadBranch as exc:
-                raise ChatRefused("bad_request", str(exc)) from exc
-            except FileNotFound as exc:
-                raise ChatRefused("bad_request", f"No such file: {exc}.") from exc
+            parent = parent_for_send(history, conversation.current_leaf_id, parent_id, parent_given)
+            files = await self._files.owned(connection.user_id, attachments)
             user = Message(
                 conversation_id=channel.conversation_id,
                 parent_id=parent,
@@ -219,12 +211,7 @@ class ChatService:
                 raise ChatRefused("busy", "An answer is still being generated.")
             conversation = await owned(self._store, connection.user_id, channel.conversation_id)
             history = await self._store.messages(channel.conversation_id)
-            try:
-                question = question_for_regenerate(
-                    history, conversation.current_leaf_id, message_id
-                )
-            except BadBranch as exc:
-                raise ChatRefused("bad_request", str(exc)) from exc
+            question = question_for_regenerate(history, conversation.current_leaf_id, message_id)
             await self._start_run(channel, conversation, history, None, question.id, options)
 
     @staticmethod
@@ -244,14 +231,10 @@ class ChatService:
         parent_id: str,
         options: SendOptions,
     ) -> None:
-        try:
-            model = self._engines.resolve(conversation.model)
-        except ModelUnavailable as exc:
-            raise ChatRefused("model_unavailable", exc.message) from exc
-        try:
-            ticket = await self._admission.admit(conversation.owner_id)
-        except TooManyActive as exc:
-            raise ChatRefused("rate_limited", exc.message) from exc
+        # Raise as they are, so every transport answers them alike: ModelUnavailable for a
+        # model the server does not know, TooManyActive (with its Retry-After) past the cap.
+        model = self._engines.resolve(conversation.model)
+        ticket = await self._admission.admit(conversation.owner_id)
         answer_id = new_id()
         try:
             if not await channel.claim(answer_id):
@@ -376,7 +359,8 @@ class ChatService:
     ) -> AsyncIterator[AnswerEvent]:
         """Send a message to a conversation as a socket would, and follow its answer (which
         `tracker` adds up): the message is stored, and every socket open on the conversation
-        sees the run too. Raises ConversationNotFound, or ChatRefused (e.g. `busy`)."""
+        sees the run too. Raises what `send` raises before the run starts: ConversationNotFound,
+        ChatRefused (e.g. `busy`), ModelUnavailable, TooManyActive."""
         # Checked before the conversation is looked up, as a socket checks it before sending.
         if (refusal := self._limits.overlong([content])) is not None:
             raise ChatRefused("too_long", refusal)
