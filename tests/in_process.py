@@ -81,7 +81,6 @@ class InProcessApp:
         return created.id
 
 
-
 def settings_for(data_dir: Path, database_url: str, **settings: Any) -> Settings:
     return Settings(
         data_dir=data_dir,
@@ -96,9 +95,9 @@ def settings_for(data_dir: Path, database_url: str, **settings: Any) -> Settings
 
 
 @asynccontextmanager
-async def running_app(data_dir: Path, database_url: str, **settings: Any) -> AsyncIterator[
-    InProcessApp
-]:
+async def running_app(
+    data_dir: Path, database_url: str, **settings: Any
+) -> AsyncIterator[InProcessApp]:
     """The app with its lifespan entered (runs recovered, engines and tools started) and left."""
     app = create_app(settings_for(data_dir, database_url, **settings))
     async with app.router.lifespan_context(app):

@@ -215,9 +215,7 @@ async def test_logging_out_closes_the_users_sockets(parley: InProcessApp) -> Non
     assert bystander.subscriber.queue.empty()
 
 
-async def test_shutdown_saves_a_cut_answer_as_interrupted(
-    tmp_path: Path, db_url: str
-) -> None:
+async def test_shutdown_saves_a_cut_answer_as_interrupted(tmp_path: Path, db_url: str) -> None:
     async with running_app(
         tmp_path, db_url, scripted_first_token_delay_s=3600.0, shutdown_grace_s=0.0
     ) as app:

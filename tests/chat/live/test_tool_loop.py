@@ -100,9 +100,7 @@ async def test_a_call_runs_on_the_server_and_its_result_goes_back_to_the_model(
     assert "".join(c.content for c in of(frames, ChunkFrame)) == "Adding.tool said: 5"
     assert isinstance(frames[-1], EndFrame) and frames[-1].finish_reason == "stop"
 
-    answer = (await parley.conversations.conversation_detail(user_id, conversation_id)).messages[
-        -1
-    ]
+    answer = (await parley.conversations.conversation_detail(user_id, conversation_id)).messages[-1]
     (record,) = answer.tool_calls
     assert (record.call_id, record.result, record.is_error) == (made.call_id, "5", False)
     assert record.content_offset == len("Adding.")
@@ -134,8 +132,6 @@ async def test_stop_during_a_call_cancels_it_and_leaves_its_result_empty(
     )
     assert of(frames, ToolResultFrame) == []
     assert isinstance(frames[-1], EndFrame) and frames[-1].finish_reason == "cancelled"
-    answer = (await parley.conversations.conversation_detail(user_id, conversation_id)).messages[
-        -1
-    ]
+    answer = (await parley.conversations.conversation_detail(user_id, conversation_id)).messages[-1]
     (record,) = answer.tool_calls
     assert record.result is None and answer.status == "cancelled"
