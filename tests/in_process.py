@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class User:
 class InProcessApp:
     app: FastAPI
     settings: Settings
+    # Closed before the app stops, as a server's sockets are.
+    connections: list[Connection] = field(default_factory=list)
 
     @property
     def chat(self) -> ChatService:
@@ -68,6 +70,14 @@ class InProcessApp:
             transport=httpx.ASGITransport(app=self.app), base_url="http://parley", headers=headers
         )
 
+    async def connect(
+        self, user: User, conversation_id: str, after_seq: int | None = None
+    ) -> Connection:
+        """A socket's subscription to the conversation (its first frame is `ready`)."""
+        connection = await self.chat.connect(user.id, conversation_id, after_seq)
+        self.connections.append(connection)
+        return connection
+
     async def new_user(self) -> User:
         user = await self.accounts.register(
             UserCreate(username=unique_username(), password=PASSWORD)
@@ -82,16 +92,14 @@ class InProcessApp:
 
 
 def settings_for(data_dir: Path, database_url: str, **settings: Any) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        model="scripted",
-        secret_key="in-process-" + "0" * 32,
+    defaults: dict[str, Any] = {
+        "model": "scripted",
+        "secret_key": "in-process-" + "0" * 32,
         # The lowest bcrypt cost: the tests make many accounts.
-        bcrypt_rounds=4,
-        scripted_token_delay_s=0.0,
-        **settings,
-    )
+        "bcrypt_rounds": 4,
+        "scripted_token_delay_s": 0.0,
+    }
+    return Settings(data_dir=data_dir, database_url=database_url, **(defaults | settings))
 
 
 @asynccontextmanager
@@ -101,7 +109,12 @@ async def running_app(
     """The app with its lifespan entered (runs recovered, engines and tools started) and left."""
     app = create_app(settings_for(data_dir, database_url, **settings))
     async with app.router.lifespan_context(app):
-        yield InProcessApp(app, app.state.settings)
+        running = InProcessApp(app, app.state.settings)
+        try:
+            yield running
+        finally:
+            for connection in running.connections:
+                running.chat.disconnect(connection)
 
 
 async def next_frame(connection: Connection) -> ServerFrame:

@@ -54,7 +54,7 @@ async def slow(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InProc
 
 
 async def joined(parley: InProcessApp, user: User, conversation_id: str) -> Connection:
-    connection = await parley.chat.connect(user.id, conversation_id, after_seq=None)
+    connection = await parley.connect(user, conversation_id)
     assert isinstance(await next_frame(connection), ReadyFrame)
     return connection
 
@@ -98,7 +98,7 @@ async def test_send_streams_the_answer_stores_it_and_replays_it_exactly(
     assert detail.conversation.last_seq == end.seq
     assert detail.conversation.title == "hello there"
 
-    again = await parley.chat.connect(user.id, conversation_id, after_seq=0)
+    again = await parley.connect(user, conversation_id, after_seq=0)
     ready = await next_frame(again)
     assert isinstance(ready, ReadyFrame) and ready.last_seq == end.seq and not ready.active_run
     assert await frames_until(again, "end") == live
@@ -192,7 +192,7 @@ async def test_a_second_send_while_answering_is_busy_and_stop_cancels(slow: InPr
     with pytest.raises(ChatRefused) as busy:
         await slow.chat.send(connection, "and now?", "c-2", OPTIONS)
     assert busy.value.code == "busy"
-    late = await slow.chat.connect(user.id, conversation_id, after_seq=None)
+    late = await slow.connect(user, conversation_id)
     ready = await next_frame(late)
     assert isinstance(ready, ReadyFrame) and ready.active_run is not None
     assert ready.active_run.message_id == start.message_id

@@ -72,7 +72,7 @@ async def run_with_tools(
     async with parley.client(user.token) as client:
         picked = await client.patch(f"/api/conversations/{conversation_id}", json={"tools": tools})
     assert picked.status_code == 200, picked.text
-    connection = await parley.chat.connect(user.id, conversation_id, after_seq=None)
+    connection = await parley.connect(user, conversation_id)
     await next_frame(connection)
     await parley.chat.send(connection, message, "c-1", OPTIONS)
     frames = await frames_until(connection, until, "error")
