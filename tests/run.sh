@@ -51,7 +51,7 @@ run_pytest --ignore=tests/e2e "$@"
 # contract suites (whose queries differ between the databases too) against two instances on
 # it and one Redis, behind nginx.
 say "Python tests on PostgreSQL: the store, search, imports, files, two instances"
-run_pytest --db postgresql tests/unit/test_db.py tests/unit/test_search.py \
+run_pytest --db postgresql tests/test_db.py tests/library/test_search.py \
   tests/integration/test_transfer_api.py tests/integration/test_files_api.py tests/cluster "$@"
 say "Python tests through nginx in front of two instances (PostgreSQL, Redis)"
 run_pytest --front cluster --db postgresql tests/integration/test_realtime.py \

@@ -102,19 +102,26 @@ async def test_one_users_48_completions_leave_room_for_another_user(
     flooder, other = token_for(server), token_for(server)
     body = {"model": "scripted", "messages": [{"role": "user", "content": "flood " * 20}]}
 
+    # Set by the first refusal: the flooder's answers then fill their cap.
+    flood_in = asyncio.Event()
+
     async def flood() -> list[httpx.Response]:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, timeout=120, limits=httpx.Limits(max_connections=48)
-        ) as client:
-            return await asyncio.gather(
-                *(
-                    client.post("/v1/chat/completions", json=body, headers=bearer(flooder))
-                    for _ in range(48)
-                )
-            )
+        async def one(client: httpx.AsyncClient) -> httpx.Response:
+            response = await client.post("/v1/chat/completions", json=body, headers=bearer(flooder))
+            if response.status_code == 429:
+                flood_in.set()
+            return response
+
+        try:
+            async with httpx.AsyncClient(
+                base_url=server.base_url, timeout=120, limits=httpx.Limits(max_connections=48)
+            ) as client:
+                return await asyncio.gather(*(one(client) for _ in range(48)))
+        finally:
+            flood_in.set()  # never leave the other user waiting on a flood that failed
 
     async def first_token_s() -> float:
-        await asyncio.sleep(0.3)  # the flood is in by now
+        await flood_in.wait()
         started = time.monotonic()
         async with (
             httpx.AsyncClient(base_url=server.base_url, timeout=60) as client,

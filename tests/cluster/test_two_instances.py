@@ -141,6 +141,17 @@ async def test_a_killed_mid_answer_is_interrupted_by_b(pair: Pair) -> None:
     await on_b.close()
 
 
+async def accepted_or_busy(socket: ChatSocket, client_id: str) -> bool:
+    """Whether the socket's send was accepted (its message came back) or refused as busy."""
+    while True:
+        frame = await socket.next()
+        if frame["type"] == "error" and frame.get("seq") is None:
+            assert frame["code"] == "busy", frame
+            return False
+        if frame["type"] == "message" and frame["message"]["client_id"] == client_id:
+            return True
+
+
 async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair) -> None:
     """A bounded stress loop: both instances send at once, round after round; every event
     any socket sees has a seq of its own, and the stored messages agree."""
@@ -153,11 +164,14 @@ async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair
     rounds = 0
     while rounds < 8 and time.monotonic() < deadline:
         rounds += 1
-        await asyncio.gather(on_a.say(f"a{rounds}"), on_b.say(f"b{rounds}"))
-        # One wins the conversation, the other is busy (or both run, one after the other).
-        await watcher.until("end")
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)
+        sent = await asyncio.gather(on_a.say(f"a{rounds}"), on_b.say(f"b{rounds}"))
+        # One wins the conversation, the other is busy (or both run, one after the other):
+        # the watcher sees an end for each send its sender saw accepted.
+        accepted = await asyncio.gather(
+            accepted_or_busy(on_a, sent[0]), accepted_or_busy(on_b, sent[1])
+        )
+        for _ in range(sum(accepted)):
+            await watcher.until("end")
     numbers = seqs(watcher.received)
     assert numbers == sorted(set(numbers)), "strictly increasing, never shared"
     messages = on(user, pair).conversation(conversation_id)["messages"]

@@ -259,7 +259,8 @@ async def test_a_file_too_big_for_the_context_is_cut_with_a_note(
     after = await send(socket, "And now?")
     await socket.close()
     # Most of the context holds the file's beginning; the room for the answer is kept (the
-    # echo of the whole turn does not fit it). The note itself: tests/unit/test_file_prompts.py.
+    # echo of the whole turn does not fit it). The note itself:
+    # tests/chat/prepare/test_file_prompts.py.
     end = end_of(frames)
     assert 200 < end["usage"]["prompt_tokens"] <= 300 - 75
     assert end["finish_reason"] == "length"

@@ -73,12 +73,16 @@ async def test_reconnect_with_after_seq_rebuilds_the_exact_text(
     user = new_user(server)
     conversation_id = user.new_conversation()
     socket, _ = await ChatSocket.open(user, conversation_id)
+    # Stays on: it tells when the run has gone on past what the closed socket saw.
+    watcher, _ = await ChatSocket.open(user, conversation_id)
     await socket.say("please resume me in the middle of this answer")
     seen = await socket.until("chunk")
     seen += [await socket.next(), await socket.next()]
     await socket.close()
     last_seen = max(seqs(seen))
-    await asyncio.sleep(0.3)  # the run goes on meanwhile
+    while max(seqs(watcher.received), default=0) < last_seen + 3:
+        await watcher.next()
+    await watcher.close()
 
     socket, ready = await ChatSocket.open(user, conversation_id, after_seq=last_seen)
     assert ready["active_run"] is not None

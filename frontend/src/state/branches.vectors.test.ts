@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-// The cases the backend's tests read too (tests/unit/test_tree.py).
+// The cases the backend's tests read too (tests/chat/conversations/test_tree.py).
 import raw from "../../../shared/conversation-tree.vectors.json?raw";
 import { branchTo, currentLeaf, newestLeafUnder, pathTo, siblingsOf, type TreeNode } from "./branches";
 

@@ -9,7 +9,7 @@ included), kept in step with titles and messages by triggers. Its rows are numbe
 `search_docs`, an ordinary table, so the index never depends on the rowids of `messages`,
 which VACUUM and table copies may renumber. A later migration that copies `conversations` or
 `messages` (a batch alter that cannot be done in place) drops these triggers: it must create
-them again (`tests/unit/test_search.py` checks they are there after every migration).
+them again (`tests/library/test_search.py` checks they are there after every migration).
 
 On PostgreSQL the index is pg_trgm's: trigram GIN indexes on titles and message texts, which
 serve the search's case-insensitive substring match (ILIKE) with no table or trigger of its
