@@ -27,6 +27,7 @@ from parley.cluster.channel import SharedChannel
 from parley.cluster.connection import ClusterConnection
 from parley.cluster.keys import (
     CONTROL_CHANNEL,
+    DRAIN_S,
     READ_BLOCK_MS,
     RETRY_S,
     RUNS_KEY,
@@ -75,7 +76,13 @@ class SharedRegistry(ChannelRegistry):
         tasks = [*self._tasks, *await self.cluster.drain()]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Bounded: redis-py can lose a cancel that lands inside a blocking XREAD (redis-py
+        # #2028), leaving a reader looping; the connection's close below ends it.
+        if tasks:
+            done, _ = await asyncio.wait(tasks, timeout=DRAIN_S)
+            for task in done:
+                if not task.cancelled() and (error := task.exception()) is not None:
+                    log.debug("cluster task %s ended with %r", task.get_name(), error)
         with contextlib.suppress(redis.RedisError):
             await self.redis.delete(lease_key(self.instance_id))
         await self.redis.aclose()
