@@ -1,7 +1,7 @@
 """Who may join a model's batch, and when: slots, a KV budget and queue positions. Torch-free.
 
 Every engine that runs its own decode loop (transformers, llama.cpp) puts requests through one
-`AdmissionQueue`: callers submit and cancel from any thread; the loop thread asks `next_turn`
+`BatchQueue`: callers submit and cancel from any thread; the loop thread asks `next_turn`
 between steps for the requests to start and the ids to cancel.
 """
 
@@ -21,7 +21,7 @@ S = TypeVar("S", bound=SequenceState)
 
 
 @dataclass(frozen=True, slots=True)
-class SchedulerLimits:
+class BatchLimits:
     max_sequences: int
     # Prompt plus answer tokens reserved by admitted requests together; one request is always
     # admitted when nothing else runs, whatever its size.
@@ -32,7 +32,7 @@ class SchedulerLimits:
 def admissible(
     waiting_kv_tokens: Sequence[int],
     active_kv_tokens: Sequence[int],
-    limits: SchedulerLimits,
+    limits: BatchLimits,
 ) -> int:
     """How many of the waiting requests (their KV needs, in queue order) may start now.
 
@@ -59,8 +59,8 @@ class Turn(Generic[S]):
     cancelled: set[str] = field(default_factory=set)
 
 
-class AdmissionQueue(Generic[S]):
-    def __init__(self, limits: SchedulerLimits) -> None:
+class BatchQueue(Generic[S]):
+    def __init__(self, limits: BatchLimits) -> None:
         self.limits = limits
         self._wake = threading.Condition()
         self._waiting: deque[S] = deque()

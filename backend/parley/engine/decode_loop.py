@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Generic
 
 from parley.engine.base import EngineError
-from parley.engine.batch_queue import AdmissionQueue, S, SchedulerLimits
+from parley.engine.batch_queue import BatchLimits, BatchQueue, S
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ IDLE_PREFILL_TOKENS = 4096
 
 
 class DecodeLoop(ABC, Generic[S]):
-    def __init__(self, limits: SchedulerLimits, name: str) -> None:
+    def __init__(self, limits: BatchLimits, name: str) -> None:
         self.limits = limits
-        self._queue: AdmissionQueue[S] = AdmissionQueue(limits)
+        self._queue: BatchQueue[S] = BatchQueue(limits)
         self._thread = threading.Thread(target=self._run, name=f"decode-{name}", daemon=True)
 
     def start(self) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.base import ModelCard
-from parley.engine.batch_queue import SchedulerLimits
+from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
@@ -139,7 +139,7 @@ def load_llamacpp_engine(
         sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
         kv_per_token = _kv_bytes_per_token(model)
         pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
-        limits = SchedulerLimits(
+        limits = BatchLimits(
             max_sequences=sequences,
             kv_token_budget=pool,
             prefill_chunk_tokens=config.prefill_chunk_tokens,
@@ -187,7 +187,7 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         context: Any,
         template: str,
         card: ModelCard,
-        limits: SchedulerLimits,
+        limits: BatchLimits,
         batch_tokens: int,
     ) -> None:
         self._model = model
