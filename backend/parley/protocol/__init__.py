@@ -52,7 +52,6 @@ from parley.protocol.messages import (
 from parley.protocol.models import EngineKind, ModelState, ModelStatus
 from parley.protocol.progress import (
     AnswerProgress,
-    Channel,
     ChatTurn,
     Finished,
     FinishReason,
@@ -62,6 +61,7 @@ from parley.protocol.progress import (
     Prefilling,
     Queued,
     Role,
+    TextChannel,
     ToolCall,
     ToolCallMade,
     ToolChoice,
@@ -77,7 +77,6 @@ __all__ = [
     "AnswerTracker",
     "AttachmentPublic",
     "AuthFrame",
-    "Channel",
     "ChatAnswer",
     "ChatTurn",
     "ChunkFrame",
@@ -118,6 +117,7 @@ __all__ = [
     "StartFrame",
     "StatusFrame",
     "StopFrame",
+    "TextChannel",
     "ThinkingFrame",
     "Timings",
     "ToolCall",
