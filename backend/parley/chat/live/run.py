@@ -203,7 +203,7 @@ class Run:
         if engine is None:
             return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
-        options = GenerationOptions.chosen_in(self._plan.options)
+        options = GenerationOptions.from_send(self._plan.options)
         try:
             turns = await fit_question(
                 engine,
