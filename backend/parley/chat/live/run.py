@@ -20,7 +20,7 @@ from parley.chat.conversations.events import CHUNK, THINKING, end_event
 from parley.chat.conversations.store import ChatStore
 from parley.chat.live.channels import Channel
 from parley.chat.live.tool_loop import RunTools
-from parley.chat.metering import RunObserver, RunReport, TokenMeter
+from parley.chat.metering import GenerationObserver, RunReport, TokenMeter
 from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import AttachedText, fit_question
 from parley.chat.prepare.prompts import PromptTooLong
@@ -99,7 +99,7 @@ class Run:
         ticket: Ticket,
         config: RunConfig,
         on_done: Callable[[Run], None],
-        observer: RunObserver | None = None,
+        observer: GenerationObserver | None = None,
     ) -> None:
         self.channel = channel
         self.message = message
@@ -165,7 +165,7 @@ class Run:
         ]
         try:
             finish = await self._generate()
-            await self._complete(finish)
+            await self._finish(finish)
         except RunFailed as failure:
             await self._fail(failure.code, failure.message)
         except Exception:
@@ -319,7 +319,7 @@ class Run:
 
     # ---------- endings: saved first, then sent ----------
 
-    async def _complete(self, result: Finished) -> None:
+    async def _finish(self, result: Finished) -> None:
         finish, usage = result.finish_reason, result.usage
         if self._interrupted:
             await self._fail("interrupted", "The server stopped before this answer finished.")

@@ -22,7 +22,7 @@ from parley.chat.conversations.tree import (
 from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
-from parley.chat.metering import RunObserver
+from parley.chat.metering import GenerationObserver
 from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
 from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
@@ -70,7 +70,7 @@ class ChatService:
         files: FileStore,
         tools: ToolRegistry,
         channels: ChannelRegistry,
-        observer: RunObserver | None = None,
+        observer: GenerationObserver | None = None,
     ) -> None:
         self._limits = limits
         self._tools = tools
