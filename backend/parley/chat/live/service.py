@@ -1,6 +1,6 @@
 """The chat service: a conversation's sockets and runs (send, regenerate, stop, the answer a
 REST caller follows) and the models, for every transport; conversations themselves are
-conversations.py's."""
+conversations/service.py's."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The GGUF file is read as it is (no conversion, its own quantization), the prompt is rendered
 with the model's chat template (from the GGUF, or the one the models file names) by the same
-Jinja renderer transformers uses, and generation runs in `LlamaLoop` (llamacpp_loop.py): every
+Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
 conversation of the model decoded together in one llama_batch.
 """
 
@@ -106,7 +106,7 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     params.kv_unified = False
     # Flash attention: at 32 streams a step takes ~25% less than with attention as matrix
     # products, which compute every stream over at least 256 cells, used or not. Its other
-    # kernels round otherwise; llamacpp_loop.py keeps batches off them.
+    # kernels round otherwise; loop.py keeps batches off them.
     params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
