@@ -47,13 +47,13 @@ class DecodeLoop(ABC, Generic[S]):
     # ---- the loop thread ----
 
     def _run(self) -> None:
-        while (turn := self._queue.next_turn(self.active())) is not None:
-            self.admit(turn.admitted)
-            if turn.cancelled:
+        while (changes := self._queue.next_changes(self.active())) is not None:
+            self.admit(changes.admitted)
+            if changes.cancelled:
                 for sequence in self.active():
-                    if sequence.request_id in turn.cancelled:
+                    if sequence.request_id in changes.cancelled:
                         sequence.finish("cancelled")
-                self.remove({s for s in self.active() if s.request_id in turn.cancelled})
+                self.remove({s for s in self.active() if s.request_id in changes.cancelled})
             try:
                 self.step()
             except Exception as exc:
