@@ -1,4 +1,4 @@
-"""Passwords, tokens, the signing secret and the login throttle."""
+"""Passwords, tokens and the signing secret (the login throttle is accounts/throttle.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Admission without a model: slots, the KV budget, queue positions, cancel and close."""
+"""The batch queue without a model: slots, the KV budget, queue positions, cancel and close."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from parley.engine.base import EngineError, SamplingParams
-from parley.engine.batch_queue import AdmissionQueue, SchedulerLimits, admissible
+from parley.engine.batch_queue import BatchLimits, BatchQueue, admissible
 from parley.engine.sequence import SequenceState
 from parley.protocol import Finished, Prefilling, Queued, Usage
 
@@ -32,7 +32,7 @@ def sequence(
     return state, events
 
 
-LIMITS = SchedulerLimits(max_sequences=2, kv_token_budget=100)
+LIMITS = BatchLimits(max_sequences=2, kv_token_budget=100)
 
 
 def test_admission_stops_at_the_slot_limit() -> None:
@@ -41,7 +41,7 @@ def test_admission_stops_at_the_slot_limit() -> None:
 
 
 def test_admission_stops_at_the_kv_budget_first_come_first_served() -> None:
-    limits = SchedulerLimits(max_sequences=8, kv_token_budget=100)
+    limits = BatchLimits(max_sequences=8, kv_token_budget=100)
     assert admissible([60, 30, 20], [], limits) == 2
     # The head of the queue does not fit: the small one behind it waits too.
     assert admissible([60, 5], [50], limits) == 0
@@ -53,90 +53,90 @@ def test_one_request_is_admitted_alone_whatever_its_size() -> None:
 
 
 def test_admitted_requests_hear_prefilling_and_the_rest_their_positions() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+    queue: BatchQueue[SequenceState] = BatchQueue(LIMITS)
     made = [sequence(f"r{i}") for i in range(4)]
     for state, _ in made:
         queue.submit(state)
-    turn = queue.next_turn([])
-    assert turn is not None
-    assert [s.request_id for s in turn.admitted] == ["r0", "r1"]
+    changes = queue.next_changes([])
+    assert changes is not None
+    assert [s.request_id for s in changes.admitted] == ["r0", "r1"]
     assert made[0][1] == [Prefilling(3)]
     assert made[2][1] == [Queued(1)] and made[3][1] == [Queued(2)]
     # With both slots taken, nothing more starts and nobody hears again.
-    turn = queue.next_turn(turn.admitted)
-    assert turn is not None and turn.admitted == []
+    changes = queue.next_changes(changes.admitted)
+    assert changes is not None and changes.admitted == []
     assert made[2][1] == [Queued(1)]
 
 
 def test_a_queued_request_cancelled_ends_at_once_and_those_behind_move_up() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    queue: BatchQueue[SequenceState] = BatchQueue(BatchLimits(1, 100))
     running, _ = sequence("running")
     queue.submit(running)
-    assert queue.next_turn([]) is not None
+    assert queue.next_changes([]) is not None
     (first, first_events), (second, second_events) = sequence("a"), sequence("b")
     queue.submit(first)
     queue.submit(second)
-    turn = queue.next_turn([running])
-    assert turn is not None and turn.admitted == []
+    changes = queue.next_changes([running])
+    assert changes is not None and changes.admitted == []
     assert second_events == [Queued(2)]
     queue.cancel("a")
     assert first_events == [Queued(1), Finished("cancelled", Usage(3, 0))]
     assert second_events == [Queued(2), Queued(1)]
 
 
-def test_cancelling_an_admitted_request_reaches_the_loop_at_its_next_turn() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+def test_cancelling_an_admitted_request_reaches_the_loop_before_its_next_step() -> None:
+    queue: BatchQueue[SequenceState] = BatchQueue(LIMITS)
     state, events = sequence("r")
     queue.submit(state)
-    assert queue.next_turn([]) is not None
+    assert queue.next_changes([]) is not None
     queue.cancel("r")
-    turn = queue.next_turn([state])
-    assert turn is not None and turn.cancelled == {"r"}
+    changes = queue.next_changes([state])
+    assert changes is not None and changes.cancelled == {"r"}
     # Ending it is the loop's job: the queue did not touch it.
     assert events == [Prefilling(3)]
 
 
 def test_a_slot_freed_admits_the_next_in_line() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    queue: BatchQueue[SequenceState] = BatchQueue(BatchLimits(1, 100))
     (first, _), (second, second_events) = sequence("a"), sequence("b")
     queue.submit(first)
     queue.submit(second)
-    assert queue.next_turn([]) is not None
-    turn = queue.next_turn([])  # "a" has left
-    assert turn is not None and turn.admitted == [second]
+    assert queue.next_changes([]) is not None
+    changes = queue.next_changes([])  # "a" has left
+    assert changes is not None and changes.admitted == [second]
     assert second_events == [Queued(1), Prefilling(3)]
 
 
 def test_the_kv_budget_counts_prompt_and_answer() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(8, 20))
+    queue: BatchQueue[SequenceState] = BatchQueue(BatchLimits(8, 20))
     big, _ = sequence("big", prompt_tokens=10, max_new_tokens=5)
     small, _ = sequence("small", prompt_tokens=3, max_new_tokens=3)
     queue.submit(big)
     queue.submit(small)
-    turn = queue.next_turn([])
-    assert turn is not None and turn.admitted == [big]
+    changes = queue.next_changes([])
+    assert changes is not None and changes.admitted == [big]
     assert big.kv_tokens == 15
 
 
-def test_next_turn_waits_for_work() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(LIMITS)
+def test_next_changes_waits_for_work() -> None:
+    queue: BatchQueue[SequenceState] = BatchQueue(LIMITS)
     state, _ = sequence("late")
     timer = threading.Timer(0.05, queue.submit, [state])
     timer.start()
     started = time.monotonic()
-    turn = queue.next_turn([])
+    changes = queue.next_changes([])
     timer.join()
-    assert turn is not None and turn.admitted == [state]
+    assert changes is not None and changes.admitted == [state]
     assert time.monotonic() - started >= 0.04
 
 
 def test_closing_cancels_the_queue_and_refuses_new_requests() -> None:
-    queue: AdmissionQueue[SequenceState] = AdmissionQueue(SchedulerLimits(1, 100))
+    queue: BatchQueue[SequenceState] = BatchQueue(BatchLimits(1, 100))
     (first, _), (second, second_events) = sequence("a"), sequence("b")
     queue.submit(first)
     queue.submit(second)
     queue.close()
-    assert queue.next_turn([]) is None
+    assert queue.next_changes([]) is None
     assert second_events[-1] == Finished("cancelled", Usage(3, 0))
     with pytest.raises(EngineError):
         queue.submit(sequence("c")[0])

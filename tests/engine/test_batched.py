@@ -222,19 +222,19 @@ async def test_the_prompt_count_includes_the_offered_tools(smollm2: Engine) -> N
 async def test_converted_gguf_is_reused_on_the_next_load(
     transformers_smollm2: Engine, model_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from parley.engine.transformers import engine as hf
+    from parley.engine.transformers import engine as transformers_engine
 
     loads: list[dict[str, object]] = []
-    original = hf.AutoModelForCausalLM.from_pretrained
+    original = transformers_engine.AutoModelForCausalLM.from_pretrained
 
     def recording(*args: object, **kwargs: object) -> object:
         loads.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(hf.AutoModelForCausalLM, "from_pretrained", recording)
+    monkeypatch.setattr(transformers_engine.AutoModelForCausalLM, "from_pretrained", recording)
     converted = model_data_dir / "models" / "SmolLM2-135M-Instruct.Q4_1"
     weights_written = (converted / "model.safetensors").stat().st_mtime_ns
-    engine = hf.load_engine("smollm2", engine_settings(model_data_dir))
+    engine = transformers_engine.load_engine("smollm2", engine_settings(model_data_dir))
     await engine.close()
     assert loads and not any("gguf_file" in kwargs for kwargs in loads)
     assert (converted / "model.safetensors").stat().st_mtime_ns == weights_written

@@ -1,19 +1,19 @@
-"""The remote engine on its own, against the fault server: the Engine contract, the admission
-line, the token estimate."""
+"""The remote engine against the fault server: the Engine contract, its limit as the model's
+slot count in the chat layer's admission, the token estimate."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 
 import pytest
 
+from parley.chat.prepare.fairness import Admission
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, SamplingParams
 from parley.engine.remote.engine import (
     DEFAULT_REMOTE_CONTEXT,
-    AdmissionLine,
     RemoteEngine,
     RemoteModelUnavailable,
     estimate_prompt_tokens,
@@ -251,24 +251,29 @@ async def test_a_refusal_is_unavailable(engine: RemoteEngine) -> None:
     assert caught.value.code == "model_unavailable"
 
 
-async def test_max_concurrency_queues_in_order(fault: FaultServer) -> None:
+async def test_max_concurrency_is_the_models_slot_count(fault: FaultServer) -> None:
     engine = await RemoteEngine.connect(spec_for(fault, max_concurrency=1))
-    first = engine.generate(request("slow", "first"))
+    assert engine.card.max_concurrency == 1
+    admission = Admission(per_user=10, slots=8)
+
+    def answer(user: str, content: str, name: str) -> AsyncGenerator[AnswerProgress, None]:
+        return admission.generate(admission.enter(user), "remote", engine, request(content, name))
+
+    first = answer("alice", "slow", "first")
     assert isinstance(await anext(first), Prefilling)
-    second = engine.generate(request("hello", "second"))
-    third = engine.generate(request("hello", "third"))
+    second = answer("bob", "hello", "second")
+    third = answer("carol", "hello", "third")
     assert await anext(second) == Queued(1)
     assert await anext(third) == Queued(2)
     # The second leaves the line: the third moves up.
-    await engine.cancel("second")
-    rest_of_second = await collect(second)
-    assert rest_of_second == [Finished("cancelled", rest_of_second[-1].usage)]
+    await second.aclose()
     assert await anext(third) == Queued(1)
     assert fault.chat_requests("hello") == []
     await engine.cancel("first")
     await collect(first)
     third_rest = await collect(third)
     assert split(third_rest) == ("", "Hello from the fault server.")
+    assert admission.waiting("remote") == 0
     await engine.close()
 
 
@@ -281,43 +286,6 @@ async def test_close_cancels_running_answers(fault: FaultServer) -> None:
     rest = await collect(stream)
     await closing
     assert isinstance(rest[-1], Finished) and rest[-1].finish_reason == "cancelled"
-
-
-async def test_the_admission_line_hands_places_on_first_come_first_served() -> None:
-    line = AdmissionLine(2)
-    never = asyncio.Event()
-    tickets = [line.ticket() for _ in range(4)]
-    for ticket in tickets[:2]:
-        assert [p async for p in ticket.positions(never)] == []
-        assert ticket.admitted
-    waiting = [ticket.positions(never) for ticket in tickets[2:]]
-    assert [await anext(w) for w in waiting] == [1, 2]
-    assert (line.running, line.waiting) == (2, 2)
-    tickets[0].release()
-    tickets[0].release()  # a second release changes nothing
-    with pytest.raises(StopAsyncIteration):
-        await anext(waiting[0])
-    assert tickets[2].admitted and await anext(waiting[1]) == 1
-    for ticket in (tickets[1], tickets[2]):
-        ticket.release()
-    with pytest.raises(StopAsyncIteration):
-        await anext(waiting[1])
-    tickets[3].release()
-    assert (line.running, line.waiting) == (0, 0)
-
-
-async def test_a_ticket_given_up_in_line_leaves_it() -> None:
-    line = AdmissionLine(1)
-    holder = line.ticket()
-    never = asyncio.Event()
-    assert [p async for p in holder.positions(never)] == []
-    quitter = line.ticket().positions(never)
-    assert await anext(quitter) == 1
-    await quitter.aclose()
-    assert line.waiting == 0
-    holder.release()
-    assert line.running == 0
-    assert [p async for p in AdmissionLine(None).ticket().positions(never)] == []
 
 
 def test_the_estimate_counts_calls_and_offered_tools() -> None:

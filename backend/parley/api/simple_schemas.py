@@ -30,8 +30,11 @@ class SamplingFields(BaseModel):
     )
     model: str | None = Field(None, max_length=200, description="A model id; default if unset.")
 
+    def send_options(self) -> SendOptions:
+        return SendOptions.model_validate(self, from_attributes=True)
+
     def generation_options(self) -> GenerationOptions:
-        return GenerationOptions.chosen_in(self)
+        return GenerationOptions.from_send(self.send_options())
 
 
 class HistoryTurn(BaseModel):
@@ -89,9 +92,6 @@ class ChatRequest(SamplingFields):
         ):
             raise ValueError("with 'conversation_id', send 'message' and options only")
         return self
-
-    def send_options(self) -> SendOptions:
-        return SendOptions.model_validate(self, from_attributes=True)
 
     def completion_request(self) -> CompletionRequest:
         if self.messages is not None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from parley.chat.metering import RunObserver, TokenMeter
+from parley.chat.metering import GenerationObserver, TokenMeter
 from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import PromptTooLong
@@ -125,7 +125,7 @@ class CompletionService:
         *,
         default_max_tokens: int,
         limits: MessageLimits | None = None,
-        observer: RunObserver | None = None,
+        observer: GenerationObserver | None = None,
     ) -> None:
         self._limits = limits
         self._engines = engines

@@ -30,7 +30,7 @@ class RunReport:
     tokens_per_s: float | None
 
 
-class RunObserver(Protocol):
+class GenerationObserver(Protocol):
     """Told of every generation's progress; called on the event loop, must not block."""
 
     def first_token(self, model: str, ttft_s: float) -> None: ...
@@ -57,8 +57,8 @@ class TokenMeter:
     """Times one generation from its start: the wait for the first token, the gap before each
     later one, and the token count, reported to an observer as they happen."""
 
-    def __init__(self, observer: RunObserver | None, model: str) -> None:
-        self._observer: RunObserver = observer or NullObserver()
+    def __init__(self, observer: GenerationObserver | None, model: str) -> None:
+        self._observer: GenerationObserver = observer or NullObserver()
         self.model = model
         self.started_at = time.monotonic()
         self.first_token_at: float | None = None

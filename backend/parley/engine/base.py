@@ -82,6 +82,9 @@ class ModelCard:
     engine: EngineKind = "transformers"
     # Whether the chat template reads `enable_thinking`, so thinking can be turned off.
     thinking_toggle: bool = False
+    # At most this many requests at once (a remote's configured limit); None: no bound of its
+    # own. The chat layer's admission gives the model no more slots than this.
+    max_concurrency: int | None = None
 
 
 class Engine(Protocol):

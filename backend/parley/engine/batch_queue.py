@@ -1,7 +1,7 @@
 """Who may join a model's batch, and when: slots, a KV budget and queue positions. Torch-free.
 
 Every engine that runs its own decode loop (transformers, llama.cpp) puts requests through one
-`AdmissionQueue`: callers submit and cancel from any thread; the loop thread asks `next_turn`
+`BatchQueue`: callers submit and cancel from any thread; the loop thread asks `next_changes`
 between steps for the requests to start and the ids to cancel.
 """
 
@@ -21,7 +21,7 @@ S = TypeVar("S", bound=SequenceState)
 
 
 @dataclass(frozen=True, slots=True)
-class SchedulerLimits:
+class BatchLimits:
     max_sequences: int
     # Prompt plus answer tokens reserved by admitted requests together; one request is always
     # admitted when nothing else runs, whatever its size.
@@ -32,7 +32,7 @@ class SchedulerLimits:
 def admissible(
     waiting_kv_tokens: Sequence[int],
     active_kv_tokens: Sequence[int],
-    limits: SchedulerLimits,
+    limits: BatchLimits,
 ) -> int:
     """How many of the waiting requests (their KV needs, in queue order) may start now.
 
@@ -52,20 +52,20 @@ def admissible(
 
 
 @dataclass(slots=True)
-class Turn(Generic[S]):
+class StepChanges(Generic[S]):
     """What the loop applies before its next step."""
 
     admitted: list[S] = field(default_factory=list)
     cancelled: set[str] = field(default_factory=set)
 
 
-class AdmissionQueue(Generic[S]):
-    def __init__(self, limits: SchedulerLimits) -> None:
+class BatchQueue(Generic[S]):
+    def __init__(self, limits: BatchLimits) -> None:
         self.limits = limits
         self._wake = threading.Condition()
         self._waiting: deque[S] = deque()
         self._cancel_ids: set[str] = set()
-        # New arrivals learn their place in the queue at the next turn.
+        # New arrivals learn their place in the queue before the next step.
         self._positions_stale = False
         self._closed = False
 
@@ -80,7 +80,7 @@ class AdmissionQueue(Generic[S]):
             self._wake.notify()
 
     def cancel(self, request_id: str) -> None:
-        """A queued request ends here and now; an admitted one at the loop's next turn."""
+        """A queued request ends here and now; an admitted one before the loop's next step."""
         with self._wake:
             for sequence in self._waiting:
                 if sequence.request_id == request_id:
@@ -98,7 +98,7 @@ class AdmissionQueue(Generic[S]):
 
     # ---- the loop thread ----
 
-    def next_turn(self, active: Sequence[S]) -> Turn[S] | None:
+    def next_changes(self, active: Sequence[S]) -> StepChanges[S] | None:
         """Wait until there is work (`active` is the loop's own), then admit what fits.
 
         Admitted requests hear `Prefilling`, those still waiting their `Queued` position.
@@ -111,17 +111,17 @@ class AdmissionQueue(Generic[S]):
                     sequence.finish("cancelled")
                 self._waiting.clear()
                 return None
-            turn: Turn[S] = Turn(cancelled=self._cancel_ids)
+            changes: StepChanges[S] = StepChanges(cancelled=self._cancel_ids)
             self._cancel_ids = set()
             count = admissible(
                 [s.kv_tokens for s in self._waiting], [s.kv_tokens for s in active], self.limits
             )
-            turn.admitted = [self._waiting.popleft() for _ in range(count)]
-            if turn.admitted or self._positions_stale:
+            changes.admitted = [self._waiting.popleft() for _ in range(count)]
+            if changes.admitted or self._positions_stale:
                 self._report_positions()
-        for sequence in turn.admitted:
+        for sequence in changes.admitted:
             sequence.emit(Prefilling(len(sequence.prompt_ids)))
-        return turn
+        return changes
 
     def _report_positions(self) -> None:
         """Lock held."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Generic
 
 from parley.engine.base import EngineError
-from parley.engine.batch_queue import AdmissionQueue, S, SchedulerLimits
+from parley.engine.batch_queue import BatchLimits, BatchQueue, S
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ IDLE_PREFILL_TOKENS = 4096
 
 
 class DecodeLoop(ABC, Generic[S]):
-    def __init__(self, limits: SchedulerLimits, name: str) -> None:
+    def __init__(self, limits: BatchLimits, name: str) -> None:
         self.limits = limits
-        self._queue: AdmissionQueue[S] = AdmissionQueue(limits)
+        self._queue: BatchQueue[S] = BatchQueue(limits)
         self._thread = threading.Thread(target=self._run, name=f"decode-{name}", daemon=True)
 
     def start(self) -> None:
@@ -47,13 +47,13 @@ class DecodeLoop(ABC, Generic[S]):
     # ---- the loop thread ----
 
     def _run(self) -> None:
-        while (turn := self._queue.next_turn(self.active())) is not None:
-            self.admit(turn.admitted)
-            if turn.cancelled:
+        while (changes := self._queue.next_changes(self.active())) is not None:
+            self.admit(changes.admitted)
+            if changes.cancelled:
                 for sequence in self.active():
-                    if sequence.request_id in turn.cancelled:
+                    if sequence.request_id in changes.cancelled:
                         sequence.finish("cancelled")
-                self.remove({s for s in self.active() if s.request_id in turn.cancelled})
+                self.remove({s for s in self.active() if s.request_id in changes.cancelled})
             try:
                 self.step()
             except Exception as exc:

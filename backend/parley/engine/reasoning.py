@@ -12,7 +12,15 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from parley.engine.base import EngineError, ModelCard
-from parley.protocol import AnswerProgress, Channel, Finished, Piece, Pieces, Prefilling, Queued
+from parley.protocol import (
+    AnswerProgress,
+    Finished,
+    Piece,
+    Pieces,
+    Prefilling,
+    Queued,
+    TextChannel,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +99,7 @@ class ReasoningSplitter:
             break
         return pieces
 
-    def _emit(self, pieces: list[Piece], channel: Channel, text: str) -> None:
+    def _emit(self, pieces: list[Piece], channel: TextChannel, text: str) -> None:
         if channel == "answer" and self._strip_leading_newlines:
             text = text.lstrip("\n")
             if text:

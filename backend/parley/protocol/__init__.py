@@ -59,7 +59,6 @@ from parley.protocol.messages import (
 from parley.protocol.models import EngineKind, ModelState, ModelStatus
 from parley.protocol.progress import (
     AnswerProgress,
-    Channel,
     ChatTurn,
     Finished,
     FinishReason,
@@ -69,6 +68,7 @@ from parley.protocol.progress import (
     Prefilling,
     Queued,
     Role,
+    TextChannel,
     ToolCall,
     ToolCallMade,
     ToolChoice,
@@ -85,7 +85,6 @@ __all__ = [
     "AnswerTracker",
     "AttachmentPublic",
     "AuthFrame",
-    "Channel",
     "ChatAnswer",
     "ChatTurn",
     "ChunkFrame",
@@ -126,6 +125,7 @@ __all__ = [
     "StartFrame",
     "StatusFrame",
     "StopFrame",
+    "TextChannel",
     "ThinkingFrame",
     "Timings",
     "ToolCall",

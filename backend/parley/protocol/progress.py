@@ -13,7 +13,9 @@ from typing import Any, Literal
 # `/v1` caller runs them itself).
 FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
 Role = Literal["system", "user", "assistant", "tool"]
-Channel = Literal["thinking", "answer"]
+# Which text of an answer a piece belongs to; not a conversation's event channel
+# (chat/live/channels.py).
+TextChannel = Literal["thinking", "answer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ class Prefilling:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    channel: Channel
+    channel: TextChannel
     text: str
 
 

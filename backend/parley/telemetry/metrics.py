@@ -2,8 +2,8 @@
 `/api/v1/stats`, and one log line per run.
 
 Counters and histograms move as things happen (requests through the middleware, tokens and
-run endings through the chat layer's RunObserver hooks). Gauges of live state (runs, batch,
-model state, GPUs) are read at scrape time, so they can never drift from the truth.
+run endings through the chat layer's GenerationObserver hooks). Gauges of live state (runs,
+batch, model state, GPUs) are read at scrape time, so they can never drift from the truth.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _per_model(name: str, documentation: str, values: Mapping[str, int]) -> Gaug
 
 
 class Telemetry:
-    """Implements the chat layer's RunObserver; the HTTP middleware reports requests here."""
+    """Implements the chat layer's GenerationObserver; the HTTP middleware reports requests here."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -248,7 +248,7 @@ class Telemetry:
     def socket_closed(self) -> None:
         self._sockets.dec()
 
-    # ---------- RunObserver ----------
+    # ---------- GenerationObserver ----------
 
     def first_token(self, model: str, ttft_s: float) -> None:
         self._ttft.labels(model).observe(ttft_s)

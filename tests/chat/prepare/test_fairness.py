@@ -182,3 +182,18 @@ async def test_a_request_stopped_while_in_line_ends_without_reaching_the_engine(
     engine.finish("a1")
     await running.task
     assert engine.started == ["a1"]  # bob's request never reached the engine
+
+
+async def test_an_engines_own_limit_narrows_the_models_slots() -> None:
+    admission = Admission(per_user=10, slots=64)
+    engine = GatedEngine()
+    engine.card = ModelCard(name="remote", context_length=4096, max_concurrency=1)
+    running = Answer(admission, engine, "alice", "a1")
+    await settle()
+    waiting = Answer(admission, engine, "bob", "b1")
+    await settle()
+    assert engine.started == ["a1"] and waiting.positions == [1]
+    engine.finish("a1")
+    engine.finish("b1")
+    await asyncio.gather(running.task, waiting.task)
+    assert engine.started == ["a1", "b1"]

@@ -20,7 +20,7 @@ from parley.chat.conversations.events import CHUNK, THINKING, end_event
 from parley.chat.conversations.store import ChatStore
 from parley.chat.live.channels import Channel
 from parley.chat.live.tool_loop import RunTools
-from parley.chat.metering import RunObserver, RunReport, TokenMeter
+from parley.chat.metering import GenerationObserver, RunReport, TokenMeter
 from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import AttachedText, fit_question
 from parley.chat.prepare.prompts import PromptTooLong
@@ -101,7 +101,7 @@ class Run:
         ticket: Ticket,
         config: RunConfig,
         on_done: Callable[[Run], None],
-        observer: RunObserver | None = None,
+        observer: GenerationObserver | None = None,
     ) -> None:
         self.channel = channel
         self.message = message
@@ -167,7 +167,7 @@ class Run:
         ]
         try:
             finish = await self._generate()
-            await self._complete(finish)
+            await self._finish(finish)
         except ParleyError as error:
             # The model could not load or take the answer, the engine failed, the prompt
             # cannot fit: the answer ends with the error's code as a socket would say it.
@@ -204,7 +204,7 @@ class Run:
         if engine is None:
             return Finished("cancelled", Usage(prompt_tokens=0, completion_tokens=0))
         self._engine = engine
-        options = GenerationOptions.chosen_in(self._plan.options)
+        options = GenerationOptions.from_send(self._plan.options)
         try:
             turns = await fit_question(
                 engine,
@@ -314,7 +314,7 @@ class Run:
 
     # ---------- endings: saved first, then sent ----------
 
-    async def _complete(self, result: Finished) -> None:
+    async def _finish(self, result: Finished) -> None:
         finish, usage = result.finish_reason, result.usage
         if self._interrupted:
             await self._fail("interrupted", "The server stopped before this answer finished.")

@@ -1,6 +1,6 @@
 """The chat service: a conversation's sockets and runs (send, regenerate, stop, the answer a
 REST caller follows) and the models, for every transport; conversations themselves are
-conversations.py's."""
+conversations/service.py's."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from parley.chat.conversations.tree import (
 from parley.chat.errors import ChatRefused, ModelsBusy
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
-from parley.chat.metering import RunObserver
+from parley.chat.metering import GenerationObserver
 from parley.chat.prepare.fairness import Admission, Ticket
 from parley.chat.prepare.file_prompts import attached_texts, earlier_turn
 from parley.chat.prepare.limits import MessageLimits
@@ -69,7 +69,7 @@ class ChatService:
         files: FileStore,
         tools: ToolRegistry,
         channels: ChannelRegistry,
-        observer: RunObserver | None = None,
+        observer: GenerationObserver | None = None,
     ) -> None:
         self._limits = limits
         self._tools = tools

@@ -5,8 +5,9 @@ Two rules, both plain bookkeeping a test can drive without a model:
 - A user has at most `per_user` answers (runs and completions together) at once, counted from
   the moment one is accepted until it ends; one more is refused at once (`TooManyActive`).
   Instances that share a Redis count the user's answers on all of them (cluster/).
-- At most `slots` answers of one model are handed to its engine at once. The rest wait here,
-  and a free slot goes to the next *user* in turn (round robin), not to the oldest request, so
+- At most `slots` answers of one model are handed to its engine at once (fewer where the
+  engine's card sets `max_concurrency`, a remote's limit). The rest wait here, and a free slot
+  goes to the next *user* in turn (round robin), not to the oldest request, so
   a user with many requests cannot push everyone else back. The engine's own queue then only
   ever holds what its memory budget makes wait.
 """
@@ -79,6 +80,7 @@ class _Waiter:
 
 @dataclass
 class _ModelQueue:
+    slots: int
     running: int = 0
     # Waiters by user; the order of the users is the order of their turns.
     waiting: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)
@@ -152,14 +154,22 @@ class Admission:
         """The engine's progress for `request`, once it has its turn at a slot of the model;
         while it waits, `Queued` with its place in line (1 is next). When `stopped` is set
         before the engine has the request, it ends with nothing more (the caller says how)."""
-        queue = self._models.setdefault(model_id, _ModelQueue())
-        if queue.running >= self.slots or queue.waiting:
+        # The engine's own limit (a remote's) narrows the model's slots; a reload may change it.
+        slots = min(self.slots, engine.card.max_concurrency or self.slots)
+        queue = self._models.setdefault(model_id, _ModelQueue(slots))
+        queue.slots = slots
+        if queue.running >= queue.slots or queue.waiting:
             waiter = _Waiter(ticket.user_id, asyncio.get_running_loop().create_future())
             queue.waiting.setdefault(ticket.user_id, deque()).append(waiter)
             self._number(queue)
             try:
+                told = 0
                 while not waiter.granted.done():
-                    yield Queued(position=waiter.position)
+                    # Checked again after each yield: the line may have moved meanwhile.
+                    if waiter.position != told:
+                        told = waiter.position
+                        yield Queued(position=told)
+                        continue
                     waiter.moved.clear()
                     waits: set[asyncio.Future[Any]] = {
                         waiter.granted,
@@ -199,7 +209,7 @@ class Admission:
         goes to the back of the line."""
         queue = self._models[model_id]
         queue.running -= 1
-        if queue.waiting and queue.running < self.slots:
+        if queue.waiting and queue.running < queue.slots:
             user_id, waiters = next(iter(queue.waiting.items()))
             waiter = waiters.popleft()
             del queue.waiting[user_id]

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from parley.chat.prepare.prompts import Prompt, build_prompt
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
-from parley.protocol import ToolChoice, ToolSpec
+from parley.protocol import SendOptions, ToolChoice, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationOptions:
-    """What a caller may choose about one answer; None means the server's default."""
+    """What a caller may choose about one answer, whichever transport it came by; None means
+    the server's default. `prepare_generation` turns it into the engine's `SamplingParams`."""
 
     max_tokens: int | None = None
     temperature: float | None = None
@@ -28,27 +28,14 @@ class GenerationOptions:
     seed: int | None = None
 
     @classmethod
-    def chosen_in(cls, source: AnswerChoices) -> GenerationOptions:
-        """The choices every transport offers, read off its own body or frame."""
+    def from_send(cls, options: SendOptions) -> GenerationOptions:
+        """The choices a `send` frame carries (the simple API's bodies read as one too)."""
         return cls(
-            max_tokens=source.max_tokens,
-            temperature=source.temperature,
-            top_p=source.top_p,
-            thinking=source.thinking,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            thinking=options.thinking,
         )
-
-
-class AnswerChoices(Protocol):
-    """A WebSocket frame's or a request body's answer options (read-only attributes)."""
-
-    @property
-    def max_tokens(self) -> int | None: ...
-    @property
-    def temperature(self) -> float | None: ...
-    @property
-    def top_p(self) -> float | None: ...
-    @property
-    def thinking(self) -> bool | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The GGUF file is read as it is (no conversion, its own quantization), the prompt is rendered
 with the model's chat template (from the GGUF, or the one the models file names) by the same
-Jinja renderer transformers uses, and generation runs in `LlamaLoop` (llamacpp_loop.py): every
+Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
 conversation of the model decoded together in one llama_batch.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from parley.engine.base import ModelCard
-from parley.engine.batch_queue import SchedulerLimits
+from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
@@ -106,7 +106,7 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     params.kv_unified = False
     # Flash attention: at 32 streams a step takes ~25% less than with attention as matrix
     # products, which compute every stream over at least 256 cells, used or not. Its other
-    # kernels round otherwise; llamacpp_loop.py keeps batches off them.
+    # kernels round otherwise; loop.py keeps batches off them.
     params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
     params.no_perf = True
     context = lc.llama_init_from_model(model, params)
@@ -139,7 +139,7 @@ def load_llamacpp_engine(
         sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
         kv_per_token = _kv_bytes_per_token(model)
         pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
-        limits = SchedulerLimits(
+        limits = BatchLimits(
             max_sequences=sequences,
             kv_token_budget=pool,
             prefill_chunk_tokens=config.prefill_chunk_tokens,
@@ -187,7 +187,7 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         context: Any,
         template: str,
         card: ModelCard,
-        limits: SchedulerLimits,
+        limits: BatchLimits,
         batch_tokens: int,
     ) -> None:
         self._model = model

@@ -44,7 +44,7 @@ import llama_cpp as lc
 import numpy as np
 
 from parley.engine.base import SamplingParams
-from parley.engine.batch_queue import SchedulerLimits
+from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.sequence import SequenceState
 
@@ -103,7 +103,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self,
         context: Any,
         vocab: Any,
-        limits: SchedulerLimits,
+        limits: BatchLimits,
         batch_tokens: int,
         name: str,
     ) -> None:

@@ -1,7 +1,7 @@
 """The HTTP side of a remote OpenAI-compatible server: its model list, its tokenizer, and one
 streamed `/chat/completions`, read as Server-Sent Events.
 
-Failures come out as openai_stream.py's two kinds, `RemoteUnavailable` and
+Failures come out as stream.py's two kinds, `RemoteUnavailable` and
 `RemoteStreamFailed`; the chunks as its `StreamDelta`s.
 """
 

@@ -3,9 +3,10 @@ the models Parley runs itself.
 
 The remote applies its own chat template, so an answer starts from the turns, not a rendered
 prompt. Its reasoning arrives in a reasoning field (`reasoning_content` or `reasoning`) or
-inline as `<think>` text; both come out as thinking pieces. At most `max_concurrency` requests
-go to the remote at once, the rest wait here in line and report their place. `stop` closes the
-HTTP stream, which is how vLLM, SGLang and llama.cpp learn to stop generating.
+inline as `<think>` text; both come out as thinking pieces. The card carries the remote's
+`max_concurrency`, which the chat layer's admission takes as the model's slot count, so the
+requests beyond it wait there, in the same line as every model's. `stop` closes the HTTP
+stream, which is how vLLM, SGLang and llama.cpp learn to stop generating.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from parley.protocol import (
     Piece,
     Pieces,
     Prefilling,
-    Queued,
     ToolCall,
     ToolCallMade,
     ToolChoice,
@@ -96,98 +96,6 @@ def _count_key(turns: Sequence[ChatTurn], tools: Sequence[ToolSpec]) -> int:
     return hash((tuple(turns), tuple(tool.name for tool in tools)))
 
 
-class AdmissionLine:
-    """At most `limit` requests at once (None: no bound); the rest wait, first come first
-    served. A finished request hands its place straight to the next in line."""
-
-    def __init__(self, limit: int | None) -> None:
-        self._limit = limit
-        self._running = 0
-        self._waiting: list[asyncio.Future[None]] = []
-        self._moved = asyncio.Event()
-
-    @property
-    def running(self) -> int:
-        return self._running
-
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
-    def ticket(self) -> Ticket:
-        return Ticket(self)
-
-    def _enter_now(self) -> bool:
-        if self._limit is None or (self._running < self._limit and not self._waiting):
-            self._running += 1
-            return True
-        return False
-
-    def _release(self) -> None:
-        if self._waiting:
-            self._waiting.pop(0).set_result(None)
-            self._announce_move()
-        else:
-            self._running -= 1
-
-    def _leave(self, turn: asyncio.Future[None]) -> None:
-        self._waiting.remove(turn)
-        self._announce_move()
-
-    def _announce_move(self) -> None:
-        self._moved.set()
-        self._moved = asyncio.Event()
-
-
-class Ticket:
-    """One request's place in an AdmissionLine; `release()` when done (safe to repeat)."""
-
-    def __init__(self, line: AdmissionLine) -> None:
-        self._line = line
-        self.admitted = False
-
-    async def positions(self, cancelled: asyncio.Event) -> AsyncGenerator[int]:
-        """The place in line (1 = next) each time it changes, ending once admitted or once
-        `cancelled` is set (then `admitted` stays False). Yields nothing when there is room."""
-        line = self._line
-        if line._enter_now():
-            self.admitted = True
-            return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        line._waiting.append(turn)
-        try:
-            told = 0
-            while not turn.done() and not cancelled.is_set():
-                # Checked again after each yield: the line may have moved meanwhile.
-                position = line._waiting.index(turn) + 1
-                if position != told:
-                    told = position
-                    yield position
-                    continue
-                await _first_of(turn, line._moved, cancelled)
-        finally:
-            if turn.done():
-                self.admitted = True
-            else:
-                turn.cancel()
-                line._leave(turn)
-
-    def release(self) -> None:
-        if self.admitted:
-            self.admitted = False
-            self._line._release()
-
-
-async def _first_of(turn: asyncio.Future[None], *events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    pending: set[asyncio.Future[Any]] = {turn, *waiters}
-    try:
-        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
 def _pieces(delta: StreamDelta, splitter: ReasoningSplitter) -> tuple[Piece, ...]:
     """A reasoning field is thinking as it is; answer text may hold inline thinking tags."""
     thinking = (Piece("thinking", delta.reasoning),) if delta.reasoning else ()
@@ -222,8 +130,8 @@ class RemoteEngine:
             device=f"remote {address.netloc}",
             dtype="remote",
             engine="openai",
+            max_concurrency=spec.max_concurrency,
         )
-        self._line = AdmissionLine(spec.max_concurrency)
         self._cancels: dict[str, asyncio.Event] = {}
         # Set while no answer is running, so close() can wait for the streams to end.
         self._idle = asyncio.Event()
@@ -327,21 +235,14 @@ class RemoteEngine:
         return body
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
-        """`Queued` while waiting in line here, `Prefilling` until the remote's first chunk,
-        then `Pieces`, last `Finished`. Raises RemoteModelUnavailable when the remote cannot
-        take it, EngineError (after the text so far) when its stream breaks off."""
+        """`Prefilling` until the remote's first chunk, then `Pieces`, last `Finished`. Raises
+        RemoteModelUnavailable when the remote cannot take it, EngineError (after the text so
+        far) when its stream breaks off."""
         cancelled = asyncio.Event()
         self._cancels[request.request_id] = cancelled
         self._idle.clear()
-        ticket = self._line.ticket()
         prompt_tokens = self._known_prompt_tokens(request)
         try:
-            async with contextlib.aclosing(ticket.positions(cancelled)) as positions:
-                async for position in positions:
-                    yield Queued(position)
-            if not ticket.admitted or cancelled.is_set():
-                yield Finished("cancelled", Usage(prompt_tokens, 0))
-                return
             yield Prefilling(prompt_tokens)
             # Closed at once when our caller closes us early, so the HTTP stream closes too.
             answer = self._stream(request, prompt_tokens, cancelled)
@@ -349,7 +250,6 @@ class RemoteEngine:
                 async for progress in answer:
                     yield progress
         finally:
-            ticket.release()
             self._cancels.pop(request.request_id, None)
             if not self._cancels:
                 self._idle.set()

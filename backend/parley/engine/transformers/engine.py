@@ -2,7 +2,7 @@
 
 A GGUF file is dequantized and converted by transformers in ~20 s; the result is saved once as a
 safetensors folder under `<data_dir>/models/<name>`, which later starts load in well under a
-second. Generation itself lives in scheduler.py; this module adapts it to asyncio.
+second. Generation itself lives in loop.py; this module adapts it to asyncio.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from transformers import (
 )
 
 from parley.engine.base import ModelCard
-from parley.engine.batch_queue import SchedulerLimits
+from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
-from parley.engine.transformers.scheduler import Scheduler, TorchSequence
+from parley.engine.transformers.loop import TransformersLoop, TransformersSequence
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def load_engine(
     spec: str | ModelSpec,
     config: EngineConfig,
     on_progress: Callable[[float], None] = _ignore_progress,
-) -> HFEngine:
+) -> TransformersEngine:
     """Load a model ("smollm2", a .gguf file or a Hugging Face folder) ready to serve.
 
     `on_progress` hears the fraction done (0..1) after each stage: the weights folder (after a
@@ -153,37 +153,37 @@ def load_engine(
         memory_bytes=weight_bytes,
         thinking_toggle=reads_enable_thinking(str(tokenizer.chat_template or "")),
     )
-    return HFEngine(model, tokenizer, card, _limits(model, config))
+    return TransformersEngine(model, tokenizer, card, _limits(model, config))
 
 
-def _limits(model: PreTrainedModel, config: EngineConfig) -> SchedulerLimits:
+def _limits(model: PreTrainedModel, config: EngineConfig) -> BatchLimits:
     """Turn the KV memory setting into tokens for this model's layer shapes."""
     shape = model.config
     head_dim = getattr(shape, "head_dim", None) or shape.hidden_size // shape.num_attention_heads
     kv_heads = getattr(shape, "num_key_value_heads", None) or shape.num_attention_heads
     element_bytes = next(model.parameters()).element_size()
     bytes_per_token = 2 * shape.num_hidden_layers * kv_heads * head_dim * element_bytes
-    return SchedulerLimits(
+    return BatchLimits(
         max_sequences=config.max_concurrent_runs,
         kv_token_budget=int(config.kv_cache_gib * 2**30) // bytes_per_token,
         prefill_chunk_tokens=config.prefill_chunk_tokens,
     )
 
 
-class HFEngine(BatchedEngine[TorchSequence]):
-    """One transformers model; generation runs on the scheduler's thread, never on the loop."""
+class TransformersEngine(BatchedEngine[TransformersSequence]):
+    """One transformers model; generation runs on the loop's thread, never on the loop."""
 
     def __init__(
         self,
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         card: ModelCard,
-        limits: SchedulerLimits,
+        limits: BatchLimits,
     ) -> None:
         self._tokenizer = tokenizer
         self._card = card
-        self._sequence_kind = TorchSequence
-        self._loop = Scheduler(
+        self._sequence_kind = TransformersSequence
+        self._loop = TransformersLoop(
             model,
             eos_token_ids=_eos_token_ids(model, tokenizer),
             vocab_size=len(tokenizer),

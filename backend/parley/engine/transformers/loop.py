@@ -2,7 +2,7 @@
 
 Continuous batching over a left-padded KV cache (padded_batch.py). Each turn of the loop
 
-1. takes cancellations and admits queued requests (admission.py: slots and a KV budget),
+1. takes cancellations and admits queued requests (batch_queue.py: slots and a KV budget),
 2. prefills up to `prefill_chunk_tokens` prompt tokens: several short prompts together in one
    padded batch, or one chunk of a long prompt, so running streams wait about one step at most
    (with no stream decoding, every waiting prompt up to 4096 tokens in one batch),
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-from parley.engine.batch_queue import SchedulerLimits
+from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.sequence import SequenceState
 from parley.engine.transformers.padded_batch import PaddedBatch, left_padded_prompts
@@ -33,26 +33,26 @@ from parley.engine.transformers.sampling import RowSampling, choose_tokens, new_
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
-class TorchSequence(SequenceState):
+class TransformersSequence(SequenceState):
     # Made at admission: the row's sampling parameters, seeded generator and seen tokens.
     sampling: RowSampling | None = None
     # Chunked prefill of a long prompt keeps its own cache until the whole prompt is read.
     prefill_cache: DynamicCache | None = None
 
 
-def _samplings(sequences: Sequence[TorchSequence]) -> list[RowSampling]:
+def _samplings(sequences: Sequence[TransformersSequence]) -> list[RowSampling]:
     rows = [s.sampling for s in sequences]
     assert all(row is not None for row in rows)
     return rows  # type: ignore[return-value]
 
 
-class Scheduler(DecodeLoop[TorchSequence]):
+class TransformersLoop(DecodeLoop[TransformersSequence]):
     def __init__(
         self,
         model: torch.nn.Module,
         eos_token_ids: Iterable[int],
         vocab_size: int,
-        limits: SchedulerLimits,
+        limits: BatchLimits,
         name: str,
     ) -> None:
         super().__init__(limits, name)
@@ -62,8 +62,8 @@ class Scheduler(DecodeLoop[TorchSequence]):
         self._device = next(model.parameters()).device
         self._eos = frozenset(eos_token_ids)
         # Owned by the loop thread.
-        self._prefilling: list[TorchSequence] = []
-        self._running: list[TorchSequence] = []  # row i of the batch is _running[i]
+        self._prefilling: list[TransformersSequence] = []
+        self._running: list[TransformersSequence] = []  # row i of the batch is _running[i]
         self._batch = PaddedBatch()
         self.start()
 
@@ -71,15 +71,15 @@ class Scheduler(DecodeLoop[TorchSequence]):
         with torch.inference_mode():
             super()._run()
 
-    def active(self) -> Sequence[TorchSequence]:
+    def active(self) -> Sequence[TransformersSequence]:
         return [*self._prefilling, *self._running]
 
-    def admit(self, sequences: Sequence[TorchSequence]) -> None:
+    def admit(self, sequences: Sequence[TransformersSequence]) -> None:
         for s in sequences:
             s.sampling = RowSampling(s.params, new_generator(s.params.seed), list(s.prompt_ids))
         self._prefilling.extend(sequences)
 
-    def remove(self, sequences: set[TorchSequence]) -> None:
+    def remove(self, sequences: set[TransformersSequence]) -> None:
         self._prefilling = [s for s in self._prefilling if s not in sequences]
         leaving = {i for i, s in enumerate(self._running) if s in sequences}
         self._running = [s for s in self._running if s not in sequences]
@@ -100,7 +100,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
         if first.prefill_cache is not None or len(first.prompt_ids) > budget:
             self._prefill_chunk(first, budget)
             return
-        group: list[TorchSequence] = []
+        group: list[TransformersSequence] = []
         for sequence in self._prefilling:
             longest = max(len(s.prompt_ids) for s in (*group, sequence))
             if group and (len(group) + 1) * longest > budget:
@@ -108,7 +108,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
             group.append(sequence)
         self._prefill_group(group)
 
-    def _prefill_group(self, group: Sequence[TorchSequence]) -> None:
+    def _prefill_group(self, group: Sequence[TransformersSequence]) -> None:
         """Read several short prompts in one left-padded batch."""
         ids, mask, positions = left_padded_prompts([s.prompt_ids for s in group], self._device)
         cache = DynamicCache()
@@ -116,7 +116,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
         self._prefilling = self._prefilling[len(group) :]
         self._start_decoding(group, logits, cache, mask)
 
-    def _prefill_chunk(self, sequence: TorchSequence, budget: int) -> None:
+    def _prefill_chunk(self, sequence: TransformersSequence, budget: int) -> None:
         """Read the next chunk of one long prompt; it joins the batch after its last chunk."""
         if sequence.prefill_cache is None:
             sequence.prefill_cache = DynamicCache()
@@ -135,7 +135,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
 
     def _start_decoding(
         self,
-        group: Sequence[TorchSequence],
+        group: Sequence[TransformersSequence],
         logits: torch.Tensor,
         cache: DynamicCache,
         mask: torch.Tensor,
@@ -183,7 +183,7 @@ class Scheduler(DecodeLoop[TorchSequence]):
         logits: torch.Tensor = output.logits[:, -1, : self._vocab_size]
         return logits
 
-    def _accept(self, sequence: TorchSequence, token: int) -> bool:
+    def _accept(self, sequence: TransformersSequence, token: int) -> bool:
         assert sequence.sampling is not None
         sequence.sampling.seen_ids.append(token)
         return sequence.accept(token, is_end=token in self._eos)
