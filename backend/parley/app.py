@@ -236,6 +236,7 @@ def create_app(settings: Settings) -> FastAPI:
         socket,
     ):
         app.include_router(module.router)
+    app.include_router(openai.unknown_routes(openai.router))
     _mount_spa(app, settings)
     return app
 
