@@ -24,7 +24,7 @@ from parley.api.responses_schemas import (
     ResponseObject,
 )
 from parley.chat.completions import CompletionFailed
-from parley.protocol import Channel, Finished, Piece, ToolCallMade
+from parley.protocol import Finished, Piece, TextChannel, ToolCallMade
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible (/v1)"])
 
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["OpenAI-compatible (/v1)"])
 class _OpenText:
     """The output item being streamed: thinking (a reasoning item) or answer (a message)."""
 
-    def __init__(self, channel: Channel, index: int) -> None:
+    def __init__(self, channel: TextChannel, index: int) -> None:
         self.channel = channel
         self.index = index
         self.item: ReasoningItem | OutputMessage = (
@@ -56,7 +56,7 @@ class _OpenText:
         return self.item.model_copy(update={"status": "completed", "content": content})
 
 
-def _text_extras(channel: Channel) -> dict[str, Any]:
+def _text_extras(channel: TextChannel) -> dict[str, Any]:
     # An answer's text events carry (empty) logprobs, as OpenAI's do; reasoning's do not.
     return {} if channel == "thinking" else {"logprobs": []}
 
@@ -85,10 +85,10 @@ class ResponsesDialect:
         yield self._response_event("response.created")
         yield self._response_event("response.in_progress")
 
-    def _delta_kind(self, channel: Channel) -> str:
+    def _delta_kind(self, channel: TextChannel) -> str:
         return "response.reasoning_text" if channel == "thinking" else "response.output_text"
 
-    def _open_text(self, channel: Channel) -> Iterator[str]:
+    def _open_text(self, channel: TextChannel) -> Iterator[str]:
         opened = _OpenText(channel, len(self.response.output))
         self._open = opened
         self.response.output.append(opened.item)
