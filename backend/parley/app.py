@@ -28,6 +28,7 @@ from parley.api.routes import (
     keys,
     models,
     openai,
+    responses,
     search,
     simple,
     system,
@@ -233,9 +234,11 @@ def create_app(settings: Settings) -> FastAPI:
         system,
         simple,
         openai,
+        responses,
         socket,
     ):
         app.include_router(module.router)
+    app.include_router(openai.unknown_routes(openai.router, responses.router))
     _mount_spa(app, settings)
     return app
 

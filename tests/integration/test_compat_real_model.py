@@ -55,6 +55,7 @@ def test_openai_client_and_batch_on_the_real_model(
         text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
         assert text.strip()
         check_a_named_tool_call(client, model)
+        check_the_responses_api(client, model)
 
     batch = httpx.post(
         f"{server.base_url}/api/v1/batch",
@@ -64,6 +65,20 @@ def test_openai_client_and_batch_on_the_real_model(
     )
     assert batch.status_code == 200, batch.text
     assert len(batch.json()["results"]) == 3 and all(batch.json()["results"])
+
+
+def check_the_responses_api(client: openai.OpenAI, model: str) -> None:
+    """The Responses API on the real model: a whole Response, and the same streamed."""
+    response = client.responses.create(
+        model=model, instructions="Be brief.", input="Say hello.", max_output_tokens=8
+    )
+    assert response.output_text.strip()
+    assert response.usage is not None and 0 < response.usage.output_tokens <= 8
+    with client.responses.stream(model=model, input="Name a fruit.", max_output_tokens=8) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert deltas and "".join(deltas) == final.output_text
+    assert final.status in ("completed", "incomplete")
 
 
 def check_a_named_tool_call(client: openai.OpenAI, model: str) -> None:

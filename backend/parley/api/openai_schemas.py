@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parley.chat.completions import (
     CompletionRequest,
@@ -15,20 +15,78 @@ from parley.protocol import (
     Finished,
     FinishReason,
     ForcedTool,
+    ParleyError,
     Role,
     ToolCall,
     ToolChoice,
     ToolSpec,
 )
 
+# ---------- refusals ----------
+
+
+class UnsupportedParameter(ParleyError):
+    """A field of OpenAI's API asked of that this server does not do: refused (HTTP 400,
+    `param` naming it) rather than ignored, so a client never takes an answer for what it
+    did not ask."""
+
+    default_code = "unsupported_parameter"
+    default_kind = "malformed"
+
+    def __init__(self, param: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, param=param)
+
+
+def refuse_unrecognized(body: BaseModel) -> None:
+    """OpenAI's answer to a field it does not know, for a body that keeps unknown fields."""
+    for name in body.model_extra or {}:
+        raise UnsupportedParameter(
+            name, f"Unrecognized request argument supplied: {name}", code="unrecognized_argument"
+        )
+
+
+class UnknownRoute(ParleyError):
+    """A /v1 path this server does not serve (embeddings, legacy completions, ...)."""
+
+    default_code = "unknown_route"
+    default_kind = "not_found"
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"No such route: {method} {path}. See /docs for the routes served.")
+
+
+# What a content part other than text is called in a refusal.
+_PART_KINDS = {"image_url": "images", "input_image": "images", "input_audio": "audio"}
+_PART_KINDS |= {"file": "files", "input_file": "files"}
+
+
+def refuse_content_part(part_type: str, model: str, param: str) -> None:
+    kind = _PART_KINDS.get(part_type)
+    message = (
+        f"The model {model!r} does not support {kind}; send text content parts only."
+        if kind is not None
+        else f"Content parts of type {part_type!r} are not supported; send text parts only."
+    )
+    raise UnsupportedParameter(param, message, code="unsupported_content")
+
+
 # ---------- bodies ----------
 
 
 class TextPart(BaseModel):
+    """A part of a message's content. Only text parts are read; the others (images, audio,
+    files) are refused by ChatCompletionRequest.check_supported."""
+
     model_config = ConfigDict(extra="allow")
 
-    type: Literal["text"]
-    text: str
+    type: str
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text_has_text(self) -> TextPart:
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text part needs its `text`")
+        return self
 
 
 class FunctionCall(BaseModel):
@@ -71,7 +129,7 @@ class OpenAIMessage(BaseModel):
             return ""
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(part.text or "" for part in self.content)
 
     def turn(self) -> ChatTurn:
         """A user, assistant or tool message as a turn (system messages become the prompt)."""
@@ -137,8 +195,22 @@ class ChatTemplateArguments(BaseModel):
     enable_thinking: bool | None = None
 
 
+class ResponseFormat(BaseModel):
+    """`{"type": "text"}` is what every answer is; the JSON formats are refused until
+    constrained decoding reads them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
 class ChatCompletionRequest(BaseModel):
-    # Fields this server does not use (user, logprobs, ...) are accepted and ignored.
+    """Every field of OpenAI's request is either honoured or refused (check_supported), and
+    an unknown one is refused as OpenAI refuses it."""
+
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
@@ -172,6 +244,80 @@ class ChatCompletionRequest(BaseModel):
     tools: list[ToolDefinition] | None = None
     tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    # "none" turns thinking off, any other effort on (the models here think or do not).
+    reasoning_effort: ReasoningEffort | None = None
+    # Accepted because they change nothing about the answer: who asks, and how it is billed.
+    user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    metadata: dict[str, str] | None = None
+    service_tier: str | None = None
+    # Refused unless at the value that asks for nothing (see check_supported).
+    store: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    response_format: ResponseFormat | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = None
+    function_call: str | dict[str, Any] | None = None
+
+    def check_supported(self) -> None:
+        """Raises UnsupportedParameter (HTTP 400) naming the first field asked of that this
+        server does not do."""
+        refuse_unrecognized(self)
+        asked_of = {
+            "logprobs": (self.logprobs is True, "Log probabilities are not available"),
+            "top_logprobs": (bool(self.top_logprobs), "Log probabilities are not available"),
+            "response_format": (
+                self.response_format is not None and self.response_format.type != "text",
+                "Only the `text` response format is available; JSON output is not enforced",
+            ),
+            "store": (
+                self.store is True,
+                "Chat completions are not stored; the Responses API (/v1/responses) stores answers",
+            ),
+            "frequency_penalty": (bool(self.frequency_penalty), "Penalties are not available"),
+            "presence_penalty": (bool(self.presence_penalty), "Penalties are not available"),
+            "logit_bias": (bool(self.logit_bias), "Logit bias is not available"),
+            "verbosity": (self.verbosity not in (None, "medium"), "Verbosity is not adjustable"),
+            "modalities": (
+                self.modalities is not None and set(self.modalities) != {"text"},
+                "Only text output is available",
+            ),
+            "audio": (self.audio is not None, "Audio output is not available"),
+            "prediction": (self.prediction is not None, "Predicted outputs are not available"),
+            "web_search_options": (
+                self.web_search_options is not None,
+                "Web search is not available",
+            ),
+            "functions": (self.functions is not None, "`functions` is replaced by `tools`"),
+            "function_call": (
+                self.function_call is not None,
+                "`function_call` is replaced by `tool_choice`",
+            ),
+        }
+        for param, (asked, why) in asked_of.items():
+            if asked:
+                raise UnsupportedParameter(param, f"{why} (`{param}` is not supported here).")
+        for i, message in enumerate(self.messages):
+            for j, part in enumerate(message.content if isinstance(message.content, list) else ()):
+                if part.type != "text":
+                    refuse_content_part(part.type, self.model, f"messages[{i}].content[{j}]")
+
+    def _thinking(self) -> bool | None:
+        kwargs = self.chat_template_kwargs
+        if kwargs is not None and kwargs.enable_thinking is not None:
+            return kwargs.enable_thinking
+        if self.reasoning_effort is not None:
+            return self.reasoning_effort != "none"
+        return None
 
     def stop_sequences(self) -> tuple[str, ...]:
         if self.stop is None:
@@ -182,7 +328,6 @@ class ChatCompletionRequest(BaseModel):
     def completion_request(self) -> CompletionRequest:
         system = "\n\n".join(m.text() for m in self.messages if m.role in ("system", "developer"))
         turns = [m.turn() for m in self.messages if m.role not in ("system", "developer")]
-        kwargs = self.chat_template_kwargs
         return CompletionRequest(
             turns=turns,
             system_prompt=system,
@@ -190,7 +335,7 @@ class ChatCompletionRequest(BaseModel):
                 max_tokens=self.max_completion_tokens or self.max_tokens,
                 temperature=self.temperature,
                 top_p=self.top_p,
-                thinking=kwargs.enable_thinking if kwargs else None,
+                thinking=self._thinking(),
                 stop=self.stop_sequences(),
                 seed=self.seed,
             ),

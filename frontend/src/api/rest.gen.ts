@@ -599,6 +599,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Model
+         * @description One model, as listed; an unknown id is `model_not_found`.
+         */
+        get: operations["get_model_v1_models__model_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -610,6 +630,26 @@ export interface paths {
         put?: never;
         /** Chat Completions */
         post: operations["chat_completions_v1_chat_completions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Response
+         * @description Answer `input` (a text, or message and function-call items) after `instructions`.
+         */
+        post: operations["create_response_v1_responses_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -781,6 +821,8 @@ export interface components {
         };
         /**
          * ChatCompletionRequest
+         * @description Every field of OpenAI's request is either honoured or refused (check_supported), and
+         *     an unknown one is refused as OpenAI refuses it.
          * @example {
          *       "max_completion_tokens": 200,
          *       "messages": [
@@ -834,6 +876,59 @@ export interface components {
             tool_choice?: ("auto" | "none" | "required") | components["schemas"]["NamedToolChoice"] | null;
             /** Parallel Tool Calls */
             parallel_tool_calls?: boolean | null;
+            /** Reasoning Effort */
+            reasoning_effort?: ("none" | "minimal" | "low" | "medium" | "high" | "xhigh") | null;
+            /** User */
+            user?: string | null;
+            /** Safety Identifier */
+            safety_identifier?: string | null;
+            /** Prompt Cache Key */
+            prompt_cache_key?: string | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /** Service Tier */
+            service_tier?: string | null;
+            /** Store */
+            store?: boolean | null;
+            /** Logprobs */
+            logprobs?: boolean | null;
+            /** Top Logprobs */
+            top_logprobs?: number | null;
+            /** Frequency Penalty */
+            frequency_penalty?: number | null;
+            /** Presence Penalty */
+            presence_penalty?: number | null;
+            /** Logit Bias */
+            logit_bias?: {
+                [key: string]: number;
+            } | null;
+            response_format?: components["schemas"]["ResponseFormat"] | null;
+            /** Verbosity */
+            verbosity?: ("low" | "medium" | "high") | null;
+            /** Modalities */
+            modalities?: string[] | null;
+            /** Audio */
+            audio?: {
+                [key: string]: unknown;
+            } | null;
+            /** Prediction */
+            prediction?: {
+                [key: string]: unknown;
+            } | null;
+            /** Web Search Options */
+            web_search_options?: {
+                [key: string]: unknown;
+            } | null;
+            /** Functions */
+            functions?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Function Call */
+            function_call?: string | {
+                [key: string]: unknown;
+            } | null;
         } & {
             [key: string]: unknown;
         };
@@ -979,6 +1074,18 @@ export interface components {
             completion_tokens: number;
             /** Total Tokens */
             total_tokens: number;
+        };
+        /**
+         * ContentPart
+         * @description `input_text` (or an assistant's `output_text`) is read; other parts are refused.
+         */
+        ContentPart: {
+            /** Type */
+            type: string;
+            /** Text */
+            text?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** ConversationCreate */
         ConversationCreate: {
@@ -1231,6 +1338,29 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** FunctionCallItem */
+        FunctionCallItem: {
+            /**
+             * Type
+             * @default function_call
+             * @constant
+             */
+            type: "function_call";
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @default completed
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+            /** Call Id */
+            call_id: string;
+            /** Name */
+            name: string;
+            /** Arguments */
+            arguments: string;
+        };
         /** FunctionDefinition */
         FunctionDefinition: {
             /** Name */
@@ -1240,6 +1370,26 @@ export interface components {
              * @default
              */
             description: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** Strict */
+            strict?: boolean | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** FunctionTool */
+        FunctionTool: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
             /** Parameters */
             parameters?: {
                 [key: string]: unknown;
@@ -1371,6 +1521,49 @@ export interface components {
             imported: number;
             /** Conversation Ids */
             conversation_ids: string[];
+        };
+        /** IncompleteDetails */
+        IncompleteDetails: {
+            /**
+             * Reason
+             * @constant
+             */
+            reason: "max_output_tokens";
+        };
+        /**
+         * InputItem
+         * @description One item of `input`: a message (its `type` may be left out), a `function_call` or a
+         *     `function_call_output`; a `reasoning` item (an earlier answer's thinking) is history the
+         *     model is not shown again, as in a chat.
+         */
+        InputItem: {
+            /**
+             * Type
+             * @default message
+             */
+            type: string;
+            /** Role */
+            role?: ("user" | "assistant" | "system" | "developer") | null;
+            /** Content */
+            content?: string | components["schemas"]["ContentPart"][] | null;
+            /** Call Id */
+            call_id?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Arguments */
+            arguments?: string | null;
+            /** Output */
+            output?: string | components["schemas"]["ContentPart"][] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** InputTokensDetails */
+        InputTokensDetails: {
+            /**
+             * Cached Tokens
+             * @default 0
+             */
+            cached_tokens: number;
         };
         /**
          * LoadRequest
@@ -1566,7 +1759,12 @@ export interface components {
             thinking_toggle: boolean | null;
         };
         /** NamedFunction */
-        NamedFunction: {
+        "NamedFunction-Output": {
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
             /** Name */
             name: string;
         } & {
@@ -1582,7 +1780,7 @@ export interface components {
              * @constant
              */
             type: "function";
-            function: components["schemas"]["NamedFunction"];
+            function: components["schemas"]["parley__api__openai_schemas__NamedFunction"];
         } & {
             [key: string]: unknown;
         };
@@ -1602,6 +1800,52 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** OutputMessage */
+        OutputMessage: {
+            /**
+             * Type
+             * @default message
+             * @constant
+             */
+            type: "message";
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @default completed
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+            /**
+             * Role
+             * @default assistant
+             * @constant
+             */
+            role: "assistant";
+            /** Content */
+            content: components["schemas"]["OutputText"][];
+        };
+        /** OutputText */
+        OutputText: {
+            /**
+             * Type
+             * @default output_text
+             * @constant
+             */
+            type: "output_text";
+            /** Text */
+            text: string;
+            /** Annotations */
+            annotations: unknown[];
+        };
+        /** OutputTokensDetails */
+        OutputTokensDetails: {
+            /**
+             * Reasoning Tokens
+             * @default 0
+             */
+            reasoning_tokens: number;
+        };
         /** Percentiles */
         Percentiles: {
             /** P50 */
@@ -1614,6 +1858,50 @@ export interface components {
             p99: number | null;
             /** Samples */
             samples: number;
+        };
+        /** Reasoning */
+        Reasoning: {
+            /** Effort */
+            effort?: ("none" | "minimal" | "low" | "medium" | "high" | "xhigh") | null;
+            /** Summary */
+            summary?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ReasoningItem
+         * @description The model's thinking, as it thought it (`content`); no summary is made of it.
+         */
+        ReasoningItem: {
+            /**
+             * Type
+             * @default reasoning
+             * @constant
+             */
+            type: "reasoning";
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @default completed
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete";
+            /** Summary */
+            summary: unknown[];
+            /** Content */
+            content: components["schemas"]["ReasoningText"][];
+        };
+        /** ReasoningText */
+        ReasoningText: {
+            /**
+             * Type
+             * @default reasoning_text
+             * @constant
+             */
+            type: "reasoning_text";
+            /** Text */
+            text: string;
         };
         /** RequestStats */
         RequestStats: {
@@ -1636,6 +1924,173 @@ export interface components {
             disk: components["schemas"]["DiskInfo"];
             /** Models */
             models: components["schemas"]["ModelStatus"][];
+        };
+        /**
+         * ResponseCreateRequest
+         * @example {
+         *       "input": "Hello!",
+         *       "instructions": "Be terse.",
+         *       "model": "scripted"
+         *     }
+         */
+        ResponseCreateRequest: {
+            /** Model */
+            model: string;
+            /** Input */
+            input: string | components["schemas"]["InputItem"][];
+            /** Instructions */
+            instructions?: string | null;
+            /**
+             * Stream
+             * @default false
+             */
+            stream: boolean;
+            /** Max Output Tokens */
+            max_output_tokens?: number | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top P */
+            top_p?: number | null;
+            /** Tools */
+            tools?: components["schemas"]["FunctionTool"][] | null;
+            /** Tool Choice */
+            tool_choice?: ("auto" | "none" | "required") | components["schemas"]["parley__api__responses_schemas__NamedFunction"] | null;
+            /** Parallel Tool Calls */
+            parallel_tool_calls?: boolean | null;
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            text?: components["schemas"]["TextOptions"] | null;
+            /** Truncation */
+            truncation?: ("auto" | "disabled") | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /** User */
+            user?: string | null;
+            /** Safety Identifier */
+            safety_identifier?: string | null;
+            /** Prompt Cache Key */
+            prompt_cache_key?: string | null;
+            /** Service Tier */
+            service_tier?: string | null;
+            /** Stream Options */
+            stream_options?: {
+                [key: string]: unknown;
+            } | null;
+            /** Store */
+            store?: boolean | null;
+            /** Previous Response Id */
+            previous_response_id?: string | null;
+            /** Background */
+            background?: boolean | null;
+            /** Include */
+            include?: string[] | null;
+            /** Top Logprobs */
+            top_logprobs?: number | null;
+            /** Max Tool Calls */
+            max_tool_calls?: number | null;
+            /** Conversation */
+            conversation?: string | {
+                [key: string]: unknown;
+            } | null;
+            /** Prompt */
+            prompt?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ResponseFormat
+         * @description `{"type": "text"}` is what every answer is; the JSON formats are refused until
+         *     constrained decoding reads them.
+         */
+        ResponseFormat: {
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ResponseObject
+         * @description OpenAI's Response: the request's settings echoed, the output items and the usage.
+         */
+        ResponseObject: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default response
+             * @constant
+             */
+            object: "response";
+            /** Created At */
+            created_at: number;
+            /**
+             * Status
+             * @default in_progress
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "incomplete" | "failed";
+            /** Model */
+            model: string;
+            /** Output */
+            output: (components["schemas"]["OutputMessage"] | components["schemas"]["ReasoningItem"] | components["schemas"]["FunctionCallItem"])[];
+            usage: components["schemas"]["ResponseUsage"] | null;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            } | null;
+            incomplete_details: components["schemas"]["IncompleteDetails"] | null;
+            /** Instructions */
+            instructions: string | null;
+            /** Max Output Tokens */
+            max_output_tokens: number | null;
+            /** Temperature */
+            temperature: number | null;
+            /** Top P */
+            top_p: number | null;
+            /** Tools */
+            tools: components["schemas"]["FunctionTool"][];
+            /**
+             * Tool Choice
+             * @default auto
+             */
+            tool_choice: ("auto" | "none" | "required") | components["schemas"]["NamedFunction-Output"];
+            /**
+             * Parallel Tool Calls
+             * @default true
+             */
+            parallel_tool_calls: boolean;
+            /** Previous Response Id */
+            previous_response_id: string | null;
+            /**
+             * Store
+             * @default false
+             */
+            store: boolean;
+            /** Metadata */
+            metadata: {
+                [key: string]: string;
+            };
+            text: components["schemas"]["TextOptions"];
+            /**
+             * Truncation
+             * @default disabled
+             * @enum {string}
+             */
+            truncation: "auto" | "disabled";
+        };
+        /** ResponseUsage */
+        ResponseUsage: {
+            /** Input Tokens */
+            input_tokens: number;
+            input_tokens_details: components["schemas"]["InputTokensDetails"];
+            /** Output Tokens */
+            output_tokens: number;
+            output_tokens_details: components["schemas"]["OutputTokensDetails"];
+            /** Total Tokens */
+            total_tokens: number;
         };
         /** RunStats */
         RunStats: {
@@ -1717,15 +2172,24 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** TextPart */
+        /** TextOptions */
+        TextOptions: {
+            format?: components["schemas"]["ResponseFormat"] | null;
+            /** Verbosity */
+            verbosity?: ("low" | "medium" | "high") | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TextPart
+         * @description A part of a message's content. Only text parts are read; the others (images, audio,
+         *     files) are refused by ChatCompletionRequest.check_supported.
+         */
         TextPart: {
-            /**
-             * Type
-             * @constant
-             */
-            type: "text";
+            /** Type */
+            type: string;
             /** Text */
-            text: string;
+            text?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1901,6 +2365,25 @@ export interface components {
             input: unknown;
             /** Context */
             ctx: Record<string, never>;
+        };
+        /** NamedFunction */
+        parley__api__openai_schemas__NamedFunction: {
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** NamedFunction */
+        parley__api__responses_schemas__NamedFunction: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "function";
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -3038,6 +3521,44 @@ export interface operations {
             };
         };
     };
+    get_model_v1_models__model_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelObject"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     chat_completions_v1_chat_completions_post: {
         parameters: {
             query?: never;
@@ -3060,6 +3581,68 @@ export interface operations {
                     "application/json": components["schemas"]["ChatCompletion"];
                     "text/event-stream": unknown;
                 };
+            };
+            /** @description A parameter this server does not support (`param` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description model_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description model_not_loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    create_response_v1_responses_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResponseCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description A Response, or with `stream: true` its typed events (`response.created` ... `response.completed`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description A parameter this server does not support (`param` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description model_not_found */
             404: {

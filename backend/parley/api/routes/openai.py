@@ -10,10 +10,12 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
@@ -32,6 +34,7 @@ from parley.api.openai_schemas import (
     MessageToolCall,
     ModelListObject,
     ModelObject,
+    UnknownRoute,
     openai_finish,
 )
 from parley.chat.completions import CompletionFailed
@@ -55,6 +58,13 @@ async def list_models(_user: CurrentUser, chat: ChatDep) -> ModelListObject:
             for status in chat.models()
         ]
     )
+
+
+@router.get("/models/{model_id:path}", response_model=ModelObject, responses={404: {}})
+async def get_model(model_id: str, _user: CurrentUser, chat: ChatDep) -> ModelObject:
+    """One model, as listed; an unknown id is `model_not_found`."""
+    status = chat.model_status(model_id)
+    return ModelObject(id=status.id, created=_SERVER_STARTED, max_model_len=status.context_length)
 
 
 def _chunk_json(chunk: ChatCompletionChunk) -> str:
@@ -141,6 +151,7 @@ class _OpenAIDialect:
             "description": "A chat.completion, or with `stream: true` chat.completion.chunk "
             "events ending with `data: [DONE]`.",
         },
+        400: {"description": "A parameter this server does not support (`param` names it)"},
         404: {"description": "model_not_found"},
         503: {"description": "model_not_loaded"},
     },
@@ -148,6 +159,7 @@ class _OpenAIDialect:
 async def chat_completions(
     body: ChatCompletionRequest, user: CurrentUser, completions: CompletionsDep, request: Request
 ) -> ChatCompletion | StreamingResponse:
+    body.check_supported()
     if not any(m.role == "user" for m in body.messages):
         raise ApiError(422, "invalid_value", "messages must include a user message.")
     started = time.monotonic()
@@ -174,3 +186,30 @@ async def chat_completions(
         ],
         usage=CompletionUsage.of(result.finish),
     )
+
+
+def unknown_routes(*served: APIRouter) -> APIRouter:
+    """A router for every /v1 path that none of `served` answers, in OpenAI's error shape
+    rather than as the SPA's catch-all would; included after them (app.py)."""
+    fallback = APIRouter(prefix="/v1", include_in_schema=False)
+
+    @fallback.api_route(
+        "/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        response_model=None,
+    )
+    async def unknown_route(path: str, request: Request) -> NoReturn:
+        allowed = {
+            method
+            for router in served
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] == Match.PARTIAL
+            for method in route.methods or ()
+        }
+        if allowed:
+            message = f"{request.method} is not allowed on {request.url.path}."
+            headers = {"Allow": ", ".join(sorted(allowed))}
+            raise ApiError(405, "method_not_allowed", message, headers=headers)
+        raise UnknownRoute(request.method, request.url.path)
+
+    return fallback
