@@ -67,6 +67,7 @@ class FaultServer:
         self.advertised_context: int | None = CONTEXT_LENGTH
         self.tokenize = True
         self.tokenize_calls = 0
+        self.models_calls = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -88,6 +89,7 @@ class FaultServer:
             self.advertised_context = CONTEXT_LENGTH
             self.tokenize = True
             self.tokenize_calls = 0
+            self.models_calls = 0
 
     def chat_requests(self, behaviour: str | None = None) -> list[ChatRecord]:
         with self._lock:
@@ -163,6 +165,7 @@ class FaultServer:
     ) -> bool:
         """Answer one request; False when the connection must end."""
         if method == "GET" and path == "/v1/models":
+            self.models_calls += 1
             if self.models_status != 200:
                 await _respond(writer, self.models_status, {"error": {"message": "models down"}})
                 return True

@@ -214,6 +214,19 @@ async def test_cancel_ends_the_answer_and_closes_the_stream(
     assert fault.chat_requests("slow")[0].client_closed.wait(5)
 
 
+async def test_no_check_cuts_into_a_streaming_answer(
+    engine: RemoteEngine, fault: FaultServer
+) -> None:
+    """llama-cpp-python's server cuts its answer short for any new request, a health check's
+    too: while an answer streams the stream is the check, and /v1/models is not asked."""
+    asked = fault.models_calls
+    async for item in engine.generate(request("slow")):
+        if isinstance(item, Pieces):
+            await engine.check()
+            await engine.cancel("r1")
+    assert fault.models_calls == asked
+
+
 async def test_closing_the_stream_early_closes_the_remote_stream(
     engine: RemoteEngine, fault: FaultServer
 ) -> None:

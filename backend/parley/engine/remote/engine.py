@@ -172,7 +172,12 @@ class RemoteEngine:
         return self._card
 
     async def check(self) -> None:
-        """Is the remote still there with the model? Raises RemoteModelUnavailable if not."""
+        """Is the remote still there with the model? Raises RemoteModelUnavailable if not.
+
+        Not asked while an answer streams: the stream says so already, and llama-cpp-python's
+        server (by default) cuts the answer it is streaming short for any new request."""
+        if self._cancels:
+            return
         await _listed_context(self._client, self._spec)
 
     async def prompt_tokens(
