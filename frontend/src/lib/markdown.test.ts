@@ -77,7 +77,8 @@ describe("markdownBlocks", () => {
         .join("");
       expect(parse(joined).innerHTML, JSON.stringify(text)).toBe(render(text).innerHTML);
     }
-  });
+    // Hundreds of renders: seconds on a loaded CI machine, past vitest's 5 s default.
+  }, 60_000);
 
   it("cuts at top-level blocks and keeps a fenced block whole", () => {
     expect(markdownBlocks("\nHi\n\n```\na\n\nb\n```\n\n- x\n- y")).toEqual([
