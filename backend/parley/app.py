@@ -156,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
             max_bytes=int(settings.max_import_mb * MEGABYTE),
             max_conversations=settings.max_import_conversations,
             max_messages=settings.max_import_messages,
+            max_file_text_chars=settings.max_file_text_chars,
         ),
         model_served=lambda model: _serves(engines, model),
     )
@@ -203,7 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions
     app.state.archive = archive
-    app.state.files = FileService(file_store)
+    app.state.files = FileService(file_store, settings.max_file_text_chars)
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)

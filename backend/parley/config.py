@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.engine.config import EngineConfig, ScriptedConfig
+from parley.files.attachments import FILE_TEXT_MAX_CHARS
 from parley.tools import ToolsConfig
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -130,6 +131,14 @@ class Settings(BaseSettings):
     )
     max_upload_mb: float = Field(
         20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
+    )
+    max_file_text_chars: int = Field(
+        FILE_TEXT_MAX_CHARS,
+        ge=1,
+        description=(
+            "Characters of an attached or imported file's text that are stored; the rest is "
+            "cut, with a note saying so."
+        ),
     )
     max_import_mb: float = Field(
         50, gt=0, description="Largest export file one import may read (MB)."
