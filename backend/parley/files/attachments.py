@@ -8,7 +8,6 @@ its uploader's alone: another user's file id is answered like a missing one.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import mimetypes
@@ -22,6 +21,7 @@ from parley.db import Database
 from parley.files.names import clean_mime, clean_name
 from parley.models import StoredFile
 from parley.protocol import AttachmentPublic, ParleyError
+from parley.workers import PerUserLimit, run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -238,28 +238,29 @@ class FileStore:
 
 
 class FileService:
-    def __init__(self, store: FileStore, max_text_chars: int) -> None:
+    def __init__(self, store: FileStore, max_text_chars: int, uploads: PerUserLimit) -> None:
         self._store = store
         self._max_text_chars = max_text_chars
+        self._uploads = uploads
 
     async def upload(
         self, owner_id: str, name: str, declared_mime: str, data: bytes
     ) -> AttachmentPublic:
-        """Store an upload's text; raises UnsupportedFile."""
+        """Store an upload's text; raises UnsupportedFile, and TooManyAtOnce past the user's
+        uploads at once."""
         name = clean_name(name)
-        # pypdf is pure Python and slow on big files: off the event loop.
-        extracted = await asyncio.to_thread(
-            file_text, name, declared_mime, data, self._max_text_chars
-        )
-        stored = await self._store.add(
-            StoredFile(
-                owner_id=owner_id,
-                name=name,
-                mime=extracted.mime,
-                size=len(data),
-                text=extracted.text,
+        with self._uploads.slot(owner_id):
+            # pypdf is pure Python and slow on big files: on the CPU pool.
+            extracted = await run_cpu(file_text, name, declared_mime, data, self._max_text_chars)
+            stored = await self._store.add(
+                StoredFile(
+                    owner_id=owner_id,
+                    name=name,
+                    mime=extracted.mime,
+                    size=len(data),
+                    text=extracted.text,
+                )
             )
-        )
         return public(stored)
 
     async def get(self, owner_id: str, file_id: str) -> AttachmentPublic:
