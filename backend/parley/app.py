@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from parley import __version__
+from parley import __version__, workers
 from parley.accounts.service import AccountService, claim_secret
 from parley.accounts.throttle import LoginThrottle, SharedLoginThrottle
 from parley.api.errors import ApiError, install_error_handlers
@@ -59,6 +59,7 @@ from parley.realtime import socket
 from parley.security import PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 from parley.tools import ToolRegistry
+from parley.workers import PerUserLimit
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The application on a database made ready (see `open_database`) before it serves."""
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     db = open_database(settings, secret)
+    workers.configure(settings.work_threads)
     engines = EngineManager(settings.engine_config())
     telemetry = Telemetry()
     file_store = FileStore(db)
@@ -156,8 +158,10 @@ def create_app(settings: Settings) -> FastAPI:
             max_bytes=int(settings.max_import_mb * MEGABYTE),
             max_conversations=settings.max_import_conversations,
             max_messages=settings.max_import_messages,
+            max_file_text_chars=settings.max_file_text_chars,
         ),
         model_served=lambda model: _serves(engines, model),
+        imports=PerUserLimit("imports", settings.max_imports_per_user),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -188,6 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
         await engines.close()
         hasher.close()
         gpus.close()
+        workers.close()
         db.close()
 
     app = FastAPI(
@@ -203,7 +208,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions
     app.state.archive = archive
-    app.state.files = FileService(file_store)
+    app.state.files = FileService(
+        file_store,
+        settings.max_file_text_chars,
+        PerUserLimit("uploads", settings.max_uploads_per_user),
+    )
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)

@@ -10,7 +10,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.engine.config import EngineConfig, ScriptedConfig
+from parley.files.attachments import FILE_TEXT_MAX_CHARS
 from parley.tools import ToolsConfig
+from parley.workers import DEFAULT_THREADS
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -34,7 +36,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         10,
         ge=1,
-        description="PostgreSQL connections one instance keeps for reads (writes use 2 more).",
+        description=(
+            "Threads (and PostgreSQL connections) one instance reads the database with; "
+            "writes use one thread and 2 connections more."
+        ),
     )
     redis_url: str | None = Field(
         None,
@@ -130,6 +135,28 @@ class Settings(BaseSettings):
     )
     max_upload_mb: float = Field(
         20, gt=0, description="Largest file a user may attach (MB); larger uploads get 413."
+    )
+    max_file_text_chars: int = Field(
+        FILE_TEXT_MAX_CHARS,
+        ge=1,
+        description=(
+            "Characters of an attached or imported file's text that are stored; the rest is "
+            "cut, with a note saying so."
+        ),
+    )
+    work_threads: int = Field(
+        DEFAULT_THREADS,
+        ge=1,
+        description=(
+            "Threads for CPU-heavy work (PDF text, import parsing, token counting), a pool of "
+            "their own beside the database's."
+        ),
+    )
+    max_uploads_per_user: int = Field(
+        2, ge=1, description="Uploads of one user read at once; more get 429 rate_limited."
+    )
+    max_imports_per_user: int = Field(
+        1, ge=1, description="Imports of one user read at once; more get 429 rate_limited."
     )
     max_import_mb: float = Field(
         50, gt=0, description="Largest export file one import may read (MB)."

@@ -6,8 +6,9 @@ open with `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout ins
 failing with "database is locked" half-way through a transaction; on PostgreSQL they take one
 transaction-scoped advisory lock, so the store's read-then-write transactions (a username
 taken, the last administrator, a conversation's seqs) stay correct with several instances on
-one database, as they are with several processes on one SQLite file. Reads run on the default
-thread pool with ordinary transactions beside the writer. Migrations run as a write
+one database, as they are with several processes on one SQLite file. Reads run on a pool of
+their own (one thread per connection they may hold), with ordinary transactions beside the
+writer, so CPU-heavy work elsewhere (parley/workers.py) never queues them. Migrations run as a write
 transaction, so instances starting at once take turns to upgrade.
 """
 
@@ -176,6 +177,9 @@ class Database:
         self._read_engine = make_engine(self.url, immediate=False, pool_size=pool_size)
         self._write_engine = make_engine(self.url, immediate=True, pool_size=_WRITER_POOL_SIZE)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-db-writer")
+        self._readers = ThreadPoolExecutor(
+            max_workers=pool_size, thread_name_prefix="parley-db-reader"
+        )
 
     def migrate(self) -> None:
         """Upgrade the schema; raises DatabaseError if the database cannot be reached."""
@@ -210,7 +214,8 @@ class Database:
         return await loop.run_in_executor(self._writer, self.run_write, work)
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(self.run_read, work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.run_read, work)
 
     def integrity_ok(self) -> bool:
         """SQLite's check of its file (SQLite only)."""
@@ -219,5 +224,6 @@ class Database:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
         self._read_engine.dispose()
         self._write_engine.dispose()

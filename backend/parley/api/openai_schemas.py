@@ -21,6 +21,7 @@ from parley.protocol import (
     ToolChoice,
     ToolSpec,
 )
+from parley.protocol.frames import SAFE_INT_MAX
 
 # ---------- refusals ----------
 
@@ -233,8 +234,8 @@ class ChatCompletionRequest(BaseModel):
     messages: list[OpenAIMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1, le=SAFE_INT_MAX)
+    max_completion_tokens: int | None = Field(None, ge=1, le=SAFE_INT_MAX)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     stop: str | list[str] | None = None

@@ -24,6 +24,7 @@ from parley.api.openai_schemas import (
 from parley.chat.completions import Completion, CompletionRequest
 from parley.chat.prepare.request import GenerationOptions
 from parley.protocol import ChatTurn, Finished, ForcedTool, ToolCall, ToolChoice, ToolSpec
+from parley.protocol.frames import SAFE_INT_MAX
 
 # ---------- input ----------
 
@@ -111,7 +112,7 @@ class ResponseCreateRequest(BaseModel):
     input: str | list[InputItem]
     instructions: str | None = None
     stream: bool = False
-    max_output_tokens: int | None = Field(None, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1, le=SAFE_INT_MAX)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     tools: list[FunctionTool] | None = None

@@ -17,13 +17,17 @@ from parley.protocol import (
     SendOptions,
     Usage,
 )
+from parley.protocol.frames import SAFE_INT_MAX
 
 
 class SamplingFields(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2, description="0-2; server default 0.7.")
     top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling, (0, 1].")
     max_tokens: int | None = Field(
-        None, ge=1, description="Answer length limit, 1 up to the model's context length."
+        None,
+        ge=1,
+        le=SAFE_INT_MAX,
+        description="Answer length limit, 1 up to the model's context length.",
     )
     thinking: bool | None = Field(
         None, description="False asks a thinking model not to think, where its template can."

@@ -32,7 +32,11 @@ from parley.models import new_id
 class ClusterConnection:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=True)
+        # Bytes that are not UTF-8 (Parley writes none; anyone who can publish may) read as
+        # U+FFFD instead of raising inside redis-py, where they would end the reading loop.
+        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+            url, decode_responses=True, encoding_errors="replace"
+        )
         self.instance_id = new_id()
         self._allocate = self.redis.register_script(ALLOCATE)
         self._claim = self.redis.register_script(CLAIM)

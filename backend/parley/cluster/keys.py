@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal, cast
 
 import redis
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 RUNS_KEY = "parley:runs"
 CONTROL_CHANNEL = "parley:control"
@@ -140,8 +140,9 @@ class ControlMessage(BaseModel):
     conversation_id: str | None = None
     user_id: str | None = None
     api_key_id: str | None = None
-    code: int = 0
-    reason: str = ""
+    # A WebSocket close code and reason (at most 123 bytes, what a close frame holds).
+    code: int = Field(0, ge=0, le=4999)
+    reason: str = Field("", max_length=123)
 
 
 def redacted(url: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 import redis
+from pydantic import ValidationError
 
 from parley.chat.conversations.events import CHUNK, THINKING, end_event
 from parley.chat.conversations.store import INTERRUPTED_MESSAGE, ChatStore
@@ -171,10 +172,23 @@ class SharedRegistry(ChannelRegistry):
                     while True:
                         raw = await pubsub.get_message(timeout=READ_BLOCK_MS / 1000)
                         if raw is not None:
-                            await self._obey(ControlMessage.model_validate_json(raw["data"]))
+                            await self._obey_raw(raw["data"])
             except redis.RedisError as exc:
                 log.warning("the Redis control channel failed: %s", exc)
                 await asyncio.sleep(RETRY_S)
+
+    async def _obey_raw(self, data: str | bytes) -> None:
+        """One message of the control channel; anyone who can publish there may send garbage,
+        which is logged and skipped so that the listener goes on."""
+        try:
+            message = ControlMessage.model_validate_json(data)
+        except ValidationError as exc:
+            log.warning("skipped a malformed message on the Redis control channel: %s", exc)
+            return
+        try:
+            await self._obey(message)
+        except Exception:
+            log.exception("could not carry out %s from the Redis control channel", message)
 
     async def _obey(self, message: ControlMessage) -> None:
         if message.op == "stop" and message.conversation_id is not None:

@@ -25,6 +25,7 @@ from parley.engine.tool_prompts import (
     tool_prompt,
 )
 from parley.protocol import AnswerProgress, Finished, ToolSpec
+from parley.workers import run_cpu
 
 
 def answer_room(prompt_ids: list[int], context_length: int) -> int:
@@ -116,7 +117,7 @@ class BatchedEngine(ABC, Generic[S]):
             prompt = self.render_prompt(turns, enable_thinking=enable_thinking, tools=tools)
             return self.count_tokens(prompt)
 
-        return await asyncio.to_thread(count)
+        return await run_cpu(count)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
         prompt = self.render_request(request)

@@ -8,25 +8,26 @@ its uploader's alone: another user's file id is answered like a missing one.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import mimetypes
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath
 
 from sqlmodel import Session, col, select
 
 from parley.db import Database
+from parley.files.names import clean_mime, clean_name
 from parley.models import StoredFile
 from parley.protocol import AttachmentPublic, ParleyError
+from parley.workers import PerUserLimit, run_cpu
 
 log = logging.getLogger(__name__)
 
 PDF_MIME = "application/pdf"
+# Characters of a file's text kept by default (PARLEY_MAX_FILE_TEXT_CHARS).
+FILE_TEXT_MAX_CHARS = 500_000
 # Kinds of text files people attach: prose, data, configuration and code.
 TEXT_SUFFIXES = frozenset(
     (
@@ -77,8 +78,6 @@ _MIME_BY_SUFFIX = {
     ".ts": "application/typescript",
     ".tsx": "application/typescript",
 }
-NAME_MAX = 255
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UnsupportedFile(ParleyError):
@@ -105,11 +104,15 @@ class FileText:
     text: str
 
 
-def clean_name(name: str) -> str:
-    """The file's own name (no folders, no control characters), at most 255 characters."""
-    base = PureWindowsPath(PurePosixPath(name).name).name
-    base = _CONTROL.sub("", unicodedata.normalize("NFC", base)).strip()
-    return base[:NAME_MAX] or "file"
+def capped_text(text: str, max_chars: int) -> str:
+    """A file's text as stored: past `max_chars`, cut, with a note saying so (for the reader
+    and the model alike)."""
+    if len(text) <= max_chars:
+        return text
+    return (
+        f"{text[:max_chars]}\n\n[Parley: the file's text was cut here; only its first "
+        f"{max_chars} characters are kept.]"
+    )
 
 
 def _suffix(name: str) -> str:
@@ -147,7 +150,7 @@ def _decode(data: bytes) -> str:
         raise UnsupportedFile("The file is not UTF-8 text.") from exc
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, max_chars: int) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -155,7 +158,15 @@ def _pdf_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnsupportedFile("The PDF is protected by a password.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        extracted = 0
+        for page in reader.pages:
+            # Pages past the cap are not read at all: a small PDF may hold millions of
+            # characters, and pypdf is slow.
+            if extracted > max_chars:
+                break
+            pages.append(page.extract_text() or "")
+            extracted += len(pages[-1])
     except UnsupportedFile:
         raise
     # pypdf raises its own errors for broken files, and plain ones deep inside a bad stream.
@@ -167,11 +178,14 @@ def _pdf_text(data: bytes) -> str:
     return text
 
 
-def file_text(name: str, declared_mime: str, data: bytes) -> FileText:
-    """The text of an upload and its type; UnsupportedFile for a kind Parley does not read."""
-    declared = declared_mime.split(";", 1)[0].strip().lower()
+def file_text(
+    name: str, declared_mime: str, data: bytes, max_chars: int = FILE_TEXT_MAX_CHARS
+) -> FileText:
+    """The text of an upload (cut past `max_chars`, see `capped_text`) and its type;
+    UnsupportedFile for a kind Parley does not read."""
+    declared = clean_mime(declared_mime)
     if data.startswith(b"%PDF-"):
-        return FileText(PDF_MIME, _pdf_text(data))
+        return FileText(PDF_MIME, capped_text(_pdf_text(data, max_chars), max_chars))
     if declared == PDF_MIME or _suffix(name) == ".pdf":
         raise UnsupportedFile("The file is named a PDF but is not one.")
     if not _is_text_kind(name, declared):
@@ -179,7 +193,7 @@ def file_text(name: str, declared_mime: str, data: bytes) -> FileText:
             "Only text files (plain text, Markdown, code, CSV, JSON and the like) and PDFs "
             "can be attached."
         )
-    return FileText(_text_mime(name, declared), _decode(data))
+    return FileText(_text_mime(name, declared), capped_text(_decode(data), max_chars))
 
 
 def public(stored: StoredFile) -> AttachmentPublic:
@@ -224,25 +238,29 @@ class FileStore:
 
 
 class FileService:
-    def __init__(self, store: FileStore) -> None:
+    def __init__(self, store: FileStore, max_text_chars: int, uploads: PerUserLimit) -> None:
         self._store = store
+        self._max_text_chars = max_text_chars
+        self._uploads = uploads
 
     async def upload(
         self, owner_id: str, name: str, declared_mime: str, data: bytes
     ) -> AttachmentPublic:
-        """Store an upload's text; raises UnsupportedFile."""
+        """Store an upload's text; raises UnsupportedFile, and TooManyAtOnce past the user's
+        uploads at once."""
         name = clean_name(name)
-        # pypdf is pure Python and slow on big files: off the event loop.
-        extracted = await asyncio.to_thread(file_text, name, declared_mime, data)
-        stored = await self._store.add(
-            StoredFile(
-                owner_id=owner_id,
-                name=name,
-                mime=extracted.mime,
-                size=len(data),
-                text=extracted.text,
+        with self._uploads.slot(owner_id):
+            # pypdf is pure Python and slow on big files: on the CPU pool.
+            extracted = await run_cpu(file_text, name, declared_mime, data, self._max_text_chars)
+            stored = await self._store.add(
+                StoredFile(
+                    owner_id=owner_id,
+                    name=name,
+                    mime=extracted.mime,
+                    size=len(data),
+                    text=extracted.text,
+                )
             )
-        )
         return public(stored)
 
     async def get(self, owner_id: str, file_id: str) -> AttachmentPublic:

@@ -7,7 +7,6 @@ seqs and stream records a run would have given them, so a socket replays them li
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from parley.library.transfer import (
     tree_order,
 )
 from parley.models import Conversation, Message, StoredFile, new_id, utcnow
+from parley.workers import PerUserLimit, run_cpu
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +224,9 @@ class ArchiveService:
         index: SearchIndex,
         limits: ImportLimits,
         model_served: Callable[[str], bool],
+        imports: PerUserLimit,
     ) -> None:
+        self._imports = imports
         self._store = store
         self._index = index
         self.limits = limits
@@ -259,13 +261,15 @@ class ArchiveService:
         return conversation, conversation_markdown(conversation, branch)
 
     async def import_file(self, owner_id: str, raw: bytes) -> list[str]:
-        """Store every conversation of an export; raises BadImport and then stores nothing."""
+        """Store every conversation of an export; raises BadImport and then stores nothing,
+        and TooManyAtOnce past the user's imports at once."""
 
         def prepare() -> list[ImportedRows]:
             conversations = read_import(raw, self.limits)
             return [imported_rows(owner_id, c, self._model_served) for c in conversations]
 
-        # Reading tens of megabytes of JSON takes a while: off the event loop.
-        rows = await asyncio.to_thread(prepare)
-        await self._store.add_imported(rows)
+        with self._imports.slot(owner_id):
+            # Reading tens of megabytes of JSON takes a while: on the CPU pool.
+            rows = await run_cpu(prepare)
+            await self._store.add_imported(rows)
         return [r.conversation.id for r in rows]

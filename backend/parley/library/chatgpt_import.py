@@ -1,14 +1,26 @@
 """ChatGPT's `conversations.json`, read into Parley's export document: each conversation's
-message tree, its visible turns (text and thinking), their times."""
+message tree, its visible turns (text and thinking), their times.
+
+The file is someone else's format, read leniently (what is not understood is skipped) but in
+time linear in the file: text pieces are gathered in lists and joined once, and what the
+conversion makes is counted against a budget, so thinking handed down many branches cannot
+multiply the file's size.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from parley.library.export_document import ID_MAX, ExportedConversation, ExportedMessage
+from parley.library.export_document import (
+    ID_MAX,
+    BadImport,
+    ExportedConversation,
+    ExportedMessage,
+)
 from parley.models import utcnow
 from parley.protocol import MessageRole
 from parley.protocol.conversations import DEFAULT_TITLE, TITLE_MAX
@@ -76,28 +88,90 @@ def _chatgpt_turn(message: object) -> _ChatGptTurn | None:
     return None
 
 
-def chatgpt_conversation(index: int, data: dict[str, Any]) -> ExportedConversation:
+class TextBudget:
+    """Characters a conversion may still make; BadImport once they are spent."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.left = max_chars
+
+    def spend(self, chars: int) -> None:
+        self.left -= chars
+        if self.left < 0:
+            raise BadImport("The file's conversations expand to more text than an import may hold.")
+
+
+# Thinking not yet given to an answer, newest piece first, shared by the branches below it.
+_Thoughts = tuple["_Thoughts", str] | None
+
+
+def _joined(thoughts: _Thoughts, budget: TextBudget) -> list[str]:
+    pieces: list[str] = []
+    while thoughts is not None:
+        thoughts, piece = thoughts
+        budget.spend(len(piece))
+        pieces.append(piece)
+    return pieces[::-1]
+
+
+def _short_id(key: str) -> str:
+    """A key as an id: long keys by their hash (ids only need to be unique in
+    the file: an import gives every message a new one)."""
+    return key if len(key) <= ID_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class _Draft:
+    key: str
+    parent: str | None
+    role: MessageRole
+    created_at: datetime
+    model: str | None
+    content: list[str]
+    thinking: list[str] = field(default_factory=list)
+
+    def message(self) -> ExportedMessage:
+        return ExportedMessage(
+            id=_short_id(self.key),
+            parent_id=_short_id(self.parent) if self.parent is not None else None,
+            role=self.role,
+            content="\n\n".join(self.content),
+            thinking="\n\n".join(self.thinking),
+            created_at=self.created_at,
+            model=self.model,
+        )
+
+
+def _children(node: dict[str, Any], nodes: dict[str, Any]) -> list[str]:
+    children = node.get("children")
+    if not isinstance(children, list):
+        return []
+    return [c for c in children if isinstance(c, str) and c in nodes]
+
+
+def chatgpt_conversation(
+    index: int, data: dict[str, Any], budget: TextBudget
+) -> ExportedConversation:
     """ChatGPT's mapping tree as Parley messages, branches kept. Nodes no reader saw are
     skipped and their children hang from the nearest message kept above them; thinking is
-    given to the answer below it; answers split around a tool call are joined again."""
+    given to the answer below it; answers split around a tool call are joined again.
+    ValidationError for what Parley's document refuses; BadImport past the budget."""
     mapping: dict[str, Any] = data["mapping"]
     created = _timestamp(data.get("create_time"), utcnow())
     updated = _timestamp(data.get("update_time"), created)
-    nodes = {str(key): node for key, node in mapping.items() if isinstance(node, dict)}
-    kept: dict[str, ExportedMessage] = {}
+    nodes = {key: node for key, node in mapping.items() if isinstance(node, dict)}
+    kept: dict[str, _Draft] = {}
     resolved: dict[str, str | None] = {}
-    children_of = {
-        key: [str(c) for c in node.get("children", []) if str(c) in nodes]
-        if isinstance(node.get("children"), list)
-        else []
+    roots = [
+        key
         for key, node in nodes.items()
-    }
-    roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
+        if not (isinstance(node.get("parent"), str) and node["parent"] in nodes)
+    ]
 
     # (node, message kept above it, thinking not yet given, whether every node from that
     # message down to here had a single child)
-    stack: list[tuple[str, str | None, str, bool]] = [(root, None, "", False) for root in roots]
-    stack.reverse()
+    stack: list[tuple[str, str | None, _Thoughts, bool]] = [
+        (root, None, None, False) for root in reversed(roots)
+    ]
     seen: set[str] = set()
     while stack:
         key, parent_id, thinking, single_line = stack.pop()
@@ -110,44 +184,48 @@ def chatgpt_conversation(index: int, data: dict[str, Any]) -> ExportedConversati
         above = kept.get(parent_id) if parent_id else None
         here = parent_id
         if turn is not None and not turn.text:
-            thinking = "\n\n".join(t for t in (thinking, turn.thinking) if t)
+            thinking = (thinking, turn.thinking)
         elif (
             turn is not None
             and turn.role == "assistant"
             and above is not None
             and (above.role == "assistant" and single_line)
         ):
-            above.content = f"{above.content}\n\n{turn.text}"
-            above.thinking = "\n\n".join(t for t in (above.thinking, thinking) if t)
-            thinking = ""
+            budget.spend(len(turn.text))
+            above.content.append(turn.text)
+            above.thinking += _joined(thinking, budget)
+            thinking = None
         elif turn is not None:
             assert isinstance(message, dict)  # a turn is made of one
-            at = _timestamp(message.get("create_time"), created)
             metadata = message.get("metadata")
             model = metadata.get("model_slug") if isinstance(metadata, dict) else None
-            kept[key] = ExportedMessage(
-                id=key[:ID_MAX],
-                parent_id=parent_id,
+            budget.spend(len(turn.text))
+            kept[key] = _Draft(
+                key=key,
+                parent=parent_id,
                 role=turn.role,
-                content=turn.text,
-                thinking=thinking if turn.role == "assistant" else "",
-                created_at=at,
+                created_at=_timestamp(message.get("create_time"), created),
                 model=str(model)[:200] if model else None,
+                content=[turn.text],
+                thinking=_joined(thinking, budget) if turn.role == "assistant" else [],
             )
-            here, thinking = key, ""
+            here, thinking = key, None
         resolved[key] = here
-        children = children_of[key]
+        children = _children(node, nodes)
         alone = len(children) == 1 and (single_line or here == key)
         for child in reversed(children):
             stack.append((child, here, thinking, alone))
     current = data.get("current_node")
-    leaf = resolved.get(str(current)) if current is not None else None
+    leaf = resolved.get(current) if isinstance(current, str) else None
     title = data.get("title")
+    conversation_id = data.get("id") or data.get("conversation_id")
     return ExportedConversation(
-        id=str(data.get("id") or data.get("conversation_id") or f"chatgpt-{index}")[:ID_MAX],
-        title=(str(title).strip()[:TITLE_MAX] if title and str(title).strip() else DEFAULT_TITLE),
+        id=_short_id(conversation_id) if isinstance(conversation_id, str) else f"chatgpt-{index}",
+        title=(
+            title.strip()[:TITLE_MAX] if isinstance(title, str) and title.strip() else DEFAULT_TITLE
+        ),
         created_at=created,
         updated_at=updated,
-        current_leaf_id=leaf,
-        messages=list(kept.values()),
+        current_leaf_id=_short_id(leaf) if leaf is not None else None,
+        messages=[draft.message() for draft in kept.values()],
     )

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parley.library.chatgpt_import import chatgpt_conversation
+from parley.files.attachments import FILE_TEXT_MAX_CHARS, capped_text
+from parley.library.chatgpt_import import TextBudget, chatgpt_conversation
 from parley.library.export_document import (
     EXPORT_FORMAT,
     BadImport,
@@ -137,13 +138,19 @@ class ImportLimits:
     max_bytes: int
     max_conversations: int
     max_messages: int
+    max_file_text_chars: int = FILE_TEXT_MAX_CHARS
+
+
+def _not_json(constant: str) -> Any:
+    # Python reads NaN and Infinity, which JSON (and PostgreSQL's json) has no place for.
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
 
 
 def _json(raw: bytes, max_bytes: int) -> Any:
     if raw.startswith(b"PK\x03\x04"):
         raw = _conversations_from_zip(raw, max_bytes)
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_not_json)
     except UnicodeDecodeError as exc:
         raise BadImport("The file is not UTF-8 text.") from exc
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -192,7 +199,7 @@ def read_import(raw: bytes, limits: ImportLimits) -> list[ExportedConversation]:
     elif isinstance(data, list) and all(
         isinstance(item, dict) and isinstance(item.get("mapping"), dict) for item in data
     ):
-        conversations = [chatgpt_conversation(i, item) for i, item in enumerate(data)]
+        conversations = _chatgpt_conversations(data, TextBudget(limits.max_bytes))
     else:
         raise BadImport("The file is neither a Parley export nor ChatGPT's conversations.json.")
     if not conversations:
@@ -209,6 +216,23 @@ def read_import(raw: bytes, limits: ImportLimits) -> list[ExportedConversation]:
         )
     for index, conversation in enumerate(conversations):
         _check_tree(index, conversation)
+        for message in conversation.messages:
+            for attachment in message.attachments:
+                attachment.text = capped_text(attachment.text, limits.max_file_text_chars)
+    return conversations
+
+
+def _chatgpt_conversations(
+    data: list[dict[str, Any]], budget: TextBudget
+) -> list[ExportedConversation]:
+    conversations = []
+    for index, item in enumerate(data):
+        try:
+            conversations.append(chatgpt_conversation(index, item, budget))
+        except ValidationError as exc:
+            raise BadImport(
+                f"Conversation {index + 1} is not one Parley can import: {_validation_reason(exc)}"
+            ) from exc
     return conversations
 
 

@@ -16,6 +16,10 @@ from parley.protocol.errors import ErrorCode
 from parley.protocol.messages import MessagePublic, Timings
 from parley.protocol.progress import FinishReason, Usage
 
+# The largest integer a client may send: JavaScript's largest safe one, and well inside the
+# database's 64-bit integers.
+SAFE_INT_MAX = 2**53 - 1
+
 
 class Frame(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -27,11 +31,11 @@ class Frame(BaseModel):
 class AuthFrame(Frame):
     type: Literal["auth"]
     token: str = Field(min_length=1)
-    after_seq: int | None = Field(None, ge=0)
+    after_seq: int | None = Field(None, ge=0, le=SAFE_INT_MAX)
 
 
 class SendOptions(Frame):
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1, le=SAFE_INT_MAX)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     thinking: bool | None = None
