@@ -1,5 +1,6 @@
-"""Which llama.cpp sequence id (and so which KV stream) holds what: the running requests at ids
-0..n-1, finished conversations kept above them, the rest free and empty. No model needed.
+"""Which llama.cpp sequence id (and so which KV stream) holds what: the running requests at
+consecutive ids, finished conversations kept beside them, the rest free and empty. No model
+needed.
 
 A conversation's next prompt starts with everything its last answer read and wrote, so when an
 answer ends its stream stays, tagged with the tokens it holds (the prompt and the answer but
@@ -10,11 +11,12 @@ from a copy trimmed to the common part, and the kept stream stays for its own br
 streams use only ids no running request needs: a new request evicts the least recently used.
 
 llama.cpp forms one forward pass per run of consecutive sequence ids (llamacpp/loop.py), so
-running requests stay at consecutive ids from 0: a newcomer takes the lowest id above them
-(moving a kept stream away from it first), and when one leaves from the middle the highest
-moves into its place. A move is `KvStreams.copy` (llama.cpp copies a whole stream, queued until
-the next decode, in order) then `clear` of the source; the cells keep their places, so what
-attention computes over them does not change.
+running requests stay at consecutive ids: a newcomer takes an id beside them (moving a kept
+stream away from it first), and when one leaves from the middle the highest moves into its
+place. With nothing running, a conversation going on runs where its stream is kept: one person
+chatting moves nothing. A move is `KvStreams.copy` (llama.cpp copies a whole stream, queued
+until the next decode, in order) then `clear` of the source; the cells keep their places, so
+what attention computes over them does not change.
 """
 
 from __future__ import annotations
@@ -86,35 +88,59 @@ class StreamTable:
         return None if kept is None else kept.tokens
 
     def claim(self, prompt_ids: Sequence[int]) -> Claim:
-        """The id for a new request (the lowest above the running ones), holding the longest
-        start of `prompt_ids` that a kept stream holds (never the last prompt token: reading
-        it gives the first answer token)."""
-        slot = len(self._running)
+        """The id for a new request, next to the running ones, holding the longest start of
+        `prompt_ids` that a kept stream holds (never the last prompt token: reading it gives
+        the first answer token)."""
         shared, source = self._best_start(prompt_ids)
         if shared < self._min_reuse:
+            slot = self._next_slot(preferred=-1, spare=-1)
             self._vacate(slot, spare=-1)
-            shared = 0
-        else:
-            kept = self._kept[source]
-            kept.last_used = next(self._clock)
-            branch = shared + 1 < len(kept.tokens)
-            if branch and source == slot:  # Its own branch stays, elsewhere if it can.
-                target = self._target_for(slot, spare=slot)
-                if target is not None:
-                    self._relocate(slot, target)
-                    source = target
-            if source == slot:
-                del self._kept[slot]
-            elif branch:  # Another branch of it: a copy, and the kept one stays for its own.
-                self._vacate(slot, spare=source)
-                self._streams.copy(source, slot)
-            else:  # The conversation goes on: its stream moves.
-                self._vacate(slot, spare=source)
-                del self._kept[source]
-                self._move(source, slot)
-            self._streams.trim(slot, shared)
+            self._running.add(slot)
+            return Claim(slot, 0)
+        kept = self._kept[source]
+        kept.last_used = next(self._clock)
+        goes_on = shared + 1 >= len(kept.tokens)
+        # Going on, the stream is taken over where it is when it can run there.
+        slot = self._next_slot(preferred=source if goes_on else -1, spare=source)
+        if not goes_on and source == slot:  # Its own branch stays, elsewhere if it can.
+            target = self._target_for(slot, spare=slot)
+            if target is not None:
+                self._relocate(slot, target)
+                source = target
+        if source == slot:
+            del self._kept[slot]
+        elif goes_on:  # The conversation goes on: its stream moves.
+            self._vacate(slot, spare=source)
+            del self._kept[source]
+            self._move(source, slot)
+        else:  # Another branch of it: a copy, and the kept one stays for its own.
+            self._vacate(slot, spare=source)
+            self._streams.copy(source, slot)
+        self._streams.trim(slot, shared)
         self._running.add(slot)
         return Claim(slot, shared)
+
+    def _next_slot(self, preferred: int, spare: int) -> int:
+        """Where a new request runs: beside the running ones (`preferred` if it is there),
+        or with none running, at `preferred`, else a free id, else the least recently used
+        kept stream's but `spare` (evicted)."""
+        if self._running:
+            low, high = min(self._running), max(self._running)
+            beside = [i for i in (high + 1, low - 1) if 0 <= i < self._size]
+            if preferred in beside:
+                return preferred
+            return min(beside, key=lambda i: i in self._kept)  # A free one first.
+        if preferred >= 0:
+            return preferred
+        free = [i for i in range(self._size) if i not in self._kept]
+        if free:
+            return max(free)
+        others = [i for i in self._kept if i != spare] or [spare]
+        victim = min(others, key=lambda i: self._kept[i].last_used)
+        if victim != spare:
+            self._streams.clear(victim)
+            del self._kept[victim]
+        return victim
 
     def _best_start(self, prompt_ids: Sequence[int]) -> tuple[int, int]:
         """The most prompt tokens a kept stream holds, and its id; of equals, one the prompt
@@ -139,16 +165,16 @@ class StreamTable:
             self._spoiled.discard(seq_id)
         moves: dict[int, int] = {}
         while self._running:
-            gap = next((i for i in range(self._size) if i not in self._running), self._size)
-            top = max(self._running)
-            if top < gap:
+            low, high = min(self._running), max(self._running)
+            gap = next((i for i in range(low, high) if i not in self._running), None)
+            if gap is None:
                 break
             self._vacate(gap, spare=-1)
-            self._move(top, gap)
-            self._running.discard(top)
+            self._move(high, gap)
+            self._running.discard(high)
             self._running.add(gap)
-            moves[top] = gap
-        return {old: new for old, new in moves.items() if old != new}
+            moves[high] = gap
+        return moves
 
     def spoil(self) -> None:
         """After a failed step: what the running streams hold is unknown, so none is kept,
@@ -175,10 +201,13 @@ class StreamTable:
         recently used other kept stream but `spare` (evicted); None: nowhere."""
         taken = self._running | self._kept.keys()
         free = [i for i in range(self._size) if i not in taken]
-        if free:
-            return max(free)  # Far from where running requests grow.
+        if free:  # Far from the running ones, which grow beside them.
+            return max(free, key=self._distance_from_running)
         others = [i for i in self._kept if i not in (seq_id, spare)]
         return min(others, key=lambda i: self._kept[i].last_used, default=None)
+
+    def _distance_from_running(self, seq_id: int) -> int:
+        return min((abs(seq_id - i) for i in self._running), default=seq_id)
 
     def _relocate(self, seq_id: int, target: int) -> None:
         """Move the kept stream at `seq_id` to `target`, evicting what is kept there."""
