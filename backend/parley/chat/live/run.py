@@ -326,6 +326,7 @@ class Run:
         message.usage = {
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cached_tokens,
         }
         message.timings = self._timings(usage.completion_tokens)
         await self._close()
