@@ -82,21 +82,23 @@ async def test_the_next_turn_reads_only_what_is_new_and_answers_as_a_fresh_read(
 async def test_an_edited_message_reuses_only_the_common_start(
     llamacpp: LlamaCppEngine, model_data_dir: Path
 ) -> None:
-    first = [ChatTurn("user", DEEP_NOTES + "Which lighthouse is red?")]
-    answer, _ = await ask(llamacpp, "edit-1", first)
-    history = [*first, ChatTurn("assistant", answer)]
-    original = [*history, ChatTurn("user", "Which ones are white?")]
-    edited = [*history, ChatTurn("user", "Which ones are green?")]
-    await ask(llamacpp, "edit-2", original)
-    before = llamacpp.prompt_tokens_kept
-    text, finished = await ask(llamacpp, "edit-3", edited)
-    common = common_prefix(prompt_ids(llamacpp, original), prompt_ids(llamacpp, edited))
-    assert finished.usage.cached_tokens == common
-    assert llamacpp.prompt_tokens_kept - before == common
+    # An engine of its own: the old branch stays only while an id is free.
+    async with fresh_llamacpp(model_data_dir) as engine:
+        first = [ChatTurn("user", DEEP_NOTES + "Which lighthouse is red?")]
+        answer, _ = await ask(engine, "edit-1", first)
+        history = [*first, ChatTurn("assistant", answer)]
+        original = [*history, ChatTurn("user", "Which ones are white?")]
+        edited = [*history, ChatTurn("user", "Which ones are green?")]
+        await ask(engine, "edit-2", original)
+        before = engine.prompt_tokens_kept
+        text, finished = await ask(engine, "edit-3", edited)
+        common = common_prefix(prompt_ids(engine, original), prompt_ids(engine, edited))
+        assert finished.usage.cached_tokens == common
+        assert engine.prompt_tokens_kept - before == common
+        # The original branch was kept beside the edited one: going back reads nothing again.
+        _, back = await ask(engine, "edit-4", original)
+        assert back.usage.cached_tokens == back.usage.prompt_tokens - 1
     assert text == await fresh_read(model_data_dir, edited)
-    # The original branch was kept beside the edited one: going back reads nothing of it again.
-    _, back = await ask(llamacpp, "edit-4", original)
-    assert back.usage.cached_tokens == back.usage.prompt_tokens - 1
 
 
 async def test_kept_streams_give_way_to_running_answers_without_disturbing_them(

@@ -108,6 +108,18 @@ def test_another_branch_copies_the_common_start_and_the_kept_one_stays() -> None
     assert h.start("back", [*old, 1, 2]) == len(old)
 
 
+def test_without_a_free_id_another_branch_takes_the_stream_over() -> None:
+    h = Harness(2)
+    first, second = tokens(0, 30), tokens(1000, 30)
+    for name, prompt in (("first", first), ("second", second)):
+        h.start(name, prompt)
+        h.finish(name)
+    # Keeping the old branch would evict the second conversation: the edit takes it over.
+    assert h.start("edit", [*first[:20], *tokens(500, 5)]) == 20
+    h.finish("edit")
+    assert h.start("second-again", [*second, 1]) == len(second)
+
+
 def test_running_requests_evict_the_least_recently_used() -> None:
     h = Harness(3)
     prompts = [tokens(1000 * (i + 1), 10) for i in range(3)]

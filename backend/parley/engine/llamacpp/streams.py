@@ -7,8 +7,10 @@ answer ends its stream stays, tagged with the tokens it holds (the prompt and th
 its last token, which was chosen and never read). A new request whose prompt starts with all of
 a kept stream's tokens takes that stream over and reads only the rest; one that shares a start
 with it but goes another way (a regenerated answer, an edited message, another branch) starts
-from a copy trimmed to the common part, and the kept stream stays for its own branch. Kept
-streams use only ids no running request needs: a new request evicts the least recently used.
+from a copy trimmed to the common part, and the kept stream stays for its own branch while an
+id is free (with none, the request takes it over: another conversation's stream is worth more
+than a branch left behind). Kept streams use only ids no running request needs: a new request
+evicts the least recently used.
 
 llama.cpp forms one forward pass per run of consecutive sequence ids (llamacpp/loop.py), so
 running requests stay at consecutive ids: a newcomer takes an id beside them (moving a kept
@@ -99,7 +101,8 @@ class StreamTable:
             return Claim(slot, 0)
         kept = self._kept[source]
         kept.last_used = next(self._clock)
-        goes_on = shared + 1 >= len(kept.tokens)
+        # Keeping the other branch takes a free id: never another conversation's stream.
+        goes_on = shared + 1 >= len(kept.tokens) or not self._free_ids()
         # Going on, the stream is taken over where it is when it can run there.
         slot = self._next_slot(preferred=source if goes_on else -1, spare=source)
         if not goes_on and source == slot:  # Its own branch stays, elsewhere if it can.
@@ -132,7 +135,7 @@ class StreamTable:
             return min(beside, key=lambda i: i in self._kept)  # A free one first.
         if preferred >= 0:
             return preferred
-        free = [i for i in range(self._size) if i not in self._kept]
+        free = self._free_ids()
         if free:
             return max(free)
         others = [i for i in self._kept if i != spare] or [spare]
@@ -199,12 +202,15 @@ class StreamTable:
     def _target_for(self, seq_id: int, spare: int) -> int | None:
         """Where the kept stream at `seq_id` may go: a free id, else that of the least
         recently used other kept stream but `spare` (evicted); None: nowhere."""
-        taken = self._running | self._kept.keys()
-        free = [i for i in range(self._size) if i not in taken]
+        free = self._free_ids()
         if free:  # Far from the running ones, which grow beside them.
             return max(free, key=self._distance_from_running)
         others = [i for i in self._kept if i not in (seq_id, spare)]
         return min(others, key=lambda i: self._kept[i].last_used, default=None)
+
+    def _free_ids(self) -> list[int]:
+        taken = self._running | self._kept.keys()
+        return [i for i in range(self._size) if i not in taken]
 
     def _distance_from_running(self, seq_id: int) -> int:
         return min((abs(seq_id - i) for i in self._running), default=seq_id)
