@@ -48,6 +48,7 @@ from bench.measure import (
     summarise,
 )
 from bench.seed_recipe import run_seed_recipe, seed_model
+from bench.turns import TurnTimes, llama_turns, parley_turns, print_turns
 from bench.websocket_clients import run_websocket, served_engine, start_server
 from parley.config import Settings
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
@@ -174,6 +175,50 @@ async def measure_llama_server(
         server.stop()
 
 
+async def measure_turns(
+    args: argparse.Namespace, spec: ModelSpec, settings: Settings, gguf: Path | None, threads: int
+) -> None:
+    """The multi-turn scenario: the peer (in a child process), then Parley; a table and
+    `turns.json` under --out."""
+    results: list[TurnTimes] = []
+    llama_ns = args.concurrency if args.llama_concurrency is None else args.llama_concurrency
+    if gguf is not None and llama_ns and llamacpp_unavailable() is None:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            work = pool.submit(llama_turns, gguf, llama_ns, args.turns, args.tokens, threads)
+            peer: list[TurnTimes] = await asyncio.wrap_future(work)
+            results += peer
+
+    def load() -> Engine:
+        return build_engine(spec, settings.engine_config()).engine
+
+    results += await parley_turns(load, args.concurrency, args.turns, args.tokens)
+    print()
+    print_turns(results, args.turns)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        "machine": machine(threads),
+        "tokens_per_answer": args.tokens,
+        "results": [asdict(r) for r in results],
+    }
+    path = args.out / "turns.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def machine(threads: int) -> dict[str, object]:
+    return {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_flags": cpu_flags(),
+        "llama_cpp_build": llamacpp_build(),
+        "load_average_1m_at_end": os.getloadavg()[0],
+        "torch": torch.__version__,
+        "threads": threads,
+    }
+
+
 def cpu_flags() -> dict[str, bool]:
     """The CPU features that decide the fast paths (Linux)."""
     flags = set(quality.cpu_flags())
@@ -218,6 +263,13 @@ async def main() -> None:
         help="threads for every system (torch and llama.cpp); 0: one per core",
     )
     parser.add_argument("--kv-cache-gib", type=float, default=1.0, help="Parley's KV memory")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=0,
+        help="the multi-turn scenario instead (bench/turns.py): each --concurrency value is a "
+        "number of conversations taking this many turns (in-process only)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "parley")
     args = parser.parse_args()
@@ -237,6 +289,9 @@ async def main() -> None:
     )
     folder = weights_folder(spec.path, settings.engine_config())
     gguf = gguf_file(spec.path) if args.dummy_config is None else None
+    if args.turns:
+        await measure_turns(args, spec, settings, gguf, threads)
+        return
     results: list[RunResult] = []
 
     # Each baseline first and alone, so none competes for the CPU; each in a process of its
@@ -297,15 +352,7 @@ async def main() -> None:
     report = {
         "command": "python -m bench.run " + " ".join(sys.argv[1:]),
         "via": args.via,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "cpu_flags": cpu_flags(),
-            "llama_cpp_build": llamacpp_build(),
-            "load_average_1m_at_end": os.getloadavg()[0],
-            "torch": torch.__version__,
-            "threads": threads,
-        },
+        "machine": machine(threads),
         "model": args.model,
         "dummy_config": args.dummy_config,
         "parley_engine": parley_engine,

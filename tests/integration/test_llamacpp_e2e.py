@@ -73,6 +73,43 @@ async def test_every_answer_streamed_on_llamacpp_equals_what_is_stored(
 
 
 @pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+async def test_a_next_turn_reports_the_prompt_tokens_it_did_not_read_again(
+    server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
+) -> None:
+    server = server_factory(
+        data_dir=model_data_dir,
+        models_file=models_file(tmp_path / "models.json", "llamacpp"),
+        max_new_tokens="16",
+        kv_cache_gib="0.25",
+    ).start(timeout_s=300)
+    user = new_user(server)
+    conversation_id = user.new_conversation(title="turns")
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    usages = []
+    for question in QUESTIONS[:2]:
+        await socket.say(question, temperature=0)
+        frames = await socket.until("end", "error", timeout_s=300)
+        assert frames[-1]["type"] == "end", frames[-1]
+        usages.append(frames[-1]["usage"])
+    await socket.close()
+    # The first turn's prompt and answer were kept: the second read only what followed them.
+    assert usages[1]["cached_tokens"] >= usages[0]["prompt_tokens"]
+    assert user.conversation(conversation_id)["messages"][-1]["usage"] == usages[1]
+
+    turn = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": QUESTIONS[2]}],
+        "temperature": 0,
+    }
+    with httpx.Client(base_url=server.base_url, headers=user.headers, timeout=300) as client:
+        openai = [client.post("/v1/chat/completions", json=turn).json()["usage"] for _ in "ab"]
+        simple = client.post("/api/v1/chat", json=turn).json()["usage"]
+    # Asked again, the same prompt is read but for its last token (its logits pick the first).
+    for usage in (openai[1], simple):
+        assert usage["prompt_tokens_details"]["cached_tokens"] == usage["prompt_tokens"] - 1
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
 async def test_a_weight_type_as_dtype_converts_the_gguf_and_serves_it(
     server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
 ) -> None:

@@ -223,3 +223,13 @@ def test_whole_calls_without_an_index_or_an_id() -> None:
     named = ToolCallAssembler()
     named.add(ToolCallPiece(None, name="h"))
     assert named.calls(lambda: next(ids)) == [ToolCall("call_new", "h", "{}")]
+
+
+def test_the_remote_count_of_cached_prompt_tokens_is_passed_through() -> None:
+    usage = {"prompt_tokens": 40, "completion_tokens": 3, "total_tokens": 43}
+    plain = chunk_delta({"choices": [], "usage": usage}).usage
+    cached = chunk_delta(
+        {"choices": [], "usage": {**usage, "prompt_tokens_details": {"cached_tokens": 32}}}
+    ).usage
+    assert plain is not None and plain.cached_tokens == 0
+    assert cached is not None and cached.cached_tokens == 32

@@ -91,7 +91,7 @@ async def test_a_reasoning_field_streams_as_thinking(user: ChatUser, behaviour: 
     assert text_of(frames, "chunk") == "The answer."
     end = frames[-1]
     assert end["finish_reason"] == "stop"
-    assert end["usage"] == {"prompt_tokens": 11, "completion_tokens": 5}
+    assert end["usage"] == {"prompt_tokens": 11, "completion_tokens": 5, "cached_tokens": 0}
     stored = answer_of(user, conversation_id)
     assert (stored["status"], stored["thinking"], stored["content"]) == (
         "complete",

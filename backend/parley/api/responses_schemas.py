@@ -300,6 +300,7 @@ class ResponseUsage(BaseModel):
         usage = finish.usage
         return cls(
             input_tokens=usage.prompt_tokens,
+            input_tokens_details=InputTokensDetails(cached_tokens=usage.cached_tokens),
             output_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
         )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley.api.openai_schemas import PromptTokensDetails
 from parley.chat.completions import (
     CompletionRequest,
 )
@@ -118,22 +119,26 @@ class UsageInfo(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails = Field(default_factory=PromptTokensDetails)
 
     @classmethod
     def of_usage(cls, usage: Usage) -> UsageInfo:
-        total = usage.prompt_tokens + usage.completion_tokens
-        return cls(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=total,
-        )
+        return cls.of_usages([usage])
 
     @classmethod
     def of(cls, finishes: Sequence[Finished]) -> UsageInfo:
-        prompt = sum(f.usage.prompt_tokens for f in finishes)
-        completion = sum(f.usage.completion_tokens for f in finishes)
+        return cls.of_usages([f.usage for f in finishes])
+
+    @classmethod
+    def of_usages(cls, usages: Sequence[Usage]) -> UsageInfo:
+        prompt = sum(u.prompt_tokens for u in usages)
+        completion = sum(u.completion_tokens for u in usages)
+        cached = sum(u.cached_tokens for u in usages)
         return cls(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            prompt_tokens_details=PromptTokensDetails(cached_tokens=cached),
         )
 
 

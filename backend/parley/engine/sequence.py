@@ -31,6 +31,8 @@ class SequenceState:
     generated: list[int] = field(default_factory=list)
     # Prompt tokens already read (chunked prefill).
     prefilled: int = 0
+    # Prompt tokens not read: the engine had their KV already (kept or copied).
+    reused_tokens: int = 0
 
     @property
     def kv_tokens(self) -> int:
@@ -61,7 +63,8 @@ class SequenceState:
         )
 
     def finish(self, reason: FinishReason) -> None:
-        self.emit(Finished(reason, Usage(len(self.prompt_ids), len(self.generated))))
+        usage = Usage(len(self.prompt_ids), len(self.generated), self.reused_tokens)
+        self.emit(Finished(reason, usage))
 
     def accept(self, token: int, *, is_end: bool) -> bool:
         """Record a new token and stream its text; False when the sequence has finished.

@@ -58,10 +58,13 @@ class ChatTurn:
 
 
 # Tokens read and made; also an answer's `usage` on the wire (a docstring would enter the schema).
+# `cached_tokens`: of the prompt tokens, those the engine did not read again (kept from an
+# earlier turn or copied from a request with the same start); 0 where it cannot tell.
 @dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -98,6 +98,7 @@ export interface MessagePublic {
 export interface Usage {
   prompt_tokens?: number;
   completion_tokens?: number;
+  cached_tokens?: number;
 }
 export interface Timings {
   ttft_ms: number | null;

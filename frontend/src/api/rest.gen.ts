@@ -1074,6 +1074,7 @@ export interface components {
             completion_tokens: number;
             /** Total Tokens */
             total_tokens: number;
+            prompt_tokens_details: components["schemas"]["PromptTokensDetails"];
         };
         /**
          * ContentPart
@@ -1859,6 +1860,15 @@ export interface components {
             /** Samples */
             samples: number;
         };
+        /** PromptTokensDetails */
+        PromptTokensDetails: {
+            /**
+             * Cached Tokens
+             * @description Prompt tokens not read again: already cached.
+             * @default 0
+             */
+            cached_tokens: number;
+        };
         /** Reasoning */
         Reasoning: {
             /** Effort */
@@ -2298,6 +2308,11 @@ export interface components {
              * @default 0
              */
             completion_tokens: number;
+            /**
+             * Cached Tokens
+             * @default 0
+             */
+            cached_tokens: number;
         };
         /** UsageInfo */
         UsageInfo: {
@@ -2307,6 +2322,7 @@ export interface components {
             completion_tokens: number;
             /** Total Tokens */
             total_tokens: number;
+            prompt_tokens_details: components["schemas"]["PromptTokensDetails"];
         };
         /**
          * UserAdminUpdate

@@ -1,20 +1,26 @@
 """llama.cpp's decode loop on the real SmolLM2: a prompt start another request has read is
-copied, not read again, and the answers stay those of each request alone."""
+copied, not read again, and the answers stay those of each request alone. Each test runs on
+engines loaded for it, so nothing an earlier answer kept (test_keep.py) stands in for
+the copies."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import llama_cpp as lc
 import numpy as np
 import pytest
 
-from parley.engine.base import Engine
+from parley.engine.base import SamplingParams
 from parley.engine.llamacpp.engine import LlamaCppEngine, _load_model, _new_context
 from parley.engine.llamacpp.loop import KV_BLOCK, MIN_SHARED_TOKENS, PASS_ROWS, put_token
 from parley.engine.specs import EngineChoice, embedded_smollm2_gguf
 from parley.protocol import AnswerProgress, Pieces
+from tests.engine.conftest import load_smollm2
 from tests.engine.helpers import GREEDY, answer, request_for, text_of
 
 pytestmark = pytest.mark.model
@@ -26,29 +32,45 @@ DOCUMENT = (
 )
 
 
+@contextlib.asynccontextmanager
+async def fresh_llamacpp(data_dir: Path) -> AsyncIterator[LlamaCppEngine]:
+    """SmolLM2 on llama.cpp, newly loaded: nothing kept yet."""
+    engine = load_smollm2("llamacpp", data_dir)
+    assert isinstance(engine, LlamaCppEngine)
+    try:
+        yield engine
+    finally:
+        await engine.close()
+
+
 @pytest.fixture
-def llamacpp(engine_kind: EngineChoice, smollm2: Engine) -> LlamaCppEngine:
+async def llamacpp(
+    engine_kind: EngineChoice, model_data_dir: Path
+) -> AsyncIterator[LlamaCppEngine]:
     if engine_kind != "llamacpp":
         pytest.skip("prompt starts are copied between llama.cpp's KV streams")
-    assert isinstance(smollm2, LlamaCppEngine)
-    return smollm2
+    async with fresh_llamacpp(model_data_dir) as engine:
+        yield engine
 
 
-async def alone(engine: Engine, questions: list[str]) -> list[tuple[str, int]]:
-    """Each question's answer and prompt size, asked alone."""
+async def alone(
+    data_dir: Path, questions: list[str], params: SamplingParams = GREEDY
+) -> list[tuple[str, int]]:
+    """Each question's answer and prompt size, asked alone of an engine of its own."""
     answers = []
-    for i, question in enumerate(questions):
-        text, finished, _ = await answer(engine, f"alone-{i}", question)
-        answers.append((text, finished.usage.prompt_tokens))
+    async with fresh_llamacpp(data_dir) as engine:
+        for i, question in enumerate(questions):
+            text, finished, _ = await answer(engine, f"alone-{i}", question, params)
+            answers.append((text, finished.usage.prompt_tokens))
     return answers
 
 
 async def test_requests_arriving_together_read_their_shared_start_once(
-    llamacpp: LlamaCppEngine,
+    llamacpp: LlamaCppEngine, model_data_dir: Path
 ) -> None:
     # The chat template's system prompt starts every one; two are the very same question.
     questions = ["Hi!", "What is the capital of France?", "Hi!", "Write a haiku about the sea."]
-    expected = await alone(llamacpp, questions)
+    expected = await alone(model_data_dir, questions)
     before = llamacpp.prompt_tokens_copied
     together = await asyncio.gather(
         *(answer(llamacpp, f"together-{i}", q) for i, q in enumerate(questions))
@@ -59,10 +81,10 @@ async def test_requests_arriving_together_read_their_shared_start_once(
 
 
 async def test_a_request_joining_copies_the_start_a_running_one_has_read(
-    llamacpp: LlamaCppEngine,
+    llamacpp: LlamaCppEngine, model_data_dir: Path
 ) -> None:
     questions = [DOCUMENT + "When was it automated?", DOCUMENT + "What colours is it?"]
-    expected = await alone(llamacpp, questions)
+    expected = await alone(model_data_dir, questions)
     decoding = asyncio.Event()
 
     async def first() -> str:
@@ -97,17 +119,19 @@ DEEP_NOTES = (
 )
 
 
-async def test_deep_answers_alone_equal_them_decoded_together(llamacpp: LlamaCppEngine) -> None:
+async def test_deep_answers_alone_equal_them_decoded_together(
+    llamacpp: LlamaCppEngine, model_data_dir: Path
+) -> None:
     # Alone, each answer's token is the only one in its pass (ggml would split its attention
     # between threads); together, both are in every pass until one ends.
     params = dataclasses.replace(GREEDY, max_tokens=40)
     questions = [DEEP_NOTES + "Which lighthouse is the oldest?", DEEP_NOTES + "Which are blue?"]
-    expected = [await answer(llamacpp, f"alone-{i}", q, params) for i, q in enumerate(questions)]
-    assert all(end.usage.prompt_tokens > KV_BLOCK for _, end, _ in expected)
+    expected = await alone(model_data_dir, questions, params)
+    assert all(prompt_tokens > KV_BLOCK for _, prompt_tokens in expected)
     together = await asyncio.gather(
         *(answer(llamacpp, f"together-{i}", q, params) for i, q in enumerate(questions))
     )
-    assert [text for text, _, _ in together] == [text for text, _, _ in expected]
+    assert [text for text, _, _ in together] == [text for text, _ in expected]
 
 
 def test_llamacpp_computes_a_token_alike_in_every_pass_the_loop_makes() -> None:

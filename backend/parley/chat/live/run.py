@@ -217,25 +217,26 @@ class Run:
         except PromptTooLong as exc:
             raise RunFailed("too_long", str(exc)) from exc
         # Each step is one generation; the tool calls it makes run before the next.
-        read = made = 0
+        read = made = cached = 0
         last_step = self._config.tool_max_steps - 1
         for step in range(self._config.tool_max_steps):
             offer, text_start = self._tools.start_step(last=step == last_step)
             finished = await self._step(engine, turns, options, offer.specs, made)
             read += finished.usage.prompt_tokens
             made += finished.usage.completion_tokens
+            cached += finished.usage.cached_tokens
             if finished.finish_reason != "tool_calls":
-                return Finished(finished.finish_reason, Usage(read, made))
+                return Finished(finished.finish_reason, Usage(read, made, cached))
             # A stop that came once the calls were made, before they ran, cancels them too.
             stopped = self._stop_requested.is_set()
             results = None if stopped else await self._tools.run_calls(text_start)
             if results is None or self._stop_requested.is_set():
-                return Finished("cancelled", Usage(read, made))
+                return Finished("cancelled", Usage(read, made, cached))
             if not results:  # "tool_calls" without a call: nothing to go on with
                 break
             turns = [*turns, *results]
         # An answer never ends on "tool_calls" (a chat client has no calls to make).
-        return Finished("stop", Usage(read, made))
+        return Finished("stop", Usage(read, made, cached))
 
     async def _step(
         self,
@@ -325,6 +326,7 @@ class Run:
         message.usage = {
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cached_tokens,
         }
         message.timings = self._timings(usage.completion_tokens)
         await self._close()

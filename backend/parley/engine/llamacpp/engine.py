@@ -3,7 +3,8 @@
 The GGUF file is read as it is (no conversion, its own quantization), the prompt is rendered
 with the model's chat template (from the GGUF, or the one the models file names) by the same
 Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
-conversation of the model decoded together in one llama_batch.
+conversation of the model decoded together in one llama_batch, each conversation's KV kept
+between its turns (streams.py).
 """
 
 from __future__ import annotations
@@ -207,6 +208,11 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def prompt_tokens_copied(self) -> int:
         """Prompt tokens not read since the load: copied from a request with the same start."""
         return self._loop.prompt_tokens_copied
+
+    @property
+    def prompt_tokens_kept(self) -> int:
+        """Prompt tokens not read since the load: kept from an earlier answer's stream."""
+        return self._loop.prompt_tokens_kept
 
     def _token_text(self, token: int) -> str:
         if token < 0:

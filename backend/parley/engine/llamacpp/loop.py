@@ -7,15 +7,22 @@ request, its last token at its own position under its own sequence id, and then 
 prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
 several steps, at most `PASS_ROWS` tokens a step; several short ones in one). Logits are
 asked only where a token is to be chosen. Each request samples with its own llama.cpp sampler
-chain. A request that finishes or is cancelled leaves between two steps: its cells are freed
-with `llama_memory_seq_rm` and its sequence id goes back to the pool.
+chain. A request that finishes or is cancelled leaves between two steps; its stream stays,
+kept for the conversation's next turn, until a running request needs its sequence id
+(llamacpp/streams.py, which says which id holds what).
 
 With a KV stream per sequence llama.cpp splits a batch into one forward pass per run of
 consecutive sequence ids in increasing order (`split_equal`, sequential). So the batch lists
-its sequences by id, a new request takes the lowest free id, and when one leaves from the
-middle, the request with the highest id moves into the gap (`llama_memory_seq_cp` copies its
-stream; the cells keep their places, so its answer does not change). Measured on 2 cores with
-32 streams: a step in one pass 87 ms, the same step out of order 290 ms.
+its sequences by id, running requests hold consecutive ids (kept streams sit beside them),
+and when one leaves from the middle, the request with the highest id moves into the gap
+(`llama_memory_seq_cp` copies its stream; the cells keep their places, so its answer does not
+change). Measured on 2 cores with 32 streams: a step in one pass 87 ms, the same step out of
+order 290 ms.
+
+A request whose prompt starts with what a kept stream holds (the conversation's history, up to
+its last answer) reads only the rest. The kept cells hold what a fresh read of the same tokens
+would write: an answer's tokens were each computed alone in their row by the same kernels a
+prompt's are (below), so the next turn's answer is the one a fresh read would give.
 
 A request whose prompt begins like one already read (a chat's system prompt, the same document)
 does not read that part again: its stream starts as a copy of that request's
@@ -46,6 +53,7 @@ import numpy as np
 from parley.engine.base import SamplingParams
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
+from parley.engine.llamacpp.streams import StreamTable, common_prefix
 from parley.engine.sequence import SequenceState
 
 # The shortest shared prompt start worth a stream copy instead of reading it.
@@ -115,9 +123,13 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self._batch_tokens = batch_tokens
         self._n_ubatch = lc.llama_n_ubatch(context)
         self._batch = lc.llama_batch_init(batch_tokens, 0, 1)
-        self._free_ids = set(range(limits.max_sequences))
+        self._streams = StreamTable(
+            _LlamaStreams(self._memory), limits.max_sequences, MIN_SHARED_TOKENS
+        )
         # Prompt tokens not read because they were copied from another request's stream.
         self.prompt_tokens_copied = 0
+        # Prompt tokens not read because a kept stream of an earlier answer held them.
+        self.prompt_tokens_kept = 0
         # Owned by the loop thread.
         self._prefilling: list[LlamaSequence] = []
         self._running: list[LlamaSequence] = []
@@ -132,36 +144,23 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
 
     def admit(self, sequences: Sequence[LlamaSequence]) -> None:
         for sequence in sequences:
-            sequence.seq_id = min(self._free_ids)
-            self._free_ids.discard(sequence.seq_id)
+            claim = self._streams.claim(sequence.prompt_ids)
+            sequence.seq_id = claim.seq_id
+            sequence.prefilled = sequence.reused_tokens = claim.reused
+            self.prompt_tokens_kept += claim.reused
             sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
-        self._prefilling.extend(sequences)
+            self._prefilling.append(sequence)
 
     def remove(self, sequences: set[LlamaSequence]) -> None:
         for sequence in sequences:
-            lc.llama_memory_seq_rm(self._memory, sequence.seq_id, -1, -1)
-            self._free_ids.add(sequence.seq_id)
             if sequence.sampler is not None:
                 lc.llama_sampler_free(sequence.sampler)
                 sequence.sampler = None
         self._prefilling = [s for s in self._prefilling if s not in sequences]
         self._running = [s for s in self._running if s not in sequences]
-        self._close_gaps()
-
-    def _close_gaps(self) -> None:
-        """Keep the sequence ids in use consecutive from 0 (one forward pass per step)."""
-        while self._free_ids:
-            gap = min(self._free_ids)
-            moving = max(self.active(), key=lambda s: s.seq_id, default=None)
-            if moving is None or moving.seq_id < gap:
-                return
-            # The copy happens at the start of the next decode, before anything is written
-            # to the stream it leaves (the next request to come may be given that id).
-            lc.llama_memory_seq_cp(self._memory, moving.seq_id, gap, -1, -1)
-            lc.llama_memory_seq_rm(self._memory, moving.seq_id, -1, -1)
-            self._free_ids.discard(gap)
-            self._free_ids.add(moving.seq_id)
-            moving.seq_id = gap
+        moves = self._streams.release([(s.seq_id, _held_tokens(s)) for s in sequences])
+        for sequence in self.active():
+            sequence.seq_id = moves.get(sequence.seq_id, sequence.seq_id)
 
     def _copy_shared_start(self, sequence: LlamaSequence) -> None:
         """Start a request that has read nothing from the longest prompt start it shares with
@@ -173,13 +172,20 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         shared = min(shared, len(sequence.prompt_ids) - 1)
         if shared < MIN_SHARED_TOKENS:
             return
-        # Queued like the copies of _close_gaps: they all run, in order, before the next decode.
+        # Queued like the table's moves: they all run, in order, before the next decode.
         lc.llama_memory_seq_cp(self._memory, donor, sequence.seq_id, -1, -1)
         lc.llama_memory_seq_rm(self._memory, sequence.seq_id, shared, -1)
-        sequence.prefilled = shared
+        sequence.prefilled = sequence.reused_tokens = shared
         self.prompt_tokens_copied += shared
 
     def step(self) -> None:
+        try:
+            self._step()
+        except BaseException:
+            self._streams.spoil()
+            raise
+
+    def _step(self) -> None:
         spans = self._plan()
         if not spans:
             return
@@ -328,16 +334,32 @@ def put_token(batch: Any, index: int, token: int, position: int, seq_id: int, lo
 
 def _shared(sequence: LlamaSequence, other: LlamaSequence, read: int) -> int:
     """How many tokens `sequence`'s prompt shares at its start with the first `read` of
-    `other`'s (a binary search over slice comparisons, which run at C speed)."""
-    mine, theirs = sequence.prompt_ids, other.prompt_ids
-    low, high = 0, min(len(mine), len(theirs), read)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if mine[:middle] == theirs[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    `other`'s."""
+    return common_prefix(sequence.prompt_ids, other.prompt_ids[:read])
+
+
+def _held_tokens(sequence: LlamaSequence) -> list[int]:
+    """The tokens whose KV the sequence's stream holds: what it read (of an answer, every
+    token but the last chosen, which was never read)."""
+    if not sequence.generated:
+        return sequence.prompt_ids[: sequence.prefilled]
+    return [*sequence.prompt_ids, *sequence.generated[:-1]]
+
+
+class _LlamaStreams:
+    """`KvStreams` on a llama.cpp context's memory."""
+
+    def __init__(self, memory: Any) -> None:
+        self._memory = memory
+
+    def copy(self, source: int, target: int) -> None:
+        lc.llama_memory_seq_cp(self._memory, source, target, -1, -1)
+
+    def clear(self, seq_id: int) -> None:
+        lc.llama_memory_seq_rm(self._memory, seq_id, -1, -1)
+
+    def trim(self, seq_id: int, keep: int) -> None:
+        lc.llama_memory_seq_rm(self._memory, seq_id, keep, -1)
 
 
 def token_bytes(vocab: Any, token: int) -> bytes:

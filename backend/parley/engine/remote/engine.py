@@ -302,7 +302,11 @@ class RemoteEngine:
             "cancelled" if cancelled.is_set() else _finish_reason(finish, bool(calls))
         )
         if usage is None or reason == "cancelled":
-            usage = Usage(usage.prompt_tokens if usage else prompt_tokens, completion_tokens)
+            usage = Usage(
+                usage.prompt_tokens if usage else prompt_tokens,
+                completion_tokens,
+                usage.cached_tokens if usage else 0,
+            )
         yield Finished(reason, usage)
 
     async def cancel(self, request_id: str) -> None:

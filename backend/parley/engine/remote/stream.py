@@ -170,8 +170,15 @@ def chunk_delta(payload: Any) -> StreamDelta:
     if isinstance(usage, dict):
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(prompt) is int and type(completion) is int:
-            parsed_usage = Usage(prompt, completion)
+            parsed_usage = Usage(prompt, completion, _cached_tokens(usage))
     return StreamDelta(reasoning, content, finish, parsed_usage, tuple(calls))
+
+
+def _cached_tokens(usage: dict[str, Any]) -> int:
+    """The prompt tokens the server had cached, where it says (OpenAI's field); else 0."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return cached if type(cached) is int else 0
 
 
 def _text(value: Any) -> str:
