@@ -13,7 +13,7 @@ from parley.engine.base import SamplingParams
 from parley.engine.selection.manager import EngineManager, ModelUnavailable
 from tests.engine.helpers import answer, engine_settings
 
-QWEN3_SHAPE = Path(__file__).parents[2] / "backend/parley/model_configs/qwen3-0.6b.json"
+QWEN3_SHAPE = Path(__file__).parents[3] / "backend/parley/model_configs/qwen3-0.6b.json"
 
 
 def models_file(tmp_path: Path, models: list[dict[str, str]]) -> Path:
