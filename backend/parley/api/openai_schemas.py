@@ -6,6 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley.api.openai_refusals import (
+    UnsupportedParameter,
+    refuse_content_part,
+    refuse_unrecognized,
+)
 from parley.chat.completions import (
     CompletionRequest,
 )
@@ -15,61 +20,12 @@ from parley.protocol import (
     Finished,
     FinishReason,
     ForcedTool,
-    ParleyError,
     Role,
     ToolCall,
     ToolChoice,
     ToolSpec,
 )
 from parley.protocol.frames import SAFE_INT_MAX
-
-# ---------- refusals ----------
-
-
-class UnsupportedParameter(ParleyError):
-    """A field of OpenAI's API asked of that this server does not do: refused (HTTP 400,
-    `param` naming it) rather than ignored, so a client never takes an answer for what it
-    did not ask."""
-
-    default_code = "unsupported_parameter"
-    default_kind = "malformed"
-
-    def __init__(self, param: str, message: str, *, code: str | None = None) -> None:
-        super().__init__(message, code=code, param=param)
-
-
-def refuse_unrecognized(body: BaseModel) -> None:
-    """OpenAI's answer to a field it does not know, for a body that keeps unknown fields."""
-    for name in body.model_extra or {}:
-        raise UnsupportedParameter(
-            name, f"Unrecognized request argument supplied: {name}", code="unrecognized_argument"
-        )
-
-
-class UnknownRoute(ParleyError):
-    """A /v1 path this server does not serve (embeddings, legacy completions, ...)."""
-
-    default_code = "unknown_route"
-    default_kind = "not_found"
-
-    def __init__(self, method: str, path: str) -> None:
-        super().__init__(f"No such route: {method} {path}. See /docs for the routes served.")
-
-
-# What a content part other than text is called in a refusal.
-_PART_KINDS = {"image_url": "images", "input_image": "images", "input_audio": "audio"}
-_PART_KINDS |= {"file": "files", "input_file": "files"}
-
-
-def refuse_content_part(part_type: str, model: str, param: str) -> None:
-    kind = _PART_KINDS.get(part_type)
-    message = (
-        f"The model {model!r} does not support {kind}; send text content parts only."
-        if kind is not None
-        else f"Content parts of type {part_type!r} are not supported; send text parts only."
-    )
-    raise UnsupportedParameter(param, message, code="unsupported_content")
-
 
 # ---------- bodies ----------
 

@@ -14,13 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.api.openai_schemas import (
-    ReasoningEffort,
-    ResponseFormat,
+from parley.api.openai_refusals import (
     UnsupportedParameter,
     refuse_content_part,
     refuse_unrecognized,
 )
+from parley.api.openai_schemas import ReasoningEffort, ResponseFormat
 from parley.chat.completions import Completion, CompletionRequest
 from parley.chat.prepare.request import GenerationOptions
 from parley.protocol import ChatTurn, Finished, ForcedTool, ToolCall, ToolChoice, ToolSpec

@@ -20,6 +20,7 @@ from starlette.routing import Match
 from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
 from parley.api.errors import ApiError, http_status, openai_error_body
+from parley.api.openai_refusals import UnknownRoute
 from parley.api.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -34,7 +35,6 @@ from parley.api.openai_schemas import (
     MessageToolCall,
     ModelListObject,
     ModelObject,
-    UnknownRoute,
     openai_finish,
 )
 from parley.chat.completions import CompletionFailed
