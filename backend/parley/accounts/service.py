@@ -74,6 +74,25 @@ class AccountDisabled(ParleyError):
         super().__init__("This account is disabled.")
 
 
+class ApiKeyNotAllowed(ParleyError):
+    """What changes users, keys or settings takes a login token: a leaked script key cannot
+    mint keys or administrators."""
+
+    default_code = "api_key_not_allowed"
+    default_kind = "forbidden"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"API keys cannot {action}; use a login token.")
+
+
+class AdminRequired(ParleyError):
+    default_code = "admin_required"
+    default_kind = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("Only an administrator may do this.")
+
+
 class UserNotFound(ParleyError):
     default_code = "user_not_found"
     default_kind = "not_found"
