@@ -127,8 +127,8 @@ class ConversationService:
         self, user_id: str, conversation_id: str, picked: list[str]
     ) -> list[str]:
         """The picked tools without repeats; UnknownTool if one is no tool of a configured
-        server (a missing conversation is a 404 first)."""
-        unknown = self._tools.unknown(picked)
+        server the user may use (a missing conversation is a 404 first)."""
+        unknown = self._tools.unknown(picked, await self._store.username(user_id) or "")
         if unknown:
             await owned(self._store, user_id, conversation_id)
             raise UnknownTool(unknown)

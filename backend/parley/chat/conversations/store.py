@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from parley.db import Database
-from parley.models import Conversation, Message, utcnow
+from parley.models import Conversation, Message, User, utcnow
 from parley.protocol import ParleyError
 
 
@@ -86,6 +86,12 @@ class ChatStore:
             return conversation
 
         return await self.db.read(work)
+
+    async def username(self, user_id: str) -> str | None:
+        """Whose name the tool servers' `allow` lists are checked against."""
+        return await self.db.read(
+            lambda session: session.exec(select(User.username).where(User.id == user_id)).first()
+        )
 
     async def conversation_by_id(self, conversation_id: str) -> Conversation | None:
         return await self.db.read(lambda session: session.get(Conversation, conversation_id))
