@@ -67,7 +67,9 @@ class InProcessApp:
         """The REST API, in process."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://parley", headers=headers
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://localhost",
+            headers=headers,
         )
 
     async def connect(

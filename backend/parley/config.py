@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names requests and sockets may name in their Host header (comma separated; "
+            "'*' for any); others get 400 host_not_allowed. Empty: the listen address, "
+            "localhost, 127.0.0.1, ::1 and the hosts of PARLEY_ALLOWED_ORIGINS (any host when "
+            "listening on 0.0.0.0 or ::)."
+        ),
+    )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_request_messages: int = Field(
         1_000, ge=1, description="Most messages one /v1 or /api/v1 request may carry (413)."
@@ -245,7 +255,7 @@ class Settings(BaseSettings):
     scripted_first_token_delay_s: float = 0.0
     scripted_context_length: int = Field(4096, ge=16)
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    @field_validator("forwarded_allow_ips", "allowed_hosts", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
