@@ -88,7 +88,7 @@ class InProcessApp:
 
     async def new_conversation(self, user_id: str, **fields: Any) -> str:
         created = await self.conversations.create_conversation(
-            user_id, ConversationCreate(**fields)
+            user_id, ConversationCreate(**fields), self.settings.max_conversations_per_user
         )
         return created.id
 

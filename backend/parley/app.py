@@ -213,10 +213,12 @@ def create_app(settings: Settings) -> FastAPI:
         file_store,
         settings.max_file_text_chars,
         PerUserLimit("uploads", settings.max_uploads_per_user),
+        int(settings.max_stored_mb_per_user * MEGABYTE),
     )
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
+    app.state.socket_counts = socket.SocketCounts()
     install_error_handlers(app)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     if settings.allowed_origins:

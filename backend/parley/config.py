@@ -138,6 +138,27 @@ class Settings(BaseSettings):
         ge=1,
         description="Most characters one /v1 or /api/v1 request's messages hold together (413).",
     )
+    max_sockets_per_user: int = Field(
+        20,
+        ge=1,
+        description="Sockets one user may hold open on one instance; one more closes with 4429.",
+    )
+    max_conversations_per_user: int = Field(
+        10_000,
+        ge=1,
+        description="Conversations one user may keep; one more is 409 too_many_conversations.",
+    )
+    max_api_keys_per_user: int = Field(
+        50, ge=1, description="API keys one user may hold; one more is 409 too_many_api_keys."
+    )
+    max_stored_mb_per_user: float = Field(
+        1024,
+        gt=0,
+        description=(
+            "Text one user's files may keep, in MiB of characters (a file keeps its text, not "
+            "its bytes); an upload past it gets 409 storage_full."
+        ),
+    )
     max_active_per_user: int = Field(
         4,
         ge=1,
