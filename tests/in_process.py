@@ -67,7 +67,9 @@ class InProcessApp:
         """The REST API, in process."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://parley", headers=headers
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://localhost",
+            headers=headers,
         )
 
     async def connect(
@@ -86,7 +88,7 @@ class InProcessApp:
 
     async def new_conversation(self, user_id: str, **fields: Any) -> str:
         created = await self.conversations.create_conversation(
-            user_id, ConversationCreate(**fields)
+            user_id, ConversationCreate(**fields), self.settings.max_conversations_per_user
         )
         return created.id
 

@@ -20,6 +20,7 @@ from parley.accounts.service import AccountService, claim_secret
 from parley.accounts.throttle import LoginThrottle, SharedLoginThrottle
 from parley.api.errors import ApiError, install_error_handlers
 from parley.api.headers import SecurityHeadersMiddleware
+from parley.api.hosts import AllowedHostsMiddleware, allowed_hosts
 from parley.api.routes import (
     admin,
     auth,
@@ -212,10 +213,12 @@ def create_app(settings: Settings) -> FastAPI:
         file_store,
         settings.max_file_text_chars,
         PerUserLimit("uploads", settings.max_uploads_per_user),
+        int(settings.max_stored_mb_per_user * MEGABYTE),
     )
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
+    app.state.socket_counts = socket.SocketCounts()
     install_error_handlers(app)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     if settings.allowed_origins:
@@ -225,6 +228,9 @@ def create_app(settings: Settings) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    hosts = allowed_hosts(settings.allowed_hosts, settings.host, settings.allowed_origins)
+    if hosts is not None:
+        app.add_middleware(AllowedHostsMiddleware, allowed=hosts)
     # Outermost, so that every response, errors from the layers inside included, carries them.
     docs_paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(

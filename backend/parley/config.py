@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra browser origins allowed for WebSocket and CORS (comma separated).",
     )
+    # NoDecode: the environment gives "a,b" (or a JSON list), not only JSON; split below.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names requests and sockets may name in their Host header (comma separated; "
+            "'*' for any); others get 400 host_not_allowed. Empty: the listen address, "
+            "localhost, 127.0.0.1, ::1 and the hosts of PARLEY_ALLOWED_ORIGINS (any host when "
+            "listening on 0.0.0.0 or ::)."
+        ),
+    )
     max_message_chars: int = Field(32_000, ge=1, description="Longest user message accepted.")
     max_request_messages: int = Field(
         1_000, ge=1, description="Most messages one /v1 or /api/v1 request may carry (413)."
@@ -127,6 +137,27 @@ class Settings(BaseSettings):
         500_000,
         ge=1,
         description="Most characters one /v1 or /api/v1 request's messages hold together (413).",
+    )
+    max_sockets_per_user: int = Field(
+        20,
+        ge=1,
+        description="Sockets one user may hold open on one instance; one more closes with 4429.",
+    )
+    max_conversations_per_user: int = Field(
+        10_000,
+        ge=1,
+        description="Conversations one user may keep; one more is 409 too_many_conversations.",
+    )
+    max_api_keys_per_user: int = Field(
+        50, ge=1, description="API keys one user may hold; one more is 409 too_many_api_keys."
+    )
+    max_stored_mb_per_user: float = Field(
+        1024,
+        gt=0,
+        description=(
+            "Text one user's files may keep, in MiB of characters (a file keeps its text, not "
+            "its bytes); an upload past it gets 409 storage_full."
+        ),
     )
     max_active_per_user: int = Field(
         4,
@@ -245,7 +276,7 @@ class Settings(BaseSettings):
     scripted_first_token_delay_s: float = 0.0
     scripted_context_length: int = Field(4096, ge=16)
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    @field_validator("forwarded_allow_ips", "allowed_hosts", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):

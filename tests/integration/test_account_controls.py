@@ -219,6 +219,28 @@ def test_an_api_key_cannot_manage_keys(scripted_server: ServerProcess) -> None:
     assert me(scripted_server, key["key"]).status_code == 200
 
 
+def test_an_administrators_api_key_cannot_administer(scripted_server: ServerProcess) -> None:
+    """A leaked script key of an administrator mints no administrator, loads no model."""
+    admin = new_admin(scripted_server)
+    target = new_user(scripted_server)
+    key = new_key(admin)
+    with httpx.Client(base_url=scripted_server.base_url, headers=bearer(key["key"])) as client:
+        answers = [
+            client.patch(f"/api/admin/users/{user_id(target)}", json={"is_admin": True}),
+            client.get("/api/admin/users"),
+            client.post("/api/models/scripted/unload"),
+            client.post("/api/v1/model/load", json={}),
+        ]
+        assert client.get("/api/auth/me").json()["is_admin"] is True
+    for answer in answers:
+        assert answer.status_code == 403, answer.text
+        assert error_code(answer) == "api_key_not_allowed"
+    with target.http() as client:
+        assert client.get("/api/auth/me").json()["is_admin"] is False
+    # The administrator's login token still does it.
+    assert patch_user(admin, user_id(target), is_admin=True).status_code == 200
+
+
 def test_a_key_with_an_expiry_in_the_past_or_without_a_zone_is_422(
     scripted_server: ServerProcess,
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ServerProcess, free_port, stop_process
 from tests.integration.test_tools_chat import MCP_SERVER, call, of_type, tool_conversation
-from tests.integration.ws import ChatSocket, ChatUser, new_user
+from tests.integration.ws import ChatSocket, ChatUser, new_admin, new_user
 
 # Long enough for a real server to start on a busy machine (importing the SDK alone can take
 # seconds), short enough to see the silent one fail.
@@ -120,7 +120,8 @@ def in_state(server_id: str, state: str) -> Callable[[Listing], bool]:
 def test_each_server_shows_its_state_and_a_failure_harms_no_other(
     tools_server: ServerProcess,
 ) -> None:
-    user = new_user(tools_server)
+    # An administrator: users are not shown why a server failed.
+    user = new_admin(tools_server)
     listing = wait_for(
         user, lambda lst: in_state("local", "ready")(lst) and in_state("web", "ready")(lst)
     )
@@ -159,7 +160,7 @@ def test_each_server_shows_its_state_and_a_failure_harms_no_other(
 def test_a_failing_server_is_retried_until_it_starts(
     tools_server: ServerProcess, servers_dir: Path
 ) -> None:
-    user = new_user(tools_server)
+    user = new_admin(tools_server)
     flaky = server_state(wait_for(user, in_state("flaky", "failed")), "flaky")
     assert FLAKY_REASON in flaky["error"]
     (servers_dir / "allowed").touch()
@@ -184,6 +185,7 @@ async def test_a_server_that_dies_in_a_call_is_an_error_and_comes_back(
     tools_server: ServerProcess,
 ) -> None:
     user = new_user(tools_server)
+    admin = new_admin(tools_server)  # sees why it failed; made now, as it fails soon after
     wait_for(user, in_state("crashy", "ready"))
     conversation_id = tool_conversation(user, "crashy.crash", "crashy.add")
     socket, _ = await ChatSocket.open(user, conversation_id)
@@ -194,7 +196,7 @@ async def test_a_server_that_dies_in_a_call_is_an_error_and_comes_back(
     assert frames[-1]["finish_reason"] == "stop"
     # Its process is gone: failed, with its last words, then connected again (a fresh
     # process) and answering.
-    dead = server_state(wait_for(user, in_state("crashy", "failed")), "crashy")
+    dead = server_state(wait_for(admin, in_state("crashy", "failed")), "crashy")
     assert "crashing on purpose" in dead["error"]
     wait_for(user, in_state("crashy", "ready"))
     await socket.say(call("crashy__add", a=2, b=2))

@@ -23,7 +23,7 @@ from parley.models import (
     UserCreate,
     utcnow,
 )
-from parley.protocol import ParleyError
+from parley.protocol import ParleyError, QuotaExceeded
 from parley.security import (
     InvalidToken,
     PasswordHasher,
@@ -72,6 +72,25 @@ class AccountDisabled(ParleyError):
 
     def __init__(self) -> None:
         super().__init__("This account is disabled.")
+
+
+class ApiKeyNotAllowed(ParleyError):
+    """What changes users, keys or settings takes a login token: a leaked script key cannot
+    mint keys or administrators."""
+
+    default_code = "api_key_not_allowed"
+    default_kind = "forbidden"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"API keys cannot {action}; use a login token.")
+
+
+class AdminRequired(ParleyError):
+    default_code = "admin_required"
+    default_kind = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("Only an administrator may do this.")
 
 
 class UserNotFound(ParleyError):
@@ -254,7 +273,10 @@ class AccountService:
             raise InvalidToken("expired API key or disabled user")
         return Principal(user=user, api_key_id=api_key.id, expires_at=api_key.expires_at)
 
-    async def create_api_key(self, user_id: str, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_api_key(
+        self, user_id: str, data: ApiKeyCreate, max_keys: int
+    ) -> ApiKeyCreated:
+        """A new key; QuotaExceeded when the user already holds `max_keys`."""
         new_key = generate_api_key(API_KEY_PREFIX)
         row = ApiKey(
             name=data.name,
@@ -265,6 +287,14 @@ class AccountService:
         )
 
         def work(session: Session) -> ApiKey:
+            # Counted in the write transaction, so that keys made at once cannot pass it.
+            held = session.exec(
+                select(func.count()).select_from(ApiKey).where(col(ApiKey.owner_id) == user_id)
+            ).one()
+            if held >= max_keys:
+                raise QuotaExceeded(
+                    "too_many_api_keys", "API keys", max_keys, "max_api_keys_per_user"
+                )
             session.add(row)
             session.flush()
             return row

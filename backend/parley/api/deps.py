@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from parley.accounts.service import AccountService, Principal
+from parley.accounts.service import AccountService, AdminRequired, ApiKeyNotAllowed, Principal
 from parley.api.errors import ApiError
 from parley.chat.completions import CompletionService
 from parley.chat.conversations.service import ConversationService
@@ -104,19 +104,21 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 async def get_logged_in_user(principal: PrincipalDep) -> User:
     """The user, when the request carries a login token: an API key may not mint more keys."""
     if principal.api_key_id is not None:
-        raise ApiError(
-            403, "api_key_not_allowed", "API keys cannot manage API keys; use a login token."
-        )
+        raise ApiKeyNotAllowed("manage API keys")
     return principal.user
 
 
 LoggedInUser = Annotated[User, Depends(get_logged_in_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
-    if not user.is_admin:
-        raise ApiError(403, "admin_required", "Only an administrator may do this.")
-    return user
+async def get_admin_user(principal: PrincipalDep) -> User:
+    """An administrator speaking with a login token: what changes users, models or settings
+    is refused to every API key, an administrator's included."""
+    if not principal.user.is_admin:
+        raise AdminRequired()
+    if principal.api_key_id is not None:
+        raise ApiKeyNotAllowed("administer the server")
+    return principal.user
 
 
 AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -46,6 +46,20 @@ class ChatRefused(ParleyError):
         self.code: ErrorCode = code
 
 
+class ToolNotAllowed(ParleyError):
+    """A conversation picked tools of a server whose `allow` list leaves its owner out (picked
+    before the list changed, or brought in by an import)."""
+
+    default_code = "tool_not_allowed"
+    default_kind = "forbidden"
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(
+            f"You may not use {', '.join(repr(name) for name in names)}: remove "
+            "it from the conversation's tools (PATCH its `tools`) to send."
+        )
+
+
 class UnknownTool(ParleyError):
     """A conversation picking tools that no configured MCP server lists."""
 

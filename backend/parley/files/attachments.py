@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from parley.db import Database
 from parley.files.names import clean_mime, clean_name
 from parley.models import StoredFile
-from parley.protocol import AttachmentPublic, ParleyError
+from parley.protocol import AttachmentPublic, ParleyError, QuotaExceeded
 from parley.workers import PerUserLimit, run_cpu
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,24 @@ class FileStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, stored: StoredFile) -> StoredFile:
+    async def add(self, stored: StoredFile, max_owner_chars: int) -> StoredFile:
+        """Saved; QuotaExceeded when its owner's files would hold more than `max_owner_chars`
+        characters of text (what is kept of a file)."""
+
         def work(session: Session) -> StoredFile:
+            # Counted in the write transaction, so that uploads at once cannot pass it.
+            held = session.exec(
+                select(func.coalesce(func.sum(func.length(StoredFile.text)), 0)).where(
+                    StoredFile.owner_id == stored.owner_id
+                )
+            ).one()
+            if held + len(stored.text) > max_owner_chars:
+                raise QuotaExceeded(
+                    "storage_full",
+                    "characters of file text",
+                    max_owner_chars,
+                    "max_stored_mb_per_user",
+                )
             session.add(stored)
             session.flush()
             return stored
@@ -238,10 +254,17 @@ class FileStore:
 
 
 class FileService:
-    def __init__(self, store: FileStore, max_text_chars: int, uploads: PerUserLimit) -> None:
+    def __init__(
+        self,
+        store: FileStore,
+        max_text_chars: int,
+        uploads: PerUserLimit,
+        max_stored_chars_per_user: int,
+    ) -> None:
         self._store = store
         self._max_text_chars = max_text_chars
         self._uploads = uploads
+        self._max_stored_chars = max_stored_chars_per_user
 
     async def upload(
         self, owner_id: str, name: str, declared_mime: str, data: bytes
@@ -259,7 +282,8 @@ class FileService:
                     mime=extracted.mime,
                     size=len(data),
                     text=extracted.text,
-                )
+                ),
+                self._max_stored_chars,
             )
         return public(stored)
 

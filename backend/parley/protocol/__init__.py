@@ -18,6 +18,7 @@ from parley.protocol.errors import (
     ErrorKind,
     ModelUnavailable,
     ParleyError,
+    QuotaExceeded,
     socket_code,
 )
 from parley.protocol.frames import (
@@ -115,6 +116,7 @@ __all__ = [
     "PongFrame",
     "Prefilling",
     "Queued",
+    "QuotaExceeded",
     "ReadyFrame",
     "RegenerateFrame",
     "Role",

@@ -124,6 +124,22 @@ class ModelUnavailable(ParleyError):
         super().__init__(message, code=code, kind=kind)
 
 
+class QuotaExceeded(ParleyError):
+    """One user reached a per-user cap (a PARLEY_MAX_*_PER_USER setting): what they hold
+    (conversations, keys, stored bytes) is a `conflict` until they delete some; what is open
+    at once (sockets) is `rate_limited`."""
+
+    default_kind = "conflict"
+
+    def __init__(self, code: str, what: str, limit: int, setting: str) -> None:
+        kind: ErrorKind = "rate_limited" if code == "too_many_sockets" else "conflict"
+        super().__init__(
+            f"You have reached the limit of {limit:,} {what} (PARLEY_{setting.upper()}).",
+            code=code,
+            kind=kind,
+        )
+
+
 def socket_code(error: ParleyError) -> ErrorCode:
     """The code of a socket error frame (and of a run's error event) for `error`: its own
     where the contract lists it, else its kind's."""

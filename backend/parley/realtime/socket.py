@@ -26,6 +26,7 @@ from parley.protocol import (
     ParleyError,
     PingFrame,
     PongFrame,
+    QuotaExceeded,
     RegenerateFrame,
     SendFrame,
     StopFrame,
@@ -45,6 +46,8 @@ AUTH_TIMEOUT_S = 10.0
 WS_MAX_FRAME_BYTES = 1024 * 1024
 CLOSE_POLICY = 1008
 CLOSE_NOT_FOUND = 4404
+# The user already holds PARLEY_MAX_SOCKETS_PER_USER sockets on this instance.
+CLOSE_TOO_MANY_SOCKETS = 4429
 # Checked a moment after a credential's expiry, so the check sees it expired.
 EXPIRY_MARGIN_S = 0.05
 
@@ -81,6 +84,26 @@ class RateLimiter:
 
 def error_frame(error: ParleyError) -> ErrorFrame:
     return ErrorFrame(code=socket_code(error), message=error.message)
+
+
+class SocketCounts:
+    """The sockets each user holds open on this instance, against their cap."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def take(self, user_id: str, limit: int) -> bool:
+        """Count one more socket of the user; False (and nothing counted) past `limit`."""
+        held = self._open.get(user_id, 0)
+        if held >= limit:
+            return False
+        self._open[user_id] = held + 1
+        return True
+
+    def give_back(self, user_id: str) -> None:
+        held = self._open.pop(user_id, 1) - 1
+        if held > 0:
+            self._open[user_id] = held
 
 
 def _error(code: ErrorCode, message: str) -> str:
@@ -207,13 +230,42 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
             return
         auth, principal = authenticated
         websocket.state.user_id = principal.user.id  # for the socket's log line
-        try:
-            connection = await chat.connect(
-                principal.user.id, conversation_id, auth.after_seq, principal.api_key_id
-            )
-        except ConversationNotFound:
+    except WebSocketDisconnect:
+        return
+    counts: SocketCounts = state.socket_counts
+    if not counts.take(principal.user.id, settings.max_sockets_per_user):
+        refusal = QuotaExceeded(
+            "too_many_sockets",
+            "open sockets",
+            settings.max_sockets_per_user,
+            "max_sockets_per_user",
+        )
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.send_text(_error(socket_code(refusal), refusal.message))
+            await websocket.close(CLOSE_TOO_MANY_SOCKETS, "too many sockets")
+        return
+    try:
+        await _serve(websocket, chat, conversation_id, auth, principal, settings)
+    finally:
+        counts.give_back(principal.user.id)
+
+
+async def _serve(
+    websocket: WebSocket,
+    chat: ChatService,
+    conversation_id: str,
+    auth: AuthFrame,
+    principal: Principal,
+    settings: Settings,
+) -> None:
+    try:
+        connection = await chat.connect(
+            principal.user.id, conversation_id, auth.after_seq, principal.api_key_id
+        )
+    except ConversationNotFound:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(CLOSE_NOT_FOUND, "conversation not found")
-            return
+        return
     except WebSocketDisconnect:
         return
     writer = asyncio.create_task(_write(websocket, connection.subscriber))
@@ -223,7 +275,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         _watch_credential(
             auth.token,
             principal,
-            state.accounts,
+            websocket.app.state.accounts,
             connection.subscriber,
             settings.credential_check_interval_s,
         )

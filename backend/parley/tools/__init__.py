@@ -8,11 +8,12 @@ as text; registry: all of them, for the API and for runs.
 
 from parley.tools.config import ToolsConfig
 from parley.tools.names import called_name, function_name, qualified_name
-from parley.tools.registry import NO_TOOLS, ToolOffer, ToolRegistry
+from parley.tools.registry import NO_TOOLS, ToolCaller, ToolOffer, ToolRegistry
 from parley.tools.results import ToolOutcome
 
 __all__ = [
     "NO_TOOLS",
+    "ToolCaller",
     "ToolOffer",
     "ToolOutcome",
     "ToolRegistry",

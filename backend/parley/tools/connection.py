@@ -86,8 +86,8 @@ class ToolServer:
         (a cancelled caller's CancelledError excepted)."""
         client = self._client
         if client is None:
-            reason = f": {self.error}" if self.error else ""
-            return ToolOutcome(f"The tool server {self.id!r} is not ready{reason}.", is_error=True)
+            # Not why: the reason may quote the server's stderr, for administrators only.
+            return ToolOutcome(f"The tool server {self.id!r} is not ready.", is_error=True)
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._config.call_timeout_s):

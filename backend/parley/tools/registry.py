@@ -18,6 +18,15 @@ from parley.tools.servers_file import read_tools_file
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCaller:
+    """Who asks for tools: the servers' `allow` lists name users; an administrator also sees
+    why a server failed (its error may quote the server's stderr)."""
+
+    username: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ToolOffer:
     """The tools one generation offers: their specs under the function names the model calls,
     and each function name's "<server>.<tool>"."""
@@ -43,7 +52,12 @@ class ToolRegistry:
     async def close(self) -> None:
         await asyncio.gather(*(server.close() for server in self._servers.values()))
 
-    def public(self) -> ToolsPublic:
+    def public(self, caller: ToolCaller) -> ToolsPublic:
+        """The servers `caller` may use, and the tools of those that are ready; why one
+        failed for administrators only (others see that it is `failed`)."""
+        usable = [
+            server for server in self._servers.values() if server.entry.allows(caller.username)
+        ]
         return ToolsPublic(
             tools=[
                 ToolPublic(
@@ -52,19 +66,38 @@ class ToolRegistry:
                     description=tool.description or "",
                     input_schema=tool.input_schema,
                 )
-                for server in self._servers.values()
+                for server in usable
                 if server.state == "ready"
                 for tool in server.tools.values()
             ],
             servers=[
-                ToolServerStatus(id=server.id, state=server.state, error=server.error)
-                for server in self._servers.values()
+                ToolServerStatus(
+                    id=server.id,
+                    state=server.state,
+                    error=server.error if caller.is_admin else None,
+                )
+                for server in usable
             ],
         )
 
-    def unknown(self, names: Iterable[str]) -> list[str]:
-        """The names that are no tool of a configured server's last listing."""
-        return [name for name in names if self._known(name) is None]
+    def unknown(self, names: Iterable[str], username: str) -> list[str]:
+        """The names that are no tool of a server `username` may use, as last listed."""
+        return [
+            name
+            for name in names
+            if (known := self._known(name)) is None or not known[0].entry.allows(username)
+        ]
+
+    def not_allowed(self, names: Iterable[str], username: str) -> list[str]:
+        """The names of tools of a server `username` may not use (whether listed now or not:
+        a server that restarts does not make a picked tool unusable, a permission does)."""
+        return [
+            name
+            for name in names
+            if (parts := split_qualified(name)) is not None
+            and (server := self._servers.get(parts[0])) is not None
+            and not server.entry.allows(username)
+        ]
 
     def _known(self, name: str) -> tuple[ToolServer, str] | None:
         parts = split_qualified(name)

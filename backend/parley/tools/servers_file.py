@@ -1,8 +1,9 @@
 """PARLEY_TOOLS_FILE: the MCP servers the administrator connects, read and checked at start-up.
 
-A JSON list of `{"id", "transport": "stdio", "command": [...], "env"?}` or
-`{"id", "transport": "http", "url", "headers"?}`. Only this file names commands to run: no
-request can add one.
+A JSON list of `{"id", "transport": "stdio", "command": [...], "env"?, "allow"?}` or
+`{"id", "transport": "http", "url", "headers"?, "allow"?}`. Only this file names commands to
+run: no request can add one. `allow` lists the usernames that may use the server's tools
+(administrators are not exempt); without it, every user may.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class _ServerEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(max_length=SERVER_ID_MAX, pattern=SERVER_ID_PATTERN)
+    # The usernames that may use this server's tools; None: everyone.
+    allow: frozenset[str] | None = None
+
+    def allows(self, username: str) -> bool:
+        return self.allow is None or username in self.allow
 
 
 class StdioServer(_ServerEntry):

@@ -332,8 +332,9 @@ export interface paths {
         };
         /**
          * List Tools
-         * @description Every configured server with its state (`failed` with the reason), and the tools of
-         *     those that are ready, which a conversation may pick as "<server>.<name>".
+         * @description The servers the caller may use (each server's `allow` list) with their states, and the
+         *     tools of those that are ready, which a conversation may pick as "<server>.<name>". Why a
+         *     server `failed` is shown to administrators only.
          */
         get: operations["list_tools_api_tools_get"];
         put?: never;

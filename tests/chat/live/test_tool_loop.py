@@ -22,20 +22,23 @@ from parley.protocol import (
     ToolCallFrame,
     ToolResultFrame,
 )
+from parley.tools import ToolCaller
 from tests.in_process import WAIT_S, InProcessApp, frames_until, next_frame, running_app
 
 MCP_SERVER = Path(__file__).resolve().parents[2] / "tools" / "mcp_server.py"
 OPTIONS = SendOptions()
 T = TypeVar("T")
+# Sees every server that allows everyone, and why one failed.
+ADMIN = ToolCaller("admin", is_admin=True)
 
 
 async def tools_ready(app: InProcessApp) -> None:
     """Until the tool server has left `starting` (its state has no event to wait on; bounded)."""
     deadline = time.monotonic() + WAIT_S
-    while any(s.state == "starting" for s in app.chat.tools().servers):
-        assert time.monotonic() < deadline, app.chat.tools()
+    while any(s.state == "starting" for s in app.chat.tools(ADMIN).servers):
+        assert time.monotonic() < deadline, app.chat.tools(ADMIN)
         await asyncio.sleep(0.02)
-    assert [s.state for s in app.chat.tools().servers] == ["ready"], app.chat.tools()
+    assert [s.state for s in app.chat.tools(ADMIN).servers] == ["ready"], app.chat.tools(ADMIN)
 
 
 @pytest.fixture(scope="module")

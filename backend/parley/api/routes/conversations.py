@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from parley.api.deps import ConversationsDep, CurrentUser
+from parley.api.deps import ConversationsDep, CurrentUser, SettingsDep
 from parley.models import ConversationCreate, ConversationUpdate
 from parley.protocol import ConversationDetail, ConversationPage, ConversationPublic
 
@@ -32,8 +32,11 @@ async def create_conversation(
     ],
     user: CurrentUser,
     conversations: ConversationsDep,
+    settings: SettingsDep,
 ) -> ConversationPublic:
-    return await conversations.create_conversation(user.id, data)
+    return await conversations.create_conversation(
+        user.id, data, settings.max_conversations_per_user
+    )
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from parley.api.deps import AccountsDep, ChatDep, LoggedInUser
+from parley.api.deps import AccountsDep, ChatDep, LoggedInUser, SettingsDep
 from parley.api.errors import not_found
 from parley.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
@@ -33,8 +33,10 @@ router = APIRouter(prefix="/api/keys", tags=["api keys"])
         }
     },
 )
-async def create_key(data: ApiKeyCreate, user: LoggedInUser, accounts: AccountsDep) -> Any:
-    return await accounts.create_api_key(user.id, data)
+async def create_key(
+    data: ApiKeyCreate, user: LoggedInUser, accounts: AccountsDep, settings: SettingsDep
+) -> Any:
+    return await accounts.create_api_key(user.id, data, settings.max_api_keys_per_user)
 
 
 @router.get("", response_model=list[ApiKeyPublic])

@@ -72,8 +72,9 @@ class ConversationService:
         return await self._publics(rows), next_cursor
 
     async def create_conversation(
-        self, user_id: str, data: ConversationCreate
+        self, user_id: str, data: ConversationCreate, max_conversations: int
     ) -> ConversationPublic:
+        """QuotaExceeded when the user already keeps `max_conversations`."""
         self._check_model(data.model)
         now = utcnow()  # one instant: a new conversation has not been updated since
         conversation = Conversation(
@@ -82,7 +83,8 @@ class ConversationService:
             updated_at=now,
             **data.model_dump(exclude_unset=True, exclude_none=True),
         )
-        return await self._public(await self._store.create_conversation(conversation))
+        saved = await self._store.create_conversation(conversation, max_conversations)
+        return await self._public(saved)
 
     async def conversation_detail(self, user_id: str, conversation_id: str) -> ConversationDetail:
         conversation = await owned(self._store, user_id, conversation_id)
@@ -127,8 +129,8 @@ class ConversationService:
         self, user_id: str, conversation_id: str, picked: list[str]
     ) -> list[str]:
         """The picked tools without repeats; UnknownTool if one is no tool of a configured
-        server (a missing conversation is a 404 first)."""
-        unknown = self._tools.unknown(picked)
+        server the user may use (a missing conversation is a 404 first)."""
+        unknown = self._tools.unknown(picked, await self._store.username(user_id) or "")
         if unknown:
             await owned(self._store, user_id, conversation_id)
             raise UnknownTool(unknown)

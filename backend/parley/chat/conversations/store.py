@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from parley.db import Database
-from parley.models import Conversation, Message, utcnow
-from parley.protocol import ParleyError
+from parley.models import Conversation, Message, User, utcnow
+from parley.protocol import ParleyError, QuotaExceeded
 
 
 class BadCursor(ParleyError):
@@ -87,6 +87,12 @@ class ChatStore:
 
         return await self.db.read(work)
 
+    async def username(self, user_id: str) -> str | None:
+        """Whose name the tool servers' `allow` lists are checked against."""
+        return await self.db.read(
+            lambda session: session.exec(select(User.username).where(User.id == user_id)).first()
+        )
+
     async def conversation_by_id(self, conversation_id: str) -> Conversation | None:
         return await self.db.read(lambda session: session.get(Conversation, conversation_id))
 
@@ -112,8 +118,23 @@ class ChatStore:
         next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
         return rows[:limit], next_cursor
 
-    async def create_conversation(self, conversation: Conversation) -> Conversation:
+    async def create_conversation(
+        self, conversation: Conversation, max_per_owner: int | None = None
+    ) -> Conversation:
+        """Saved; QuotaExceeded when its owner already keeps `max_per_owner` (None: no cap)."""
+
         def work(session: Session) -> Conversation:
+            # Counted in the write transaction, so that conversations made at once cannot pass it.
+            if max_per_owner is not None:
+                owner = col(Conversation.owner_id) == conversation.owner_id
+                held = session.exec(select(func.count()).select_from(Conversation).where(owner))
+                if held.one() >= max_per_owner:
+                    raise QuotaExceeded(
+                        "too_many_conversations",
+                        "conversations",
+                        max_per_owner,
+                        "max_conversations_per_user",
+                    )
             session.add(conversation)
             session.flush()
             return conversation

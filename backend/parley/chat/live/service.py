@@ -18,7 +18,7 @@ from parley.chat.conversations.tree import (
     parent_for_send,
     question_for_regenerate,
 )
-from parley.chat.errors import ChatRefused, ModelsBusy
+from parley.chat.errors import ChatRefused, ModelsBusy, ToolNotAllowed
 from parley.chat.live.channels import Channel, ChannelRegistry, Close, SocketMatch, Subscriber
 from parley.chat.live.run import Run, RunConfig, RunPlan
 from parley.chat.metering import GenerationObserver
@@ -42,7 +42,7 @@ from parley.protocol import (
     server_frame_adapter,
 )
 from parley.protocol.conversations import DEFAULT_TITLE
-from parley.tools import ToolRegistry
+from parley.tools import ToolCaller, ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ class ChatService:
     def models(self) -> list[ModelStatus]:
         return self._engines.statuses()
 
-    def tools(self) -> ToolsPublic:
-        """The MCP servers with their states, and the tools of the ready ones."""
-        return self._tools.public()
+    def tools(self, caller: ToolCaller) -> ToolsPublic:
+        """The MCP servers `caller` may use with their states, and the tools of the ready ones."""
+        return self._tools.public(caller)
 
     def model_status(self, model_id: str | None = None) -> ModelStatus:
         """One model's status, the default's without an id; raises ModelUnavailable if unknown."""
@@ -234,6 +234,7 @@ class ChatService:
         # Raise as they are, so every transport answers them alike: ModelUnavailable for a
         # model the server does not know, TooManyActive (with its Retry-After) past the cap.
         model = self._engines.resolve(conversation.model)
+        await self._check_tools_allowed(conversation)
         ticket = await self._admission.admit(conversation.owner_id)
         answer_id = new_id()
         try:
@@ -257,6 +258,15 @@ class ChatService:
         except BaseException:
             ticket.release()
             raise
+
+    async def _check_tools_allowed(self, conversation: Conversation) -> None:
+        """ToolNotAllowed when the owner may no longer use a picked tool's server."""
+        if not conversation.tools:
+            return
+        username = await self._store.username(conversation.owner_id) or ""
+        refused = self._tools.not_allowed(conversation.tools, username)
+        if refused:
+            raise ToolNotAllowed(refused)
 
     async def _begin_run(
         self,

@@ -1,0 +1,105 @@
+"""Per-user caps, against a real server with small ones: one account cannot hold more open
+sockets, conversations, API keys or file text than its settings allow, each refused with a
+clear error while other users go on; deleting makes room again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import ServerFactory, ServerProcess
+from tests.helpers import error_code
+from tests.integration.ws import ChatSocket, ChatUser, new_user
+
+MAX_SOCKETS = 2
+MAX_CONVERSATIONS = 3
+MAX_KEYS = 2
+# 1 MiB of characters.
+MAX_STORED_MB = 1
+
+
+@pytest.fixture
+def capped(server_factory: ServerFactory) -> ServerProcess:
+    return server_factory(
+        model="scripted",
+        max_sockets_per_user=str(MAX_SOCKETS),
+        max_conversations_per_user=str(MAX_CONVERSATIONS),
+        max_api_keys_per_user=str(MAX_KEYS),
+        max_stored_mb_per_user=str(MAX_STORED_MB),
+        max_upload_mb="2",
+    ).start()
+
+
+async def reopened(user: ChatUser, conversation_id: str) -> ChatSocket:
+    """A socket opened once the server has counted a closed one out (it does so just after
+    the close handshake, so a few tries may be refused; bounded in count and time)."""
+    deadline = time.monotonic() + 10
+    for _ in range(100):
+        socket, first = await ChatSocket.open(user, conversation_id)
+        if first["type"] == "ready":
+            return socket
+        await socket.close()
+        assert time.monotonic() < deadline, first
+        await asyncio.sleep(0.05)
+    raise AssertionError("the closed socket was never counted out")
+
+
+async def test_open_sockets_are_capped_per_user(capped: ServerProcess) -> None:
+    user, other = new_user(capped), new_user(capped)
+    conversation_id = user.new_conversation()
+    sockets = [(await ChatSocket.open(user, conversation_id))[0] for _ in range(MAX_SOCKETS)]
+    extra, refusal = await ChatSocket.open(user, conversation_id)
+    assert refusal["type"] == "error" and refusal["code"] == "rate_limited", refusal
+    assert "PARLEY_MAX_SOCKETS_PER_USER" in refusal["message"]
+    with pytest.raises(ConnectionClosed) as closed:
+        await extra.next()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+    # Another user is not held back; a closed socket makes room.
+    theirs, _ = await ChatSocket.open(other, other.new_conversation())
+    await sockets.pop().close()
+    again = await reopened(user, conversation_id)
+    for socket in (*sockets, again, theirs):
+        await socket.close()
+
+
+def test_conversations_are_capped_per_user(capped: ServerProcess) -> None:
+    user = new_user(capped)
+    ids = [user.new_conversation() for _ in range(MAX_CONVERSATIONS)]
+    with user.http() as client:
+        refused = client.post("/api/conversations", json={})
+        assert refused.status_code == 409 and error_code(refused) == "too_many_conversations"
+        assert "PARLEY_MAX_CONVERSATIONS_PER_USER" in refused.json()["detail"]["message"]
+        assert client.delete(f"/api/conversations/{ids[0]}").status_code == 204
+        assert client.post("/api/conversations", json={}).status_code == 201
+    new_user(capped).new_conversation()
+
+
+def test_api_keys_are_capped_per_user(capped: ServerProcess) -> None:
+    user = new_user(capped)
+    with user.http() as client:
+        keys = [client.post("/api/keys", json={"name": f"k{n}"}) for n in range(MAX_KEYS)]
+        assert all(key.status_code == 201 for key in keys)
+        refused = client.post("/api/keys", json={"name": "one more"})
+        assert refused.status_code == 409 and error_code(refused) == "too_many_api_keys"
+        assert client.delete(f"/api/keys/{keys[0].json()['id']}").status_code == 204
+        assert client.post("/api/keys", json={"name": "again"}).status_code == 201
+
+
+def test_file_text_is_capped_per_user(capped: ServerProcess) -> None:
+    user = new_user(capped)
+    half = b"x" * (MAX_STORED_MB * 1024 * 1024 // 2)
+
+    def upload(client: httpx.Client, name: str) -> httpx.Response:
+        return client.post("/api/files", files={"file": (name, half, "text/plain")})
+
+    with user.http() as client:
+        assert upload(client, "a.txt").status_code == 201
+        assert upload(client, "b.txt").status_code == 201
+        refused = upload(client, "c.txt")
+        assert refused.status_code == 409 and error_code(refused) == "storage_full"
+    with new_user(capped).http() as client:
+        assert upload(client, "theirs.txt").status_code == 201
