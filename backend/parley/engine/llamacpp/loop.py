@@ -53,6 +53,7 @@ import numpy as np
 from parley.engine.base import SamplingParams
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
+from parley.engine.llamacpp.grammar import Grammar, grammar_sampler
 from parley.engine.llamacpp.streams import StreamTable, common_prefix
 from parley.engine.sequence import SequenceState
 
@@ -69,18 +70,27 @@ KV_BLOCK = 256
 @dataclass(eq=False, slots=True, kw_only=True)
 class LlamaSequence(SequenceState):
     seq_id: int = -1
+    # What the answer must be (llamacpp/grammar.py); None: anything.
+    grammar: Grammar | None = None
     # The llama.cpp sampler chain, made at admission and freed when the request leaves; None
     # for plain greedy decoding, which takes the most likely token itself.
     sampler: Any = None
 
 
-def new_sampler(params: SamplingParams, prompt_ids: Sequence[int], n_vocab: int) -> Any:
+def new_sampler(
+    params: SamplingParams,
+    prompt_ids: Sequence[int],
+    vocab: Any,
+    grammar: Grammar | None = None,
+) -> Any:
     """A llama.cpp sampler chain for one request, in llama.cpp's usual order: repetition
-    penalty, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0).
-    None for greedy without a penalty: one argmax over the step's logits in numpy costs less
-    than a chain call per request (each copies the whole vocabulary's logits; 4% of a step)."""
-    if params.temperature <= 0 and params.repetition_penalty == 1.0:
+    penalty, grammar, top-k, top-p, temperature, then a seeded draw (or greedy at
+    temperature 0). None for unconstrained greedy without a penalty: one argmax over the
+    step's logits in numpy costs less than a chain call per request (each copies the whole
+    vocabulary's logits; 4% of a step)."""
+    if params.temperature <= 0 and params.repetition_penalty == 1.0 and grammar is None:
         return None
+    n_vocab = lc.llama_vocab_n_tokens(vocab)
     chain_params = lc.llama_sampler_chain_default_params()
     chain_params.no_perf = True
     chain = lc.llama_sampler_chain_init(chain_params)
@@ -93,6 +103,10 @@ def new_sampler(params: SamplingParams, prompt_ids: Sequence[int], n_vocab: int)
         lc.llama_sampler_chain_add(chain, penalties)
         for token in prompt_ids:
             lc.llama_sampler_accept(chain, token)
+    if grammar is not None:
+        # After the prompt was accepted: the grammar reads the answer's tokens only. Before
+        # top-k and top-p, so they choose among tokens the grammar allows.
+        lc.llama_sampler_chain_add(chain, grammar_sampler(grammar, vocab))
     if params.temperature <= 0:
         lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
         return chain
@@ -148,7 +162,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             sequence.seq_id = claim.seq_id
             sequence.prefilled = sequence.reused_tokens = claim.reused
             self.prompt_tokens_kept += claim.reused
-            sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
+            sequence.sampler = new_sampler(
+                sequence.params, sequence.prompt_ids, self._vocab, sequence.grammar
+            )
             self._prefilling.append(sequence)
 
     def remove(self, sequences: set[LlamaSequence]) -> None:
