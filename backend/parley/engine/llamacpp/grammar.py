@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp as lc
+import numpy as np
 from llama_cpp.llama_grammar import SchemaConverter
 
 from parley.engine.base import GenerationRequest
@@ -161,3 +162,64 @@ def grammar_sampler(grammar: Grammar, vocab: Any) -> Any:
     if not sampler:
         raise UnsupportedSchema("response_format", "llama.cpp could not read the grammar made.")
     return sampler
+
+
+# llama.cpp's `llama_token_data`, as numpy lays out an array of them.
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+def _candidates(logits: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[Any]]:
+    data = np.empty(len(logits), dtype=_TOKEN_DATA)
+    data["id"] = np.arange(len(logits), dtype=np.int32)
+    data["logit"] = logits
+    data["p"] = 0.0
+    return data
+
+
+def _apply(sampler: Any, data: np.ndarray[Any, np.dtype[Any]]) -> Any:
+    """Runs a sampler over candidates in place; the array it filled (`size`, `selected`)."""
+    array = lc.llama_token_data_array(
+        data=data.ctypes.data_as(ctypes.POINTER(lc.llama_token_data)),
+        size=len(data),
+        selected=-1,
+        sorted=False,
+    )
+    lc.llama_sampler_apply(sampler, ctypes.byref(array))
+    return array
+
+
+class Constraint:
+    """A request's grammar sampler beside its chain, as llama.cpp's own server uses it: the
+    token chosen without the grammar is taken when the grammar allows it (checking one token),
+    and only otherwise is the grammar applied to the whole vocabulary (49k tokens for SmolLM2)
+    and the token chosen again among those it allows. The grammar sees only the answer."""
+
+    def __init__(self, grammar: Grammar, vocab: Any) -> None:
+        self._sampler = grammar_sampler(grammar, vocab)
+
+    def free(self) -> None:
+        lc.llama_sampler_free(self._sampler)
+
+    def _allows(self, token: int) -> bool:
+        one = np.array([(token, 0.0, 0.0)], dtype=_TOKEN_DATA)
+        _apply(self._sampler, one)
+        return bool(np.isfinite(one["logit"][0]))
+
+    def _pick(self, logits: np.ndarray[Any, np.dtype[np.float32]], chain: Any) -> int:
+        """The chain's choice among all the row's tokens (greedy without a chain)."""
+        if chain is None:
+            return int(logits.argmax())
+        data = _candidates(logits)
+        array = _apply(chain, data)
+        return int(data["id"][array.selected])
+
+    def choose(self, logits: np.ndarray[Any, np.dtype[np.float32]], chain: Any) -> int:
+        token = self._pick(logits, chain)
+        if not self._allows(token):
+            masked = _candidates(logits)
+            _apply(self._sampler, masked)
+            token = self._pick(masked["logit"], chain)
+        if chain is not None:
+            lc.llama_sampler_accept(chain, token)
+        lc.llama_sampler_accept(self._sampler, token)
+        return token

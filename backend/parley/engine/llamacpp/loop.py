@@ -53,7 +53,7 @@ import numpy as np
 from parley.engine.base import SamplingParams
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
-from parley.engine.llamacpp.grammar import Grammar, grammar_sampler
+from parley.engine.llamacpp.grammar import Constraint, Grammar
 from parley.engine.llamacpp.streams import StreamTable, common_prefix
 from parley.engine.sequence import SequenceState
 
@@ -70,27 +70,22 @@ KV_BLOCK = 256
 @dataclass(eq=False, slots=True, kw_only=True)
 class LlamaSequence(SequenceState):
     seq_id: int = -1
-    # What the answer must be (llamacpp/grammar.py); None: anything.
-    grammar: Grammar | None = None
     # The llama.cpp sampler chain, made at admission and freed when the request leaves; None
     # for plain greedy decoding, which takes the most likely token itself.
     sampler: Any = None
+    # What the answer must be (llamacpp/grammar.py); None: anything.
+    grammar: Grammar | None = None
+    # Its sampler, made at admission and freed when the request leaves like `sampler`.
+    constraint: Constraint | None = None
 
 
-def new_sampler(
-    params: SamplingParams,
-    prompt_ids: Sequence[int],
-    vocab: Any,
-    grammar: Grammar | None = None,
-) -> Any:
+def new_sampler(params: SamplingParams, prompt_ids: Sequence[int], n_vocab: int) -> Any:
     """A llama.cpp sampler chain for one request, in llama.cpp's usual order: repetition
-    penalty, grammar, top-k, top-p, temperature, then a seeded draw (or greedy at
-    temperature 0). None for unconstrained greedy without a penalty: one argmax over the
-    step's logits in numpy costs less than a chain call per request (each copies the whole
-    vocabulary's logits; 4% of a step)."""
-    if params.temperature <= 0 and params.repetition_penalty == 1.0 and grammar is None:
+    penalty, top-k, top-p, temperature, then a seeded draw (or greedy at temperature 0).
+    None for greedy without a penalty: one argmax over the step's logits in numpy costs less
+    than a chain call per request (each copies the whole vocabulary's logits; 4% of a step)."""
+    if params.temperature <= 0 and params.repetition_penalty == 1.0:
         return None
-    n_vocab = lc.llama_vocab_n_tokens(vocab)
     chain_params = lc.llama_sampler_chain_default_params()
     chain_params.no_perf = True
     chain = lc.llama_sampler_chain_init(chain_params)
@@ -103,10 +98,6 @@ def new_sampler(
         lc.llama_sampler_chain_add(chain, penalties)
         for token in prompt_ids:
             lc.llama_sampler_accept(chain, token)
-    if grammar is not None:
-        # After the prompt was accepted: the grammar reads the answer's tokens only. Before
-        # top-k and top-p, so they choose among tokens the grammar allows.
-        lc.llama_sampler_chain_add(chain, grammar_sampler(grammar, vocab))
     if params.temperature <= 0:
         lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
         return chain
@@ -162,9 +153,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             sequence.seq_id = claim.seq_id
             sequence.prefilled = sequence.reused_tokens = claim.reused
             self.prompt_tokens_kept += claim.reused
-            sequence.sampler = new_sampler(
-                sequence.params, sequence.prompt_ids, self._vocab, sequence.grammar
-            )
+            sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
+            if sequence.grammar is not None:
+                sequence.constraint = Constraint(sequence.grammar, self._vocab)
             self._prefilling.append(sequence)
 
     def remove(self, sequences: set[LlamaSequence]) -> None:
@@ -172,6 +163,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             if sequence.sampler is not None:
                 lc.llama_sampler_free(sequence.sampler)
                 sequence.sampler = None
+            if sequence.constraint is not None:
+                sequence.constraint.free()
+                sequence.constraint = None
         self._prefilling = [s for s in self._prefilling if s not in sequences]
         self._running = [s for s in self._running if s not in sequences]
         moves = self._streams.release([(s.seq_id, _held_tokens(s)) for s in sequences])
@@ -238,7 +232,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             lc.llama_get_logits(self._context), shape=(len(choosing), self._n_vocab)
         )
         for row, (sequence, index) in enumerate(choosing):
-            if sequence.sampler is None:
+            if sequence.constraint is not None:
+                token = sequence.constraint.choose(logits[row], sequence.sampler)
+            elif sequence.sampler is None:
                 token = int(logits[row].argmax())
             else:
                 token = lc.llama_sampler_sample(sequence.sampler, self._context, index)
