@@ -41,7 +41,7 @@ from parley.engine.specs import (
     gguf_type_of,
     reads_enable_thinking,
 )
-from parley.engine.structured import checked_output
+from parley.engine.structured import checked_output, constrains
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
 from parley.protocol import AnswerProgress
 
@@ -228,7 +228,11 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         return {"grammar": request_grammar(request, self.tool_syntax)}
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
-        stream = checked_output(super().generate(request), request)
+        """A constrained answer is checked at its end (its grammar made it parse; a stop
+        string may cut it)."""
+        stream = super().generate(request)
+        if constrains(request):
+            stream = checked_output(stream, request)
         async with contextlib.aclosing(stream):  # type: ignore[type-var]
             async for event in stream:
                 yield event

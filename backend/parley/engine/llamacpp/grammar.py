@@ -7,7 +7,8 @@
   (tool_prompts.answer_prefix), in the model's call format (`CALL_SHAPES`), to an offered tool
   with arguments valid against its schema; then only end of turn;
 - "auto" with tools: the same calls, lazily: the grammar holds the answer from the call's
-  opening on (a trigger pattern), and text before it is free;
+  opening on (a trigger pattern), and text before it is free (no grammar at all when a tool's
+  schema is one the grammar cannot hold: nothing forces the call);
 - both a response format and tools on "auto": the answer is the JSON or the calls.
 The grammar applies to every answer token: a constrained answer is made with thinking off
 (chat/prepare/request.py).
@@ -37,6 +38,41 @@ _LOOSE_CHAR = 'char ::= [^"\\\\] |'
 _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 
 
+# The keywords the converter holds an answer to, and those that do not constrain it. Any other
+# (`minimum`, `not`, `uniqueItems`, ...) it would pass over in silence: refused instead.
+_HELD = {
+    "type", "properties", "required", "additionalProperties", "items", "prefixItems",
+    "minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "const",
+    "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions", "format",
+}  # fmt: skip
+_ANNOTATIONS = {
+    "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly", "strict",
+}  # fmt: skip
+
+
+def _unheld_keyword(schema: Any) -> str | None:
+    """The first keyword of a schema (or of one inside it) the grammar would not hold."""
+    stack = [schema]
+    for _ in range(100_000):  # Schemas are bounded in depth and size before they come here.
+        if not stack:
+            return None
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key not in _HELD and key not in _ANNOTATIONS:
+                return key
+            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+                stack.extend(value.values())
+            elif key in ("items", "prefixItems", "additionalProperties", "anyOf", "oneOf", "allOf"):
+                stack.append(value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Grammar:
     gbnf: str
@@ -63,6 +99,14 @@ class _Rules:
     def schema(self, schema: Mapping[str, Any], name: str, param: str) -> str:
         """The rule for values valid against `schema`; UnsupportedSchema where the converter
         cannot express it."""
+        keyword = _unheld_keyword(schema)
+        if keyword is not None:
+            raise UnsupportedSchema(
+                param,
+                f"{param} uses `{keyword}`, a JSON Schema keyword constrained decoding cannot "
+                "hold the answer to; leave it out (the answer is still checked against it when "
+                "`jsonschema` can).",
+            )
         try:
             resolved = self._converter.resolve_refs(json.loads(json.dumps(schema)), name)
             return str(self._converter.visit(resolved, name))
@@ -136,7 +180,12 @@ def request_grammar(request: GenerationRequest, syntax: ToolSyntax) -> Grammar |
         trigger = (
             rf"[\s\S]*?({re.escape(shape.opening)})[\s\S]*" if shape.opening else r"\s*(\{)[\s\S]*"
         )
-        calls = _calls_rule(rules, request, shape, shape.opening)
+        try:
+            calls = _calls_rule(rules, request, shape, shape.opening)
+        except UnsupportedSchema:
+            # Nothing forces a call: one to a tool the grammar cannot hold stays free, as a
+            # tool server's schema is no fault of the asker's.
+            return None
         return Grammar(rules.text(calls), (trigger,))
     answer = _answer_rule(rules, request)
     if tools:
