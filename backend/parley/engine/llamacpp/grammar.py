@@ -104,8 +104,7 @@ class _Rules:
             raise UnsupportedSchema(
                 param,
                 f"{param} uses `{keyword}`, a JSON Schema keyword constrained decoding cannot "
-                "hold the answer to; leave it out (the answer is still checked against it when "
-                "`jsonschema` can).",
+                "hold the answer to.",
             )
         try:
             resolved = self._converter.resolve_refs(json.loads(json.dumps(schema)), name)
