@@ -27,6 +27,7 @@ from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
+from parley.engine.llamacpp.backends import load_cpu_backend
 from parley.engine.llamacpp.grammar import grammar_sampler, request_grammar
 from parley.engine.llamacpp.loop import (
     PASS_ROWS,
@@ -55,6 +56,8 @@ _MAX_SEQUENCES = 256
 _KV_ELEMENT_BYTES = 2
 
 _backend_ready = False
+# The CPU level llama.cpp loaded where it was built for several (backends.py), else None.
+_cpu_variant: str | None = None
 
 
 def _ignore_progress(fraction: float) -> None:
@@ -85,8 +88,9 @@ def cpu_threads(config: EngineConfig) -> int:
 
 
 def _load_model(gguf: Path) -> Any:
-    global _backend_ready
+    global _backend_ready, _cpu_variant
     if not _backend_ready:
+        _cpu_variant = load_cpu_backend()
         lc.llama_backend_init()
         _backend_ready = True
     model_params = lc.llama_model_default_params()
@@ -168,7 +172,7 @@ def load_llamacpp_engine(
         context_length=min(context_length, int(lc.llama_n_ctx_seq(context))),
         think_open=spec.think_open,
         think_close=spec.think_close,
-        device="cpu",
+        device="cpu" if _cpu_variant is None else f"cpu ({_cpu_variant})",
         dtype=gguf_precision(model),
         memory_bytes=int(lc.llama_model_size(model)) + pool * kv_per_token,
         engine="llamacpp",

@@ -1,0 +1,16 @@
+"""The image, built once per session (cached layers make a rebuild take seconds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.container.podman import IMAGE, build_image, ensure_base_image, require_podman
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    require_podman()
+    workdir = tmp_path_factory.mktemp("image")
+    ensure_base_image(workdir)
+    build_image(workdir / "build.log")
+    return IMAGE
