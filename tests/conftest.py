@@ -42,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--container",
         action="store_true",
         help="also run the container image's tests (tests/container/: builds the image with "
-        "podman, ~25 minutes the first time)",
+        "podman; the first build compiles llama.cpp for every CPU level, an hour on 2 cores)",
     )
 
 

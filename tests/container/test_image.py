@@ -42,7 +42,7 @@ def loaded_default_model(user: ChatUser, timeout_s: float = 180) -> dict[str, An
 async def test_serves_the_model_and_keeps_data_on_its_volume(
     image: str, volume: str, tmp_path: Path
 ) -> None:
-    server = ContainerServer(tmp_path, volume, bcrypt_rounds="4").start()
+    server = ContainerServer(image, tmp_path, volume, bcrypt_rounds="4").start()
     try:
         # The image's user, not root, owns the server and its files.
         assert server.exec("id", "-u") == "10001"
