@@ -31,6 +31,7 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    TokenLogprob,
     ToolCall,
     ToolCallMade,
     ToolChoice,
@@ -90,8 +91,16 @@ class CompletionRequest:
     parallel_tool_calls: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """Log probabilities of tokens whose text is the pieces that follow (or was held back:
+    a call's markup), for a request that asked for them."""
+
+    tokens: tuple[TokenLogprob, ...]
+
+
 # The answer's progress with its pieces one by one, for transports that send each on its own.
-CompletionEvent = Queued | Prefilling | Piece | ToolCallMade | Finished
+CompletionEvent = Queued | Prefilling | Logprobs | Piece | ToolCallMade | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,8 @@ class Completion:
     finish: Finished
     elapsed_ms: float
     tool_calls: tuple[ToolCall, ...] = ()
+    # Where asked for: every generated token's, in order.
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +251,8 @@ class CompletionService:
                     async for event in stream:
                         if isinstance(event, Pieces):
                             meter.tokens(event.completion_tokens)
+                            if event.logprobs:
+                                yield Logprobs(event.logprobs)
                             for piece in event.pieces:
                                 yield piece
                         else:
@@ -258,9 +271,12 @@ class CompletionService:
         answer: list[str] = []
         thinking: list[str] = []
         calls: list[ToolCall] = []
+        logprobs: list[TokenLogprob] = []
         finish = Finished("stop", Usage(pending.generation.prompt.tokens, completion_tokens=0))
         async for event in self.stream(pending):
-            if isinstance(event, Piece):
+            if isinstance(event, Logprobs):
+                logprobs.extend(event.tokens)
+            elif isinstance(event, Piece):
                 (thinking if event.channel == "thinking" else answer).append(event.text)
             elif isinstance(event, ToolCallMade):
                 calls.append(event.call)
@@ -273,4 +289,5 @@ class CompletionService:
             finish=finish,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             tool_calls=tuple(calls),
+            logprobs=tuple(logprobs),
         )

@@ -70,10 +70,12 @@ from parley.protocol.progress import (
     Queued,
     Role,
     TextChannel,
+    TokenLogprob,
     ToolCall,
     ToolCallMade,
     ToolChoice,
     ToolSpec,
+    TopLogprob,
     Usage,
 )
 from parley.protocol.tools import ToolPublic, ToolServerState, ToolServerStatus, ToolsPublic
@@ -130,6 +132,7 @@ __all__ = [
     "TextChannel",
     "ThinkingFrame",
     "Timings",
+    "TokenLogprob",
     "ToolCall",
     "ToolCallFrame",
     "ToolCallMade",
@@ -141,6 +144,7 @@ __all__ = [
     "ToolServerStatus",
     "ToolSpec",
     "ToolsPublic",
+    "TopLogprob",
     "Usage",
     "client_frame_adapter",
     "protocol_schema_json",

@@ -27,6 +27,7 @@ from parley.api.openai_schemas import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     Choice,
+    ChoiceLogprobs,
     ChunkChoice,
     ChunkDelta,
     ChunkFunction,
@@ -37,8 +38,8 @@ from parley.api.openai_schemas import (
     ModelObject,
     openai_finish,
 )
-from parley.chat.completions import CompletionFailed
-from parley.protocol import Finished, Piece, ToolCallMade
+from parley.chat.completions import CompletionFailed, Logprobs
+from parley.protocol import Finished, Piece, TokenLogprob, ToolCallMade
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,15 @@ class _OpenAIDialect:
         self._created = int(time.time())
         self._model = model
         self._include_usage = include_usage
+        # Log probabilities for the next chunk that carries text (or the last one).
+        self._logprobs: tuple[TokenLogprob, ...] = ()
+
+    def hold_logprobs(self, logprobs: Logprobs) -> None:
+        self._logprobs += logprobs.tokens
+
+    def _held_logprobs(self) -> ChoiceLogprobs | None:
+        held, self._logprobs = self._logprobs, ()
+        return ChoiceLogprobs.of(held) if held else None
 
     def _chunk(
         self,
@@ -109,7 +119,7 @@ class _OpenAIDialect:
             delta = ChunkDelta(reasoning_content=piece.text)
         else:
             delta = ChunkDelta(content=piece.text)
-        return self._chunk([ChunkChoice(delta=delta)])
+        return self._chunk([ChunkChoice(delta=delta, logprobs=self._held_logprobs())])
 
     def tool_call(self, made: ToolCallMade) -> Iterable[str]:
         """A call in two pieces, as OpenAI streams one: its id, type and name with no
@@ -129,7 +139,10 @@ class _OpenAIDialect:
 
     def finished(self, finished: Finished) -> Iterable[str]:
         reason = openai_finish(finished.finish_reason)
-        yield self._chunk([ChunkChoice(delta=ChunkDelta(), finish_reason=reason)])
+        logprobs = self._held_logprobs()
+        yield self._chunk(
+            [ChunkChoice(delta=ChunkDelta(), finish_reason=reason, logprobs=logprobs)]
+        )
         if self._include_usage:
             yield self._chunk([], CompletionUsage.of(finished))
 
@@ -182,6 +195,7 @@ async def chat_completions(
                     tool_calls=[MessageToolCall.of(call) for call in result.tool_calls] or None,
                 ),
                 finish_reason=openai_finish(result.finish.finish_reason),
+                logprobs=ChoiceLogprobs.of(result.logprobs) if body.logprobs else None,
             )
         ],
         usage=CompletionUsage.of(result.finish),

@@ -26,6 +26,8 @@ class GenerationOptions:
     thinking: bool | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Log probabilities of the answer's tokens with this many alternatives each (/v1 only).
+    logprobs: int | None = None
 
     @classmethod
     def from_send(cls, options: SendOptions) -> GenerationOptions:
@@ -76,6 +78,7 @@ async def prepare_generation(
         top_p=defaults.top_p if options.top_p is None else options.top_p,
         stop=options.stop,
         seed=options.seed,
+        logprobs=options.logprobs,
         ignore_eos=ignore_eos,
     )
     return PreparedGeneration(

@@ -221,6 +221,9 @@ class RemoteEngine:
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = params.logprobs
         if params.ignore_eos:
             # vLLM's and SGLang's extension, for benchmarks.
             body["ignore_eos"] = True
@@ -280,7 +283,9 @@ class RemoteEngine:
                     if delta.reasoning or delta.content or delta.tool_calls:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
-                        yield Pieces(_pieces(delta, splitter), completion_tokens)
+                        yield Pieces(_pieces(delta, splitter), completion_tokens, delta.logprobs)
+                    elif delta.logprobs:
+                        yield Pieces((), completion_tokens, delta.logprobs)
                     usage = delta.usage or usage
                     finish = delta.finish_reason or finish
         except RemoteUnavailable as exc:
