@@ -20,7 +20,16 @@ from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import PromptTooLong
 from parley.chat.prepare.request import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.prepare.tool_limits import check_tool_request
-from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
+from parley.engine.base import (
+    ChatTurn,
+    Embedder,
+    EmbeddingInput,
+    Embeddings,
+    Engine,
+    EngineError,
+    ModelCard,
+)
+from parley.engine.embedding import cannot_embed
 from parley.engine.selection.manager import EngineManager
 from parley.protocol import (
     ErrorKind,
@@ -58,6 +67,12 @@ class ModelNotLoaded(CompletionRefused):
 
 class BadOptions(CompletionRefused):
     pass
+
+
+class EmbeddingRefused(CompletionRefused):
+    """A model that does not embed, or an input it cannot read (HTTP 400)."""
+
+    default_kind = "malformed"
 
 
 class TooLarge(CompletionRefused):
@@ -265,6 +280,28 @@ class CompletionService:
             raise CompletionFailed(exc.message) from exc
         finally:
             pending.ticket.release()
+
+    # ---------- embeddings ----------
+
+    async def embed(
+        self, model: str | None, inputs: Sequence[EmbeddingInput]
+    ) -> tuple[str, Embeddings]:
+        """The model's id and its embeddings of `inputs`, loading it if needed; raises
+        EmbeddingRefused (the model does not embed, an input it cannot read),
+        ModelUnavailable or CompletionFailed. Not metered as answers are, nor admitted
+        among them: an embedding takes its own context and one decode per batch of inputs."""
+        self.check_lengths(value for value in inputs if isinstance(value, str))
+        model_id = self._ready_model(model)
+        async with self._engines.lease(model_id) as engine:
+            if not isinstance(engine, Embedder):
+                refusal = cannot_embed(model_id)
+                raise EmbeddingRefused(refusal.code, refusal.message)
+            try:
+                return model_id, await engine.embed(inputs)
+            except EngineError as exc:
+                if exc.kind == "malformed":
+                    raise EmbeddingRefused(exc.code, exc.message) from exc
+                raise CompletionFailed.of(exc) from exc
 
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""

@@ -129,7 +129,8 @@ EmbeddingInput = str | tuple[int, ...]
 
 @dataclass(frozen=True, slots=True)
 class Embeddings:
-    """One unit-length vector per input, in the inputs' order, and the tokens read."""
+    """One vector per input, in the inputs' order (llama.cpp's of unit length; a remote's
+    as it sends them), and the tokens read."""
 
     vectors: tuple[tuple[float, ...], ...]
     prompt_tokens: int

@@ -1,4 +1,5 @@
-"""OpenAI-compatible routes under /v1: models and chat completions (streaming and not).
+"""OpenAI-compatible routes under /v1: models, chat completions (streaming and not) and
+embeddings.
 
 Reasoning goes in `reasoning_content` (of the message, and of the stream deltas), the answer
 in `content`. Errors use OpenAI's shape (see api/errors.py). Stateless.
@@ -19,6 +20,7 @@ from starlette.routing import Match
 
 from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
+from parley.api.embeddings_schemas import EmbeddingList, EmbeddingRequest
 from parley.api.errors import ApiError, http_status, openai_error_body
 from parley.api.openai_refusals import UnknownRoute
 from parley.api.openai_schemas import (
@@ -200,6 +202,28 @@ async def chat_completions(
         ],
         usage=CompletionUsage.of(result.finish),
     )
+
+
+@router.post(
+    "/embeddings",
+    response_model=EmbeddingList,
+    responses={
+        400: {
+            "description": "A model that does not embed, an input it cannot read (too long, "
+            "empty, an unknown token id), or a parameter this server does not support"
+        },
+        404: {"description": "model_not_found"},
+        503: {"description": "model_not_loaded"},
+    },
+)
+async def embeddings(
+    body: EmbeddingRequest, _user: CurrentUser, completions: CompletionsDep
+) -> EmbeddingList:
+    """Vectors of texts (or token ids) from a model the models file marks as embedding
+    (`"embeddings": "mean"`, on llama.cpp) or a remote's, passed through."""
+    body.check_supported()
+    model, vectors = await completions.embed(body.model, body.inputs())
+    return EmbeddingList.of(model, vectors, body.encoding_format)
 
 
 def unknown_routes(*served: APIRouter) -> APIRouter:

@@ -4,7 +4,8 @@ weights, with llama.cpp's pooling over the last hidden states.
 The context is apart from the decode loop's (its own KV cells, embeddings on, no logits), so
 embedding never touches a chat's streams; the two share the CPU. Inputs go in batches: as many
 as fit in the context, one sequence each, in one `llama_decode`; the pooled vector of each
-sequence is scaled to unit length, as OpenAI's are.
+sequence is scaled to unit length, as OpenAI's are. Which inputs share a batch changes a
+vector's rounding (about 1e-7 in float32), not more.
 """
 
 from __future__ import annotations
@@ -52,12 +53,16 @@ class LlamaEmbedder:
         self.max_tokens = context_tokens
 
     def embed(self, inputs: Sequence[Sequence[int]]) -> list[tuple[float, ...]]:
-        """One unit vector per input (each of 1 to `max_tokens` token ids), in order."""
+        """One unit vector per input (each of 1 to `max_tokens` token ids), in order. An input
+        given twice is embedded once: the same vector, where two sequences of one batch would
+        differ in rounding (their cells lie elsewhere in the pool)."""
+        distinct = list(dict.fromkeys(tuple(ids) for ids in inputs))
         vectors: list[tuple[float, ...]] = []
         with self._lock:
-            for group in _batches(inputs, self.max_tokens):
+            for group in _batches(distinct, self.max_tokens):
                 vectors.extend(self._embed_batch(group))
-        return vectors
+        of = dict(zip(distinct, vectors, strict=True))
+        return [of[tuple(ids)] for ids in inputs]
 
     def _embed_batch(self, group: Sequence[Sequence[int]]) -> list[tuple[float, ...]]:
         lc.llama_memory_clear(lc.llama_get_memory(self._context), True)

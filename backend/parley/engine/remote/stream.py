@@ -35,6 +35,10 @@ class RemoteUnavailable(Exception):
         self.message = message
 
 
+class RemoteRefused(RemoteUnavailable):
+    """The remote answered the request itself is wrong (a 4xx other than 429): its reason."""
+
+
 class RemoteStreamFailed(Exception):
     """An accepted stream broke off; `message` is safe to show a user."""
 
