@@ -1,5 +1,6 @@
 """POST /v1/embeddings: the real SmolLM2 on llama.cpp marked as embedding in the models file
-(a test-grade embedding: mean-pooled states of a 135M chat model), and the refusals."""
+(a test-grade embedding: mean-pooled states of a 135M chat model), and the refusals. The same
+server checks /v1's logprobs on the real model (test_compat_real_model.check_logprobs)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from parley.engine.selection.choice import llamacpp_unavailable
 from tests.conftest import ServerFactory, ServerProcess
 from tests.helpers import new_account
 from tests.integration.compat_support import bearer, create_key, register
+from tests.integration.test_compat_real_model import check_logprobs
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by four percent.", "Hello!"]
 
@@ -52,11 +54,8 @@ def test_embeddings_of_the_real_model(
         # The SDK's default asks for base64 and decodes it.
         decoded = client.embeddings.create(model="smollm2", input=TEXTS)
         single = client.embeddings.create(model="smollm2", input=TEXTS[1])
-        # Chat on the same model goes on as before.
-        chat = client.chat.completions.create(
-            model="smollm2", messages=[{"role": "user", "content": "Hi"}], max_tokens=4
-        )
-        assert chat.choices[0].message.content
+        # The same model still chats (on llama.cpp, with log probabilities).
+        check_logprobs(client, "smollm2")
     vectors = np.array([item.embedding for item in floats.data])
     assert [item.index for item in floats.data] == [0, 1, 2]
     assert vectors.shape == (3, 576)
