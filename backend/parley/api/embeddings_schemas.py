@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.api.openai_refusals import UnsupportedParameter, refuse_unrecognized
-from parley.engine.base import EmbeddingInput, Embeddings
+from parley.protocol import EmbeddingInput, Embeddings
 
 # OpenAI's bound on the inputs of one request.
 MAX_INPUTS = 2048

@@ -12,6 +12,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 from parley.protocol import (
     AnswerProgress,
     ChatTurn,
+    EmbeddingInput,
+    Embeddings,
     EngineKind,
     ErrorKind,
     ParleyError,
@@ -121,19 +123,6 @@ class Engine(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-# A text to embed, or its token ids.
-EmbeddingInput = str | tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Embeddings:
-    """One vector per input, in the inputs' order (llama.cpp's of unit length; a remote's
-    as it sends them), and the tokens read."""
-
-    vectors: tuple[tuple[float, ...], ...]
-    prompt_tokens: int
 
 
 @runtime_checkable

@@ -12,6 +12,7 @@ from parley.protocol.conversations import (
     ConversationPage,
     ConversationPublic,
 )
+from parley.protocol.embeddings import EmbeddingInput, Embeddings
 from parley.protocol.errors import (
     HTTP_STATUS,
     ErrorCode,
@@ -95,6 +96,8 @@ __all__ = [
     "ConversationDetail",
     "ConversationPage",
     "ConversationPublic",
+    "EmbeddingInput",
+    "Embeddings",
     "EndFrame",
     "EngineKind",
     "ErrorCode",
