@@ -67,6 +67,37 @@ def test_openai_client_and_batch_on_the_real_model(
     assert len(batch.json()["results"]) == 3 and all(batch.json()["results"])
 
 
+def check_logprobs(client: openai.OpenAI, model: str) -> None:
+    """`logprobs` in OpenAI's shape: the tokens spell the answer, greedy's choice ranks first,
+    and the streamed chunks carry the same ones."""
+    options: dict[str, object] = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Name a fruit."}],
+        "temperature": 0,
+        "max_tokens": 12,
+        "logprobs": True,
+        "top_logprobs": 3,
+    }
+    whole = client.chat.completions.create(**options)  # type: ignore[call-overload]
+    choice = whole.choices[0]
+    assert choice.logprobs is not None and choice.logprobs.content
+    entries = choice.logprobs.content
+    assert "".join(entry.token for entry in entries) == choice.message.content
+    for entry in entries:
+        assert entry.logprob <= 0
+        assert entry.bytes is not None and bytes(entry.bytes).decode() == entry.token
+        ranked = [top.logprob for top in entry.top_logprobs]
+        assert len(ranked) == 3 and ranked == sorted(ranked, reverse=True)
+        assert entry.top_logprobs[0].token == entry.token
+        assert entry.top_logprobs[0].logprob == entry.logprob
+    streamed = client.chat.completions.create(stream=True, **options)  # type: ignore[call-overload]
+    chunks = [c.choices[0] for c in streamed if c.choices]
+    assert [e for c in chunks if c.logprobs for e in c.logprobs.content or ()] == entries
+    plain = client.chat.completions.create(**{**options, "logprobs": False, "top_logprobs": None})  # type: ignore[call-overload]
+    assert plain.choices[0].logprobs is None
+    assert plain.choices[0].message.content == choice.message.content
+
+
 def check_the_responses_api(client: openai.OpenAI, model: str) -> None:
     """The Responses API on the real model: a whole Response, and the same streamed."""
     response = client.responses.create(

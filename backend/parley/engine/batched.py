@@ -103,6 +103,10 @@ class BatchedEngine(ABC, Generic[S]):
     def _decode(self, ids: list[int]) -> str:
         """Text of token ids, special tokens left out; a cut character ends in U+FFFD."""
 
+    @abstractmethod
+    def _token_bytes(self, token: int) -> bytes:
+        """The bytes one token id stands for, to spell out log probabilities."""
+
     def check_request(self, request: GenerationRequest) -> None:
         """Nothing to refuse unless the engine says so (`_sequence_fields` is where it reads
         the request)."""
@@ -163,6 +167,7 @@ class BatchedEngine(ABC, Generic[S]):
                 min(params.max_tokens, room),
                 self._decode,
                 emit,
+                token_bytes=self._token_bytes,
                 **self._sequence_fields(request),
             )
         )

@@ -637,6 +637,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Embeddings
+         * @description Vectors of texts (or token ids) from a model the models file marks as embedding
+         *     (`"embeddings": "mean"`, on llama.cpp) or a remote's, passed through.
+         */
+        post: operations["embeddings_v1_embeddings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/responses": {
         parameters: {
             query?: never;
@@ -1070,6 +1091,17 @@ export interface components {
              * @enum {string}
              */
             finish_reason: "stop" | "length" | "tool_calls";
+            logprobs: components["schemas"]["ChoiceLogprobs"] | null;
+        };
+        /**
+         * ChoiceLogprobs
+         * @description The answer's tokens' log probabilities (thinking and tool-call markup included).
+         */
+        ChoiceLogprobs: {
+            /** Content */
+            content: components["schemas"]["TokenLogprobObject"][] | null;
+            /** Refusal */
+            refusal: components["schemas"]["TokenLogprobObject"][] | null;
         };
         /** CompletionUsage */
         CompletionUsage: {
@@ -1212,6 +1244,73 @@ export interface components {
             percent: number;
             /** Data Dir Bytes */
             data_dir_bytes: number;
+        };
+        /** EmbeddingList */
+        EmbeddingList: {
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["EmbeddingObject"][];
+            /** Model */
+            model: string;
+            usage: components["schemas"]["EmbeddingUsage"];
+        };
+        /** EmbeddingObject */
+        EmbeddingObject: {
+            /**
+             * Object
+             * @default embedding
+             * @constant
+             */
+            object: "embedding";
+            /** Index */
+            index: number;
+            /** Embedding */
+            embedding: number[] | string;
+        };
+        /**
+         * EmbeddingRequest
+         * @description Texts, or token ids of the model's own vocabulary, to embed; an unknown field or one
+         *     this server does not do is refused (check_supported).
+         * @example {
+         *       "input": [
+         *         "first text",
+         *         "second text"
+         *       ],
+         *       "model": "smollm2-embed"
+         *     }
+         */
+        EmbeddingRequest: {
+            /** Model */
+            model: string;
+            /**
+             * Input
+             * @description A text, a list of texts, token ids, or a list of token-id lists.
+             */
+            input: string | string[] | number[] | number[][];
+            /**
+             * Encoding Format
+             * @default float
+             * @enum {string}
+             */
+            encoding_format: "float" | "base64";
+            /** Dimensions */
+            dimensions?: number | null;
+            /** User */
+            user?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** EmbeddingUsage */
+        EmbeddingUsage: {
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
         };
         /** ExportDocument */
         ExportDocument: {
@@ -2262,6 +2361,17 @@ export interface components {
             /** Tokens Per S */
             tokens_per_s: number | null;
         };
+        /** TokenLogprobObject */
+        TokenLogprobObject: {
+            /** Token */
+            token: string;
+            /** Logprob */
+            logprob: number;
+            /** Bytes */
+            bytes: number[] | null;
+            /** Top Logprobs */
+            top_logprobs: components["schemas"]["TopLogprobObject"][];
+        };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
@@ -2347,6 +2457,15 @@ export interface components {
             tools: components["schemas"]["ToolPublic"][];
             /** Servers */
             servers: components["schemas"]["ToolServerStatus"][];
+        };
+        /** TopLogprobObject */
+        TopLogprobObject: {
+            /** Token */
+            token: string;
+            /** Logprob */
+            logprob: number;
+            /** Bytes */
+            bytes: number[] | null;
         };
         /** Usage */
         Usage: {
@@ -3651,6 +3770,60 @@ export interface operations {
                 };
             };
             /** @description A parameter this server does not support (`param` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description model_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description model_not_loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    embeddings_v1_embeddings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmbeddingList"];
+                };
+            };
+            /** @description A model that does not embed, an input it cannot read (too long, empty, an unknown token id), or a parameter this server does not support */
             400: {
                 headers: {
                     [name: string]: unknown;

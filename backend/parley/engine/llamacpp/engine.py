@@ -9,6 +9,7 @@ between its turns (streams.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -22,11 +23,13 @@ import llama_cpp as lc
 import numpy as np
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from parley.engine.base import GenerationRequest, ModelCard
+from parley.engine.base import EmbeddingInput, Embeddings, GenerationRequest, ModelCard
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
+from parley.engine.embedding import bad_embedding_input, cannot_embed
+from parley.engine.llamacpp.embeddings import EMBEDDING_CONTEXT_TOKENS, LlamaEmbedder
 from parley.engine.llamacpp.grammar import grammar_sampler, request_grammar
 from parley.engine.llamacpp.loop import (
     PASS_ROWS,
@@ -153,12 +156,18 @@ def load_llamacpp_engine(
         batch_tokens = max(config.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + sequences
         threads = cpu_threads(config)
         context = _new_context(model, pool, batch_tokens, sequences, threads)
+        embedder = None
+        if spec.embeddings is not None:
+            embedding_tokens = min(context_length, EMBEDDING_CONTEXT_TOKENS)
+            embedder = LlamaEmbedder(model, spec.embeddings, embedding_tokens, threads)
     except BaseException:
         lc.llama_model_free(model)
         raise
     on_progress(0.95)
     template = chat_template_text(spec.chat_template) or _metadata(model, "tokenizer.chat_template")
     if template is None:
+        if embedder is not None:
+            embedder.close()
         lc.llama_free(context)
         lc.llama_model_free(model)
         raise RuntimeError(f"{gguf} has no chat template; name one in the models file")
@@ -170,7 +179,8 @@ def load_llamacpp_engine(
         think_close=spec.think_close,
         device="cpu",
         dtype=gguf_precision(model),
-        memory_bytes=int(lc.llama_model_size(model)) + pool * kv_per_token,
+        memory_bytes=int(lc.llama_model_size(model))
+        + (pool + (embedder.max_tokens if embedder else 0)) * kv_per_token,
         engine="llamacpp",
         thinking_toggle=reads_enable_thinking(template),
     )
@@ -182,7 +192,7 @@ def load_llamacpp_engine(
         sequences,
         threads,
     )
-    return LlamaCppEngine(model, context, template, card, limits, batch_tokens)
+    return LlamaCppEngine(model, context, template, card, limits, batch_tokens, embedder)
 
 
 class LlamaCppEngine(BatchedEngine[LlamaSequence]):
@@ -194,14 +204,18 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         card: ModelCard,
         limits: BatchLimits,
         batch_tokens: int,
+        embedder: LlamaEmbedder | None = None,
     ) -> None:
         self._model = model
+        # Only for a model the models file marks as embedding.
+        self._embedder = embedder
         self._context = context
         self._vocab = lc.llama_model_get_vocab(model)
         self._template = template
         self._card = card
         self._sequence_kind = LlamaSequence
         self._pieces: dict[int, bytes] = {}
+        self._spellings: dict[int, bytes] = {}
         self._special_tokens = {
             "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
@@ -240,9 +254,16 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        buffer = ctypes.create_string_buffer(256)
-        size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
-        return buffer.raw[: max(size, 0)].decode("utf-8", errors="replace")
+        return self._token_bytes(token).decode("utf-8", errors="replace")
+
+    def _token_bytes(self, token: int) -> bytes:
+        """A token's bytes, a control token's own name included (`_decode` leaves it out)."""
+        spelled = self._spellings.get(token)
+        if spelled is None:
+            buffer = ctypes.create_string_buffer(256)
+            size = lc.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, True)
+            spelled = self._spellings[token] = buffer.raw[: max(size, 0)]
+        return spelled
 
     def _apply_template(
         self,
@@ -269,15 +290,47 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         return self._template
 
     def _encode(self, text: str) -> list[int]:
+        # The chat template already wrote every special token; parse them as such.
+        return self._tokenize(text, add_special=False, parse_special=True)
+
+    def _tokenize(self, text: str, *, add_special: bool, parse_special: bool) -> list[int]:
         data = text.encode("utf-8")
         # Never more tokens than bytes, plus room for what a template's specials expand to.
         tokens = (lc.llama_token * (len(data) + 16))()
-        # The chat template already wrote every special token; parse them as such.
-        count = lc.llama_tokenize(self._vocab, data, len(data), tokens, len(tokens), False, True)
+        args = (add_special, parse_special)
+        count = lc.llama_tokenize(self._vocab, data, len(data), tokens, len(tokens), *args)
         if count < 0:
             tokens = (lc.llama_token * -count)()
-            count = lc.llama_tokenize(self._vocab, data, len(data), tokens, -count, False, True)
+            count = lc.llama_tokenize(self._vocab, data, len(data), tokens, -count, *args)
         return list(tokens[:count])
+
+    async def embed(self, inputs: Sequence[EmbeddingInput]) -> Embeddings:
+        embedder = self._embedder
+        if embedder is None:
+            raise cannot_embed(self._card.name)
+        ids = [self._embedding_ids(i, value, embedder.max_tokens) for i, value in enumerate(inputs)]
+        vectors = await asyncio.to_thread(embedder.embed, ids)
+        return Embeddings(tuple(vectors), sum(len(i) for i in ids))
+
+    def _embedding_ids(self, index: int, value: EmbeddingInput, max_tokens: int) -> list[int]:
+        """An input's token ids (a text's with the model's BOS, as llama.cpp's server reads
+        it); raises EngineError (`malformed`) for one the embedder cannot read."""
+        if isinstance(value, str):
+            ids = self._tokenize(value, add_special=True, parse_special=False)
+        else:
+            n_vocab = lc.llama_vocab_n_tokens(self._vocab)
+            if any(not 0 <= token < n_vocab for token in value):
+                raise bad_embedding_input(index, f"holds a token id outside 0 to {n_vocab - 1}")
+            ids = list(value)
+        if not ids:
+            raise bad_embedding_input(index, "is empty")
+        if len(ids) > max_tokens:
+            raise bad_embedding_input(
+                index,
+                f"has {len(ids)} tokens; the model embeds at most {max_tokens}",
+                code="context_length_exceeded",
+            )
+        return ids
 
     def _decode(self, ids: list[int]) -> str:
         """Text of token ids, control tokens left out; a cut UTF-8 character ends in U+FFFD,
@@ -293,6 +346,8 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             return
         await super().close()
         context, self._context = self._context, None
+        if self._embedder is not None:
+            await asyncio.to_thread(self._embedder.close)
         lc.llama_free(context)
         lc.llama_model_free(self._model)
 

@@ -55,6 +55,7 @@ from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.llamacpp.grammar import Constraint, Grammar
 from parley.engine.llamacpp.streams import StreamTable, common_prefix
+from parley.engine.logprobs import asked_choice
 from parley.engine.sequence import SequenceState
 
 # The shortest shared prompt start worth a stream copy instead of reading it.
@@ -238,7 +239,10 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
                 token = int(logits[row].argmax())
             else:
                 token = lc.llama_sampler_sample(sequence.sampler, self._context, index)
-            if not sequence.accept(token, is_end=lc.llama_vocab_is_eog(self._vocab, token)):
+            # The sampler worked on a copy: the row is still the model's distribution.
+            choice = asked_choice(sequence.params, logits[row], token)
+            is_end = lc.llama_vocab_is_eog(self._vocab, token)
+            if not sequence.accept(token, is_end=is_end, choice=choice):
                 finished.add(sequence)
         self.remove(finished)
 

@@ -230,6 +230,12 @@ class TransformersEngine(BatchedEngine[TransformersSequence]):
         assert isinstance(text, str)
         return text
 
+    def _token_bytes(self, token: int) -> bytes:
+        # A byte-level token that cuts a character decodes to U+FFFD: its bytes are that one's.
+        text = self._tokenizer.decode([token], skip_special_tokens=False)
+        assert isinstance(text, str)
+        return text.encode("utf-8")
+
 
 class TorchScorer:
     """The quality gate's view of a transformers model (fp32 is the gate's reference)."""
