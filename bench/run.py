@@ -197,7 +197,7 @@ async def measure_turns(
 ) -> None:
     """The multi-turn scenario: the seed recipe and the peer first and alone, then Parley (in
     process or through a real server), then the restart scenario (through a server); tables,
-    issue 25's targets and `turns.json` under --out."""
+    issue 25's targets and `turns-<via>.json` under --out."""
     load_before = os.getloadavg()[0]
     results: list[TurnTimes] = []
     seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
@@ -333,6 +333,8 @@ async def main() -> None:
     args = parser.parse_args()
     if args.via == "websocket" and (args.model != "smollm2" or args.dummy_config):
         parser.error("--via websocket serves the server's default model; leave --model alone")
+    if args.restart_turns and (args.via != "websocket" or not args.turns):
+        parser.error("--restart-turns restarts a server: it needs --turns and --via websocket")
 
     threads = args.cpu_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
@@ -345,7 +347,6 @@ async def main() -> None:
     spec = ModelSpec(
         id=args.model, path=args.model, dummy_config=args.dummy_config, engine=args.engine
     )
-    folder = weights_folder(spec.path, settings.engine_config())
     gguf = gguf_file(spec.path) if args.dummy_config is None else None
     if args.turns:
         await measure_turns(args, spec, settings, gguf, threads)
@@ -357,6 +358,8 @@ async def main() -> None:
     # batch-1 steps measured after it in the same process by about a quarter.
     seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
     if seed_ns:
+        # Only the seed needs transformers' weights (converted from a GGUF once per data dir).
+        folder = weights_folder(spec.path, settings.engine_config())
         results += await in_child(
             seed_in_process, folder, args.dummy_config, seed_ns, args.tokens, threads
         )

@@ -14,6 +14,7 @@ from bench.turns import (
     user_message,
 )
 from bench.websocket_clients import fresh_data_dir
+
 from parley.engine.base import ChatTurn
 
 
