@@ -10,7 +10,7 @@ prompt it read last and reads only what follows it, so it answers one conversati
 first in each round after another conversation's turn re-reads. The seed recipe reads every
 prompt whole.
 
-The restart scenario (`restart_turns`): one conversation of some 2,000 tokens on a real server;
+The restart scenario (`restart_turns`): one conversation (10 turns: some 2,000 tokens) on a server;
 its next turn's TTFT after the server is stopped and started again on the same data directory,
 the same prompt again with the state in memory, and the same number of tokens read whole by a
 server on a fresh data directory.
@@ -264,7 +264,7 @@ async def llama_server_turns(
 
             async def run(conversation: int, history: list[ChatTurn]) -> tuple[str, float]:
                 timing, text = await stream_llama_chat(http, _messages(history), tokens, eos)
-                return text, _ttft_s(timing)
+                return text, timing.ttft_s
 
             await run(-1, [ChatTurn("user", "Hi!")])  # Warm-up
             return await run_each("llamacpp", run, conversations, turns)
@@ -291,17 +291,13 @@ def seed_turns(
         )
         timing = RequestTiming()
         text = await asyncio.to_thread(seed_generate, model, tokenizer, prompt, tokens, timing)
-        return text, _ttft_s(timing)
+        return text, timing.ttft_s
 
     async def measure() -> list[TurnTimes]:
         await run(-1, [ChatTurn("user", "Hi!")])  # Warm-up
         return await run_each("seed", run, conversations, turns)
 
     return asyncio.run(measure())
-
-
-def _ttft_s(timing: RequestTiming) -> float:
-    return timing.arrivals[0] - timing.submitted
 
 
 async def parley_turns(
@@ -325,7 +321,7 @@ async def socket_turn_runner(server: ServerProcess, tokens: int) -> AsyncIterato
             if conversation not in sockets:
                 sockets[conversation] = await open_socket(server.ws_url, token, http)
             answer = await ask(sockets[conversation], history[-1].content, tokens)
-            return answer.text, answer.ttft_s
+            return answer.text, answer.timing.ttft_s
 
         try:
             yield run
@@ -418,9 +414,9 @@ async def restart_turns(
         server.stop()
     result = RestartTimes(
         turns_before=turns_before,
-        restarted_ms=restarted.ttft_s * 1000,
-        in_memory_ms=in_memory.ttft_s * 1000,
-        reread_ms=reread.ttft_s * 1000,
+        restarted_ms=restarted.timing.ttft_s * 1000,
+        in_memory_ms=in_memory.timing.ttft_s * 1000,
+        reread_ms=reread.timing.ttft_s * 1000,
         prompt_tokens=restarted.prompt_tokens,
         restarted_cached_tokens=restarted.cached_tokens,
         in_memory_cached_tokens=in_memory.cached_tokens,

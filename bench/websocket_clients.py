@@ -100,10 +100,6 @@ class Answer:
     # Of the prompt tokens, those the server did not read again (see docs/protocol.md).
     cached_tokens: int
 
-    @property
-    def ttft_s(self) -> float:
-        return self.timing.arrivals[0] - self.timing.submitted
-
 
 async def ask(connection: ClientConnection, question: str, tokens: int) -> Answer:
     """One message sent on the socket's conversation, its answer streamed to the end."""
@@ -158,17 +154,17 @@ async def run_websocket(
 
 
 # What a server works out once per machine and keeps in its data directory: the quality gate's
-# verdicts and the weights it requantized. A fresh data directory gets copies, so its server
-# starts as fast, with nothing of any conversation.
+# verdicts and the weights it converted. Every fresh data directory links to `root`'s, so the
+# gate runs once and no server starts with anything of another's conversations.
 MACHINE_CACHES = ("quality", "models")
 
 
 def fresh_data_dir(root: Path, name: str) -> Path:
-    """`root/name`, emptied, holding copies of `root`'s machine caches."""
+    """`root/name`, emptied, with links to `root`'s machine caches."""
     folder = root / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for cache in MACHINE_CACHES:
-        if (root / cache).is_dir():
-            shutil.copytree(root / cache, folder / cache)
+        (root / cache).mkdir(exist_ok=True)
+        (folder / cache).symlink_to((root / cache).resolve(), target_is_directory=True)
     return folder

@@ -109,7 +109,9 @@ def test_a_flattened_conversation_keeps_every_turn_in_order() -> None:
     assert flattened(history) == "user: Hello\n\nassistant: Hi\n\nuser: Bye"
 
 
-def test_a_fresh_data_dir_keeps_the_machine_caches_and_nothing_else(tmp_path: Path) -> None:
+def test_a_fresh_data_dir_links_the_machine_caches_and_keeps_nothing_else(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "quality").mkdir()
     (tmp_path / "quality" / "verdict.json").write_text("{}")
     (tmp_path / "parley.db").write_text("conversations")
@@ -119,7 +121,9 @@ def test_a_fresh_data_dir_keeps_the_machine_caches_and_nothing_else(tmp_path: Pa
 
     folder = fresh_data_dir(tmp_path, "run")
 
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
-        "quality",
-        "quality/verdict.json",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["models", "quality"]
+    assert (folder / "quality" / "verdict.json").read_text() == "{}"
+    # What a server there adds to a cache, every later fresh directory finds.
+    (folder / "models" / "converted.gguf").write_text("weights")
+    assert (fresh_data_dir(tmp_path, "next") / "models" / "converted.gguf").exists()
+    assert (tmp_path / "quality" / "verdict.json").exists()
