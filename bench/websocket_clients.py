@@ -33,8 +33,10 @@ def start_server(
         max_concurrent_runs=str(max_concurrent_runs),
         bench_ignore_eos="1",
         cpu_threads=str(cpu_threads),
-        # One user drives every client: the per-user cap on answers would refuse most.
+        # One user drives every client: the per-user caps on answers and sockets would refuse
+        # most.
         max_active_per_user=str(max(max_concurrent_runs, 1024)),
+        max_sockets_per_user=str(max(max_concurrent_runs, 1024)),
         models_file=str(models_file),
         kv_cache_gib=str(kv_cache_gib),
     ).start(timeout_s=300)
