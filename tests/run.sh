@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, then run every suite: lint and types, Python (unit, integration
-# against real servers, engine, operations), frontend (Vitest) and browser (Chromium).
+# against real servers, engine, operations, client libraries), frontend (Vitest) and browser
+# (Chromium).
 # Extra arguments go to pytest, e.g. `tests/run.sh -m "not model"` or `tests/run.sh -k realtime`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -70,9 +70,11 @@ def parley(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
         yield connect(running.rstrip("/"))
         return
     data_dir = tmp_path_factory.mktemp("clients")
-    # Pinned to llama.cpp, which is then not gated: the gate takes minutes on a busy CPU.
+    # Pinned to llama.cpp, which is then not gated (the gate takes minutes on a busy CPU), and
+    # serving embeddings too: mean-pooled, test-grade ones.
     models_file = data_dir / "models.json"
-    models_file.write_text(json.dumps([{"id": "smollm2", "path": "smollm2", "engine": "llamacpp"}]))
+    smollm2 = {"id": "smollm2", "path": "smollm2", "engine": "llamacpp", "embeddings": "mean"}
+    models_file.write_text(json.dumps([smollm2]))
     server = ParleyCommand(
         data_dir,
         models_file=str(models_file),

@@ -15,7 +15,7 @@ T = TypeVar("T")
 # is not one.
 FORCED_TRIES = 10
 # Enough for a call's arguments or a small JSON object, short of a 135M model's rambling.
-SHORT = 48
+SHORT = 64
 ANSWER = 24
 
 QUESTION = "What is the capital of France?"
@@ -27,8 +27,8 @@ class Capital(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    city: str = Field(max_length=40)
-    country: str = Field(max_length=40)
+    city: str = Field(max_length=20)
+    country: str = Field(max_length=20)
 
 
 class WeatherArgs(BaseModel):
@@ -36,7 +36,7 @@ class WeatherArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    city: str = Field(max_length=40, description="The city's name.")
+    city: str = Field(max_length=20, description="The city's name.")
 
 
 WEATHER_NAME = "get_weather"
