@@ -14,6 +14,8 @@ T = TypeVar("T")
 # Forced tool calls are checked this many times each: a constraint either always holds or it
 # is not one.
 FORCED_TRIES = 10
+# Requests a check has running together: the server's default `max_active_per_user`.
+AT_ONCE = 4
 # Enough for a call's arguments or a small JSON object, short of a 135M model's rambling.
 SHORT = 64
 ANSWER = 24
@@ -79,8 +81,8 @@ def json_schema_format() -> dict[str, Any]:
 
 
 def all_of(make: Callable[[], T], count: int = FORCED_TRIES) -> list[T]:
-    """`count` answers to the same request, asked together (the server batches them)."""
-    with ThreadPoolExecutor(count) as pool:
+    """`count` answers to the same request, asked a few at a time (the server batches them)."""
+    with ThreadPoolExecutor(AT_ONCE) as pool:
         return list(pool.map(lambda _: make(), range(count)))
 
 

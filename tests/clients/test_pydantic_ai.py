@@ -61,7 +61,7 @@ def test_plain_chat(parley: Parley) -> None:
 def test_streaming(parley: Parley) -> None:
     agent = Agent(chat_model(parley), model_settings=SETTINGS)
     result = agent.run_stream_sync(QUESTION)
-    deltas = list(result.stream_text(delta=True))
+    deltas = list(result.stream_text(delta=True, debounce_by=None))
     assert len(deltas) > 1 and "".join(deltas).strip()
 
 
@@ -124,7 +124,7 @@ def test_structured_output(parley: Parley, output_type: object) -> None:
         output_type=output_type,  # type: ignore[arg-type]
         model_settings=SHORT_SETTINGS,
         # A wrong answer is the check's failure, not a reason to ask again.
-        output_retries=0,
+        retries=0,
     )
     assert isinstance(agent.run_sync(STRUCTURED).output, Capital)
 
@@ -133,6 +133,6 @@ def test_the_responses_model(parley: Parley) -> None:
     model = OpenAIResponsesModel(parley.model, provider=provider(parley))
     assert Agent(model, model_settings=SETTINGS).run_sync(QUESTION).output.strip()
     structured = Agent(
-        model, output_type=NativeOutput(Capital), model_settings=SHORT_SETTINGS, output_retries=0
+        model, output_type=NativeOutput(Capital), model_settings=SHORT_SETTINGS, retries=0
     )
     assert isinstance(structured.run_sync(STRUCTURED).output, Capital)

@@ -14,6 +14,7 @@ import pytest
 from tests.clients.conftest import Parley
 from tests.clients.support import (
     ANSWER,
+    AT_ONCE,
     FORCED_TRIES,
     QUESTION,
     SHORT,
@@ -54,6 +55,7 @@ def run(parley: Parley, check: str) -> Any:
         "answerTokens": ANSWER,
         "shortTokens": SHORT,
         "tries": FORCED_TRIES,
+        "atOnce": AT_ONCE,
     }
     done = subprocess.run(
         [node, "vercel_ai.mjs", json.dumps(request)],

@@ -28,26 +28,32 @@ function weatherTool(execute) {
   });
 }
 
-/** `request.tries` forced calls asked together: each one's calls and finish reason. */
+/** `request.tries` forced calls, `request.atOnce` at a time: each one's calls and finish. */
 async function forced(toolChoice) {
-  const tries = Array.from({ length: request.tries }, () =>
-    generateText({
+  const ask = async () => {
+    const result = await generateText({
       model: chat,
       prompt: request.weatherPrompt,
       tools: { [request.weatherName]: weatherTool() },
       toolChoice,
       ...short,
       temperature: 1,
-    }),
-  );
-  return (await Promise.all(tries)).map((result) => ({
-    finishReason: result.finishReason,
-    calls: result.toolCalls.map((call) => ({
-      name: call.toolName,
-      input: call.input,
-      invalid: call.invalid ?? false,
-    })),
-  }));
+    });
+    return {
+      finishReason: result.finishReason,
+      calls: result.toolCalls.map((call) => ({
+        name: call.toolName,
+        input: call.input,
+        invalid: call.invalid ?? false,
+      })),
+    };
+  };
+  const answers = [];
+  while (answers.length < request.tries) {
+    const count = Math.min(request.atOnce, request.tries - answers.length);
+    answers.push(...(await Promise.all(Array.from({ length: count }, ask))));
+  }
+  return answers;
 }
 
 const checks = {
