@@ -127,8 +127,8 @@ def test_logprobs(parley: Parley) -> None:
     answer = complete(
         parley, [{"role": "user", "content": QUESTION}], logprobs=True, top_logprobs=3
     )
-    tokens = answer.choices[0].logprobs["content"]
-    check_logprobs([(t["logprob"], [a["logprob"] for a in t["top_logprobs"]]) for t in tokens], 3)
+    tokens = answer.choices[0].logprobs.content
+    check_logprobs([(t.logprob, [a.logprob for a in t.top_logprobs]) for t in tokens], 3)
 
 
 def test_embeddings(parley: Parley) -> None:
