@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from agents import Agent, ModelSettings, RunConfig, Runner, function_tool
 from agents.models.openai_provider import OpenAIProvider
+from openai import AsyncOpenAI
 from openai.types.responses import ResponseTextDeltaEvent
 
 from tests.clients.conftest import Parley
@@ -28,9 +29,11 @@ get_weather = function_tool(weather_function)
 
 def run_config(parley: Parley) -> RunConfig:
     """A model name resolved by the SDK's own OpenAI provider (Responses by default), sent to
-    Parley; no traces uploaded."""
+    Parley; no traces uploaded. A client of its own: the provider's shared one keeps
+    connections bound to the event loop of the run that opened them."""
+    client = AsyncOpenAI(base_url=parley.base_url, api_key=parley.key, max_retries=0)
     return RunConfig(
-        model_provider=OpenAIProvider(base_url=parley.base_url, api_key=parley.key),
+        model_provider=OpenAIProvider(openai_client=client),
         tracing_disabled=True,
     )
 
