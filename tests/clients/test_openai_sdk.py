@@ -44,8 +44,7 @@ def ask(
     return client.chat.completions.create(
         model=model,
         messages=messages,
-        temperature=0,
-        **{"max_tokens": ANSWER, **options},  # type: ignore[arg-type]
+        **{"temperature": 0, "max_tokens": ANSWER, **options},  # type: ignore[arg-type]
     )
 
 
