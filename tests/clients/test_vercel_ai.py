@@ -87,9 +87,12 @@ def test_history_is_read(parley: Parley) -> None:
 def test_a_tool_call_and_its_result(parley: Parley) -> None:
     got = run(parley, "tools")
     first = got["steps"][0]
-    assert first["calls"] and first["calls"][0]["name"] == WEATHER_NAME
-    WeatherArgs.model_validate(first["calls"][0]["input"])
-    assert first["results"] == [WEATHER_RESULT]
+    # Parallel calls are allowed: one or more, each run.
+    assert first["calls"], got
+    for call in first["calls"]:
+        assert call["name"] == WEATHER_NAME
+        WeatherArgs.model_validate(call["input"])
+    assert first["results"] == [WEATHER_RESULT] * len(first["calls"])
     assert len(got["steps"]) == 2
 
 
