@@ -117,6 +117,8 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
     ) -> None:
         super().__init__(limits, name)
         self._context = context
+        # The KV cells of each sequence's stream: the longest prompt plus answer it holds.
+        self.stream_tokens = int(lc.llama_n_ctx_seq(context))
         self._vocab = vocab
         self._n_vocab = lc.llama_vocab_n_tokens(vocab)
         self._memory = lc.llama_get_memory(context)
