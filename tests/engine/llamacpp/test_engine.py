@@ -12,7 +12,7 @@ import pytest
 from parley.engine.llamacpp.engine import KvPool, LlamaCppEngine, kv_pools
 from parley.engine.specs import EngineChoice
 from parley.protocol import Queued
-from tests.engine.helpers import GREEDY, answer
+from tests.engine.helpers import answer
 from tests.engine.llamacpp.test_loop import DEEP_NOTES, alone, fresh_llamacpp
 
 CONTEXT = 8192

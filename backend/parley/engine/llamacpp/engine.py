@@ -11,11 +11,12 @@ a context a KV stream of the same size, fixed (and allocated) when the context i
 short streams for the many short conversations, and a few of the model's whole context for the
 long ones, each set in a context and a loop of its own. A request runs in the first whose
 streams hold its prompt and longest answer, so one conversation alone on the server may use the
-whole context while dozens of short ones still run together. The alternatives measured, and why
-not (docs/performance.md): one unified pool (`kv_unified`) shared on demand makes batched
-answers differ from one-at-a-time ones and has every token attend over every sequence's cells
-(a step at 32 streams took longer by the number of streams); fewer streams of the whole
-context would run fewer conversations at once than `max_concurrent_runs`.
+whole context while dozens of short ones still run together. The alternatives, and why not
+(docs/performance.md): one unified pool (`kv_unified`) shared on demand makes a step one pass
+over the whole batch, so the attention kernel and the cells' layout a token gets depend on what
+else runs (batched answers differ from one-at-a-time ones), and every token reads the masks of
+every sequence's cells; fewer streams of the whole context would run fewer conversations at
+once than `max_concurrent_runs` (22 of 8,192 tokens in SmolLM2's default 4 GiB).
 """
 
 from __future__ import annotations
@@ -163,6 +164,12 @@ def _blocks(tokens: int) -> int:
     return tokens // KV_BLOCK * KV_BLOCK
 
 
+def _free(model: Any, contexts: Sequence[Any]) -> None:
+    for context in contexts:
+        lc.llama_free(context)
+    lc.llama_model_free(model)
+
+
 def _kv_bytes_per_token(model: Any) -> int:
     head_dim = lc.llama_model_n_embd(model) // lc.llama_model_n_head(model)
     layers, kv_heads = lc.llama_model_n_layer(model), lc.llama_model_n_head_kv(model)
@@ -201,16 +208,12 @@ def load_llamacpp_engine(
             context = _new_context(model, tokens, batch_tokens, kv.streams, threads)
             contexts.append((context, limits, batch_tokens))
     except BaseException:
-        for context, _, _ in contexts:
-            lc.llama_free(context)
-        lc.llama_model_free(model)
+        _free(model, [context for context, _, _ in contexts])
         raise
     on_progress(0.95)
     template = chat_template_text(spec.chat_template) or _metadata(model, "tokenizer.chat_template")
     if template is None:
-        for context, _, _ in contexts:
-            lc.llama_free(context)
-        lc.llama_model_free(model)
+        _free(model, [context for context, _, _ in contexts])
         raise RuntimeError(f"{gguf} has no chat template; name one in the models file")
     streams = [int(lc.llama_n_ctx_seq(context)) for context, _, _ in contexts]
     cells = sum(int(lc.llama_n_ctx(context)) for context, _, _ in contexts)
@@ -337,9 +340,7 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             return
         await super().close()
         contexts, self._contexts = self._contexts, []
-        for context in contexts:
-            lc.llama_free(context)
-        lc.llama_model_free(self._model)
+        _free(self._model, contexts)
 
 
 class LlamaScorer:
