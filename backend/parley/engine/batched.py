@@ -41,10 +41,12 @@ def answer_room(prompt_ids: list[int], context_length: int) -> int:
 
 
 class BatchedEngine(ABC, Generic[S]):
-    """Subclasses set `_card`, `_loop` and `_sequence_kind` and say how to render and code text."""
+    """Subclasses set `_card`, `_loops` and `_sequence_kind` and say how to render and code
+    text."""
 
     _card: ModelCard
-    _loop: DecodeLoop[S]
+    # The model's decode loops; a request runs in the one `_loop_for` names.
+    _loops: Sequence[DecodeLoop[S]]
     _sequence_kind: type[S]
 
     @property
@@ -159,18 +161,18 @@ class BatchedEngine(ABC, Generic[S]):
             with contextlib.suppress(RuntimeError):
                 running.call_soon_threadsafe(events.put_nowait, event)
 
-        self._loop.submit(
-            self._sequence_kind.start(
-                request.request_id,
-                prompt_ids,
-                params,
-                min(params.max_tokens, room),
-                self._decode,
-                emit,
-                token_bytes=self._token_bytes,
-                **self._sequence_fields(request),
-            )
+        sequence = self._sequence_kind.start(
+            request.request_id,
+            prompt_ids,
+            params,
+            min(params.max_tokens, room),
+            self._decode,
+            emit,
+            token_bytes=self._token_bytes,
+            **self._sequence_fields(request),
         )
+        loop = self._loop_for(sequence.kv_tokens)
+        loop.submit(sequence)
         finished = False
         try:
             while not finished:
@@ -182,10 +184,16 @@ class BatchedEngine(ABC, Generic[S]):
                 yield event
         finally:
             if not finished:
-                self._loop.cancel(request.request_id)
+                loop.cancel(request.request_id)
+
+    def _loop_for(self, kv_tokens: int) -> DecodeLoop[S]:
+        """The loop a request that may need `kv_tokens` of KV runs in."""
+        return self._loops[0]
 
     async def cancel(self, request_id: str) -> None:
-        self._loop.cancel(request_id)
+        for loop in self._loops:
+            loop.cancel(request_id)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._loop.close)
+        for loop in self._loops:
+            await asyncio.to_thread(loop.close)

@@ -5,6 +5,18 @@ with the model's chat template (from the GGUF, or the one the models file names)
 Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
 conversation of the model decoded together in one llama_batch, each conversation's KV kept
 between its turns (streams.py).
+
+The KV pool (`kv_cache_gib`) is laid out by `kv_pools`, because llama.cpp gives every sequence of
+a context a KV stream of the same size, fixed (and allocated) when the context is made: many
+short streams for the many short conversations, and a few of the model's whole context for the
+long ones, each set in a context and a loop of its own. A request runs in the first whose
+streams hold its prompt and longest answer, so one conversation alone on the server may use the
+whole context while dozens of short ones still run together. The alternatives, and why not
+(docs/performance.md): one unified pool (`kv_unified`) shared on demand makes a step one pass
+over the whole batch, so the attention kernel and the cells' layout a token gets depend on what
+else runs (batched answers differ from one-at-a-time ones), and every token reads the masks of
+every sequence's cells; fewer streams of the whole context would run fewer conversations at
+once than `max_concurrent_runs` (22 of 8,192 tokens in SmolLM2's default 4 GiB).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +45,7 @@ from parley.engine.embedding import bad_embedding_input, cannot_embed
 from parley.engine.llamacpp.embeddings import EMBEDDING_CONTEXT_TOKENS, LlamaEmbedder
 from parley.engine.llamacpp.grammar import grammar_sampler, request_grammar
 from parley.engine.llamacpp.loop import (
+    KV_BLOCK,
     PASS_ROWS,
     LlamaLoop,
     LlamaSequence,
@@ -56,6 +70,9 @@ logging.getLogger("llama-cpp-python").setLevel(logging.WARNING)
 _MAX_SEQUENCES = 256
 # A 16-bit key and value per layer, KV head and head dimension.
 _KV_ELEMENT_BYTES = 2
+# The pool's share for streams of the whole context, as a fraction's denominator: the rest
+# is the short streams' (many short conversations are the usual load).
+_LONG_SHARE = 4
 
 _backend_ready = False
 
@@ -123,6 +140,43 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     return context
 
 
+@dataclass(frozen=True, slots=True)
+class KvPool:
+    """One context's KV: `streams` sequences of `stream_tokens` cells each."""
+
+    streams: int
+    stream_tokens: int
+
+
+def kv_pools(pool_tokens: int, sequences: int, context_length: int) -> list[KvPool]:
+    """How `pool_tokens` of KV are laid out, shortest streams first: `sequences` short streams
+    and, beside them, as many streams of the whole context as a `_LONG_SHARE`th of the pool
+    holds (at least one, of that share when the context is longer). One context split evenly
+    where that is as good: a pool that holds every sequence's whole context, or too small to
+    split."""
+    even = [KvPool(sequences, min(context_length, pool_tokens // sequences))]
+    if pool_tokens >= sequences * context_length:
+        return even
+    share = pool_tokens // _LONG_SHARE
+    long_tokens = min(context_length, _blocks(share))
+    long_streams = max(1, share // max(long_tokens, 1))
+    short_tokens = _blocks((pool_tokens - long_streams * long_tokens) // sequences)
+    if short_tokens < KV_BLOCK or short_tokens >= long_tokens:
+        return even
+    return [KvPool(sequences, short_tokens), KvPool(long_streams, long_tokens)]
+
+
+def _blocks(tokens: int) -> int:
+    """`tokens` rounded down to whole blocks of cells (llama.cpp rounds a stream up to them)."""
+    return tokens // KV_BLOCK * KV_BLOCK
+
+
+def _free(model: Any, contexts: Sequence[Any]) -> None:
+    for context in contexts:
+        lc.llama_free(context)
+    lc.llama_model_free(model)
+
+
 def _kv_bytes_per_token(model: Any) -> int:
     head_dim = lc.llama_model_n_embd(model) // lc.llama_model_n_head(model)
     layers, kv_heads = lc.llama_model_n_layer(model), lc.llama_model_n_head_kv(model)
@@ -139,77 +193,83 @@ def load_llamacpp_engine(
 
     llama.cpp allocates its KV cache when the model loads, so the KV pool is real memory from
     the start: `kv_cache_gib` worth of tokens, at most `max_concurrent_runs` full contexts,
-    split evenly between the `max_concurrent_runs` sequences (each conversation's context)."""
+    in `max_concurrent_runs` short streams and a few of the whole context (`kv_pools`)."""
     model = _load_model(gguf)
     on_progress(0.7)
+    contexts: list[tuple[Any, BatchLimits, int]] = []
     try:
         context_length = int(lc.llama_model_n_ctx_train(model))
         sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
         kv_per_token = _kv_bytes_per_token(model)
         pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)
-        limits = BatchLimits(
-            max_sequences=sequences,
-            kv_token_budget=pool,
-            prefill_chunk_tokens=config.prefill_chunk_tokens,
-        )
-        # A step holds a token per decoding stream and the prefill budget.
-        batch_tokens = max(config.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + sequences
         threads = cpu_threads(config)
-        context = _new_context(model, pool, batch_tokens, sequences, threads)
+        for kv in kv_pools(pool, sequences, context_length):
+            limits = BatchLimits(
+                max_sequences=kv.streams,
+                kv_token_budget=kv.streams * kv.stream_tokens,
+                prefill_chunk_tokens=config.prefill_chunk_tokens,
+            )
+            # A step holds a token per decoding stream and the prefill budget.
+            batch_tokens = max(config.prefill_chunk_tokens, IDLE_PREFILL_TOKENS) + kv.streams
+            tokens = kv.streams * kv.stream_tokens
+            context = _new_context(model, tokens, batch_tokens, kv.streams, threads)
+            contexts.append((context, limits, batch_tokens))
         embedder = None
         if spec.embeddings is not None:
             embedding_tokens = min(context_length, EMBEDDING_CONTEXT_TOKENS)
             embedder = LlamaEmbedder(model, spec.embeddings, embedding_tokens, threads)
     except BaseException:
-        lc.llama_model_free(model)
+        _free(model, [context for context, _, _ in contexts])
         raise
     on_progress(0.95)
     template = chat_template_text(spec.chat_template) or _metadata(model, "tokenizer.chat_template")
     if template is None:
         if embedder is not None:
             embedder.close()
-        lc.llama_free(context)
-        lc.llama_model_free(model)
+        _free(model, [context for context, _, _ in contexts])
         raise RuntimeError(f"{gguf} has no chat template; name one in the models file")
+    streams = [int(lc.llama_n_ctx_seq(context)) for context, _, _ in contexts]
+    cells = sum(int(lc.llama_n_ctx(context)) for context, _, _ in contexts)
     card = ModelCard(
         name=spec.id,
-        # Each sequence owns its share of the pool: that is the longest prompt plus answer.
-        context_length=min(context_length, int(lc.llama_n_ctx_seq(context))),
+        # The longest stream holds the longest prompt plus answer.
+        context_length=min(context_length, max(streams)),
         think_open=spec.think_open,
         think_close=spec.think_close,
         device="cpu",
         dtype=gguf_precision(model),
         memory_bytes=int(lc.llama_model_size(model))
-        + (pool + (embedder.max_tokens if embedder else 0)) * kv_per_token,
+        + (cells + (embedder.max_tokens if embedder else 0)) * kv_per_token,
         engine="llamacpp",
         thinking_toggle=reads_enable_thinking(template),
     )
     log.info(
-        "%s on llama.cpp: %s, KV pool %d tokens, %d sequences, %d threads",
+        "%s on llama.cpp: %s, KV pool %d tokens in streams of %s, %d threads",
         spec.id,
         card.dtype,
-        pool,
-        sequences,
+        cells,
+        " and ".join(
+            f"{limits.max_sequences} x {n}"
+            for (_, limits, _), n in zip(contexts, streams, strict=True)
+        ),
         threads,
     )
-    return LlamaCppEngine(model, context, template, card, limits, batch_tokens, embedder)
+    return LlamaCppEngine(model, contexts, template, card, embedder)
 
 
 class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def __init__(
         self,
         model: Any,
-        context: Any,
+        contexts: Sequence[tuple[Any, BatchLimits, int]],
         template: str,
         card: ModelCard,
-        limits: BatchLimits,
-        batch_tokens: int,
         embedder: LlamaEmbedder | None = None,
     ) -> None:
+        """`contexts`: each with its admission limits and batch size, shortest streams first."""
         self._model = model
         # Only for a model the models file marks as embedding.
         self._embedder = embedder
-        self._context = context
         self._vocab = lc.llama_model_get_vocab(model)
         self._template = template
         self._card = card
@@ -220,17 +280,27 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
         }
-        self._loop: LlamaLoop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
+        self._loops: list[LlamaLoop] = [
+            LlamaLoop(context, self._vocab, limits, batch_tokens, f"{card.name}-{i}")
+            for i, (context, limits, batch_tokens) in enumerate(contexts)
+        ]
+        self._contexts = [context for context, _, _ in contexts]
+
+    def _loop_for(self, kv_tokens: int) -> LlamaLoop:
+        """The loop of the shortest streams that hold `kv_tokens`."""
+        return next(
+            (loop for loop in self._loops if kv_tokens <= loop.stream_tokens), self._loops[-1]
+        )
 
     @property
     def prompt_tokens_copied(self) -> int:
         """Prompt tokens not read since the load: copied from a request with the same start."""
-        return self._loop.prompt_tokens_copied
+        return sum(loop.prompt_tokens_copied for loop in self._loops)
 
     @property
     def prompt_tokens_kept(self) -> int:
         """Prompt tokens not read since the load: kept from an earlier answer's stream."""
-        return self._loop.prompt_tokens_kept
+        return sum(loop.prompt_tokens_kept for loop in self._loops)
 
     def check_request(self, request: GenerationRequest) -> None:
         """A grammar llama.cpp cannot read is refused here, before the answer starts."""
@@ -342,14 +412,13 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         return b"".join(pieces[token] for token in ids).decode("utf-8", errors="replace")
 
     async def close(self) -> None:
-        if self._context is None:
+        if not self._contexts:
             return
         await super().close()
-        context, self._context = self._context, None
+        contexts, self._contexts = self._contexts, []
         if self._embedder is not None:
             await asyncio.to_thread(self._embedder.close)
-        lc.llama_free(context)
-        lc.llama_model_free(self._model)
+        _free(self._model, contexts)
 
 
 class LlamaScorer:

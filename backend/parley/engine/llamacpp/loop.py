@@ -1,7 +1,7 @@
 """The llama.cpp engine's decode loop: every active request of a GGUF model in one llama_batch.
 
 Each request owns a sequence id of one context, and with it a KV stream of its own (an even
-share of the pool; not `kv_unified`, whose shared cells made batched answers differ from
+share of its context; not `kv_unified`, whose shared cells made batched answers differ from
 one-at-a-time ones). A step is ONE `llama_decode` of a batch holding, for every decoding
 request, its last token at its own position under its own sequence id, and then as many
 prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
@@ -10,6 +10,9 @@ asked only where a token is to be chosen. Each request samples with its own llam
 chain. A request that finishes or is cancelled leaves between two steps; its stream stays,
 kept for the conversation's next turn, until a running request needs its sequence id
 (llamacpp/streams.py, which says which id holds what).
+
+A model has a loop per llama.cpp context over the same weights: one of many short streams and
+one of a few of the model's whole context (`kv_pools` in llamacpp/engine.py says why).
 
 With a KV stream per sequence llama.cpp splits a batch into one forward pass per run of
 consecutive sequence ids in increasing order (`split_equal`, sequential). So the batch lists
@@ -123,6 +126,8 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
     ) -> None:
         super().__init__(limits, name)
         self._context = context
+        # The KV cells of each sequence's stream: the longest prompt plus answer it holds.
+        self.stream_tokens = int(lc.llama_n_ctx_seq(context))
         self._vocab = vocab
         self._n_vocab = lc.llama_vocab_n_tokens(vocab)
         self._memory = lc.llama_get_memory(context)

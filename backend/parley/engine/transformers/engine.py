@@ -184,13 +184,15 @@ class TransformersEngine(BatchedEngine[TransformersSequence]):
         self._tokenizer = tokenizer
         self._card = card
         self._sequence_kind = TransformersSequence
-        self._loop = TransformersLoop(
-            model,
-            eos_token_ids=_eos_token_ids(model, tokenizer),
-            vocab_size=len(tokenizer),
-            limits=limits,
-            name=card.name,
-        )
+        self._loops = [
+            TransformersLoop(
+                model,
+                eos_token_ids=_eos_token_ids(model, tokenizer),
+                vocab_size=len(tokenizer),
+                limits=limits,
+                name=card.name,
+            )
+        ]
 
     def _sequence_fields(self, request: GenerationRequest) -> dict[str, Any]:
         if constrains(request):
