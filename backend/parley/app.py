@@ -52,7 +52,7 @@ from parley.config import Settings
 from parley.db import Database
 from parley.engine.selection.manager import EngineManager, ModelUnavailable
 from parley.files.attachments import FileService, FileStore
-from parley.library.archive import ArchiveService, ArchiveStore
+from parley.library.archive import ArchiveService, ArchiveStore, OwnerCaps
 from parley.library.search import search_index_for
 from parley.library.transfer import ImportLimits
 from parley.protocol.conversations import SYSTEM_PROMPT_MAX
@@ -163,6 +163,10 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         model_served=lambda model: _serves(engines, model),
         imports=PerUserLimit("imports", settings.max_imports_per_user),
+        caps=OwnerCaps(
+            max_conversations=settings.max_conversations_per_user,
+            max_stored_chars=int(settings.max_stored_mb_per_user * MEGABYTE),
+        ),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
