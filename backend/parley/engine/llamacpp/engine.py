@@ -4,7 +4,8 @@ The GGUF file is read as it is (no conversion, its own quantization), the prompt
 with the model's chat template (from the GGUF, or the one the models file names) by the same
 Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
 conversation of the model decoded together in one llama_batch, each conversation's KV kept
-between its turns (streams.py).
+between its turns (streams.py), and on disk when it has to make room or the engine closes
+(saved_states.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from parley.engine.llamacpp.loop import (
     put_token,
     token_bytes,
 )
+from parley.engine.llamacpp.saved_states import SavedStates, model_identity, state_key
 from parley.engine.specs import (
     ModelSpec,
     chat_template_text,
@@ -95,6 +97,15 @@ def _load_model(gguf: Path) -> Any:
 
 def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
     """A context of `tokens` KV cells, split evenly between `sequences`."""
+    context = lc.llama_init_from_model(
+        model, _context_params(tokens, batch_tokens, sequences, threads)
+    )
+    if not context:
+        raise RuntimeError(f"llama.cpp could not make a context of {tokens} tokens")
+    return context
+
+
+def _context_params(tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
     params = lc.llama_context_default_params()
     params.n_ctx = tokens
     params.n_batch = batch_tokens
@@ -110,10 +121,31 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     # kernels round otherwise; loop.py keeps batches off them.
     params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
     params.no_perf = True
-    context = lc.llama_init_from_model(model, params)
-    if not context:
-        raise RuntimeError(f"llama.cpp could not make a context of {tokens} tokens")
-    return context
+    return params
+
+
+def _saved_states(
+    config: EngineConfig, gguf: Path, precision: str, template: str, context: Any, params: Any
+) -> SavedStates | None:
+    """The states saved on disk for this model, precision, template and KV layout; None when
+    `kv_disk_gib` is 0."""
+    if config.kv_disk_gib <= 0:
+        return None
+    key = state_key(
+        {
+            "model": model_identity(gguf),
+            "precision": precision,
+            "template": template,
+            "llama_cpp": lc.__version__,
+            "kv_unified": bool(params.kv_unified),
+            "flash_attn": int(params.flash_attn_type),
+            "type_k": int(params.type_k),
+            "type_v": int(params.type_v),
+            "n_ctx_seq": int(lc.llama_n_ctx_seq(context)),
+            "n_seq_max": int(lc.llama_n_seq_max(context)),
+        }
+    )
+    return SavedStates(config.data_dir / "kv", key, int(config.kv_disk_gib * 2**30))
 
 
 def _kv_bytes_per_token(model: Any) -> int:
@@ -178,7 +210,10 @@ def load_llamacpp_engine(
         sequences,
         threads,
     )
-    return LlamaCppEngine(model, context, template, card, limits, batch_tokens)
+    # What the context was made with: the KV layout, part of the saved states' key.
+    params = _context_params(pool, batch_tokens, sequences, threads)
+    saved = _saved_states(config, gguf, card.dtype, template, context, params)
+    return LlamaCppEngine(model, context, template, card, limits, batch_tokens, saved)
 
 
 class LlamaCppEngine(BatchedEngine[LlamaSequence]):
@@ -190,6 +225,7 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         card: ModelCard,
         limits: BatchLimits,
         batch_tokens: int,
+        saved: SavedStates | None = None,
     ) -> None:
         self._model = model
         self._context = context
@@ -202,7 +238,9 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
             "bos_token": self._token_text(lc.llama_vocab_bos(self._vocab)),
             "eos_token": self._token_text(lc.llama_vocab_eos(self._vocab)),
         }
-        self._loop: LlamaLoop = LlamaLoop(context, self._vocab, limits, batch_tokens, card.name)
+        self._loop: LlamaLoop = LlamaLoop(
+            context, self._vocab, limits, batch_tokens, card.name, saved
+        )
 
     @property
     def prompt_tokens_copied(self) -> int:
@@ -213,6 +251,11 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def prompt_tokens_kept(self) -> int:
         """Prompt tokens not read since the load: kept from an earlier answer's stream."""
         return self._loop.prompt_tokens_kept
+
+    @property
+    def prompt_tokens_restored(self) -> int:
+        """Prompt tokens not read since the load: restored from a state saved on disk."""
+        return self._loop.prompt_tokens_restored
 
     def _token_text(self, token: int) -> str:
         if token < 0:
