@@ -135,12 +135,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self._batch = lc.llama_batch_init(batch_tokens, 0, 1)
         self._kv = _LlamaStreams(self._memory)
         self._saved = saved
-        if saved is None:
-            self._streams = StreamTable(self._kv, limits.max_sequences, MIN_SHARED_TOKENS)
-        else:
-            self._streams = StreamTable(
-                self._kv, limits.max_sequences, MIN_SHARED_TOKENS, on_evict=self._save
-            )
+        self._streams = StreamTable(
+            self._kv, limits.max_sequences, MIN_SHARED_TOKENS, on_evict=self._save
+        )
         # Prompt tokens not read because they were copied from another request's stream.
         self.prompt_tokens_copied = 0
         # Prompt tokens not read because a kept stream of an earlier answer held them.
@@ -188,7 +185,8 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
 
     def _save(self, seq_id: int, tokens: list[int]) -> None:
         """Hand a stream's state to the saved states (written on their thread)."""
-        assert self._saved is not None
+        if self._saved is None:
+            return
         self._settle(seq_id)
         size = lc.llama_state_seq_get_size(self._context, seq_id)
         state = bytearray(size)
