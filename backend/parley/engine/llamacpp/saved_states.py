@@ -199,10 +199,13 @@ class SavedStates:
             )
             path = self._folder / f"{self._key[:16]}-{uuid.uuid4().hex}{_SUFFIX}"
             staging = path.with_suffix(".tmp")
-            with staging.open("wb") as file:
-                file.write(MAGIC + _LENGTH.pack(len(header)) + header)
-                file.write(state)
-            staging.replace(path)
+            try:
+                with staging.open("wb") as file:
+                    file.write(MAGIC + _LENGTH.pack(len(header)) + header)
+                    file.write(state)
+                staging.replace(path)
+            finally:
+                staging.unlink(missing_ok=True)
             with self._lock:
                 self._index[path] = SavedState(path, tokens)
             for other in shorter:
