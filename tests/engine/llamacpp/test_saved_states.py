@@ -156,3 +156,24 @@ async def test_an_evicted_conversation_is_restored_from_disk_and_answers_as_a_fr
         assert finished.usage.cached_tokens >= held
         assert engine.prompt_tokens_restored == finished.usage.cached_tokens
     assert text == await fresh_read(model_data_dir, first)
+
+
+@pytest.mark.model
+async def test_a_stream_copied_since_the_last_decode_is_saved_with_the_copied_cells(
+    engine_kind: EngineChoice, model_data_dir: Path, tmp_path: Path
+) -> None:
+    turns = [ChatTurn("user", DEEP_NOTES + "Which lighthouse is the oldest?")]
+    async with saving_llamacpp(engine_kind, tmp_path) as engine:
+        text, _ = await ask(engine, "first", turns)
+        loop = engine._loop
+        ((seq_id, tokens),) = loop._streams.kept_streams()
+        # While the loop waits for work: a copy as the table makes one, which llama.cpp runs
+        # only at the next decode, saved before any (the close finds it saved already).
+        other = (seq_id + 1) % 8
+        loop._kv.copy(seq_id, other)
+        loop._save(other, tokens)
+    turns += [ChatTurn("assistant", text), ChatTurn("user", "And which ones are blue?")]
+    async with saving_llamacpp(engine_kind, tmp_path) as engine:
+        text, finished = await ask(engine, "next", turns)
+        assert finished.usage.cached_tokens == engine.prompt_tokens_restored > len(tokens) // 2
+    assert text == await fresh_read(model_data_dir, turns)

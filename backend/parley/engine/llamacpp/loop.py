@@ -210,8 +210,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         seq_id = sequence.seq_id
         self._settle(seq_id)
         buffer = (ctypes.c_uint8 * len(data)).from_buffer(data)
-        if lc.llama_state_seq_set_data(self._context, buffer, len(data), seq_id) != len(data):
-            # llama.cpp refused it (a layout the key did not tell apart): never again.
+        restored = lc.llama_state_seq_set_data(self._context, buffer, len(data), seq_id)
+        if restored != len(data) or lc.llama_memory_seq_pos_max(self._memory, seq_id) < shared:
+            # llama.cpp refused it, or it holds less than its tokens say: never again.
             saved.discard(found)
             self._kv.clear(seq_id)
             sequence.prefilled = sequence.reused_tokens = 0
