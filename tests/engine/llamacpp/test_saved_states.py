@@ -85,19 +85,21 @@ def test_an_unreadable_file_is_deleted_when_the_folder_is_read(tmp_path: Path, d
 
 
 def test_the_size_bound_deletes_the_least_recently_used(tmp_path: Path) -> None:
-    save_all(tmp_path, [[1], [2]])
-    old, older = saved_files(tmp_path)
-    os.utime(old, ns=(1_000_000_000, 1_000_000_000))
-    os.utime(older, ns=(2_000_000_000, 2_000_000_000))
+    save_all(tmp_path, [[1]])
+    (first,) = saved_files(tmp_path)
+    save_all(tmp_path, [[2]])
+    (second,) = set(saved_files(tmp_path)) - {first}
+    os.utime(first, ns=(1_000_000_000, 1_000_000_000))
+    os.utime(second, ns=(2_000_000_000, 2_000_000_000))
     saved = SavedStates(tmp_path, KEY, 1 << 20)
-    # Reading one makes it the most recently used.
+    # Reading the older one makes it the most recently used.
     _, found = saved.best([1])
-    assert found is not None and saved.read(found) is not None
+    assert found is not None and found.path == first and saved.read(found) is not None
     saved.close()
     # Room for two: the third saved deletes the one used longest ago.
-    size = old.stat().st_size
+    size = first.stat().st_size
     save_all(tmp_path, [[3]], max_bytes=2 * size + size // 2)
-    assert old.exists() and not older.exists() and len(saved_files(tmp_path)) == 2
+    assert first.exists() and not second.exists() and len(saved_files(tmp_path)) == 2
 
 
 def test_a_state_larger_than_the_bound_is_not_saved(tmp_path: Path) -> None:
