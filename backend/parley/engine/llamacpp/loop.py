@@ -211,7 +211,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         self._settle(seq_id)
         buffer = (ctypes.c_uint8 * len(data)).from_buffer(data)
         restored = lc.llama_state_seq_set_data(self._context, buffer, len(data), seq_id)
-        if restored != len(data) or lc.llama_memory_seq_pos_max(self._memory, seq_id) < shared:
+        if restored != len(data) or lc.llama_memory_seq_pos_max(self._memory, seq_id) + 1 < shared:
             # llama.cpp refused it, or it holds less than its tokens say: never again.
             saved.discard(found)
             self._kv.clear(seq_id)
