@@ -4,6 +4,7 @@ restart, exactly as a fresh read would."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -168,7 +169,11 @@ async def test_a_stream_copied_since_the_last_decode_is_saved_with_the_copied_ce
     async with saving_llamacpp(engine_kind, tmp_path) as engine:
         text, _ = await ask(engine, "first", turns)
         loop = engine._loop
-        ((seq_id, tokens),) = loop._streams.kept_streams()
+        for _ in range(1000):  # The loop thread keeps the stream just after the answer ends.
+            if kept := loop._streams.kept_streams():
+                break
+            await asyncio.sleep(0.01)
+        ((seq_id, tokens),) = kept
         # While the loop waits for work: a copy as the table makes one, which llama.cpp runs
         # only at the next decode, saved before any (the close finds it saved already).
         other = (seq_id + 1) % 8
