@@ -141,7 +141,7 @@ def test_a_streamed_function_call(client: openai.OpenAI) -> None:
     ("fields", "param"),
     [
         ({"text": {"format": {"type": "json_object"}}}, "text.format"),
-        ({"background": True}, "background"),
+        ({"background": True, "store": False}, "background"),
         ({"include": ["message.output_text.logprobs"]}, "include"),
         ({"extra_body": {"frequency_penalty": 1}}, "frequency_penalty"),
     ],
