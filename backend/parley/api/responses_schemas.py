@@ -176,10 +176,6 @@ class ResponseCreateRequest(BaseModel):
                 self.text is not None and self.text.verbosity not in (None, "medium"),
                 "Verbosity is not adjustable",
             ),
-            "background": (
-                self.background and not self.store,
-                "A background response is stored: it cannot have `store: false`",
-            ),
             "include": (bool(self.include), "No extra output can be included"),
             "top_logprobs": (bool(self.top_logprobs), "Log probabilities are not available"),
             "max_tool_calls": (self.max_tool_calls is not None, "Tool calls are not capped"),
@@ -189,15 +185,19 @@ class ResponseCreateRequest(BaseModel):
         for param, (asked, why) in asked_of.items():
             if asked:
                 raise UnsupportedParameter(param, f"{why} (`{param}` is not supported here).")
+        if self.background and not self.store:
+            raise UnsupportedParameter(
+                "background", "A background response is stored: it needs `store: true`."
+            )
 
     def stored_input(self) -> list[dict[str, Any]]:
         """`input` as a stored response keeps it (see InputItem.stored)."""
-        items = (
-            [InputItem(role="user", content=self.input)]
-            if isinstance(self.input, str)
-            else self.input
-        )
-        return [item.stored() for item in items]
+        return [item.stored() for item in self._input_items()]
+
+    def _input_items(self) -> list[InputItem]:
+        if isinstance(self.input, str):
+            return [InputItem(role="user", content=self.input)]
+        return self.input
 
     def completion_request(self, history: list[dict[str, Any]]) -> CompletionRequest:
         """What to answer: `history` (the items of the response this one continues), then
@@ -226,14 +226,9 @@ class ResponseCreateRequest(BaseModel):
         """The system prompt and the turns that `instructions`, the earlier items and `input`
         say."""
         system = [self.instructions] if self.instructions else []
-        items = (
-            [InputItem(role="user", content=self.input)]
-            if isinstance(self.input, str)
-            else self.input
-        )
         turns: list[ChatTurn] = []
         numbered = [(f"previous_response_id[{i}]", item) for i, item in enumerate(earlier)]
-        numbered += [(f"input[{i}]", item) for i, item in enumerate(items)]
+        numbered += [(f"input[{i}]", item) for i, item in enumerate(self._input_items())]
         for param, item in numbered:
             if item.type == "message" and item.role in ("system", "developer"):
                 system.append(item.text(self.model, param))
