@@ -46,7 +46,9 @@ async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(pair: Pair) -> 
     user = new_user(pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
-    await on_a.say(LONG)
+    # Long enough (~2 s of tokens) to still be running once B's socket is open on a busy machine.
+    message = " ".join([LONG] * 6)
+    await on_a.say(message)
     before: list[Frame] = await on_a.until("chunk")
     for _ in range(5):
         before.append(await on_a.next())
@@ -59,7 +61,7 @@ async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(pair: Pair) -> 
     assert numbers == sorted(set(numbers)), "a gap-free replay sends each seq once, in order"
     assert numbers == list(range(numbers[0], numbers[-1] + 1))
     rest = await on_a.until("end")
-    assert text_of(everything, "chunk") == text_of(before + rest, "chunk") == f"You said: {LONG}"
+    assert text_of(everything, "chunk") == text_of(before + rest, "chunk") == f"You said: {message}"
     await on_a.close()
     await on_b.close()
 
