@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import agents
 import httpx
 import openai
 import pytest
@@ -361,3 +363,46 @@ def test_a_finished_background_response_outlives_a_restart(
         with client.responses.retrieve(created.id, stream=True, starting_after=2) as stream:
             after = [event.model_dump() for event in stream]
     assert after == before[3:]
+
+
+# ---------- the Agents SDK ----------
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "run_streamed"])
+def test_the_agents_sdk_runs_a_tool_round_trip(
+    client: openai.OpenAI, scripted_server: ServerProcess, streamed: bool
+) -> None:
+    """The Agents SDK's default model (the Responses API), unchanged: the call, the tool's
+    result sent back, the answer made from it."""
+    cities: list[str] = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city now."""
+        cities.append(city)
+        return f"18 C and sunny in {city}"
+
+    sdk = openai.AsyncOpenAI(
+        base_url=f"{scripted_server.base_url}/v1", api_key=client.api_key, max_retries=0
+    )
+    agent = agents.Agent(
+        name="weather",
+        tools=[get_weather],
+        model=agents.OpenAIResponsesModel(model="scripted", openai_client=sdk),
+    )
+    question = f"What is the weather? {PARIS}"
+    untraced = agents.RunConfig(tracing_disabled=True)
+
+    async def run_streamed() -> agents.RunResultBase:
+        result = agents.Runner.run_streamed(agent, question, max_turns=3, run_config=untraced)
+        async for _ in result.stream_events():
+            pass
+        return result
+
+    result = (
+        asyncio.run(run_streamed())
+        if streamed
+        else agents.Runner.run_sync(agent, question, max_turns=3, run_config=untraced)
+    )
+    assert cities == ["Paris"]
+    assert result.final_output == "tool said: 18 C and sunny in Paris"
