@@ -53,3 +53,19 @@ def pair_factory(
 @pytest.fixture
 def pair(pair_factory: PairFactory) -> Pair:
     return pair_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, database_kind: str
+) -> Iterator[Pair]:
+    """One pair for the tests of a module that leave both instances running and make users of
+    their own: two server starts per module rather than per test."""
+    root = tmp_path_factory.mktemp("pair")
+    redis_server = RedisServer(root / "redis").start()
+    database = server_databases(request, database_kind)
+    started = [start_instance(root / "data", redis_server, **database) for _ in range(2)]
+    yield Pair(started[0], started[1], redis_server)
+    for server in started:
+        server.stop()
+    redis_server.stop()

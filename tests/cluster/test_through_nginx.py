@@ -4,7 +4,6 @@ sessions): sockets, replay, stop, REST and SSE through the proxy behave as one s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,11 +17,12 @@ LONG = "one two three four five six seven eight nine ten eleven twelve thirteen 
 SOCKETS = 4
 
 
-@pytest.fixture
-def proxy(pair: Pair, tmp_path: Path) -> Iterator[Nginx]:
+@pytest.fixture(scope="module")
+def proxy(shared_pair: Pair, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     need("nginx")
     need("openssl")
-    nginx = Nginx(tmp_path / "nginx", [pair.a, pair.b], read_timeout_s=60).start()
+    servers = [shared_pair.a, shared_pair.b]
+    nginx = Nginx(tmp_path_factory.mktemp("nginx"), servers, read_timeout_s=60).start()
     yield nginx
     nginx.stop()
 
@@ -39,9 +39,9 @@ def seqd(frames: list[Frame]) -> list[Frame]:
 
 
 async def test_sockets_through_nginx_follow_replay_and_stop_one_run(
-    pair: Pair, proxy: Nginx
+    shared_pair: Pair, proxy: Nginx
 ) -> None:
-    user = user_through(proxy, pair)
+    user = user_through(proxy, shared_pair)
     conversation_id = user.new_conversation()
     tls = insecure_tls()
     # nginx's one worker hands consecutive connections to A and B in turn: both hold sockets.
@@ -76,8 +76,8 @@ async def test_sockets_through_nginx_follow_replay_and_stop_one_run(
         await socket.close()
 
 
-def test_rest_and_sse_through_nginx(pair: Pair, proxy: Nginx) -> None:
-    user = user_through(proxy, pair)
+def test_rest_and_sse_through_nginx(shared_pair: Pair, proxy: Nginx) -> None:
+    user = user_through(proxy, shared_pair)
     with httpx.Client(
         base_url=proxy.base_url, headers=user.headers, verify=False, timeout=60
     ) as client:

@@ -23,11 +23,11 @@ def on(user: ChatUser, pair: Pair) -> ChatUser:
     return replace(user, server=pair.b)
 
 
-async def test_a_run_on_a_is_followed_live_on_b(pair: Pair) -> None:
-    user = new_user(pair.a)
+async def test_a_run_on_a_is_followed_live_on_b(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
-    on_b, ready = await ChatSocket.open(on(user, pair), conversation_id)
+    on_b, ready = await ChatSocket.open(on(user, shared_pair), conversation_id)
     assert ready["type"] == "ready" and ready["active_run"] is None
     await on_a.say("hello from A")
     frames_a = await on_a.until("end")
@@ -36,14 +36,14 @@ async def test_a_run_on_a_is_followed_live_on_b(pair: Pair) -> None:
         f for f in frames_a if f.get("seq") is not None
     ]
     assert text_of(frames_b, "chunk") == "You said: hello from A"
-    stored = on(user, pair).conversation(conversation_id)["messages"][-1]
+    stored = on(user, shared_pair).conversation(conversation_id)["messages"][-1]
     assert stored["status"] == "complete" and stored["content"] == text_of(frames_b, "chunk")
     for socket in (on_a, on_b):
         await socket.close()
 
 
-async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(pair: Pair) -> None:
-    user = new_user(pair.a)
+async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
     # Long enough (~2 s of tokens) to still be running once B's socket is open on a busy machine.
@@ -53,7 +53,7 @@ async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(pair: Pair) -> 
     for _ in range(5):
         before.append(await on_a.next())
     last = max(seqs(before))
-    on_b, ready = await ChatSocket.open(on(user, pair), conversation_id, after_seq=last)
+    on_b, ready = await ChatSocket.open(on(user, shared_pair), conversation_id, after_seq=last)
     assert ready["active_run"] is not None
     after = await on_b.until("end")
     everything = [f for f in before + after if f.get("seq") is not None]
@@ -66,18 +66,20 @@ async def test_reconnect_to_b_mid_answer_rebuilds_the_exact_text(pair: Pair) -> 
     await on_b.close()
 
 
-async def test_stop_from_b_of_a_run_on_a(pair: Pair) -> None:
-    user = new_user(pair.a)
+async def test_stop_from_b_of_a_run_on_a(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
-    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id)
+    on_b, _ = await ChatSocket.open(on(user, shared_pair), conversation_id)
     await on_a.say(LONG * 4)
     await on_b.until("chunk")
     await on_b.send({"type": "stop"})
     end = (await on_a.until("end"))[-1]
     assert end["finish_reason"] == "cancelled"
     assert (await on_b.until("end"))[-1] == end
-    assert on(user, pair).conversation(conversation_id)["messages"][-1]["status"] == "cancelled"
+    assert (
+        on(user, shared_pair).conversation(conversation_id)["messages"][-1]["status"] == "cancelled"
+    )
     # Nothing to stop now, on either.
     await on_b.send({"type": "stop"})
     assert (await on_b.until("error"))[-1]["code"] == "no_active_run"
@@ -85,11 +87,11 @@ async def test_stop_from_b_of_a_run_on_a(pair: Pair) -> None:
     await on_b.close()
 
 
-async def test_busy_holds_across_instances(pair: Pair) -> None:
-    user = new_user(pair.a)
+async def test_busy_holds_across_instances(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
-    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id)
+    on_b, _ = await ChatSocket.open(on(user, shared_pair), conversation_id)
     await on_a.say(LONG)
     await on_b.until("start")
     await on_b.say("me too")
@@ -101,10 +103,10 @@ async def test_busy_holds_across_instances(pair: Pair) -> None:
     await on_b.close()
 
 
-async def test_logout_on_a_closes_sockets_on_b(pair: Pair) -> None:
-    user = new_user(pair.a)
+async def test_logout_on_a_closes_sockets_on_b(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
-    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id)
+    on_b, _ = await ChatSocket.open(on(user, shared_pair), conversation_id)
     with user.http() as client:
         assert client.post("/api/auth/logout").status_code == 204
     with pytest.raises(ConnectionClosed) as closed:
@@ -154,13 +156,13 @@ async def accepted_or_busy(socket: ChatSocket, client_id: str) -> bool:
             return True
 
 
-async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair) -> None:
+async def test_concurrent_sends_from_both_instances_never_share_a_seq(shared_pair: Pair) -> None:
     """A bounded stress loop: both instances send at once, round after round; every event
     any socket sees has a seq of its own, and the stored messages agree."""
-    user = new_user(pair.a)
+    user = new_user(shared_pair.a)
     conversation_id = user.new_conversation()
     on_a, _ = await ChatSocket.open(user, conversation_id)
-    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id)
+    on_b, _ = await ChatSocket.open(on(user, shared_pair), conversation_id)
     watcher, _ = await ChatSocket.open(user, conversation_id)
     deadline = time.monotonic() + 60
     rounds = 0
@@ -176,7 +178,7 @@ async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair
             await watcher.until("end")
     numbers = seqs(watcher.received)
     assert numbers == sorted(set(numbers)), "strictly increasing, never shared"
-    messages = on(user, pair).conversation(conversation_id)["messages"]
+    messages = on(user, shared_pair).conversation(conversation_id)["messages"]
     stored = [m["seq"] for m in messages]
     assert len(stored) == len(set(stored))
     assert set(stored) <= set(numbers)
@@ -184,11 +186,11 @@ async def test_concurrent_sends_from_both_instances_never_share_a_seq(pair: Pair
         await socket.close()
 
 
-async def test_a_key_deleted_on_a_closes_its_sockets_on_b(pair: Pair) -> None:
-    user = new_user(pair.a)
-    key = create_key(pair.a, user.token, "cluster")
+async def test_a_key_deleted_on_a_closes_its_sockets_on_b(shared_pair: Pair) -> None:
+    user = new_user(shared_pair.a)
+    key = create_key(shared_pair.a, user.token, "cluster")
     conversation_id = user.new_conversation()
-    on_b, ready = await ChatSocket.open(on(user, pair), conversation_id, token=key["key"])
+    on_b, ready = await ChatSocket.open(on(user, shared_pair), conversation_id, token=key["key"])
     assert ready["type"] == "ready"
     with user.http() as client:
         assert client.delete(f"/api/keys/{key['id']}").status_code == 204

@@ -19,10 +19,12 @@ from parley.engine.remote.engine import (
     estimate_prompt_tokens,
 )
 from parley.engine.specs import RemoteSpec
+from parley.engine.structured import InvalidOutput
 from parley.protocol import (
     AnswerProgress,
     Finished,
     ForcedTool,
+    JsonOutput,
     Pieces,
     Prefilling,
     Queued,
@@ -320,3 +322,21 @@ def test_the_estimate_errs_high() -> None:
     assert estimate_prompt_tokens([ChatTurn("user", "1234567890")]) >= 10 + 8
     assert estimate_prompt_tokens([ChatTurn("user", "你好世界")]) >= 6 + 8
     assert estimate_prompt_tokens([]) > 0
+
+
+async def test_a_response_format_is_passed_through_and_the_answer_checked(
+    engine: RemoteEngine, fault: FaultServer
+) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    asked = replace(request("hello"), output=JsonOutput(schema))
+    assert engine.request_body(asked)["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": schema, "strict": True},
+    }
+    # The fault server answers prose: the answer streams, then fails naming why.
+    progress: list[AnswerProgress] = []
+    with pytest.raises(InvalidOutput, match="not JSON"):
+        async for event in engine.generate(replace(asked, output=JsonOutput())):
+            progress.append(event)
+    assert split(progress) == ("", "Hello from the fault server.")
+    assert fault.chat_requests("hello")[-1].body["response_format"] == {"type": "json_object"}

@@ -20,6 +20,7 @@ from parley.protocol import (
     Finished,
     FinishReason,
     ForcedTool,
+    ResponseFormat,
     Role,
     ToolCall,
     ToolChoice,
@@ -152,15 +153,6 @@ class ChatTemplateArguments(BaseModel):
     enable_thinking: bool | None = None
 
 
-class ResponseFormat(BaseModel):
-    """`{"type": "text"}` is what every answer is; the JSON formats are refused until
-    constrained decoding reads them."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-
-
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
 
@@ -232,10 +224,6 @@ class ChatCompletionRequest(BaseModel):
         asked_of = {
             "logprobs": (self.logprobs is True, "Log probabilities are not available"),
             "top_logprobs": (bool(self.top_logprobs), "Log probabilities are not available"),
-            "response_format": (
-                self.response_format is not None and self.response_format.type != "text",
-                "Only the `text` response format is available; JSON output is not enforced",
-            ),
             "store": (
                 self.store is True,
                 "Chat completions are not stored; the Responses API (/v1/responses) stores answers",
@@ -295,6 +283,7 @@ class ChatCompletionRequest(BaseModel):
                 thinking=self._thinking(),
                 stop=self.stop_sequences(),
                 seed=self.seed,
+                output=None if self.response_format is None else self.response_format.output(),
             ),
             model=self.model,
             tools=tuple(tool.spec() for tool in self.tools or ()),

@@ -14,17 +14,25 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parley.api.openai_refusals import (
     UnsupportedParameter,
     refuse_content_part,
     refuse_unrecognized,
 )
-from parley.api.openai_schemas import ReasoningEffort, ResponseFormat
+from parley.api.openai_schemas import ReasoningEffort
 from parley.chat.completions import Completion, CompletionRequest
 from parley.chat.prepare.request import GenerationOptions
-from parley.protocol import ChatTurn, Finished, ForcedTool, ToolCall, ToolChoice, ToolSpec
+from parley.protocol import (
+    ChatTurn,
+    Finished,
+    ForcedTool,
+    JsonOutput,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
 from parley.protocol.frames import SAFE_INT_MAX
 
 # ---------- input ----------
@@ -113,10 +121,31 @@ class Reasoning(BaseModel):
     summary: str | None = None
 
 
+class TextFormat(BaseModel):
+    """`text.format`: a response format in the Responses API's shape, the schema's fields
+    beside `type` (chat completions nest them under `json_schema`)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = Field(None, max_length=64)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _schema_with_its_type(self) -> TextFormat:
+        if (self.type == "json_schema") != (self.schema_ is not None):
+            raise ValueError("`schema` is given exactly when the type is `json_schema`")
+        return self
+
+    def output(self) -> JsonOutput | None:
+        return None if self.type == "text" else JsonOutput(self.schema_)
+
+
 class TextOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    format: ResponseFormat | None = None
+    format: TextFormat | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
@@ -166,12 +195,7 @@ class ResponseCreateRequest(BaseModel):
         """Raises UnsupportedParameter (HTTP 400) naming the first field asked of that this
         server does not do."""
         refuse_unrecognized(self)
-        text_format = self.text.format if self.text is not None else None
         asked_of = {
-            "text.format": (
-                text_format is not None and text_format.type != "text",
-                "Only the `text` format is available; JSON output is not enforced",
-            ),
             "text.verbosity": (
                 self.text is not None and self.text.verbosity not in (None, "medium"),
                 "Verbosity is not adjustable",
@@ -215,6 +239,9 @@ class ResponseCreateRequest(BaseModel):
                 temperature=self.temperature,
                 top_p=self.top_p,
                 thinking=None if effort is None else effort != "none",
+                output=None
+                if self.text is None or self.text.format is None
+                else self.text.format.output(),
             ),
             model=self.model,
             tools=tuple(tool.spec() for tool in self.tools or ()),
@@ -370,9 +397,7 @@ class ResponseObject(BaseModel):
     store: bool = False
     background: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
-    text: TextOptions = Field(
-        default_factory=lambda: TextOptions(format=ResponseFormat(type="text"))
-    )
+    text: TextOptions = Field(default_factory=lambda: TextOptions(format=TextFormat(type="text")))
     truncation: Literal["auto", "disabled"] = "disabled"
 
     @classmethod

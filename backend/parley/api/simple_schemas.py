@@ -15,6 +15,7 @@ from parley.chat.prepare.request import GenerationOptions
 from parley.protocol import (
     ChatTurn,
     Finished,
+    ResponseFormat,
     SendOptions,
     Usage,
 )
@@ -34,6 +35,11 @@ class SamplingFields(BaseModel):
         None, description="False asks a thinking model not to think, where its template can."
     )
     model: str | None = Field(None, max_length=200, description="A model id; default if unset.")
+    response_format: ResponseFormat | None = Field(
+        None,
+        description="JSON output, as OpenAI's `response_format`: `json_object` or `json_schema` "
+        "(made with thinking off).",
+    )
 
     def send_options(self) -> SendOptions:
         return SendOptions.model_validate(self, from_attributes=True)

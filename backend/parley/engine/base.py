@@ -14,6 +14,7 @@ from parley.protocol import (
     ChatTurn,
     EngineKind,
     ErrorKind,
+    JsonOutput,
     ParleyError,
     ToolChoice,
     ToolSpec,
@@ -57,6 +58,8 @@ class GenerationRequest:
     tool_choice: ToolChoice = "auto"
     # False: at most one call per answer (the engine stops after the first).
     parallel_tool_calls: bool = True
+    # JSON the answer must be (`response_format`); None: any text.
+    output: JsonOutput | None = None
 
 
 class EngineError(ParleyError):
@@ -102,6 +105,11 @@ class Engine(Protocol):
     ) -> int:
         """How many tokens the prompt for these turns takes (template and all), `tools`
         offered in it."""
+        ...
+
+    def check_request(self, request: GenerationRequest) -> None:
+        """Raises ParleyError (HTTP 400) for what the request asks of this engine that it
+        cannot do (a schema its constrained decoding cannot express), before it starts."""
         ...
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:

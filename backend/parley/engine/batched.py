@@ -10,7 +10,7 @@ import contextlib
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import Generic
+from typing import Any, Generic
 
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.batch_queue import S
@@ -103,6 +103,16 @@ class BatchedEngine(ABC, Generic[S]):
     def _decode(self, ids: list[int]) -> str:
         """Text of token ids, special tokens left out; a cut character ends in U+FFFD."""
 
+    def check_request(self, request: GenerationRequest) -> None:
+        """Nothing to refuse unless the engine says so (`_sequence_fields` is where it reads
+        the request)."""
+        self._sequence_fields(request)
+
+    def _sequence_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        """Fields of the engine's own sequence kind for this request (its grammar); raises
+        ParleyError for what the engine cannot do."""
+        return {}
+
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
 
@@ -153,6 +163,7 @@ class BatchedEngine(ABC, Generic[S]):
                 min(params.max_tokens, room),
                 self._decode,
                 emit,
+                **self._sequence_fields(request),
             )
         )
         finished = False

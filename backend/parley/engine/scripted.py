@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.config import ScriptedConfig
 from parley.engine.reasoning import RawProgress, TextDelta, split_thinking
+from parley.engine.structured import CannotConstrain
 from parley.engine.tool_calls import new_call_id
 from parley.engine.tool_prompts import offers_tools, template_tool
 from parley.protocol import (
@@ -156,6 +157,12 @@ class ScriptedEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(split_tokens(text))
+
+    def check_request(self, request: GenerationRequest) -> None:
+        """Its answers are scripted text: JSON output it cannot promise. A forced call it makes
+        (see `_answer_and_calls`)."""
+        if request.output is not None:
+            raise CannotConstrain(request, self._card.name, "scripted")
 
     async def prompt_tokens(
         self,

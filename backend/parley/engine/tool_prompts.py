@@ -190,19 +190,41 @@ def offers_tools(request: GenerationRequest) -> bool:
     return bool(request.tools) and request.tool_choice != "none"
 
 
+@dataclass(frozen=True, slots=True)
+class CallShape:
+    """How a model writes its calls: `opening`, then `{"name": ..., "<arguments_key>": {...}}`
+    objects joined by `between`, then `closing` (llama.cpp's grammars follow it)."""
+
+    opening: str
+    arguments_key: str
+    between: str
+    closing: str
+
+
+CALL_SHAPES: dict[ToolFormat, CallShape] = {
+    "hermes": CallShape(
+        "<tool_call>\n", "arguments", "\n</tool_call>\n<tool_call>\n", "\n</tool_call>"
+    ),
+    "llama3_json": CallShape("", "parameters", "; ", ""),
+    "mistral": CallShape("[TOOL_CALLS][", "arguments", ", ", "]"),
+}
+
+
+def forces_call(request: GenerationRequest) -> bool:
+    """Whether the answer must be a call ("required" or a named tool)."""
+    return offers_tools(request) and request.tool_choice not in ("auto", "none")
+
+
 def answer_prefix(request: GenerationRequest, syntax: ToolSyntax) -> str:
     """ "required" opens a call in the model's format; a named tool also writes its name, so
     the model can only fill in the arguments."""
     choice = request.tool_choice
-    if not offers_tools(request) or choice == "auto":
+    if not forces_call(request):
         return ""
-    named = isinstance(choice, ForcedTool)
-    name = json.dumps(choice.name) if isinstance(choice, ForcedTool) else ""
-    if syntax.format == "llama3_json":
-        return f'{{"name": {name}, "parameters": ' if named else ""
-    if syntax.format == "mistral":
-        return f'[TOOL_CALLS][{{"name": {name}, "arguments": ' if named else "[TOOL_CALLS]"
-    return f'<tool_call>\n{{"name": {name}, "arguments": ' if named else "<tool_call>\n"
+    shape = CALL_SHAPES[syntax.format]
+    if isinstance(choice, ForcedTool):
+        return f'{shape.opening}{{"name": {json.dumps(choice.name)}, "{shape.arguments_key}": '
+    return shape.opening
 
 
 def tool_prompt(request: GenerationRequest, syntax: ToolSyntax) -> ToolPrompt:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from parley.protocol.errors import ErrorCode
 from parley.protocol.messages import MessagePublic, Timings
-from parley.protocol.progress import FinishReason, Usage
+from parley.protocol.progress import FinishReason, JsonOutput, Usage
 
 # The largest integer a client may send: JavaScript's largest safe one, and well inside the
 # database's 64-bit integers.
@@ -34,11 +34,48 @@ class AuthFrame(Frame):
     after_seq: int | None = Field(None, ge=0, le=SAFE_INT_MAX)
 
 
+class JsonSchemaFormat(BaseModel):
+    """OpenAI's `json_schema` response format: the answer is JSON valid against `schema`."""
+
+    # Unknown keys are kept (and ignored): OpenAI's SDKs add their own.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: str = Field("response", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    # Decoding is always constrained where the engine can; `false` asks for no less.
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    """What the answer must be, in OpenAI's shape: `text` (anything), `json_object` (a JSON
+    object) or `json_schema` (JSON valid against the schema given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_with_its_type(self) -> ResponseFormat:
+        if (self.type == "json_schema") != (self.json_schema is not None):
+            raise ValueError("`json_schema` is given exactly when the type is `json_schema`")
+        return self
+
+    def output(self) -> JsonOutput | None:
+        """The engine's form of it; None for plain text."""
+        if self.type == "text":
+            return None
+        return JsonOutput(self.json_schema.schema_ if self.json_schema is not None else None)
+
+
 class SendOptions(Frame):
     max_tokens: int | None = Field(None, ge=1, le=SAFE_INT_MAX)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     thinking: bool | None = None
+    # JSON output; a constrained answer is made with thinking off (docs/protocol.md).
+    response_format: ResponseFormat | None = None
 
 
 MAX_ATTACHMENTS = 10

@@ -48,6 +48,15 @@ ToolChoice = Literal["auto", "none", "required"] | ForcedTool
 
 
 @dataclass(frozen=True, slots=True)
+class JsonOutput:
+    """`response_format` asking for JSON: any object (`json_object`), or with `schema` a value
+    valid against it (`json_schema`). Engines that can constrain decoding make the answer
+    parse; every engine's answer is checked."""
+
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatTurn:
     role: Role
     content: str

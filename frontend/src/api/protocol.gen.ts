@@ -40,6 +40,27 @@ export interface SendOptions {
   temperature?: number | null;
   top_p?: number | null;
   thinking?: boolean | null;
+  response_format?: ResponseFormat | null;
+}
+/**
+ * What the answer must be, in OpenAI's shape: `text` (anything), `json_object` (a JSON
+ * object) or `json_schema` (JSON valid against the schema given).
+ */
+export interface ResponseFormat {
+  type: "text" | "json_object" | "json_schema";
+  json_schema?: JsonSchemaFormat | null;
+}
+/**
+ * OpenAI's `json_schema` response format: the answer is JSON valid against `schema`.
+ */
+export interface JsonSchemaFormat {
+  name?: string;
+  description?: string | null;
+  schema: {
+    [k: string]: unknown;
+  };
+  strict?: boolean | null;
+  [k: string]: unknown;
 }
 export interface StopFrame {
   type: "stop";

@@ -848,6 +848,8 @@ export interface components {
              * @description A model id; default if unset.
              */
             model?: string | null;
+            /** @description JSON output, as OpenAI's `response_format`: `json_object` or `json_schema` (made with thinking off). */
+            response_format?: components["schemas"]["ResponseFormat"] | null;
             /**
              * Prompts
              * @description Run concurrently; at most the server's max_batch_prompts.
@@ -1059,6 +1061,8 @@ export interface components {
              * @description A model id; default if unset.
              */
             model?: string | null;
+            /** @description JSON output, as OpenAI's `response_format`: `json_object` or `json_schema` (made with thinking off). */
+            response_format?: components["schemas"]["ResponseFormat"] | null;
             /**
              * Message
              * @description The new user message.
@@ -1517,6 +1521,8 @@ export interface components {
              * @description A model id; default if unset.
              */
             model?: string | null;
+            /** @description JSON output, as OpenAI's `response_format`: `json_object` or `json_schema` (made with thinking off). */
+            response_format?: components["schemas"]["ResponseFormat"] | null;
             /** Prompt */
             prompt: string;
             /** System Prompt */
@@ -1671,6 +1677,27 @@ export interface components {
              * @default 0
              */
             cached_tokens: number;
+        };
+        /**
+         * JsonSchemaFormat
+         * @description OpenAI's `json_schema` response format: the answer is JSON valid against `schema`.
+         */
+        JsonSchemaFormat: {
+            /**
+             * Name
+             * @default response
+             */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /** Schema */
+            schema: {
+                [key: string]: unknown;
+            };
+            /** Strict */
+            strict?: boolean | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * LoadRequest
@@ -2124,14 +2151,16 @@ export interface components {
         };
         /**
          * ResponseFormat
-         * @description `{"type": "text"}` is what every answer is; the JSON formats are refused until
-         *     constrained decoding reads them.
+         * @description What the answer must be, in OpenAI's shape: `text` (anything), `json_object` (a JSON
+         *     object) or `json_schema` (JSON valid against the schema given).
          */
         ResponseFormat: {
-            /** Type */
-            type: string;
-        } & {
-            [key: string]: unknown;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "json_object" | "json_schema";
+            json_schema?: components["schemas"]["JsonSchemaFormat"] | null;
         };
         /**
          * ResponseObject
@@ -2299,9 +2328,31 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * TextFormat
+         * @description `text.format`: a response format in the Responses API's shape, the schema's fields
+         *     beside `type` (chat completions nest them under `json_schema`).
+         */
+        TextFormat: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "json_object" | "json_schema";
+            /** Name */
+            name?: string | null;
+            /** Schema */
+            schema?: {
+                [key: string]: unknown;
+            } | null;
+            /** Strict */
+            strict?: boolean | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** TextOptions */
         TextOptions: {
-            format?: components["schemas"]["ResponseFormat"] | null;
+            format?: components["schemas"]["TextFormat"] | null;
             /** Verbosity */
             verbosity?: ("low" | "medium" | "high") | null;
         } & {

@@ -7,12 +7,15 @@ then read the engine's `AnswerProgress` as it comes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from parley.chat.prepare.prompts import Prompt, build_prompt
+from parley.chat.prepare.tool_limits import check_response_schema
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
-from parley.protocol import SendOptions, ToolChoice, ToolSpec
+from parley.engine.structured import constrains
+from parley.protocol import JsonOutput, SendOptions, ToolChoice, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,8 @@ class GenerationOptions:
     thinking: bool | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # JSON the answer must be (`response_format`).
+    output: JsonOutput | None = None
 
     @classmethod
     def from_send(cls, options: SendOptions) -> GenerationOptions:
@@ -35,6 +40,7 @@ class GenerationOptions:
             temperature=options.temperature,
             top_p=options.top_p,
             thinking=options.thinking,
+            output=None if options.response_format is None else options.response_format.output(),
         )
 
 
@@ -59,13 +65,21 @@ async def prepare_generation(
     tool_choice: ToolChoice = "auto",
     parallel_tool_calls: bool = True,
 ) -> PreparedGeneration:
-    """Fit the prompt and choose the sampling parameters; raises PromptTooLong."""
+    """Fit the prompt and choose the sampling parameters; raises PromptTooLong, and
+    ParleyError (HTTP 400) for a response format the engine cannot hold the answer to."""
+    if options.output is not None and options.output.schema is not None:
+        check_response_schema(options.output.schema)
+    shape = GenerationRequest(
+        request_id, (), tools=tools, tool_choice=tool_choice, output=options.output
+    )
+    # A grammar holds every token of the answer, so a constrained one is made without thinking.
+    thinking = False if constrains(shape) else options.thinking
     prompt = await build_prompt(
         engine,
         system_prompt,
         turns,
         max_new_tokens=options.max_tokens or default_max_tokens,
-        enable_thinking=options.thinking,
+        enable_thinking=thinking,
         # "none": the prompt offers them not.
         tools=tools if tool_choice != "none" else (),
     )
@@ -78,15 +92,12 @@ async def prepare_generation(
         seed=options.seed,
         ignore_eos=ignore_eos,
     )
-    return PreparedGeneration(
-        prompt=prompt,
-        request=GenerationRequest(
-            request_id=request_id,
-            turns=prompt.turns,
-            enable_thinking=options.thinking,
-            params=params,
-            tools=tools,
-            tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
-        ),
+    request = dataclasses.replace(
+        shape,
+        turns=prompt.turns,
+        enable_thinking=thinking,
+        params=params,
+        parallel_tool_calls=parallel_tool_calls,
     )
+    engine.check_request(request)
+    return PreparedGeneration(prompt=prompt, request=request)

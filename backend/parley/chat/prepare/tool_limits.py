@@ -5,7 +5,8 @@ the field at fault, as OpenAI's errors do."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError, validators
 
@@ -20,7 +21,8 @@ MAX_TOOLS = 128
 
 
 class ToolsRefused(ParleyError):
-    """Tools, a tool choice or a tool history that cannot be right (HTTP 400)."""
+    """Tools, a tool choice, a tool history or a response format's schema that cannot be right
+    (HTTP 400)."""
 
     default_kind = "malformed"
 
@@ -59,37 +61,42 @@ def check_tools(tools: Sequence[ToolSpec]) -> None:
 
 def _check_parameters(tool: ToolSpec, param: str) -> None:
     schema = dict(tool.parameters)
+    what = f"function {tool.name!r}"
+    _check_schema(schema, what, param, "invalid_function_parameters")
+    if schema.get("type") != "object":
+        raise ToolsRefused(
+            "invalid_function_parameters",
+            f"Invalid schema for {what}: the parameters must be a JSON Schema "
+            f'of "type": "object", not {schema.get("type")!r}.',
+            param,
+        )
+
+
+def check_response_schema(schema: Mapping[str, Any]) -> None:
+    """A `json_schema` response format's schema is bounded and a JSON Schema; raises
+    ToolsRefused."""
+    _check_schema(
+        dict(schema),
+        "response_format",
+        "response_format.json_schema.schema",
+        "invalid_response_format",
+    )
+
+
+def _check_schema(schema: dict[str, Any], what: str, param: str, code: str) -> None:
     if _depth(schema) > MAX_SCHEMA_DEPTH:
         raise ToolsRefused(
-            "invalid_function_parameters",
-            f"Invalid schema for function {tool.name!r}: nested deeper than "
-            f"{MAX_SCHEMA_DEPTH} levels.",
-            param,
+            code, f"Invalid schema for {what}: nested deeper than {MAX_SCHEMA_DEPTH} levels.", param
         )
     if not isinstance(schema.get("$schema", ""), str):
-        raise ToolsRefused(
-            "invalid_function_parameters",
-            f"Invalid schema for function {tool.name!r}: $schema must be a URI.",
-            param,
-        )
+        raise ToolsRefused(code, f"Invalid schema for {what}: $schema must be a URI.", param)
     # Its own `$schema` names the draft it follows; otherwise today's.
     validator = validators.validator_for(schema, default=Draft202012Validator)
     try:
         validator.check_schema(schema)
     except SchemaError as exc:
         place = f" at {exc.json_path}" if exc.json_path != "$" else ""
-        raise ToolsRefused(
-            "invalid_function_parameters",
-            f"Invalid schema for function {tool.name!r}{place}: {exc.message}",
-            param,
-        ) from exc
-    if schema.get("type") != "object":
-        raise ToolsRefused(
-            "invalid_function_parameters",
-            f"Invalid schema for function {tool.name!r}: the parameters must be a JSON Schema "
-            f'of "type": "object", not {schema.get("type")!r}.',
-            param,
-        )
+        raise ToolsRefused(code, f"Invalid schema for {what}{place}: {exc.message}", param) from exc
 
 
 def _depth(value: object) -> int:

@@ -9,11 +9,12 @@ between its turns (streams.py).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ import llama_cpp as lc
 import numpy as np
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from parley.engine.base import ModelCard
+from parley.engine.base import GenerationRequest, ModelCard
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
+from parley.engine.llamacpp.grammar import grammar_sampler, request_grammar
 from parley.engine.llamacpp.loop import (
     PASS_ROWS,
     LlamaLoop,
@@ -39,7 +41,9 @@ from parley.engine.specs import (
     gguf_type_of,
     reads_enable_thinking,
 )
+from parley.engine.structured import checked_output, constrains
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
+from parley.protocol import AnswerProgress
 
 log = logging.getLogger(__name__)
 # llama.cpp's own log (through llama-cpp-python's logger) prints every load detail otherwise.
@@ -213,6 +217,25 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def prompt_tokens_kept(self) -> int:
         """Prompt tokens not read since the load: kept from an earlier answer's stream."""
         return self._loop.prompt_tokens_kept
+
+    def check_request(self, request: GenerationRequest) -> None:
+        """A grammar llama.cpp cannot read is refused here, before the answer starts."""
+        grammar = request_grammar(request, self.tool_syntax)
+        if grammar is not None:
+            lc.llama_sampler_free(grammar_sampler(grammar, self._vocab))
+
+    def _sequence_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        return {"grammar": request_grammar(request, self.tool_syntax)}
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
+        """A constrained answer is checked at its end (its grammar made it parse; a stop
+        string may cut it)."""
+        stream = super().generate(request)
+        if constrains(request):
+            stream = checked_output(stream, request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for event in stream:
+                yield event
 
     def _token_text(self, token: int) -> str:
         if token < 0:

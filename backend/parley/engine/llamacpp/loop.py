@@ -53,6 +53,7 @@ import numpy as np
 from parley.engine.base import SamplingParams
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
+from parley.engine.llamacpp.grammar import Constraint, Grammar
 from parley.engine.llamacpp.streams import StreamTable, common_prefix
 from parley.engine.sequence import SequenceState
 
@@ -72,6 +73,10 @@ class LlamaSequence(SequenceState):
     # The llama.cpp sampler chain, made at admission and freed when the request leaves; None
     # for plain greedy decoding, which takes the most likely token itself.
     sampler: Any = None
+    # What the answer must be (llamacpp/grammar.py); None: anything.
+    grammar: Grammar | None = None
+    # Its sampler, made at admission and freed when the request leaves like `sampler`.
+    constraint: Constraint | None = None
 
 
 def new_sampler(params: SamplingParams, prompt_ids: Sequence[int], n_vocab: int) -> Any:
@@ -149,6 +154,8 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             sequence.prefilled = sequence.reused_tokens = claim.reused
             self.prompt_tokens_kept += claim.reused
             sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
+            if sequence.grammar is not None:
+                sequence.constraint = Constraint(sequence.grammar, self._vocab)
             self._prefilling.append(sequence)
 
     def remove(self, sequences: set[LlamaSequence]) -> None:
@@ -156,6 +163,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             if sequence.sampler is not None:
                 lc.llama_sampler_free(sequence.sampler)
                 sequence.sampler = None
+            if sequence.constraint is not None:
+                sequence.constraint.free()
+                sequence.constraint = None
         self._prefilling = [s for s in self._prefilling if s not in sequences]
         self._running = [s for s in self._running if s not in sequences]
         moves = self._streams.release([(s.seq_id, _held_tokens(s)) for s in sequences])
@@ -222,7 +232,9 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             lc.llama_get_logits(self._context), shape=(len(choosing), self._n_vocab)
         )
         for row, (sequence, index) in enumerate(choosing):
-            if sequence.sampler is None:
+            if sequence.constraint is not None:
+                token = sequence.constraint.choose(logits[row], sequence.sampler)
+            elif sequence.sampler is None:
                 token = int(logits[row].argmax())
             else:
                 token = lc.llama_sampler_sample(sequence.sampler, self._context, index)

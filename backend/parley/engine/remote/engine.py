@@ -32,6 +32,7 @@ from parley.engine.remote.stream import (
     ToolCallAssembler,
 )
 from parley.engine.specs import RemoteSpec
+from parley.engine.structured import checked_output
 from parley.engine.tool_calls import new_call_id
 from parley.engine.tool_prompts import offers_tools, template_tool
 from parley.protocol import (
@@ -229,6 +230,17 @@ class RemoteEngine:
             body["tools"] = [template_tool(tool) for tool in request.tools]
             body["tool_choice"] = _tool_choice(request.tool_choice)
             body["parallel_tool_calls"] = request.parallel_tool_calls
+        if request.output is not None:
+            # OpenAI's shape, which vLLM, SGLang, llama.cpp's server and Ollama all read.
+            schema = request.output.schema
+            body["response_format"] = (
+                {"type": "json_object"}
+                if schema is None
+                else {
+                    "type": "json_schema",
+                    "json_schema": {"name": "response", "schema": dict(schema), "strict": True},
+                }
+            )
         thinking = request.enable_thinking
         if thinking is not None:
             if self._spec.thinking_switch == "chat_template_kwargs":
@@ -239,10 +251,20 @@ class RemoteEngine:
                     body["reasoning_effort"] = "none"
         return body
 
+    def check_request(self, request: GenerationRequest) -> None:
+        """The remote constrains its answer by its own means (checked as it comes back)."""
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
         """`Prefilling` until the remote's first chunk, then `Pieces`, last `Finished`. Raises
         RemoteModelUnavailable when the remote cannot take it, EngineError (after the text so
-        far) when its stream breaks off."""
+        far) when its stream breaks off, InvalidOutput when the answer is not the JSON or the
+        call asked for."""
+        stream = checked_output(self._generate(request), request)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for event in stream:
+                yield event
+
+    async def _generate(self, request: GenerationRequest) -> AsyncGenerator[AnswerProgress]:
         cancelled = asyncio.Event()
         self._cancels[request.request_id] = cancelled
         self._idle.clear()

@@ -29,12 +29,13 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from parley.engine.base import ModelCard
+from parley.engine.base import GenerationRequest, ModelCard
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
 from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
+from parley.engine.structured import CannotConstrain, constrains
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
 from parley.engine.transformers.loop import TransformersLoop, TransformersSequence
 
@@ -190,6 +191,11 @@ class TransformersEngine(BatchedEngine[TransformersSequence]):
             limits=limits,
             name=card.name,
         )
+
+    def _sequence_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        if constrains(request):
+            raise CannotConstrain(request, self._card.name, "transformers")
+        return {}
 
     def _apply_template(
         self,
