@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from parley.db import Database
 from parley.models import StoredResponse, StoredResponseEvent
@@ -229,6 +229,12 @@ class ResponseService:
             row = session.get(StoredResponse, response_id)
             if row is None:
                 return  # deleted while it ran
+            # A write cut by a cancel may have committed in its thread all the same.
+            written = session.exec(
+                select(func.max(StoredResponseEvent.sequence_number)).where(
+                    StoredResponseEvent.response_id == response_id
+                )
+            ).one()
             session.add_all(
                 StoredResponseEvent(
                     response_id=response_id,
@@ -236,6 +242,7 @@ class ResponseService:
                     event=event,
                 )
                 for event in fresh
+                if written is None or event["sequence_number"] > written
             )
             row.status = body["status"]
             row.body = body
