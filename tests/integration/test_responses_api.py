@@ -109,6 +109,38 @@ def test_streaming_sends_the_typed_events_in_order(client: openai.OpenAI) -> Non
     assert final.usage is not None and final.usage.output_tokens > 0
 
 
+def test_thinking_is_the_reasoning_summary_when_one_is_asked(client: openai.OpenAI) -> None:
+    whole = client.responses.create(
+        model="scripted", input="sum it up", reasoning={"summary": "auto"}
+    )
+    reasoning = whole.output[0]
+    assert reasoning.type == "reasoning"
+    assert [part.text for part in reasoning.summary] == [THINKING]
+    assert whole.reasoning is not None and whole.reasoning.summary == "auto"
+    with client.responses.stream(
+        model="scripted", input="sum it up", reasoning={"summary": "detailed"}
+    ) as stream:
+        events = list(stream)
+    kinds = [event.type for event in events]
+    assert "response.reasoning_text.delta" not in kinds
+    start = kinds.index("response.reasoning_summary_part.added")
+    assert kinds[start - 1] == "response.output_item.added"
+    deltas = [e for e in events if e.type == "response.reasoning_summary_text.delta"]
+    assert "".join(e.delta for e in deltas) == THINKING
+    assert all(e.summary_index == 0 and e.item_id == reasoning_id(events) for e in deltas)
+    done = next(e for e in events if e.type == "response.reasoning_summary_text.done")
+    assert done.text == THINKING
+    assert kinds.index("response.reasoning_summary_part.done") > kinds.index(done.type)
+    final = next(e for e in events if e.type == "response.completed").response
+    assert [part.text for part in final.output[0].summary] == [THINKING]  # type: ignore[union-attr]
+
+
+def reasoning_id(events: list[Any]) -> str:
+    added = next(e for e in events if e.type == "response.output_item.added")
+    assert added.item.type == "reasoning"
+    return str(added.item.id)
+
+
 def test_a_function_call_and_its_output(client: openai.OpenAI) -> None:
     first = client.responses.create(
         model="scripted", input=f"What is the weather? {PARIS}", tools=[WEATHER]

@@ -303,6 +303,11 @@ class ReasoningText(BaseModel):
     text: str
 
 
+class SummaryText(BaseModel):
+    type: Literal["summary_text"] = "summary_text"
+    text: str
+
+
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 
@@ -315,13 +320,20 @@ class OutputMessage(BaseModel):
 
 
 class ReasoningItem(BaseModel):
-    """The model's thinking, as it thought it (`content`); no summary is made of it."""
+    """The model's thinking, as it thought it (`content`); where the request asked for a
+    summary (`reasoning.summary`), the same text as its one summary part: the models here
+    think in the open, so no shorter summary is made of it."""
 
     type: Literal["reasoning"] = "reasoning"
     id: str = Field(default_factory=lambda: new_id("rs"))
     status: ItemStatus = "completed"
-    summary: list[Any] = Field(default_factory=list)
+    summary: list[SummaryText] = Field(default_factory=list)
     content: list[ReasoningText] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, thinking: str, *, summarized: bool) -> ReasoningItem:
+        summary = [SummaryText(text=thinking)] if summarized else []
+        return cls(summary=summary, content=[ReasoningText(text=thinking)])
 
 
 class FunctionCallItem(BaseModel):
@@ -399,6 +411,12 @@ class ResponseObject(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     text: TextOptions = Field(default_factory=lambda: TextOptions(format=TextFormat(type="text")))
     truncation: Literal["auto", "disabled"] = "disabled"
+    reasoning: Reasoning | None = None
+
+    @property
+    def summarizes_thinking(self) -> bool:
+        """Whether the request asked for reasoning summaries (any of OpenAI's levels)."""
+        return self.reasoning is not None and self.reasoning.summary not in (None, "none")
 
     @classmethod
     def started(cls, body: ResponseCreateRequest, model: str) -> ResponseObject:
@@ -417,6 +435,7 @@ class ResponseObject(BaseModel):
             store=body.store,
             background=body.background,
             status="queued" if body.background else "in_progress",
+            reasoning=body.reasoning,
         )
 
     def finish(self, finished: Finished) -> None:
@@ -430,7 +449,8 @@ class ResponseObject(BaseModel):
     def completed_with(self, completion: Completion) -> ResponseObject:
         """This response with a whole answer's items: thinking, text, then calls."""
         if completion.thinking:
-            self.output.append(ReasoningItem(content=[ReasoningText(text=completion.thinking)]))
+            thinking = ReasoningItem.of(completion.thinking, summarized=self.summarizes_thinking)
+            self.output.append(thinking)
         if completion.answer or not completion.tool_calls:
             self.output.append(OutputMessage(content=[OutputText(text=completion.answer)]))
         self.output.extend(FunctionCallItem.of(call) for call in completion.tool_calls)

@@ -2112,7 +2112,9 @@ export interface components {
         };
         /**
          * ReasoningItem
-         * @description The model's thinking, as it thought it (`content`); no summary is made of it.
+         * @description The model's thinking, as it thought it (`content`); where the request asked for a
+         *     summary (`reasoning.summary`), the same text as its one summary part: the models here
+         *     think in the open, so no shorter summary is made of it.
          */
         ReasoningItem: {
             /**
@@ -2130,7 +2132,7 @@ export interface components {
              */
             status: "in_progress" | "completed" | "incomplete";
             /** Summary */
-            summary: unknown[];
+            summary: components["schemas"]["SummaryText"][];
             /** Content */
             content: components["schemas"]["ReasoningText"][];
         };
@@ -2335,6 +2337,7 @@ export interface components {
              * @enum {string}
              */
             truncation: "auto" | "disabled";
+            reasoning: components["schemas"]["Reasoning"] | null;
         };
         /** ResponseUsage */
         ResponseUsage: {
@@ -2426,6 +2429,17 @@ export interface components {
             include_usage: boolean;
         } & {
             [key: string]: unknown;
+        };
+        /** SummaryText */
+        SummaryText: {
+            /**
+             * Type
+             * @default summary_text
+             * @constant
+             */
+            type: "summary_text";
+            /** Text */
+            text: string;
         };
         /**
          * TextFormat

@@ -33,6 +33,7 @@ from parley.api.responses_schemas import (
     ReasoningText,
     ResponseCreateRequest,
     ResponseObject,
+    SummaryText,
 )
 from parley.chat.completions import CompletionEvent, CompletionFailed
 from parley.chat.responses import ENDED, ResponseRefused, ResponseService
@@ -44,11 +45,14 @@ router = APIRouter(prefix="/v1", tags=["OpenAI-compatible (/v1)"])
 
 
 class _OpenText:
-    """The output item being streamed: thinking (a reasoning item) or answer (a message)."""
+    """The output item being streamed: thinking (a reasoning item) or answer (a message).
+    Thinking streams as a reasoning summary's text where the request asked for summaries,
+    else as the reasoning item's own text."""
 
-    def __init__(self, channel: TextChannel, index: int) -> None:
+    def __init__(self, channel: TextChannel, index: int, *, summarized: bool) -> None:
         self.channel = channel
         self.index = index
+        self.summarized = summarized and channel == "thinking"
         self.item: ReasoningItem | OutputMessage = (
             ReasoningItem(status="in_progress")
             if channel == "thinking"
@@ -56,18 +60,37 @@ class _OpenText:
         )
         self.text: list[str] = []
 
+    @property
+    def kind(self) -> str:
+        """The events' stem: `<kind>.delta`, `<kind>.done`, and the part's `<part>.added`."""
+        if self.channel == "answer":
+            return "response.output_text"
+        return "response.reasoning_summary_text" if self.summarized else "response.reasoning_text"
+
+    @property
+    def part_kind(self) -> str:
+        return "response.reasoning_summary_part" if self.summarized else "response.content_part"
+
+    def where(self) -> dict[str, Any]:
+        index = "summary_index" if self.summarized else "content_index"
+        return {"item_id": self.item.id, "output_index": self.index, index: 0}
+
     def part(self) -> dict[str, Any]:
         text = "".join(self.text)
+        if self.summarized:
+            return SummaryText(text=text).model_dump()
         if self.channel == "thinking":
             return ReasoningText(text=text).model_dump()
         return OutputText(text=text).model_dump()
 
     def finished_item(self) -> ReasoningItem | OutputMessage:
+        text = "".join(self.text)
         if isinstance(self.item, ReasoningItem):
-            content: Any = [ReasoningText(text="".join(self.text))]
-        else:
-            content = [OutputText(text="".join(self.text))]
-        return self.item.model_copy(update={"status": "completed", "content": content})
+            done = ReasoningItem.of(text, summarized=self.summarized)
+            return done.model_copy(update={"id": self.item.id})
+        return self.item.model_copy(
+            update={"status": "completed", "content": [OutputText(text=text)]}
+        )
 
 
 def _text_extras(channel: TextChannel) -> dict[str, Any]:
@@ -105,11 +128,9 @@ class ResponseEvents:
         self.response.status = "in_progress"
         yield self._response_event("response.in_progress")
 
-    def _delta_kind(self, channel: TextChannel) -> str:
-        return "response.reasoning_text" if channel == "thinking" else "response.output_text"
-
     def _open_text(self, channel: TextChannel) -> Iterator[Event]:
-        opened = _OpenText(channel, len(self.response.output))
+        summarized = self.response.summarizes_thinking
+        opened = _OpenText(channel, len(self.response.output), summarized=summarized)
         self._open = opened
         self.response.output.append(opened.item)
         yield self._event(
@@ -117,23 +138,16 @@ class ResponseEvents:
             output_index=opened.index,
             item=opened.item.model_dump(mode="json"),
         )
-        yield self._event(
-            "response.content_part.added",
-            item_id=opened.item.id,
-            output_index=opened.index,
-            content_index=0,
-            part=opened.part(),
-        )
+        yield self._event(f"{opened.part_kind}.added", **opened.where(), part=opened.part())
 
     def _close_text(self) -> Iterator[Event]:
         opened, self._open = self._open, None
         if opened is None:
             return
-        where = {"item_id": opened.item.id, "output_index": opened.index, "content_index": 0}
+        where = opened.where()
         extra = _text_extras(opened.channel)
-        done = f"{self._delta_kind(opened.channel)}.done"
-        yield self._event(done, **where, text="".join(opened.text), **extra)
-        yield self._event("response.content_part.done", **where, part=opened.part())
+        yield self._event(f"{opened.kind}.done", **where, text="".join(opened.text), **extra)
+        yield self._event(f"{opened.part_kind}.done", **where, part=opened.part())
         item = opened.finished_item()
         self.response.output[opened.index] = item
         yield self._event(
@@ -148,10 +162,8 @@ class ResponseEvents:
         assert opened is not None
         opened.text.append(piece.text)
         yield self._event(
-            f"{self._delta_kind(piece.channel)}.delta",
-            item_id=opened.item.id,
-            output_index=opened.index,
-            content_index=0,
+            f"{opened.kind}.delta",
+            **opened.where(),
             delta=piece.text,
             **_text_extras(piece.channel),
         )
