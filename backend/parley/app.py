@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ from parley.chat.live.run import RunConfig
 from parley.chat.live.service import ChatService
 from parley.chat.prepare.fairness import Admission
 from parley.chat.prepare.limits import MessageLimits
+from parley.chat.responses import ResponseService
 from parley.cluster.counters import SharedAnswerCount
 from parley.cluster.keys import check_reachable
 from parley.cluster.registry import SharedRegistry
@@ -152,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         limits=limits,
         observer=telemetry,
     )
+    stored_responses = ResponseService(db, flush_interval_s=settings.flush_interval_s)
     archive = ArchiveService(
         ArchiveStore(db),
         search_index_for(db),
@@ -188,10 +191,14 @@ def create_app(settings: Settings) -> FastAPI:
         recovered = await chat.start()
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
+        # Instances sharing a database may be running the others' background responses.
+        if shared is None and (failed := await asyncio.to_thread(stored_responses.recover)):
+            log.warning("marked %d background response(s) cut by a crash as failed", failed)
         engines.start()
         tool_registry.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
+        await stored_responses.shutdown()
         await chat.close()
         await tool_registry.close()
         await engines.close()
@@ -212,6 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.chat = chat
     app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions
+    app.state.responses = stored_responses
     app.state.archive = archive
     app.state.files = FileService(
         file_store,

@@ -222,6 +222,14 @@ class Settings(BaseSettings):
     kv_cache_gib: float = Field(
         4.0, gt=0, description="KV cache memory per model that admitted runs may reserve (GiB)."
     )
+    kv_disk_gib: float = Field(
+        4.0,
+        ge=0,
+        description=(
+            "Disk under the data directory for idle conversations' KV state, so their next "
+            "turn (also after a restart) does not read the history again (GiB; 0: none)."
+        ),
+    )
     prefill_chunk_tokens: int = Field(
         256, ge=16, description="Prompt tokens read per decode step while other runs stream."
     )
@@ -314,6 +322,7 @@ class Settings(BaseSettings):
             max_loaded_models=self.max_loaded_models,
             max_concurrent_runs=self.max_concurrent_runs,
             kv_cache_gib=self.kv_cache_gib,
+            kv_disk_gib=self.kv_disk_gib,
             prefill_chunk_tokens=self.prefill_chunk_tokens,
             cpu_threads=self.cpu_threads,
             remote_check_interval_s=self.remote_check_interval_s,

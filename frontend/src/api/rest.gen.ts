@@ -669,9 +669,75 @@ export interface paths {
         put?: never;
         /**
          * Create Response
-         * @description Answer `input` (a text, or message and function-call items) after `instructions`.
+         * @description Answer `input` (a text, or message and function-call items) after `instructions` and
+         *     the response `previous_response_id` names.
          */
         post: operations["create_response_v1_responses_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Response
+         * @description A stored response; a background one can be streamed again from any sequence number.
+         */
+        get: operations["get_response_v1_responses__response_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Response
+         * @description Delete a stored response (a background one still running is cancelled first).
+         */
+        delete: operations["delete_response_v1_responses__response_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Response
+         * @description Stop a background response; one that has ended is answered as it is.
+         */
+        post: operations["cancel_response_v1_responses__response_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Input Items
+         * @description The items a stored response was made from (those of the responses it continues,
+         *     then its input), `limit` at a time after the item `after`.
+         */
+        get: operations["list_input_items_v1_responses__response_id__input_items_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1230,6 +1296,23 @@ export interface components {
             /** Load Average */
             load_average: number[];
         };
+        /** DeletedResponse */
+        DeletedResponse: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default response
+             * @constant
+             */
+            object: "response";
+            /**
+             * Deleted
+             * @default true
+             * @constant
+             */
+            deleted: true;
+        };
         /** DiskInfo */
         DiskInfo: {
             /** Path */
@@ -1663,6 +1746,28 @@ export interface components {
             output?: string | components["schemas"]["ContentPart"][] | null;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * InputItemList
+         * @description A page of a stored response's input items, in OpenAI's list shape.
+         */
+        InputItemList: {
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            }[];
+            /** First Id */
+            first_id: string | null;
+            /** Last Id */
+            last_id: string | null;
+            /** Has More */
+            has_more: boolean;
         };
         /** InputTokensDetails */
         InputTokensDetails: {
@@ -2114,12 +2219,18 @@ export interface components {
             stream_options?: {
                 [key: string]: unknown;
             } | null;
-            /** Store */
-            store?: boolean | null;
+            /**
+             * Store
+             * @default true
+             */
+            store: boolean;
             /** Previous Response Id */
             previous_response_id?: string | null;
-            /** Background */
-            background?: boolean | null;
+            /**
+             * Background
+             * @default false
+             */
+            background: boolean;
             /** Include */
             include?: string[] | null;
             /** Top Logprobs */
@@ -2170,7 +2281,7 @@ export interface components {
              * @default in_progress
              * @enum {string}
              */
-            status: "in_progress" | "completed" | "incomplete" | "failed";
+            status: "queued" | "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
             /** Model */
             model: string;
             /** Output */
@@ -2208,6 +2319,11 @@ export interface components {
              * @default false
              */
             store: boolean;
+            /**
+             * Background
+             * @default false
+             */
+            background: boolean;
             /** Metadata */
             metadata: {
                 [key: string]: string;
@@ -3885,7 +4001,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description model_not_found */
+            /** @description model_not_found, or no such `previous_response_id` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,6 +4023,173 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    get_response_v1_responses__response_id__get: {
+        parameters: {
+            query?: {
+                stream?: boolean;
+                starting_after?: number | null;
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Response as it stands, or with `stream=true` a background response's events after `starting_after`, then each as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description No such response of this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_response_v1_responses__response_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedResponse"];
+                };
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_response_v1_responses__response_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                };
+            };
+            /** @description Not a background response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_input_items_v1_responses__response_id__input_items_get: {
+        parameters: {
+            query?: {
+                after?: string | null;
+                limit?: number;
+                order?: "asc" | "desc";
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InputItemList"];
+                };
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

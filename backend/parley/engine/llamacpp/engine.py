@@ -4,7 +4,8 @@ The GGUF file is read as it is (no conversion, its own quantization), the prompt
 with the model's chat template (from the GGUF, or the one the models file names) by the same
 Jinja renderer transformers uses, and generation runs in `LlamaLoop` (loop.py): every
 conversation of the model decoded together in one llama_batch, each conversation's KV kept
-between its turns (streams.py).
+between its turns (streams.py), and on disk when it has to make room or the engine closes
+(saved_states.py).
 
 The KV pool (`kv_cache_gib`) is laid out by `kv_pools`, because llama.cpp gives every sequence of
 a context a KV stream of the same size, fixed (and allocated) when the context is made: many
@@ -52,6 +53,7 @@ from parley.engine.llamacpp.loop import (
     put_token,
     token_bytes,
 )
+from parley.engine.llamacpp.saved_states import SavedStates, model_identity, state_key
 from parley.engine.prompt_text import special_texts_pattern
 from parley.engine.specs import (
     ModelSpec,
@@ -120,6 +122,15 @@ def _load_model(gguf: Path) -> Any:
 
 def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
     """A context of `tokens` KV cells, split evenly between `sequences`."""
+    context = lc.llama_init_from_model(
+        model, _context_params(tokens, batch_tokens, sequences, threads)
+    )
+    if not context:
+        raise RuntimeError(f"llama.cpp could not make a context of {tokens} tokens")
+    return context
+
+
+def _context_params(tokens: int, batch_tokens: int, sequences: int, threads: int) -> Any:
     params = lc.llama_context_default_params()
     params.n_ctx = tokens
     params.n_batch = batch_tokens
@@ -135,10 +146,31 @@ def _new_context(model: Any, tokens: int, batch_tokens: int, sequences: int, thr
     # kernels round otherwise; loop.py keeps batches off them.
     params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
     params.no_perf = True
-    context = lc.llama_init_from_model(model, params)
-    if not context:
-        raise RuntimeError(f"llama.cpp could not make a context of {tokens} tokens")
-    return context
+    return params
+
+
+def _saved_states(
+    config: EngineConfig, gguf: Path, precision: str, template: str, context: Any, params: Any
+) -> SavedStates | None:
+    """The states saved on disk for this model, precision, template and KV layout; None when
+    `kv_disk_gib` is 0."""
+    if config.kv_disk_gib <= 0:
+        return None
+    key = state_key(
+        {
+            "model": model_identity(gguf),
+            "precision": precision,
+            "template": template,
+            "llama_cpp": lc.__version__,
+            "kv_unified": bool(params.kv_unified),
+            "flash_attn": int(params.flash_attn_type),
+            "type_k": int(params.type_k),
+            "type_v": int(params.type_v),
+            "n_ctx_seq": int(lc.llama_n_ctx_seq(context)),
+            "n_seq_max": int(lc.llama_n_seq_max(context)),
+        }
+    )
+    return SavedStates(config.data_dir / "kv", key, int(config.kv_disk_gib * 2**30))
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +287,19 @@ def load_llamacpp_engine(
         ),
         threads,
     )
-    return LlamaCppEngine(model, contexts, template, card, embedder)
+    saved = [
+        # What each context was made with: its KV layout is part of the saved states' key.
+        _saved_states(
+            config,
+            gguf,
+            card.dtype,
+            template,
+            context,
+            _context_params(limits.kv_token_budget, batch_tokens, limits.max_sequences, threads),
+        )
+        for context, limits, batch_tokens in contexts
+    ]
+    return LlamaCppEngine(model, contexts, template, card, embedder, saved)
 
 
 class LlamaCppEngine(BatchedEngine[LlamaSequence]):
@@ -266,8 +310,10 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         template: str,
         card: ModelCard,
         embedder: LlamaEmbedder | None = None,
+        saved: Sequence[SavedStates | None] = (),
     ) -> None:
-        """`contexts`: each with its admission limits and batch size, shortest streams first."""
+        """`contexts`: each with its admission limits and batch size, shortest streams first;
+        `saved`: the states on disk of each context (by index; None or missing: none)."""
         self._model = model
         # Only for a model the models file marks as embedding.
         self._embedder = embedder
@@ -284,7 +330,14 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
         }
         self._specials = special_texts_pattern(self._special_texts())
         self._loops: list[LlamaLoop] = [
-            LlamaLoop(context, self._vocab, limits, batch_tokens, f"{card.name}-{i}")
+            LlamaLoop(
+                context,
+                self._vocab,
+                limits,
+                batch_tokens,
+                f"{card.name}-{i}",
+                saved[i] if i < len(saved) else None,
+            )
             for i, (context, limits, batch_tokens) in enumerate(contexts)
         ]
         self._contexts = [context for context, _, _ in contexts]
@@ -304,6 +357,11 @@ class LlamaCppEngine(BatchedEngine[LlamaSequence]):
     def prompt_tokens_kept(self) -> int:
         """Prompt tokens not read since the load: kept from an earlier answer's stream."""
         return sum(loop.prompt_tokens_kept for loop in self._loops)
+
+    @property
+    def prompt_tokens_restored(self) -> int:
+        """Prompt tokens not read since the load: restored from a state saved on disk."""
+        return sum(loop.prompt_tokens_restored for loop in self._loops)
 
     def check_request(self, request: GenerationRequest) -> None:
         """A grammar llama.cpp cannot read is refused here, before the answer starts."""
