@@ -260,6 +260,11 @@ class Settings(BaseSettings):
     tool_result_max_chars: int = Field(
         20_000, ge=1, description="Longest tool result the model reads (longer ones are cut)."
     )
+    tool_message_max_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Most bytes read of one message from a stdio MCP server (the rest is cut).",
+    )
     tool_connect_timeout_s: float = Field(
         30.0, gt=0, description="Connecting to an MCP server and listing its tools, each time."
     )
@@ -339,6 +344,7 @@ class Settings(BaseSettings):
             retry_initial_s=self.tool_retry_initial_s,
             retry_max_s=self.tool_retry_max_s,
             result_max_chars=self.tool_result_max_chars,
+            message_max_bytes=self.tool_message_max_bytes,
         )
 
     @property
