@@ -76,7 +76,9 @@ def load_llama(gguf: Path, threads: int, context_tokens: int = 2048) -> Any:
 class LlamaServer:
     """`python -m llama_cpp.server` on 127.0.0.1, on the GGUF file."""
 
-    def __init__(self, gguf: Path, threads: int, log_path: Path) -> None:
+    def __init__(
+        self, gguf: Path, threads: int, log_path: Path, context_tokens: int = 2048
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -95,7 +97,7 @@ class LlamaServer:
             "--n_threads_batch",
             str(threads),
             "--n_ctx",
-            "2048",
+            str(context_tokens),
             # By default a new request cuts off the one being answered; the peer's clients queue.
             "--interrupt_requests",
             "False",
@@ -133,25 +135,41 @@ async def run_llama_server(
     """N streaming chat completions sent at once to llama-cpp-python's server."""
 
     async def one(http: httpx.AsyncClient, question: str) -> RequestTiming:
-        body = {
-            "messages": [{"role": "user", "content": question}],
-            "max_tokens": tokens,
-            "temperature": 0.0,
-            "stream": True,
-            "logit_bias": {str(eos_token): -1e9},
-        }
-        timing = RequestTiming()
-        async with http.stream("POST", "/v1/chat/completions", json=body) as response:
-            response.raise_for_status()
-            async for line in response.aiter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                delta = json.loads(line[6:])["choices"][0]["delta"]
-                if delta.get("content"):
-                    timing.arrived(0)
-        timing.completion_tokens = tokens
+        timing, _ = await stream_llama_chat(
+            http, [{"role": "user", "content": question}], tokens, eos_token
+        )
         return timing
 
     limits = httpx.Limits(max_connections=len(questions) + 1)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=3600, limits=limits) as http:
         return list(await asyncio.gather(*(one(http, q) for q in questions)))
+
+
+async def stream_llama_chat(
+    http: httpx.AsyncClient, messages: list[dict[str, str]], tokens: int, eos_token: int
+) -> tuple[RequestTiming, str]:
+    """One streaming chat completion from llama-cpp-python's server: its timing and text.
+
+    Its server has no `cache_prompt` field: its one `Llama` always reads only what follows the
+    longest common start with the prompt it read last, which is what `cache_prompt` does in
+    llama.cpp's own server with one slot."""
+    body = {
+        "messages": messages,
+        "max_tokens": tokens,
+        "temperature": 0.0,
+        "stream": True,
+        "logit_bias": {str(eos_token): -1e9},
+    }
+    timing = RequestTiming()
+    text: list[str] = []
+    async with http.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            content = json.loads(line[6:])["choices"][0]["delta"].get("content")
+            if content:
+                timing.arrived(0)
+                text.append(content)
+    timing.completion_tokens = tokens
+    return timing, "".join(text)

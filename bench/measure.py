@@ -44,6 +44,10 @@ class RequestTiming:
         self.arrivals.append(time.perf_counter())
         self.completion_tokens += tokens
 
+    @property
+    def ttft_s(self) -> float:
+        return self.arrivals[0] - self.submitted
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
@@ -126,7 +130,7 @@ def summarise(
     memory: PeakMemory,
     cpu_before: CpuTimes,
 ) -> RunResult:
-    ttfts = [t.arrivals[0] - t.submitted for t in timings if t.arrivals]
+    ttfts = [t.ttft_s for t in timings if t.arrivals]
     gaps = [
         later - earlier
         for t in timings

@@ -29,10 +29,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypeVar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
+from tests.conftest import ServerProcess
 from transformers import AutoTokenizer
 
 from bench.llama_peer import LlamaServer, load_llama, run_llama_in_process, run_llama_server
@@ -48,8 +50,21 @@ from bench.measure import (
     summarise,
 )
 from bench.seed_recipe import run_seed_recipe, seed_model
-from bench.turns import TurnTimes, llama_turns, parley_turns, print_turns
-from bench.websocket_clients import run_websocket, served_engine, start_server
+from bench.turns import (
+    RestartTimes,
+    TurnTimes,
+    llama_server_turns,
+    llama_turns,
+    parley_turns,
+    restart_table,
+    restart_turns,
+    seed_turns,
+    server_turns,
+    targets_table,
+    turn_targets,
+    turns_table,
+)
+from bench.websocket_clients import fresh_data_dir, run_websocket, served_engine, start_server
 from parley.config import Settings
 from parley.engine.base import ChatTurn, Engine, GenerationRequest, SamplingParams
 from parley.engine.selection import quality
@@ -58,6 +73,8 @@ from parley.engine.selection.manager import build_engine
 from parley.engine.specs import ModelSpec, gguf_file
 from parley.engine.transformers.engine import weights_folder
 from parley.protocol import Pieces
+
+Result = TypeVar("Result")
 
 # A run: N questions in, one timing per question out.
 Runner = Callable[[list[str], int], Awaitable[list[RequestTiming]]]
@@ -150,7 +167,7 @@ def llama_in_process(gguf: Path, ns: list[int], tokens: int, threads: int) -> li
         worker.shutdown()
 
 
-async def in_child(function: Callable[..., list[RunResult]], *args: object) -> list[RunResult]:
+async def in_child(function: Callable[..., list[Result]], *args: object) -> list[Result]:
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
         return await asyncio.wrap_future(pool.submit(function, *args))
@@ -178,31 +195,65 @@ async def measure_llama_server(
 async def measure_turns(
     args: argparse.Namespace, spec: ModelSpec, settings: Settings, gguf: Path | None, threads: int
 ) -> None:
-    """The multi-turn scenario: the peer (in a child process), then Parley; a table and
-    `turns.json` under --out."""
+    """The multi-turn scenario: the seed recipe and the peer first and alone, then Parley (in
+    process or through a real server), then the restart scenario (through a server); tables,
+    issue 25's targets and `turns-<via>.json` under --out."""
+    load_before = os.getloadavg()[0]
     results: list[TurnTimes] = []
+    seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
+    if seed_ns and args.dummy_config is None:
+        folder = weights_folder(spec.path, settings.engine_config())
+        results += await in_child(seed_turns, folder, seed_ns, args.turns, args.tokens, threads)
     llama_ns = args.concurrency if args.llama_concurrency is None else args.llama_concurrency
     if gguf is not None and llama_ns and llamacpp_unavailable() is None:
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            work = pool.submit(llama_turns, gguf, llama_ns, args.turns, args.tokens, threads)
-            peer: list[TurnTimes] = await asyncio.wrap_future(work)
-            results += peer
+        if args.via == "engine":
+            results += await in_child(llama_turns, gguf, llama_ns, args.turns, args.tokens, threads)
+        else:
+            log = args.out / "llama-server.log"
+            results += await llama_server_turns(
+                gguf, llama_ns, args.turns, args.tokens, threads, log
+            )
 
-    def load() -> Engine:
-        return build_engine(spec, settings.engine_config()).engine
+    restart: RestartTimes | None = None
+    if args.via == "engine":
+        engine = build_engine(spec, settings.engine_config()).engine
+        try:
+            results += await parley_turns(engine, args.concurrency, args.turns, args.tokens)
+        finally:
+            await engine.close()
+    else:
 
-    results += await parley_turns(load, args.concurrency, args.turns, args.tokens)
+        def start(data_dir: Path) -> ServerProcess:
+            runs = max(args.concurrency)
+            return start_server(data_dir, runs, threads, args.engine, args.kv_cache_gib)
+
+        server = start(fresh_data_dir(args.data_dir, "turns"))
+        try:
+            results += await server_turns(server, args.concurrency, args.turns, args.tokens)
+        finally:
+            server.stop()
+        if args.restart_turns:
+            restart = await restart_turns(start, args.data_dir, args.restart_turns, args.tokens)
+
+    targets = turn_targets(results) + (restart.targets() if restart else [])
     print()
-    print_turns(results, args.turns)
+    print("\n".join(turns_table(results)))
+    if restart is not None:
+        print()
+        print("\n".join(restart_table(restart)))
+    print()
+    print("\n".join(targets_table(targets)))
     args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "command": "python -m bench.run " + " ".join(sys.argv[1:]),
-        "machine": machine(threads),
+        "via": args.via,
+        "machine": machine(threads) | {"load_average_1m_at_start": load_before},
         "tokens_per_answer": args.tokens,
         "results": [asdict(r) for r in results],
+        "restart": asdict(restart) if restart else None,
+        "targets": [asdict(t) | {"holds": t.holds} for t in targets],
     }
-    path = args.out / "turns.json"
+    path = args.out / f"turns-{args.via}.json"
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"wrote {path}")
 
@@ -268,13 +319,22 @@ async def main() -> None:
         type=int,
         default=0,
         help="the multi-turn scenario instead (bench/turns.py): each --concurrency value is a "
-        "number of conversations taking this many turns (in-process only)",
+        "number of conversations taking this many turns",
+    )
+    parser.add_argument(
+        "--restart-turns",
+        type=int,
+        default=0,
+        help="with --turns and --via websocket: also the restart scenario, on a conversation "
+        "of this many turns (10: some 2,000 tokens)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "parley")
     args = parser.parse_args()
     if args.via == "websocket" and (args.model != "smollm2" or args.dummy_config):
         parser.error("--via websocket serves the server's default model; leave --model alone")
+    if args.restart_turns and (args.via != "websocket" or not args.turns):
+        parser.error("--restart-turns restarts a server: it needs --turns and --via websocket")
 
     threads = args.cpu_threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
@@ -287,7 +347,6 @@ async def main() -> None:
     spec = ModelSpec(
         id=args.model, path=args.model, dummy_config=args.dummy_config, engine=args.engine
     )
-    folder = weights_folder(spec.path, settings.engine_config())
     gguf = gguf_file(spec.path) if args.dummy_config is None else None
     if args.turns:
         await measure_turns(args, spec, settings, gguf, threads)
@@ -299,6 +358,8 @@ async def main() -> None:
     # batch-1 steps measured after it in the same process by about a quarter.
     seed_ns = args.concurrency if args.seed_concurrency is None else args.seed_concurrency
     if seed_ns:
+        # Only the seed needs transformers' weights (converted from a GGUF once per data dir).
+        folder = weights_folder(spec.path, settings.engine_config())
         results += await in_child(
             seed_in_process, folder, args.dummy_config, seed_ns, args.tokens, threads
         )

@@ -47,15 +47,8 @@ async def run_seed_recipe(
     lock = threading.Lock()
 
     def generate(timing: RequestTiming, prompt: str) -> None:
-        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        with lock, torch.inference_mode():
-            model.generate(
-                **inputs,
-                max_new_tokens=tokens,
-                min_new_tokens=tokens,  # The seed's way to ignore EOS.
-                do_sample=False,
-                streamer=_TimingStreamer(timing),
-            )
+        with lock:
+            seed_generate(model, tokenizer, prompt, tokens, timing)
 
     async def one(prompt: str) -> RequestTiming:
         timing = RequestTiming()
@@ -63,3 +56,21 @@ async def run_seed_recipe(
         return timing
 
     return list(await asyncio.gather(*(one(p) for p in prompts)))
+
+
+def seed_generate(
+    model: PreTrainedModel, tokenizer: Any, prompt: str, tokens: int, timing: RequestTiming
+) -> str:
+    """One `model.generate` over the whole prompt, as the seed ran it: the answer's text."""
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        output = model.generate(
+            **inputs,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,  # The seed's way to ignore EOS.
+            do_sample=False,
+            streamer=_TimingStreamer(timing),
+        )
+    return str(
+        tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    )

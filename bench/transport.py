@@ -82,8 +82,10 @@ def main() -> None:
             scripted_answer="word " * args.tokens,
             max_new_tokens=str(args.tokens + 10),
             log_level="warning",
-            # One user drives every socket: the per-user cap on answers would refuse most.
+            # One user drives every socket: the per-user caps on answers and sockets would
+            # refuse most.
             max_active_per_user=str(max(args.sockets)),
+            max_sockets_per_user=str(max(args.sockets)),
             max_concurrent_runs=str(max(64, max(args.sockets))),
         ).start()
         try:

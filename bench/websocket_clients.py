@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,10 @@ def start_server(
         max_concurrent_runs=str(max_concurrent_runs),
         bench_ignore_eos="1",
         cpu_threads=str(cpu_threads),
-        # One user drives every client: the per-user cap on answers would refuse most.
+        # One user drives every client: the per-user caps on answers and sockets would refuse
+        # most.
         max_active_per_user=str(max(max_concurrent_runs, 1024)),
+        max_sockets_per_user=str(max(max_concurrent_runs, 1024)),
         models_file=str(models_file),
         kv_cache_gib=str(kv_cache_gib),
     ).start(timeout_s=300)
@@ -50,8 +54,17 @@ async def served_engine(server: ServerProcess) -> tuple[str, str | None]:
 
 
 async def new_user_token(http: httpx.AsyncClient) -> str:
+    return await log_in(http, await new_user(http))
+
+
+async def new_user(http: httpx.AsyncClient) -> dict[str, str]:
+    """A new account's credentials."""
     credentials = {"username": f"bench{uuid.uuid4().hex[:10]}", "password": "benchmark-password"}
     (await http.post("/api/auth/register", json=credentials)).raise_for_status()
+    return credentials
+
+
+async def log_in(http: httpx.AsyncClient, credentials: dict[str, str]) -> str:
     response = await http.post("/api/auth/login", json=credentials)
     response.raise_for_status()
     return str(response.json()["access_token"])
@@ -59,11 +72,20 @@ async def new_user_token(http: httpx.AsyncClient) -> str:
 
 async def open_socket(ws_url: str, token: str, http: httpx.AsyncClient) -> ClientConnection:
     """A socket on a new conversation, authenticated and past its `ready` frame."""
+    return await connect(ws_url, token, await new_conversation(http, token))
+
+
+async def new_conversation(http: httpx.AsyncClient, token: str) -> str:
     headers = {"Authorization": f"Bearer {token}"}
     response = await http.post("/api/conversations", json={}, headers=headers)
     response.raise_for_status()
+    return str(response.json()["id"])
+
+
+async def connect(ws_url: str, token: str, conversation_id: str) -> ClientConnection:
+    """A socket on an existing conversation, authenticated and past its `ready` frame."""
     connection = await websockets.connect(
-        f"{ws_url}/ws/conversations/{response.json()['id']}", max_size=None
+        f"{ws_url}/ws/conversations/{conversation_id}", max_size=None
     )
     await connection.send(json.dumps({"type": "auth", "token": token}))
     ready = json.loads(await connection.recv())
@@ -72,22 +94,45 @@ async def open_socket(ws_url: str, token: str, http: httpx.AsyncClient) -> Clien
     return connection
 
 
-async def _ask(connection: ClientConnection, question: str, tokens: int) -> RequestTiming:
-    frame: dict[str, Any] = {
-        "type": "send",
-        "content": question,
-        "client_id": str(uuid.uuid4()),
-        "options": {"max_tokens": tokens, "temperature": 0.0},
-    }
+@dataclass(slots=True)
+class Answer:
+    timing: RequestTiming
+    text: str
+    prompt_tokens: int
+    # Of the prompt tokens, those the server did not read again (see docs/protocol.md).
+    cached_tokens: int
+
+
+async def ask(connection: ClientConnection, question: str, tokens: int) -> Answer:
+    """One message sent on the socket's conversation, its answer streamed to the end."""
+    return await _answer(
+        connection, {"type": "send", "content": question, "client_id": str(uuid.uuid4())}, tokens
+    )
+
+
+async def regenerate(connection: ClientConnection, tokens: int) -> Answer:
+    """The conversation's last answer answered again: the same prompt as the last turn's."""
+    return await _answer(connection, {"type": "regenerate"}, tokens)
+
+
+async def _answer(connection: ClientConnection, frame: dict[str, Any], tokens: int) -> Answer:
     timing = RequestTiming()
-    await connection.send(json.dumps(frame))
+    text: list[str] = []
+    await connection.send(
+        json.dumps({**frame, "options": {"max_tokens": tokens, "temperature": 0.0}})
+    )
     while True:
         event = json.loads(await connection.recv())
         if event["type"] in ("chunk", "thinking"):
             timing.arrived(0)  # The frame says no token count; `end` does.
+            if event["type"] == "chunk":
+                text.append(event["content"])
         elif event["type"] == "end":
-            timing.completion_tokens = int(event["usage"]["completion_tokens"])
-            return timing
+            usage = event["usage"]
+            timing.completion_tokens = int(usage["completion_tokens"])
+            return Answer(
+                timing, "".join(text), int(usage["prompt_tokens"]), int(usage["cached_tokens"])
+            )
         elif event["type"] == "error":
             raise RuntimeError(f"the run failed: {event}")
 
@@ -102,10 +147,26 @@ async def run_websocket(
             *(open_socket(server.ws_url, token, http) for _ in prompts)
         )
     try:
-        return list(
-            await asyncio.gather(
-                *(_ask(c, q, tokens) for c, q in zip(connections, prompts, strict=True))
-            )
+        answers = await asyncio.gather(
+            *(ask(c, q, tokens) for c, q in zip(connections, prompts, strict=True))
         )
+        return [answer.timing for answer in answers]
     finally:
         await asyncio.gather(*(c.close() for c in connections))
+
+
+# What a server works out once per machine and keeps in its data directory: the quality gate's
+# verdicts and the weights it converted. Every fresh data directory links to `root`'s, so the
+# gate runs once and no server starts with anything of another's conversations.
+MACHINE_CACHES = ("quality", "models")
+
+
+def fresh_data_dir(root: Path, name: str) -> Path:
+    """`root/name`, emptied, with links to `root`'s machine caches."""
+    folder = root / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for cache in MACHINE_CACHES:
+        (root / cache).mkdir(exist_ok=True)
+        (folder / cache).symlink_to((root / cache).resolve(), target_is_directory=True)
+    return folder

@@ -5,6 +5,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PARLEY_VENV:-$REPO_ROOT/.venv}"
+CLIENTS_VENV="${PARLEY_CLIENTS_VENV:-$VENV-clients}"
 PYTHON_BIN="${PYTHON:-python3}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -159,5 +160,30 @@ ensure_frontend() {
      [ -n "$(find "$frontend/src" "$frontend/index.html" -newer "$frontend/dist/index.html" 2>/dev/null | head -1)" ]; then
     say "building the frontend"
     (cd "$frontend" && npm run build --silent)
+  fi
+}
+
+# The client libraries tests/clients drives against a real server: the Python ones pinned in
+# tests/clients/requirements*.txt, in a virtualenv of their own so that their dependencies
+# never meet Parley's, and the Vercel AI SDK from tests/clients/package-lock.json. Installed
+# again only when a pin changes.
+ensure_clients() {
+  local clients="$REPO_ROOT/tests/clients" stamp="$CLIENTS_VENV/.parley-installed"
+  if [ ! -x "$CLIENTS_VENV/bin/python" ]; then
+    say "creating the client libraries' virtualenv in $CLIENTS_VENV"
+    "$PYTHON_BIN" -m venv "$CLIENTS_VENV"
+  fi
+  if [ ! -f "$stamp" ] || [ "$clients/requirements.txt" -nt "$stamp" ] || \
+     [ "$clients/requirements-no-deps.txt" -nt "$stamp" ]; then
+    say "installing the client libraries (tests/clients)"
+    "$CLIENTS_VENV/bin/pip" install -q -r "$clients/requirements.txt"
+    "$CLIENTS_VENV/bin/pip" install -q --no-deps -r "$clients/requirements-no-deps.txt"
+    touch "$stamp"
+  fi
+  ensure_apt node:nodejs npm:npm
+  if [ ! -d "$clients/node_modules" ] || [ "$clients/package-lock.json" -nt "$clients/node_modules" ]; then
+    say "installing the Vercel AI SDK (tests/clients)"
+    (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$clients/node_modules"
   fi
 }

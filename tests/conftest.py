@@ -126,6 +126,9 @@ class ServerProcess:
     # Reached through a proxy (tests/cluster/servers.py's ClusterFront), which keeps the
     # headers meant for it (X-Accel-Buffering) to itself.
     proxied = False
+    # How the server is started; tests/clients, whose libraries live in a virtualenv without
+    # Parley, starts Parley's own `parley` command instead.
+    command: tuple[str, ...] = (sys.executable, "-m", "parley")
 
     def __init__(self, data_dir: Path, **settings: str) -> None:
         self.data_dir = data_dir
@@ -150,7 +153,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "parley", "serve"], env=self.env, stdout=log, stderr=log
+            [*self.command, "serve"], env=self.env, stdout=log, stderr=log
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

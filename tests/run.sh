@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, then run every suite: lint and types, Python (unit, integration
-# against real servers, engine, operations), frontend (Vitest) and browser (Chromium).
+# against real servers, engine, operations, client libraries), frontend (Vitest) and browser
+# (Chromium).
 # Extra arguments go to pytest, e.g. `tests/run.sh -m "not model"` or `tests/run.sh -k realtime`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ ensure_apt curl:curl chromium:chromium nginx:nginx openssl:openssl promtool:prom
 ensure_python dev
 ensure_llamacpp
 ensure_frontend
+ensure_clients
 export PATH="$VENV/bin:$PATH" HF_HUB_OFFLINE=1
 
 say "lint and types"
@@ -40,12 +42,19 @@ if [ -f frontend/package.json ]; then
 fi
 
 # pytest's exit code 5 means the arguments selected no test in that run: not a failure.
+# PYTEST_PYTHON: another virtualenv's Python (tests/clients runs from its own).
 run_pytest() {
-  python -m pytest "$@" || { local rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }
+  "${PYTEST_PYTHON:-python}" -m pytest "$@" || { local rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }
 }
 
 say "Python tests: unit, engine, integration against real servers, operations"
-run_pytest --ignore=tests/e2e "$@"
+run_pytest --ignore=tests/e2e --ignore=tests/clients "$@"
+
+# openai, LangChain, litellm, pydantic-ai, the Agents SDK, instructor and the Vercel AI SDK
+# against a real server on the embedded model, from their own virtualenv (the server runs
+# from Parley's, on PATH).
+say "client libraries against a real Parley (tests/clients)"
+PYTEST_PYTHON="$CLIENTS_VENV/bin/python" run_pytest tests/clients "$@"
 
 # On a throwaway PostgreSQL: the store and search, imports and files, two instances; then the
 # contract suites (whose queries differ between the databases too) against two instances on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ from parley.chat.live.run import RunConfig
 from parley.chat.live.service import ChatService
 from parley.chat.prepare.fairness import Admission
 from parley.chat.prepare.limits import MessageLimits
+from parley.chat.responses import ResponseService
 from parley.cluster.counters import SharedAnswerCount
 from parley.cluster.keys import check_reachable
 from parley.cluster.registry import SharedRegistry
@@ -52,7 +54,7 @@ from parley.config import Settings
 from parley.db import Database
 from parley.engine.selection.manager import EngineManager, ModelUnavailable
 from parley.files.attachments import FileService, FileStore
-from parley.library.archive import ArchiveService, ArchiveStore
+from parley.library.archive import ArchiveService, ArchiveStore, OwnerCaps
 from parley.library.search import search_index_for
 from parley.library.transfer import ImportLimits
 from parley.protocol.conversations import SYSTEM_PROMPT_MAX
@@ -152,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         limits=limits,
         observer=telemetry,
     )
+    stored_responses = ResponseService(db, flush_interval_s=settings.flush_interval_s)
     archive = ArchiveService(
         ArchiveStore(db),
         search_index_for(db),
@@ -163,6 +166,10 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         model_served=lambda model: _serves(engines, model),
         imports=PerUserLimit("imports", settings.max_imports_per_user),
+        caps=OwnerCaps(
+            max_conversations=settings.max_conversations_per_user,
+            max_stored_chars=int(settings.max_stored_mb_per_user * MEGABYTE),
+        ),
     )
     gpus = GpuProbe()
     telemetry.watch(chat, engines, gpus)
@@ -184,10 +191,14 @@ def create_app(settings: Settings) -> FastAPI:
         recovered = await chat.start()
         if recovered:
             log.warning("marked %d answer(s) cut by a previous crash as interrupted", recovered)
+        # Instances sharing a database may be running the others' background responses.
+        if shared is None and (failed := await asyncio.to_thread(stored_responses.recover)):
+            log.warning("marked %d background response(s) cut by a crash as failed", failed)
         engines.start()
         tool_registry.start()
         yield
         await chat.shutdown(settings.shutdown_grace_s)
+        await stored_responses.shutdown()
         await chat.close()
         await tool_registry.close()
         await engines.close()
@@ -208,6 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.chat = chat
     app.state.conversations = ConversationService(store, engines, channels, tool_registry)
     app.state.completions = completions
+    app.state.responses = stored_responses
     app.state.archive = archive
     app.state.files = FileService(
         file_store,

@@ -222,6 +222,14 @@ class Settings(BaseSettings):
     kv_cache_gib: float = Field(
         4.0, gt=0, description="KV cache memory per model that admitted runs may reserve (GiB)."
     )
+    kv_disk_gib: float = Field(
+        4.0,
+        ge=0,
+        description=(
+            "Disk under the data directory for idle conversations' KV state, so their next "
+            "turn (also after a restart) does not read the history again (GiB; 0: none)."
+        ),
+    )
     prefill_chunk_tokens: int = Field(
         256, ge=16, description="Prompt tokens read per decode step while other runs stream."
     )
@@ -251,6 +259,11 @@ class Settings(BaseSettings):
     )
     tool_result_max_chars: int = Field(
         20_000, ge=1, description="Longest tool result the model reads (longer ones are cut)."
+    )
+    tool_message_max_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Most bytes read of one message from a stdio MCP server (the rest is cut).",
     )
     tool_connect_timeout_s: float = Field(
         30.0, gt=0, description="Connecting to an MCP server and listing its tools, each time."
@@ -309,6 +322,7 @@ class Settings(BaseSettings):
             max_loaded_models=self.max_loaded_models,
             max_concurrent_runs=self.max_concurrent_runs,
             kv_cache_gib=self.kv_cache_gib,
+            kv_disk_gib=self.kv_disk_gib,
             prefill_chunk_tokens=self.prefill_chunk_tokens,
             cpu_threads=self.cpu_threads,
             remote_check_interval_s=self.remote_check_interval_s,
@@ -330,6 +344,7 @@ class Settings(BaseSettings):
             retry_initial_s=self.tool_retry_initial_s,
             retry_max_s=self.tool_retry_max_s,
             result_max_chars=self.tool_result_max_chars,
+            message_max_bytes=self.tool_message_max_bytes,
         )
 
     @property

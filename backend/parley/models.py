@@ -210,6 +210,37 @@ class StoredFile(SQLModel, table=True):
     created_at: datetime = _utc_column(nullable=False)
 
 
+# ---------- stored responses (/v1/responses) ----------
+
+
+class StoredResponse(SQLModel, table=True):
+    """A Response of OpenAI's Responses API kept for its owner (`store`), in the shape the
+    API shows it; api/responses_schemas.py reads and writes `body` and `input_items`."""
+
+    __tablename__ = "responses"
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    # The Response's status, apart so that start-up finds the background ones a crash cut.
+    status: str = Field(max_length=16)
+    background: bool = False
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The items the answer was made from: those of the responses it continues, then its input.
+    input_items: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class StoredResponseEvent(SQLModel, table=True):
+    """One typed event of a background response's stream, kept so that a client can replay
+    it from any `sequence_number`, on any instance and after a restart."""
+
+    __tablename__ = "response_events"
+
+    response_id: str = Field(foreign_key="responses.id", ondelete="CASCADE", primary_key=True)
+    sequence_number: int = Field(primary_key=True)
+    event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
 # ---------- the signing secret ----------
 
 

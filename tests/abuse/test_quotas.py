@@ -5,7 +5,9 @@ clear error while other users go on; deleting makes room again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -103,3 +105,55 @@ def test_file_text_is_capped_per_user(capped: ServerProcess) -> None:
         assert refused.status_code == 409 and error_code(refused) == "storage_full"
     with new_user(capped).http() as client:
         assert upload(client, "theirs.txt").status_code == 201
+
+
+def export_document(conversations: int, file_chars: int = 0) -> bytes:
+    """A Parley export of `conversations` conversations, the first with a file of
+    `file_chars` characters attached to its one message."""
+    stamp = "2026-01-01T00:00:00Z"
+
+    def conversation(index: int) -> dict[str, Any]:
+        files = [{"id": "f", "name": "a.txt", "size": file_chars, "mime": "text/plain"}]
+        attachments = [{**files[0], "text": "x" * file_chars}] if index == 0 and file_chars else []
+        message = {"id": "m", "role": "user", "content": "hi", "created_at": stamp}
+        return {
+            "id": f"c{index}",
+            "created_at": stamp,
+            "updated_at": stamp,
+            "messages": [{**message, "attachments": attachments}],
+        }
+
+    document = {
+        "format": "parley.export",
+        "version": 1,
+        "exported_at": stamp,
+        "conversations": [conversation(index) for index in range(conversations)],
+    }
+    return json.dumps(document).encode()
+
+
+def import_export(client: httpx.Client, document: bytes) -> httpx.Response:
+    return client.post("/api/import", files={"file": ("export.json", document, "application/json")})
+
+
+def test_an_import_counts_against_the_conversation_cap(capped: ServerProcess) -> None:
+    user = new_user(capped)
+    user.new_conversation()
+    with user.http() as client:
+        refused = import_export(client, export_document(MAX_CONVERSATIONS))
+        assert refused.status_code == 409 and error_code(refused) == "too_many_conversations"
+        # Nothing of it was stored; what fits is.
+        assert len(client.get("/api/conversations").json()["items"]) == 1
+        assert import_export(client, export_document(MAX_CONVERSATIONS - 1)).is_success
+
+
+def test_an_import_counts_against_the_file_text_cap(capped: ServerProcess) -> None:
+    user = new_user(capped)
+    # Two such files fit, a third does not.
+    file_chars = MAX_STORED_MB * 1024 * 1024 * 2 // 5
+    with user.http() as client:
+        for _ in range(2):
+            assert import_export(client, export_document(1, file_chars=file_chars)).is_success
+        refused = import_export(client, export_document(1, file_chars=file_chars))
+        assert refused.status_code == 409 and error_code(refused) == "storage_full"
+        assert len(client.get("/api/conversations").json()["items"]) == 2

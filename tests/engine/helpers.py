@@ -16,7 +16,8 @@ def engine_settings(data_dir: Path, **overrides: object) -> EngineConfig:
     # near-tie between two tokens and the answers diverge from there, which is not a bug.
     # A small KV memory (llama.cpp allocates all of it at load, an even share per run) and
     # one thread (on a CPU shared with other busy processes, llama.cpp's spinning threads and
-    # torch's wait for each other: several times slower with two).
+    # torch's wait for each other: several times slower with two). Nothing saved on disk: an
+    # engine loaded later must read everything (tests/engine/llamacpp/test_saved.py saves).
     values: dict[str, object] = {
         "data_dir": data_dir,
         "prefill_chunk_tokens": 40,
@@ -24,6 +25,7 @@ def engine_settings(data_dir: Path, **overrides: object) -> EngineConfig:
         "kv_cache_gib": 0.25,
         "max_concurrent_runs": 8,
         "cpu_threads": 1,
+        "kv_disk_gib": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values).engine_config()

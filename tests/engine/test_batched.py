@@ -306,10 +306,10 @@ async def test_a_configured_chat_template_gets_the_thinking_switch(
         assert engine.card.engine == engine_kind and engine.card.thinking_toggle is True
         assert isinstance(engine, BatchedEngine)
         turns = [ChatTurn("user", "Hi")]
-        assert engine.render_prompt(turns, enable_thinking=None) == "[user]Hi[assistant]"
-        assert engine.render_prompt(turns, enable_thinking=True) == "[user]Hi[assistant]"
+        assert engine.render_prompt(turns, enable_thinking=None).text == "[user]Hi[assistant]"
+        assert engine.render_prompt(turns, enable_thinking=True).text == "[user]Hi[assistant]"
         assert (
-            engine.render_prompt(turns, enable_thinking=False)
+            engine.render_prompt(turns, enable_thinking=False).text
             == "[user]Hi[assistant]<think></think>"
         )
     finally:

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import agents
 import httpx
 import openai
 import pytest
@@ -56,6 +57,8 @@ def test_openai_client_and_batch_on_the_real_model(
         assert text.strip()
         check_a_named_tool_call(client, model)
         check_the_responses_api(client, model)
+        check_stored_and_background_responses(client, model)
+    check_the_agents_sdk(server, key, model)
 
     batch = httpx.post(
         f"{server.base_url}/api/v1/batch",
@@ -65,6 +68,37 @@ def test_openai_client_and_batch_on_the_real_model(
     )
     assert batch.status_code == 200, batch.text
     assert len(batch.json()["results"]) == 3 and all(batch.json()["results"])
+
+
+def check_logprobs(client: openai.OpenAI, model: str) -> None:
+    """`logprobs` in OpenAI's shape: the tokens spell the answer, greedy's choice ranks first,
+    and the streamed chunks carry the same ones."""
+    options: dict[str, object] = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Name a fruit."}],
+        "temperature": 0,
+        "max_tokens": 12,
+        "logprobs": True,
+        "top_logprobs": 3,
+    }
+    whole = client.chat.completions.create(**options)  # type: ignore[call-overload]
+    choice = whole.choices[0]
+    assert choice.logprobs is not None and choice.logprobs.content
+    entries = choice.logprobs.content
+    assert "".join(entry.token for entry in entries) == choice.message.content
+    for entry in entries:
+        assert entry.logprob <= 0
+        assert entry.bytes is not None and bytes(entry.bytes).decode() == entry.token
+        ranked = [top.logprob for top in entry.top_logprobs]
+        assert len(ranked) == 3 and ranked == sorted(ranked, reverse=True)
+        assert entry.top_logprobs[0].token == entry.token
+        assert entry.top_logprobs[0].logprob == entry.logprob
+    streamed = client.chat.completions.create(stream=True, **options)  # type: ignore[call-overload]
+    chunks = [c.choices[0] for c in streamed if c.choices]
+    assert [e for c in chunks if c.logprobs for e in c.logprobs.content or ()] == entries
+    plain = client.chat.completions.create(**{**options, "logprobs": False, "top_logprobs": None})  # type: ignore[call-overload]
+    assert plain.choices[0].logprobs is None
+    assert plain.choices[0].message.content == choice.message.content
 
 
 def check_the_responses_api(client: openai.OpenAI, model: str) -> None:
@@ -82,6 +116,67 @@ def check_the_responses_api(client: openai.OpenAI, model: str) -> None:
     last = events[-1]
     assert last.type in ("response.completed", "response.incomplete"), last.type
     assert deltas and "".join(deltas) == last.response.output_text
+
+
+def check_stored_and_background_responses(client: openai.OpenAI, model: str) -> None:
+    """A response continued by `previous_response_id`, and one in the background followed
+    from the middle of its answer."""
+    first = client.responses.create(model=model, input="My name is Ann.", max_output_tokens=8)
+    second = client.responses.create(
+        model=model, input="What is my name?", previous_response_id=first.id, max_output_tokens=8
+    )
+    assert second.output_text.strip() and second.usage is not None
+    # The first exchange is in the prompt: more tokens read than the question alone needs.
+    assert first.usage is not None and second.usage.input_tokens > first.usage.input_tokens
+    created = client.responses.create(
+        model=model, input="Count from one to ten.", max_output_tokens=24, background=True
+    )
+    with client.responses.retrieve(created.id, stream=True) as stream:
+        head = []
+        for event in stream:
+            head.append(event)
+            if event.type == "response.output_text.delta":
+                break
+    with client.responses.retrieve(
+        created.id, stream=True, starting_after=head[-1].sequence_number
+    ) as stream:
+        tail = list(stream)
+    deltas = [e.delta for e in head + tail if e.type == "response.output_text.delta"]
+    assert tail[-1].type in ("response.completed", "response.incomplete"), tail[-1].type
+    assert "".join(deltas) == client.responses.retrieve(created.id).output_text
+
+
+def check_the_agents_sdk(server: ServerProcess, key: str, model: str) -> None:
+    """The OpenAI Agents SDK's default model (the Responses API) runs an agent with a function
+    tool to its final output: the call, the tool's result sent back, the answer after it."""
+    results: list[str] = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city now."""
+        results.append(city)
+        return f"18 C and sunny in {city}"
+
+    client = openai.AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0)
+    agent = agents.Agent(
+        name="weather",
+        instructions="Answer with the get_weather tool.",
+        tools=[get_weather],
+        model=agents.OpenAIResponsesModel(model=model, openai_client=client),
+        # Named, so that even a 135M model opens the call; the SDK lets the model answer
+        # freely once the tool has run.
+        model_settings=agents.ModelSettings(tool_choice="get_weather", max_tokens=40),
+    )
+    result = agents.Runner.run_sync(
+        agent,
+        "What is the weather in Paris?",
+        max_turns=4,
+        run_config=agents.RunConfig(tracing_disabled=True),
+    )
+    kinds = [item.type for item in result.new_items]
+    assert "tool_call_item" in kinds and "tool_call_output_item" in kinds, kinds
+    assert len(results) >= 1
+    assert isinstance(result.final_output, str)
 
 
 def check_a_named_tool_call(client: openai.OpenAI, model: str) -> None:

@@ -152,3 +152,67 @@ async def test_without_llamacpp_the_server_serves_on_transformers_and_says_why(
     assert model["engine"] == "transformers"
     assert "llama.cpp is not available" in str(model["engine_note"])
     assert "libllama.so" in str(model["engine_note"])
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+async def test_a_conversation_of_7000_tokens_is_answered_whole_when_alone(
+    server_factory: ServerFactory, model_data_dir: Path, tmp_path: Path
+) -> None:
+    # 1 GiB of SmolLM2's KV: 64 streams of 512 tokens and one of its whole 8,192.
+    server = server_factory(
+        data_dir=model_data_dir,
+        models_file=models_file(tmp_path / "models.json", "llamacpp"),
+        max_new_tokens="8",
+        kv_cache_gib="1",
+    ).start(timeout_s=300)
+    user = new_user(server)
+    notes = " ".join(
+        f"Note {i}: the lighthouse on cape {i} was built in {1500 + i} and is "
+        f"{['red', 'white', 'blue', 'green'][i % 4]}."
+        for i in range(268)
+    )
+    conversation_id = user.new_conversation(title="long")
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say(notes + " Which lighthouse is the oldest?", temperature=0)
+    frames = await socket.until("end", "error", timeout_s=600)
+    await socket.close()
+    assert frames[-1]["type"] == "end", frames[-1]
+    assert text_of(frames, "chunk").strip()
+    # Read whole: nothing trimmed, nothing cut to a share of the pool.
+    assert frames[-1]["usage"]["prompt_tokens"] >= 7000
+    # The model, loaded now, reports the longest conversation it holds.
+    assert default_model(server, user)["context_length"] == 8192
+
+
+async def next_turn(user: ChatUser, conversation_id: str, question: str) -> dict[str, int]:
+    """The `end` frame's usage of one more turn of a conversation."""
+    socket, _ = await ChatSocket.open(user, conversation_id)
+    await socket.say(question, temperature=0)
+    frames = await socket.until("end", "error", timeout_s=300)
+    await socket.close()
+    assert frames[-1]["type"] == "end", frames[-1]
+    usage: dict[str, int] = frames[-1]["usage"]
+    return usage
+
+
+@pytest.mark.skipif(llamacpp_unavailable() is not None, reason=str(llamacpp_unavailable()))
+async def test_after_a_restart_a_conversation_goes_on_from_its_saved_state(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    settings = {
+        "models_file": models_file(tmp_path / "models.json", "llamacpp"),
+        "max_new_tokens": "16",
+        "kv_cache_gib": "0.25",
+        "kv_disk_gib": "0.5",
+    }
+    server = server_factory(data_dir=tmp_path / "data", **settings).start(timeout_s=300)
+    user = new_user(server)
+    conversation_id = user.new_conversation(title="restart")
+    first = await next_turn(user, conversation_id, QUESTIONS[0])
+    server.stop()  # A clean stop saves the conversation's KV stream.
+    assert list((server.data_dir / "kv").glob("*.kv"))
+
+    user.server = server_factory(data_dir=server.data_dir, **settings).start(timeout_s=300)
+    second = await next_turn(user, conversation_id, QUESTIONS[1])
+    # The first turn's prompt and answer were restored: the second read only what followed.
+    assert second["cached_tokens"] >= first["prompt_tokens"]

@@ -19,6 +19,11 @@ nothing else while a response streams). The last user message picks the behaviou
 | `slow`       | up to 400 chunks 50 ms apart (stop tests watch for the close)          |
 | `no-usage`   | the default answer without a usage chunk                               |
 
+A request with `logprobs: true` gets each default answer chunk's `logprobs` (made up: each
+token's is -0.25 times its position, with `top_logprobs` alternatives of its own).
+`/v1/embeddings` answers each input with `[its length, its index, 1.0]`, in reverse order (the
+indices say which is which); an input `refuse` makes it a 400, as for a model that does not embed.
+
 `busy_left` answers the next N chat requests with 429 (or `busy_status`) before the behaviour;
 `models_status`, `listed`, `advertised_context` and `tokenize` shape /v1/models and /tokenize.
 Every wait is bounded.
@@ -59,6 +64,7 @@ class FaultServer:
     def __init__(self) -> None:
         self.port = 0
         self.records: list[ChatRecord] = []
+        self.embedding_bodies: list[dict[str, Any]] = []
         self.busy_left = 0
         self.busy_status = 429
         self.busy_retry_after: str | None = "0"
@@ -81,6 +87,7 @@ class FaultServer:
     def reset(self) -> None:
         with self._lock:
             self.records.clear()
+            self.embedding_bodies.clear()
             self.busy_left = 0
             self.busy_status = 429
             self.busy_retry_after = "0"
@@ -184,8 +191,28 @@ class FaultServer:
             return True
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat(json.loads(body), reader, writer)
+        if method == "POST" and path == "/v1/embeddings":
+            await self._embeddings(json.loads(body), writer)
+            return True
         await _respond(writer, 404, {"detail": "Not Found"})
         return True
+
+    async def _embeddings(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.embedding_bodies.append(body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if "refuse" in inputs:
+            message = f"Model {MODEL} does not support embeddings"
+            await _respond(writer, 400, {"error": {"message": message, "type": "invalid"}})
+            return
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(value)), float(i), 1.0]}
+            for i, value in reversed(list(enumerate(inputs)))
+        ]
+        usage = {"prompt_tokens": 3 * len(inputs), "total_tokens": 3 * len(inputs)}
+        await _respond(
+            writer, 200, {"object": "list", "data": data, "model": MODEL, "usage": usage}
+        )
 
     async def _chat(
         self, body: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -294,8 +321,11 @@ class FaultServer:
                 await asyncio.sleep(_SLOW_INTERVAL_S)
             await finish("length", tokens=limit)
             return True
-        for text in DEFAULT_ANSWER:
-            await send(delta(content=text))
+        for position, text in enumerate(DEFAULT_ANSWER):
+            chunk = delta(content=text)
+            if body.get("logprobs"):
+                chunk["choices"][0]["logprobs"] = _logprobs(text, position, body)
+            await send(chunk)
         await finish(usage=behaviour != "no-usage", tokens=len(DEFAULT_ANSWER))
         return True
 
@@ -308,6 +338,17 @@ def _chunk_payload(choice: dict[str, Any] | None = None) -> dict[str, Any]:
         "model": MODEL,
         "choices": [choice] if choice else [],
     }
+
+
+def _logprobs(text: str, position: int, body: dict[str, Any]) -> dict[str, Any]:
+    logprob = -0.25 * position
+    entry = {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+    others = [
+        {"token": f"alt{i}", "logprob": logprob - i - 1, "bytes": list(f"alt{i}".encode())}
+        for i in range(int(body.get("top_logprobs") or 0) - 1)
+    ]
+    top = [entry, *others] if body.get("top_logprobs") else []
+    return {"content": [{**entry, "top_logprobs": top}], "refusal": None}
 
 
 def _usage(completion_tokens: int) -> dict[str, int]:

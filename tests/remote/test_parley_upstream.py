@@ -212,3 +212,11 @@ def test_a_tool_result_round_trip_through_two_parleys(sdk: openai.OpenAI) -> Non
     second = sdk.chat.completions.create(model="upstream", messages=messages, tools=[WEATHER])
     assert second.choices[0].finish_reason == "stop"
     assert second.choices[0].message.content == "tool said: -3 C, snow"
+
+
+def test_embeddings_reach_the_upstream_and_its_refusal_comes_back(sdk: openai.OpenAI) -> None:
+    """The scripted upstream does not embed: its 400 comes back through the front as one."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.embeddings.create(model="upstream", input=["hello"])
+    assert caught.value.status_code == 400
+    assert "does not support embeddings" in caught.value.message

@@ -31,7 +31,7 @@ from parley.protocol import (
     ToolCall,
     ToolSpec,
 )
-from tests.remote.fault_server import CONTEXT_LENGTH, MODEL, FaultServer
+from tests.remote.fault_server import CONTEXT_LENGTH, DEFAULT_ANSWER, MODEL, FaultServer
 
 
 def spec_for(fault: FaultServer, **fields: object) -> RemoteSpec:
@@ -340,3 +340,38 @@ async def test_a_response_format_is_passed_through_and_the_answer_checked(
             progress.append(event)
     assert split(progress) == ("", "Hello from the fault server.")
     assert fault.chat_requests("hello")[-1].body["response_format"] == {"type": "json_object"}
+
+
+async def test_logprobs_are_asked_of_the_remote_and_passed_through(
+    engine: RemoteEngine, fault: FaultServer
+) -> None:
+    events = await collect(engine.generate(request("hello", logprobs=2)))
+    assert fault.chat_requests()[-1].body["top_logprobs"] == 2
+    assert fault.chat_requests()[-1].body["logprobs"] is True
+    entries = [entry for e in events if isinstance(e, Pieces) for entry in e.logprobs]
+    assert "".join(entry.token for entry in entries) == "".join(DEFAULT_ANSWER)
+    assert [entry.logprob for entry in entries] == [-0.25 * i for i in range(len(entries))]
+    assert entries[1].token_bytes == b" from"
+    assert [top.token for top in entries[1].top] == [" from", "alt0"]
+    plain = await collect(engine.generate(request("hello", request_id="r2")))
+    assert "logprobs" not in fault.chat_requests()[-1].body
+    assert all(not e.logprobs for e in plain if isinstance(e, Pieces))
+
+
+async def test_embeddings_pass_through_in_order(engine: RemoteEngine, fault: FaultServer) -> None:
+    embeddings = await engine.embed(["one", "three", (1, 2)])
+    assert fault.embedding_bodies[-1] == {
+        "model": MODEL,
+        "input": ["one", "three", [1, 2]],
+        "encoding_format": "float",
+    }
+    # The remote listed them last first: its indices put them back in order.
+    assert embeddings.vectors == ((3.0, 0.0, 1.0), (5.0, 1.0, 1.0), (2.0, 2.0, 1.0))
+    assert embeddings.prompt_tokens == 9
+
+
+async def test_an_embeddings_refusal_keeps_the_remotes_reason(engine: RemoteEngine) -> None:
+    with pytest.raises(EngineError) as caught:
+        await engine.embed(["refuse"])
+    assert caught.value.kind == "malformed"
+    assert "does not support embeddings" in caught.value.message

@@ -2,7 +2,8 @@
 stdio, `python mcp_server.py --port N` streamable HTTP on 127.0.0.1:N.
 
 Tools: `add` two numbers, `echo` a text, `fail` (a tool error), `hang` (sleeps far past any
-test's call timeout), `crash` (the process dies mid-call).
+test's call timeout), `crash` (the process dies mid-call), `flood` (a text result of as many
+megabytes as asked).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ async def hang() -> str:
     """Never answer in time."""
     await asyncio.sleep(3600)
     return "woke up"
+
+
+@server.tool(structured_output=False)
+def flood(megabytes: int) -> str:
+    """A result far past any limit on what is read."""
+    return "x" * (megabytes << 20)
 
 
 @server.tool()

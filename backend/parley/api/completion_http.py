@@ -8,14 +8,14 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from parley.api.errors import ApiError
-from parley.chat.completions import CompletionEvent, CompletionFailed
+from parley.chat.completions import CompletionEvent, CompletionFailed, Logprobs
 from parley.protocol import Finished, Piece, Prefilling, Queued, ToolCallMade
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,14 @@ class SseDialect(Protocol):
     def closing(self) -> Iterable[str]: ...
 
 
+@runtime_checkable
+class SendsLogprobs(Protocol):
+    """A dialect that sends log probabilities (/v1's chat completions); it holds them for the
+    chunk that sends their text. The others never ask for them."""
+
+    def hold_logprobs(self, logprobs: Logprobs) -> None: ...
+
+
 async def render_sse(
     events: AsyncIterator[CompletionEvent], dialect: SseDialect
 ) -> AsyncIterator[str]:
@@ -96,6 +104,8 @@ async def render_sse(
         async for event in events:
             if isinstance(event, Piece):
                 yield dialect.piece(event)
+            elif isinstance(event, Logprobs) and isinstance(dialect, SendsLogprobs):
+                dialect.hold_logprobs(event)
             elif isinstance(event, ToolCallMade):
                 for line in dialect.tool_call(event):
                     yield line

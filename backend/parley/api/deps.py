@@ -12,6 +12,7 @@ from parley.api.errors import ApiError
 from parley.chat.completions import CompletionService
 from parley.chat.conversations.service import ConversationService
 from parley.chat.live.service import ChatService
+from parley.chat.responses import ResponseService
 from parley.config import Settings
 from parley.files.attachments import FileService
 from parley.library.archive import ArchiveService
@@ -56,6 +57,11 @@ def get_completions(request: Request) -> CompletionService:
     return completions
 
 
+def get_responses(request: Request) -> ResponseService:
+    responses: ResponseService = request.app.state.responses
+    return responses
+
+
 def get_telemetry(request: Request) -> Telemetry:
     telemetry: Telemetry = request.app.state.telemetry
     return telemetry
@@ -73,6 +79,7 @@ ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 ArchiveDep = Annotated[ArchiveService, Depends(get_archive)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 CompletionsDep = Annotated[CompletionService, Depends(get_completions)]
+ResponsesDep = Annotated[ResponseService, Depends(get_responses)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 HostDep = Annotated[HostSampler, Depends(get_host)]
 

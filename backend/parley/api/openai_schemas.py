@@ -22,9 +22,11 @@ from parley.protocol import (
     ForcedTool,
     ResponseFormat,
     Role,
+    TokenLogprob,
     ToolCall,
     ToolChoice,
     ToolSpec,
+    TopLogprob,
 )
 from parley.protocol.frames import SAFE_INT_MAX
 
@@ -222,8 +224,10 @@ class ChatCompletionRequest(BaseModel):
         server does not do."""
         refuse_unrecognized(self)
         asked_of = {
-            "logprobs": (self.logprobs is True, "Log probabilities are not available"),
-            "top_logprobs": (bool(self.top_logprobs), "Log probabilities are not available"),
+            "top_logprobs": (
+                self.top_logprobs is not None and self.logprobs is not True,
+                "`top_logprobs` needs `logprobs: true`",
+            ),
             "store": (
                 self.store is True,
                 "Chat completions are not stored; the Responses API (/v1/responses) stores answers",
@@ -256,6 +260,10 @@ class ChatCompletionRequest(BaseModel):
                 if part.type != "text":
                     refuse_content_part(part.type, self.model, f"messages[{i}].content[{j}]")
 
+    def _logprobs(self) -> int | None:
+        """How many alternatives each token's log probability comes with; None: not asked."""
+        return (self.top_logprobs or 0) if self.logprobs else None
+
     def _thinking(self) -> bool | None:
         kwargs = self.chat_template_kwargs
         if kwargs is not None and kwargs.enable_thinking is not None:
@@ -284,6 +292,7 @@ class ChatCompletionRequest(BaseModel):
                 stop=self.stop_sequences(),
                 seed=self.seed,
                 output=None if self.response_format is None else self.response_format.output(),
+                logprobs=self._logprobs(),
             ),
             model=self.model,
             tools=tuple(tool.spec() for tool in self.tools or ()),
@@ -338,6 +347,44 @@ def openai_finish(reason: FinishReason) -> OpenAIFinishReason:
     return _OPENAI_FINISH[reason]
 
 
+class TopLogprobObject(BaseModel):
+    token: str
+    logprob: float
+    # The token's UTF-8 bytes (a character cut across tokens is whole in none of them).
+    bytes: list[int] | None
+
+    @classmethod
+    def of(cls, top: TopLogprob) -> TopLogprobObject:
+        return cls(token=top.token, logprob=top.logprob, bytes=list(top.token_bytes))
+
+
+class TokenLogprobObject(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+    top_logprobs: list[TopLogprobObject]
+
+    @classmethod
+    def of(cls, entry: TokenLogprob) -> TokenLogprobObject:
+        return cls(
+            token=entry.token,
+            logprob=entry.logprob,
+            bytes=list(entry.token_bytes),
+            top_logprobs=[TopLogprobObject.of(top) for top in entry.top],
+        )
+
+
+class ChoiceLogprobs(BaseModel):
+    """The answer's tokens' log probabilities (thinking and tool-call markup included)."""
+
+    content: list[TokenLogprobObject] | None
+    refusal: list[TokenLogprobObject] | None = None
+
+    @classmethod
+    def of(cls, entries: tuple[TokenLogprob, ...]) -> ChoiceLogprobs:
+        return cls(content=[TokenLogprobObject.of(entry) for entry in entries])
+
+
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     # Null when the answer is only tool calls, as OpenAI sends it.
@@ -350,6 +397,8 @@ class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: OpenAIFinishReason
+    # Null unless the request asked for `logprobs`.
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -388,6 +437,8 @@ class ChunkChoice(BaseModel):
     delta: ChunkDelta
     # Sent as null until the last chunk, so it is not left out of the JSON.
     finish_reason: OpenAIFinishReason | None = None
+    # The log probabilities of the tokens whose text this chunk sends, where asked.
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(BaseModel):

@@ -1,9 +1,11 @@
 """The bodies of OpenAI's Responses API under /v1/responses (see api/routes/responses.py).
 
-Input items become the turns of a stateless completion: messages, `function_call` items (an
-assistant's calls) and `function_call_output` items (their results); `instructions` and
+Input items become the turns of a completion: messages, `function_call` items (an
+assistant's calls) and `function_call_output` items (their results), after those of the
+response named by `previous_response_id` (its input items and its output); `instructions` and
 system/developer messages become the system prompt. As on /v1/chat/completions, every field
-is either honoured or refused with a 400 naming it.
+is either honoured or refused with a 400 naming it. Stored responses keep their input items
+with ids, in the shapes `input_items` lists (`stored_input`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,27 @@ class InputItem(BaseModel):
     name: str | None = None
     arguments: str | None = None
     output: str | list[ContentPart] | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """This item as `input_items` lists it: with an id, a message's content as parts."""
+        item = self.model_dump(exclude_none=True)
+        item.setdefault("status", "completed")
+        if self.type == "message":
+            item.setdefault("id", new_id("msg"))
+            kind = "output_text" if self.role == "assistant" else "input_text"
+            parts: list[dict[str, Any]] = (
+                [{"type": kind, "text": self.content or ""}]
+                if self.content is None or isinstance(self.content, str)
+                else [part.model_dump(exclude_none=True) for part in self.content]
+            )
+            for part in parts:
+                if part["type"] == "output_text":
+                    part.setdefault("annotations", [])
+            item["content"] = parts
+        else:
+            prefix = {"function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
+            item.setdefault("id", new_id(prefix.get(self.type, "item")))
+        return item
 
     def text(self, model: str, param: str) -> str:
         content = self.content if self.type == "message" else self.output
@@ -156,10 +179,12 @@ class ResponseCreateRequest(BaseModel):
     prompt_cache_key: str | None = None
     service_tier: str | None = None
     stream_options: dict[str, Any] | None = None
+    # Kept for GET, `input_items` and `previous_response_id` unless false (as OpenAI's).
+    store: bool = True
+    previous_response_id: str | None = Field(None, min_length=1, max_length=200)
+    # Run on the server, followed with GET ...?stream=true (stored: needs `store`).
+    background: bool = False
     # Refused unless at the value that asks for nothing (see check_supported).
-    store: bool | None = None
-    previous_response_id: str | None = None
-    background: bool | None = None
     include: list[str] | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     max_tool_calls: int | None = None
@@ -175,12 +200,6 @@ class ResponseCreateRequest(BaseModel):
                 self.text is not None and self.text.verbosity not in (None, "medium"),
                 "Verbosity is not adjustable",
             ),
-            "store": (self.store is True, "Responses are not stored yet"),
-            "previous_response_id": (
-                self.previous_response_id is not None,
-                "Responses are not stored yet, so none can be continued",
-            ),
-            "background": (self.background is True, "Background responses are not available"),
             "include": (bool(self.include), "No extra output can be included"),
             "top_logprobs": (bool(self.top_logprobs), "Log probabilities are not available"),
             "max_tool_calls": (self.max_tool_calls is not None, "Tool calls are not capped"),
@@ -190,9 +209,25 @@ class ResponseCreateRequest(BaseModel):
         for param, (asked, why) in asked_of.items():
             if asked:
                 raise UnsupportedParameter(param, f"{why} (`{param}` is not supported here).")
+        if self.background and not self.store:
+            raise UnsupportedParameter(
+                "background", "A background response is stored: it needs `store: true`."
+            )
 
-    def completion_request(self) -> CompletionRequest:
-        system, turns = self._turns()
+    def stored_input(self) -> list[dict[str, Any]]:
+        """`input` as a stored response keeps it (see InputItem.stored)."""
+        return [item.stored() for item in self._input_items()]
+
+    def _input_items(self) -> list[InputItem]:
+        if isinstance(self.input, str):
+            return [InputItem(role="user", content=self.input)]
+        return self.input
+
+    def completion_request(self, history: list[dict[str, Any]]) -> CompletionRequest:
+        """What to answer: `history` (the items of the response this one continues), then
+        `input`, after `instructions` (never carried over from an earlier response)."""
+        earlier = [InputItem.model_validate(item) for item in history]
+        system, turns = self._turns(earlier)
         if not any(turn.role == "user" for turn in turns):
             raise UnsupportedParameter("input", "input must include a user message.")
         effort = self.reasoning.effort if self.reasoning is not None else None
@@ -214,14 +249,14 @@ class ResponseCreateRequest(BaseModel):
             parallel_tool_calls=self.parallel_tool_calls is not False,
         )
 
-    def _turns(self) -> tuple[str, list[ChatTurn]]:
-        """The system prompt and the turns that `instructions` and `input` say."""
+    def _turns(self, earlier: list[InputItem]) -> tuple[str, list[ChatTurn]]:
+        """The system prompt and the turns that `instructions`, the earlier items and `input`
+        say."""
         system = [self.instructions] if self.instructions else []
-        if isinstance(self.input, str):
-            return "\n\n".join(system), [ChatTurn("user", self.input)]
         turns: list[ChatTurn] = []
-        for i, item in enumerate(self.input):
-            param = f"input[{i}]"
+        numbered = [(f"previous_response_id[{i}]", item) for i, item in enumerate(earlier)]
+        numbered += [(f"input[{i}]", item) for i, item in enumerate(self._input_items())]
+        for param, item in numbered:
             if item.type == "message" and item.role in ("system", "developer"):
                 system.append(item.text(self.model, param))
             elif item.type == "message" and item.role in ("user", "assistant"):
@@ -268,6 +303,11 @@ class ReasoningText(BaseModel):
     text: str
 
 
+class SummaryText(BaseModel):
+    type: Literal["summary_text"] = "summary_text"
+    text: str
+
+
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 
 
@@ -280,13 +320,20 @@ class OutputMessage(BaseModel):
 
 
 class ReasoningItem(BaseModel):
-    """The model's thinking, as it thought it (`content`); no summary is made of it."""
+    """The model's thinking, as it thought it (`content`); where the request asked for a
+    summary (`reasoning.summary`), the same text as its one summary part: the models here
+    think in the open, so no shorter summary is made of it."""
 
     type: Literal["reasoning"] = "reasoning"
     id: str = Field(default_factory=lambda: new_id("rs"))
     status: ItemStatus = "completed"
-    summary: list[Any] = Field(default_factory=list)
+    summary: list[SummaryText] = Field(default_factory=list)
     content: list[ReasoningText] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, thinking: str, *, summarized: bool) -> ReasoningItem:
+        summary = [SummaryText(text=thinking)] if summarized else []
+        return cls(summary=summary, content=[ReasoningText(text=thinking)])
 
 
 class FunctionCallItem(BaseModel):
@@ -336,7 +383,7 @@ class IncompleteDetails(BaseModel):
     reason: Literal["max_output_tokens"]
 
 
-ResponseStatus = Literal["in_progress", "completed", "incomplete", "failed"]
+ResponseStatus = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
 
 
 class ResponseObject(BaseModel):
@@ -360,9 +407,16 @@ class ResponseObject(BaseModel):
     parallel_tool_calls: bool = True
     previous_response_id: str | None = None
     store: bool = False
+    background: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
     text: TextOptions = Field(default_factory=lambda: TextOptions(format=TextFormat(type="text")))
     truncation: Literal["auto", "disabled"] = "disabled"
+    reasoning: Reasoning | None = None
+
+    @property
+    def summarizes_thinking(self) -> bool:
+        """Whether the request asked for reasoning summaries (any of OpenAI's levels)."""
+        return self.reasoning is not None and self.reasoning.summary not in (None, "none")
 
     @classmethod
     def started(cls, body: ResponseCreateRequest, model: str) -> ResponseObject:
@@ -377,6 +431,11 @@ class ResponseObject(BaseModel):
             parallel_tool_calls=body.parallel_tool_calls is not False,
             metadata=body.metadata or {},
             truncation=body.truncation or "disabled",
+            previous_response_id=body.previous_response_id,
+            store=body.store,
+            background=body.background,
+            status="queued" if body.background else "in_progress",
+            reasoning=body.reasoning,
         )
 
     def finish(self, finished: Finished) -> None:
@@ -390,9 +449,44 @@ class ResponseObject(BaseModel):
     def completed_with(self, completion: Completion) -> ResponseObject:
         """This response with a whole answer's items: thinking, text, then calls."""
         if completion.thinking:
-            self.output.append(ReasoningItem(content=[ReasoningText(text=completion.thinking)]))
+            thinking = ReasoningItem.of(completion.thinking, summarized=self.summarizes_thinking)
+            self.output.append(thinking)
         if completion.answer or not completion.tool_calls:
             self.output.append(OutputMessage(content=[OutputText(text=completion.answer)]))
         self.output.extend(FunctionCallItem.of(call) for call in completion.tool_calls)
         self.finish(completion.finish)
         return self
+
+
+class DeletedResponse(BaseModel):
+    id: str
+    object: Literal["response"] = "response"
+    deleted: Literal[True] = True
+
+
+class InputItemList(BaseModel):
+    """A page of a stored response's input items, in OpenAI's list shape."""
+
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+    @classmethod
+    def page(
+        cls, items: list[dict[str, Any]], *, after: str | None, limit: int, descending: bool
+    ) -> InputItemList:
+        ordered = items[::-1] if descending else items
+        if after is not None:
+            ids = [item.get("id") for item in ordered]
+            if after not in ids:
+                raise UnsupportedParameter("after", f"No input item {after!r} in this response.")
+            ordered = ordered[ids.index(after) + 1 :]
+        data = ordered[:limit]
+        return cls(
+            data=data,
+            first_id=data[0].get("id") if data else None,
+            last_id=data[-1].get("id") if data else None,
+            has_more=len(ordered) > limit,
+        )

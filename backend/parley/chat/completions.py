@@ -20,7 +20,16 @@ from parley.chat.prepare.limits import MessageLimits
 from parley.chat.prepare.prompts import PromptTooLong
 from parley.chat.prepare.request import GenerationOptions, PreparedGeneration, prepare_generation
 from parley.chat.prepare.tool_limits import check_tool_request
-from parley.engine.base import ChatTurn, Engine, EngineError, ModelCard
+from parley.engine.base import (
+    ChatTurn,
+    Embedder,
+    EmbeddingInput,
+    Embeddings,
+    Engine,
+    EngineError,
+    ModelCard,
+)
+from parley.engine.embedding import cannot_embed
 from parley.engine.selection.manager import EngineManager
 from parley.protocol import (
     ErrorKind,
@@ -31,6 +40,7 @@ from parley.protocol import (
     Pieces,
     Prefilling,
     Queued,
+    TokenLogprob,
     ToolCall,
     ToolCallMade,
     ToolChoice,
@@ -57,6 +67,12 @@ class ModelNotLoaded(CompletionRefused):
 
 class BadOptions(CompletionRefused):
     pass
+
+
+class EmbeddingRefused(CompletionRefused):
+    """A model that does not embed, or an input it cannot read (HTTP 400)."""
+
+    default_kind = "malformed"
 
 
 class TooLarge(CompletionRefused):
@@ -90,8 +106,16 @@ class CompletionRequest:
     parallel_tool_calls: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """Log probabilities of tokens whose text is the pieces that follow (or was held back:
+    a call's markup), for a request that asked for them."""
+
+    tokens: tuple[TokenLogprob, ...]
+
+
 # The answer's progress with its pieces one by one, for transports that send each on its own.
-CompletionEvent = Queued | Prefilling | Piece | ToolCallMade | Finished
+CompletionEvent = Queued | Prefilling | Logprobs | Piece | ToolCallMade | Finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +128,8 @@ class Completion:
     finish: Finished
     elapsed_ms: float
     tool_calls: tuple[ToolCall, ...] = ()
+    # Where asked for: every generated token's, in order.
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +266,8 @@ class CompletionService:
                     async for event in stream:
                         if isinstance(event, Pieces):
                             meter.tokens(event.completion_tokens)
+                            if event.logprobs:
+                                yield Logprobs(event.logprobs)
                             for piece in event.pieces:
                                 yield piece
                         else:
@@ -253,14 +281,39 @@ class CompletionService:
         finally:
             pending.ticket.release()
 
+    # ---------- embeddings ----------
+
+    async def embed(
+        self, model: str | None, inputs: Sequence[EmbeddingInput]
+    ) -> tuple[str, Embeddings]:
+        """The model's id and its embeddings of `inputs`, loading it if needed; raises
+        EmbeddingRefused (the model does not embed, an input it cannot read),
+        ModelUnavailable or CompletionFailed. Not metered as answers are, nor admitted
+        among them: an embedding takes its own context and one decode per batch of inputs."""
+        self.check_lengths(value for value in inputs if isinstance(value, str))
+        model_id = self._ready_model(model)
+        async with self._engines.lease(model_id) as engine:
+            if not isinstance(engine, Embedder):
+                refusal = cannot_embed(model_id)
+                raise EmbeddingRefused(refusal.code, refusal.message)
+            try:
+                return model_id, await engine.embed(inputs)
+            except EngineError as exc:
+                if exc.kind == "malformed":
+                    raise EmbeddingRefused(exc.code, exc.message) from exc
+                raise CompletionFailed.of(exc) from exc
+
     async def collect(self, pending: PendingCompletion, started: float) -> Completion:
         """The whole answer; `started` (time.monotonic()) is when the request came in."""
         answer: list[str] = []
         thinking: list[str] = []
         calls: list[ToolCall] = []
+        logprobs: list[TokenLogprob] = []
         finish = Finished("stop", Usage(pending.generation.prompt.tokens, completion_tokens=0))
         async for event in self.stream(pending):
-            if isinstance(event, Piece):
+            if isinstance(event, Logprobs):
+                logprobs.extend(event.tokens)
+            elif isinstance(event, Piece):
                 (thinking if event.channel == "thinking" else answer).append(event.text)
             elif isinstance(event, ToolCallMade):
                 calls.append(event.call)
@@ -273,4 +326,5 @@ class CompletionService:
             finish=finish,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             tool_calls=tuple(calls),
+            logprobs=tuple(logprobs),
         )

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from parley.protocol import (
     AnswerProgress,
     ChatTurn,
+    EmbeddingInput,
+    Embeddings,
     EngineKind,
     ErrorKind,
     JsonOutput,
@@ -22,6 +24,9 @@ from parley.protocol import (
 
 __all__ = [
     "ChatTurn",
+    "Embedder",
+    "EmbeddingInput",
+    "Embeddings",
     "Engine",
     "EngineError",
     "EngineKind",
@@ -40,6 +45,9 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Log probabilities of the answer's tokens, each with this many likeliest alternatives
+    # (0 to 20); None: none asked, and none computed.
+    logprobs: int | None = None
     # Benchmarks only: keep generating past end-of-sequence so every answer has max_tokens.
     ignore_eos: bool = False
 
@@ -123,3 +131,14 @@ class Engine(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """An engine that may embed (llama.cpp, a remote); whether its model does is its own
+    word: it raises EngineError (`model_cannot_embed`) where not."""
+
+    async def embed(self, inputs: Sequence[EmbeddingInput]) -> Embeddings:
+        """Raises EngineError: `malformed` for an input the model cannot read (too long,
+        empty, an unknown token id), `unavailable`/`failed` as generate does."""
+        ...

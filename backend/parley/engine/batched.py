@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Generic
@@ -15,6 +16,11 @@ from typing import Any, Generic
 from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
 from parley.engine.batch_queue import S
 from parley.engine.decode_loop import DecodeLoop
+from parley.engine.prompt_text import (
+    RenderedPrompt,
+    encode_prompt,
+    render_literally,
+)
 from parley.engine.reasoning import RawProgress, split_thinking
 from parley.engine.tool_calls import parse_tool_calls, tool_call_parser
 from parley.engine.tool_prompts import (
@@ -41,11 +47,14 @@ def answer_room(prompt_ids: list[int], context_length: int) -> int:
 
 
 class BatchedEngine(ABC, Generic[S]):
-    """Subclasses set `_card`, `_loop` and `_sequence_kind` and say how to render and code text."""
+    """Subclasses set `_card`, `_loops`, `_sequence_kind` and `_specials` (their tokenizer's
+    `special_texts_pattern`) and say how to render and code text."""
 
     _card: ModelCard
-    _loop: DecodeLoop[S]
+    # The model's decode loops; a request runs in the one `_loop_for` names.
+    _loops: Sequence[DecodeLoop[S]]
     _sequence_kind: type[S]
+    _specials: re.Pattern[str] | None
 
     @property
     def card(self) -> ModelCard:
@@ -74,14 +83,17 @@ class BatchedEngine(ABC, Generic[S]):
 
         return detect_tool_syntax(self._template_source, render)
 
-    def render_request(self, request: GenerationRequest) -> str:
+    def render_request(self, request: GenerationRequest) -> RenderedPrompt:
         """The prompt for a request: its turns and tool history, the tools it offers, and the
-        opening of the call a "required" or named `tool_choice` makes the model write."""
+        opening of the call a "required" or named `tool_choice` makes the model write. Special
+        tokens' texts in what the request says are marked to be read as plain text."""
         prompt = tool_prompt(request, self.tool_syntax)
-        rendered = self._apply_template(
-            prompt.messages, prompt.tools, enable_thinking=request.enable_thinking
-        )
-        return rendered + prompt.answer_prefix
+
+        def render(messages: list[TemplateMessage], tools: TemplateTools | None) -> str:
+            return self._apply_template(messages, tools, enable_thinking=request.enable_thinking)
+
+        rendered = render_literally(self._specials, render, prompt.messages, prompt.tools)
+        return rendered.followed_by(prompt.answer_prefix)
 
     def render_prompt(
         self,
@@ -89,19 +101,27 @@ class BatchedEngine(ABC, Generic[S]):
         *,
         enable_thinking: bool | None,
         tools: Sequence[ToolSpec] = (),
-    ) -> str:
+    ) -> RenderedPrompt:
         """The prompt for the turns, offering `tools` (none: no offer)."""
         return self.render_request(
             GenerationRequest("", tuple(turns), enable_thinking=enable_thinking, tools=tuple(tools))
         )
 
     @abstractmethod
-    def _encode(self, text: str) -> list[int]:
-        """Token ids of a rendered prompt (its special tokens already written out)."""
+    def _tokenize(self, text: str, parse_special: bool) -> list[int]:
+        """Token ids of text, special tokens' texts read as such or as plain text."""
+
+    def _encode(self, prompt: RenderedPrompt) -> list[int]:
+        """Token ids of a rendered prompt: special tokens only where the template wrote them."""
+        return encode_prompt(prompt, self._tokenize)
 
     @abstractmethod
     def _decode(self, ids: list[int]) -> str:
         """Text of token ids, special tokens left out; a cut character ends in U+FFFD."""
+
+    @abstractmethod
+    def _token_bytes(self, token: int) -> bytes:
+        """The bytes one token id stands for, to spell out log probabilities."""
 
     def check_request(self, request: GenerationRequest) -> None:
         """Nothing to refuse unless the engine says so (`_sequence_fields` is where it reads
@@ -113,8 +133,8 @@ class BatchedEngine(ABC, Generic[S]):
         ParleyError for what the engine cannot do."""
         return {}
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._encode(text))
+    def count_tokens(self, prompt: RenderedPrompt) -> int:
+        return len(self._encode(prompt))
 
     async def prompt_tokens(
         self,
@@ -132,7 +152,7 @@ class BatchedEngine(ABC, Generic[S]):
     async def generate(self, request: GenerationRequest) -> AsyncIterator[AnswerProgress]:
         prompt = self.render_request(request)
         raw = self._generate_text(request, self._encode(prompt))
-        stream = split_thinking(raw, self._card, prompt=prompt)
+        stream = split_thinking(raw, self._card, prompt=prompt.text)
         parser = tool_call_parser(request, self.tool_syntax)
         if parser is not None:
             stream = parse_tool_calls(stream, parser, parallel=request.parallel_tool_calls)
@@ -155,17 +175,18 @@ class BatchedEngine(ABC, Generic[S]):
             with contextlib.suppress(RuntimeError):
                 running.call_soon_threadsafe(events.put_nowait, event)
 
-        self._loop.submit(
-            self._sequence_kind.start(
-                request.request_id,
-                prompt_ids,
-                params,
-                min(params.max_tokens, room),
-                self._decode,
-                emit,
-                **self._sequence_fields(request),
-            )
+        sequence = self._sequence_kind.start(
+            request.request_id,
+            prompt_ids,
+            params,
+            min(params.max_tokens, room),
+            self._decode,
+            emit,
+            token_bytes=self._token_bytes,
+            **self._sequence_fields(request),
         )
+        loop = self._loop_for(sequence.kv_tokens)
+        loop.submit(sequence)
         finished = False
         try:
             while not finished:
@@ -177,10 +198,16 @@ class BatchedEngine(ABC, Generic[S]):
                 yield event
         finally:
             if not finished:
-                self._loop.cancel(request.request_id)
+                loop.cancel(request.request_id)
+
+    def _loop_for(self, kv_tokens: int) -> DecodeLoop[S]:
+        """The loop a request that may need `kv_tokens` of KV runs in."""
+        return self._loops[0]
 
     async def cancel(self, request_id: str) -> None:
-        self._loop.cancel(request_id)
+        for loop in self._loops:
+            loop.cancel(request_id)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._loop.close)
+        for loop in self._loops:
+            await asyncio.to_thread(loop.close)

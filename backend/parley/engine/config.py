@@ -31,6 +31,8 @@ class EngineConfig:
     max_loaded_models: int
     max_concurrent_runs: int
     kv_cache_gib: float
+    # Disk for idle conversations' KV state (`<data_dir>/kv`); 0 saves none.
+    kv_disk_gib: float
     prefill_chunk_tokens: int
     cpu_threads: int
     # How often a remote model's server is asked whether it still answers.

@@ -20,16 +20,18 @@ from parley.protocol import (
     Prefilling,
     Queued,
     TextChannel,
+    TokenLogprob,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     """An engine's raw text of new tokens, before the split (may be empty while a multi-byte
-    character is cut)."""
+    character is cut), and the log probabilities of the tokens it completes (if asked)."""
 
     text: str
     completion_tokens: int
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 RawProgress = Queued | Prefilling | TextDelta | Finished
@@ -133,22 +135,31 @@ async def split_thinking(
     )
     # The last count that came with text: the held-back tail belongs to those tokens.
     completion_tokens = 0
+    # Log probabilities wait with the text the splitter holds, to come out with it.
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+    def tail() -> Pieces | None:
+        pieces = splitter.flush()
+        return Pieces(tuple(pieces), completion_tokens, logprobs) if pieces or logprobs else None
+
     async with contextlib.aclosing(raw):
         try:
             async for event in raw:
                 if isinstance(event, TextDelta):
                     completion_tokens = event.completion_tokens
-                    yield Pieces(tuple(splitter.feed(event.text)), completion_tokens)
+                    logprobs += event.logprobs
+                    pieces = tuple(splitter.feed(event.text))
+                    yield Pieces(pieces, completion_tokens, logprobs if pieces else ())
+                    if pieces:
+                        logprobs = ()
                 elif isinstance(event, Finished):
-                    tail = splitter.flush()
-                    if tail:
-                        yield Pieces(tuple(tail), completion_tokens)
+                    if (last := tail()) is not None:
+                        yield last
                     yield event
                     return
                 else:
                     yield event
         except EngineError:
-            tail = splitter.flush()
-            if tail:
-                yield Pieces(tuple(tail), completion_tokens)
+            if (last := tail()) is not None:
+                yield last
             raise

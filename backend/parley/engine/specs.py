@@ -63,6 +63,10 @@ def gguf_file(path: str) -> Path | None:
     return location if location.suffix == ".gguf" and location.is_file() else None
 
 
+# How token states become one vector: their mean (any model; llama.cpp's `mean` pooling).
+EmbeddingPooling = Literal["mean"]
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     id: str
@@ -81,6 +85,8 @@ class ModelSpec:
     device: str | None = None  # default: settings.device
     # Random weights in the architecture of this config.json, for benchmarks at real sizes.
     dummy_config: str | None = None
+    # Serve /v1/embeddings with this pooling of the last hidden states (llama.cpp only).
+    embeddings: EmbeddingPooling | None = None
 
 
 def chat_template_text(value: str | None) -> str | None:
@@ -184,6 +190,12 @@ def read_models_file(models_file: Path) -> list[AnySpec]:
         unknown = entry.keys() - known
         if unknown:
             raise ValueError(f"{models_file}: unknown fields {sorted(unknown)} in {entry['id']!r}")
+        pooling = entry.get("embeddings")
+        if pooling is not None and pooling not in get_args(EmbeddingPooling):
+            raise ValueError(
+                f"{models_file}: 'embeddings' of {entry['id']!r} must be one of "
+                f"{list(get_args(EmbeddingPooling))}"
+            )
         dtype = entry.get("dtype")
         if dtype is not None and dtype not in TORCH_DTYPES and gguf_type_name(dtype) is None:
             raise ValueError(

@@ -14,6 +14,7 @@ import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from parley.engine.base import EngineError, GenerationRequest
@@ -30,6 +31,7 @@ from parley.protocol import (
     Piece,
     Pieces,
     Prefilling,
+    TokenLogprob,
     ToolCall,
     ToolCallMade,
     Usage,
@@ -242,12 +244,31 @@ async def parse_tool_calls(
     made = 0
     prompt_tokens = 0
     completion_tokens = 0
+    # Log probabilities wait with the text the parser holds, to come out with the next text
+    # (a call's markup tokens with the text after it, or at the end).
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+    def with_logprobs(progress: list[Pieces | ToolCallMade]) -> list[Pieces | ToolCallMade]:
+        nonlocal logprobs
+        for i, out in enumerate(progress):
+            if isinstance(out, Pieces) and out.pieces and logprobs:
+                progress[i] = replace(out, logprobs=logprobs)
+                logprobs = ()
+        return progress
+
+    def rest() -> list[Pieces | ToolCallMade]:
+        progress = with_logprobs(
+            _progress(parser.flush(), completion_tokens, made, keep_empty=False)
+        )
+        if logprobs:
+            progress.append(Pieces((), completion_tokens, logprobs))
+        return progress
 
     async with contextlib.aclosing(stream):
         try:
             async for event in stream:
                 if isinstance(event, Finished):
-                    for out in _progress(parser.flush(), completion_tokens, made, keep_empty=False):
+                    for out in rest():
                         yield out
                     reason = event.finish_reason
                     if made and reason in ("stop", "length"):
@@ -260,22 +281,25 @@ async def parse_tool_calls(
                     yield event
                     continue
                 completion_tokens = event.completion_tokens
+                logprobs += event.logprobs
                 parsed: list[Parsed | Piece] = []
                 for piece in event.pieces:
                     if piece.channel == "answer":
                         parsed.extend(parser.feed(piece.text))
                     else:
                         parsed.append(piece)
-                for out in _progress(parsed, completion_tokens, made):
+                for out in with_logprobs(_progress(parsed, completion_tokens, made)):
                     yield out
                     if isinstance(out, ToolCallMade):
                         made += 1
                         if not parallel:
+                            if logprobs:
+                                yield Pieces((), completion_tokens, logprobs)
                             usage = Usage(prompt_tokens, completion_tokens)
                             yield Finished("tool_calls", usage)
                             return
         except EngineError:
-            for out in _progress(parser.flush(), completion_tokens, made, keep_empty=False):
+            for out in rest():
                 yield out
             raise
 

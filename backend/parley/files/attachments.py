@@ -200,6 +200,21 @@ def public(stored: StoredFile) -> AttachmentPublic:
     return AttachmentPublic(id=stored.id, name=stored.name, size=stored.size, mime=stored.mime)
 
 
+def check_text_room(session: Session, owner_id: str, adding: int, max_chars: int) -> None:
+    """QuotaExceeded when `adding` more characters of file text would make the owner's files
+    hold more than `max_chars`. Run it in the write transaction that adds them: writes take
+    one lock (db.py), so files stored at once, on any instance, cannot pass it together."""
+    held = session.exec(
+        select(func.coalesce(func.sum(func.length(StoredFile.text)), 0)).where(
+            StoredFile.owner_id == owner_id
+        )
+    ).one()
+    if held + adding > max_chars:
+        raise QuotaExceeded(
+            "storage_full", "characters of file text", max_chars, "max_stored_mb_per_user"
+        )
+
+
 class FileStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -209,19 +224,7 @@ class FileStore:
         characters of text (what is kept of a file)."""
 
         def work(session: Session) -> StoredFile:
-            # Counted in the write transaction, so that uploads at once cannot pass it.
-            held = session.exec(
-                select(func.coalesce(func.sum(func.length(StoredFile.text)), 0)).where(
-                    StoredFile.owner_id == stored.owner_id
-                )
-            ).one()
-            if held + len(stored.text) > max_owner_chars:
-                raise QuotaExceeded(
-                    "storage_full",
-                    "characters of file text",
-                    max_owner_chars,
-                    "max_stored_mb_per_user",
-                )
+            check_text_room(session, stored.owner_id, len(stored.text), max_owner_chars)
             session.add(stored)
             session.flush()
             return stored

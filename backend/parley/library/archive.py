@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from parley.chat.conversations.events import CHUNK, THINKING, TOOL_CALL, TOOL_RESULT
+from parley.chat.conversations.store import check_conversation_room
 from parley.chat.conversations.tree import current_branch
 from parley.chat.errors import ConversationNotFound
 from parley.db import Database
+from parley.files.attachments import check_text_room
 from parley.library.export_document import (
     ExportDocument,
     ExportedAttachment,
@@ -40,6 +42,15 @@ class ImportedRows:
     conversation: Conversation
     messages: list[Message]
     files: list[StoredFile]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerCaps:
+    """What one user may keep, which an import counts against as uploads and new
+    conversations do."""
+
+    max_conversations: int
+    max_stored_chars: int
 
 
 class ArchiveStore:
@@ -94,10 +105,16 @@ class ArchiveStore:
 
         return await self.db.read(work)
 
-    async def add_imported(self, imported: Sequence[ImportedRows]) -> None:
-        """Everything of an import in one transaction: all of it is stored or none."""
+    async def add_imported(self, imported: Sequence[ImportedRows], caps: OwnerCaps) -> None:
+        """Everything of an import in one transaction: all of it is stored or none (none,
+        with QuotaExceeded, past the owner's caps)."""
 
         def work(session: Session) -> None:
+            if imported:
+                owner_id = imported[0].conversation.owner_id
+                check_conversation_room(session, owner_id, len(imported), caps.max_conversations)
+                chars = sum(len(file.text) for rows in imported for file in rows.files)
+                check_text_room(session, owner_id, chars, caps.max_stored_chars)
             for rows in imported:
                 session.add_all(rows.files)
                 session.add(rows.conversation)
@@ -225,8 +242,10 @@ class ArchiveService:
         limits: ImportLimits,
         model_served: Callable[[str], bool],
         imports: PerUserLimit,
+        caps: OwnerCaps,
     ) -> None:
         self._imports = imports
+        self._caps = caps
         self._store = store
         self._index = index
         self.limits = limits
@@ -271,5 +290,5 @@ class ArchiveService:
         with self._imports.slot(owner_id):
             # Reading tens of megabytes of JSON takes a while: on the CPU pool.
             rows = await run_cpu(prepare)
-            await self._store.add_imported(rows)
+            await self._store.add_imported(rows, self._caps)
         return [r.conversation.id for r in rows]

@@ -12,6 +12,7 @@ from parley.protocol.conversations import (
     ConversationPage,
     ConversationPublic,
 )
+from parley.protocol.embeddings import EmbeddingInput, Embeddings
 from parley.protocol.errors import (
     HTTP_STATUS,
     ErrorCode,
@@ -72,10 +73,12 @@ from parley.protocol.progress import (
     Queued,
     Role,
     TextChannel,
+    TokenLogprob,
     ToolCall,
     ToolCallMade,
     ToolChoice,
     ToolSpec,
+    TopLogprob,
     Usage,
 )
 from parley.protocol.tools import ToolPublic, ToolServerState, ToolServerStatus, ToolsPublic
@@ -95,6 +98,8 @@ __all__ = [
     "ConversationDetail",
     "ConversationPage",
     "ConversationPublic",
+    "EmbeddingInput",
+    "Embeddings",
     "EndFrame",
     "EngineKind",
     "ErrorCode",
@@ -134,6 +139,7 @@ __all__ = [
     "TextChannel",
     "ThinkingFrame",
     "Timings",
+    "TokenLogprob",
     "ToolCall",
     "ToolCallFrame",
     "ToolCallMade",
@@ -145,6 +151,7 @@ __all__ = [
     "ToolServerStatus",
     "ToolSpec",
     "ToolsPublic",
+    "TopLogprob",
     "Usage",
     "client_frame_adapter",
     "protocol_schema_json",

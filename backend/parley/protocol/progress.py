@@ -101,12 +101,39 @@ class Piece:
 
 
 @dataclass(frozen=True, slots=True)
+class TopLogprob:
+    """One of the likeliest tokens at a step of the answer: its own text (a cut UTF-8
+    character decodes to U+FFFD), its bytes, and its log probability."""
+
+    token: str
+    token_bytes: bytes
+    logprob: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """A generated token's log probability under the model's distribution (before any
+    sampler changed it), with the `top` likeliest tokens at its step, most likely first.
+    `token` is the text the token added to the answer: a character cut across tokens comes
+    whole with its last token (the others add ""), and a token a stop string cut adds what
+    came before the cut; `token_bytes` are the token's own bytes."""
+
+    token: str
+    token_bytes: bytes
+    logprob: float
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Pieces:
     """The text of new tokens, already split into thinking and answer. It may hold no piece
-    (a tag still undecided, a character cut); `completion_tokens` is the running count."""
+    (a tag still undecided, a character cut); `completion_tokens` is the running count.
+    `logprobs`: where the request asked for them, those of the tokens whose text came out
+    in this event or was held back since (thinking and tool-call markup included)."""
 
     pieces: tuple[Piece, ...]
     completion_tokens: int
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,14 @@ from typing import Any, TextIO
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client import Transport
-from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import Tool
 
 from parley.protocol import ToolServerState
+from parley.tools.bounded_stdio import bounded_stdio_client
 from parley.tools.config import ToolsConfig
-from parley.tools.results import ToolOutcome, cut, result_text
+from parley.tools.results import ToolOutcome, cut, read_cut_from, result_text
 from parley.tools.servers_file import HttpServer, StdioServer
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class ToolServer:
             content = f"The call failed: {describe(exc)}"
             return ToolOutcome(content, is_error=True, duration_ms=_since(started))
         return ToolOutcome(
-            cut(result_text(result), self._config.result_max_chars),
+            cut(result_text(result), self._config.result_max_chars, read_cut_from(result)),
             is_error=result.is_error,
             duration_ms=_since(started),
         )
@@ -156,7 +156,9 @@ class ToolServer:
             assert stderr is not None
             program, *args = entry.command
             params = StdioServerParameters(command=program, args=args, env=entry.env or None)
-            return stdio_client(params, errlog=stderr.start())
+            return bounded_stdio_client(
+                params, self._config.message_max_bytes, errlog=stderr.start()
+            )
         http = await held.enter_async_context(
             httpx2.AsyncClient(headers=entry.headers, timeout=httpx2.Timeout(30, read=300))
         )

@@ -47,7 +47,26 @@ def result_text(result: CallToolResult) -> str:
     return "\n".join(_block_text(block) for block in result.content)
 
 
-def cut(text: str, max_chars: int) -> str:
+# In a result's `_meta`: the result was read only in part (bounded_stdio.py), from a message
+# of this many bytes.
+CUT_META_KEY = "parley/cut_from_bytes"
+
+
+def read_cut_from(result: CallToolResult) -> int | None:
+    """The size of the message a result was read in part from; None when it was read whole."""
+    whole_bytes = (result.meta or {}).get(CUT_META_KEY)
+    return whole_bytes if isinstance(whole_bytes, int) else None
+
+
+def cut(text: str, max_chars: int, whole_bytes: int | None = None) -> str:
+    """The text within `max_chars`, with a note when anything was left out: here, or already
+    as it was read (`whole_bytes`: the size of the message it was read from)."""
+    if whole_bytes is not None:
+        kept = min(len(text), max_chars)
+        return (
+            f"{text[:max_chars]}\n[Note: the result was cut to its first {kept:,} characters "
+            f"of a {whole_bytes:,}-byte message.]"
+        )
     if len(text) <= max_chars:
         return text
     return (

@@ -637,6 +637,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Embeddings
+         * @description Vectors of texts (or token ids) from a model the models file marks as embedding
+         *     (`"embeddings": "mean"`, on llama.cpp) or a remote's, passed through.
+         */
+        post: operations["embeddings_v1_embeddings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/responses": {
         parameters: {
             query?: never;
@@ -648,9 +669,75 @@ export interface paths {
         put?: never;
         /**
          * Create Response
-         * @description Answer `input` (a text, or message and function-call items) after `instructions`.
+         * @description Answer `input` (a text, or message and function-call items) after `instructions` and
+         *     the response `previous_response_id` names.
          */
         post: operations["create_response_v1_responses_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Response
+         * @description A stored response; a background one can be streamed again from any sequence number.
+         */
+        get: operations["get_response_v1_responses__response_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Response
+         * @description Delete a stored response (a background one still running is cancelled first).
+         */
+        delete: operations["delete_response_v1_responses__response_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Response
+         * @description Stop a background response; one that has ended is answered as it is.
+         */
+        post: operations["cancel_response_v1_responses__response_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Input Items
+         * @description The items a stored response was made from (those of the responses it continues,
+         *     then its input), `limit` at a time after the item `after`.
+         */
+        get: operations["list_input_items_v1_responses__response_id__input_items_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1070,6 +1157,17 @@ export interface components {
              * @enum {string}
              */
             finish_reason: "stop" | "length" | "tool_calls";
+            logprobs: components["schemas"]["ChoiceLogprobs"] | null;
+        };
+        /**
+         * ChoiceLogprobs
+         * @description The answer's tokens' log probabilities (thinking and tool-call markup included).
+         */
+        ChoiceLogprobs: {
+            /** Content */
+            content: components["schemas"]["TokenLogprobObject"][] | null;
+            /** Refusal */
+            refusal: components["schemas"]["TokenLogprobObject"][] | null;
         };
         /** CompletionUsage */
         CompletionUsage: {
@@ -1198,6 +1296,23 @@ export interface components {
             /** Load Average */
             load_average: number[];
         };
+        /** DeletedResponse */
+        DeletedResponse: {
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default response
+             * @constant
+             */
+            object: "response";
+            /**
+             * Deleted
+             * @default true
+             * @constant
+             */
+            deleted: true;
+        };
         /** DiskInfo */
         DiskInfo: {
             /** Path */
@@ -1212,6 +1327,73 @@ export interface components {
             percent: number;
             /** Data Dir Bytes */
             data_dir_bytes: number;
+        };
+        /** EmbeddingList */
+        EmbeddingList: {
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: components["schemas"]["EmbeddingObject"][];
+            /** Model */
+            model: string;
+            usage: components["schemas"]["EmbeddingUsage"];
+        };
+        /** EmbeddingObject */
+        EmbeddingObject: {
+            /**
+             * Object
+             * @default embedding
+             * @constant
+             */
+            object: "embedding";
+            /** Index */
+            index: number;
+            /** Embedding */
+            embedding: number[] | string;
+        };
+        /**
+         * EmbeddingRequest
+         * @description Texts, or token ids of the model's own vocabulary, to embed; an unknown field or one
+         *     this server does not do is refused (check_supported).
+         * @example {
+         *       "input": [
+         *         "first text",
+         *         "second text"
+         *       ],
+         *       "model": "smollm2-embed"
+         *     }
+         */
+        EmbeddingRequest: {
+            /** Model */
+            model: string;
+            /**
+             * Input
+             * @description A text, a list of texts, token ids, or a list of token-id lists.
+             */
+            input: string | string[] | number[] | number[][];
+            /**
+             * Encoding Format
+             * @default float
+             * @enum {string}
+             */
+            encoding_format: "float" | "base64";
+            /** Dimensions */
+            dimensions?: number | null;
+            /** User */
+            user?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** EmbeddingUsage */
+        EmbeddingUsage: {
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
         };
         /** ExportDocument */
         ExportDocument: {
@@ -1565,6 +1747,28 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * InputItemList
+         * @description A page of a stored response's input items, in OpenAI's list shape.
+         */
+        InputItemList: {
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object: "list";
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            }[];
+            /** First Id */
+            first_id: string | null;
+            /** Last Id */
+            last_id: string | null;
+            /** Has More */
+            has_more: boolean;
+        };
         /** InputTokensDetails */
         InputTokensDetails: {
             /**
@@ -1908,7 +2112,9 @@ export interface components {
         };
         /**
          * ReasoningItem
-         * @description The model's thinking, as it thought it (`content`); no summary is made of it.
+         * @description The model's thinking, as it thought it (`content`); where the request asked for a
+         *     summary (`reasoning.summary`), the same text as its one summary part: the models here
+         *     think in the open, so no shorter summary is made of it.
          */
         ReasoningItem: {
             /**
@@ -1926,7 +2132,7 @@ export interface components {
              */
             status: "in_progress" | "completed" | "incomplete";
             /** Summary */
-            summary: unknown[];
+            summary: components["schemas"]["SummaryText"][];
             /** Content */
             content: components["schemas"]["ReasoningText"][];
         };
@@ -2015,12 +2221,18 @@ export interface components {
             stream_options?: {
                 [key: string]: unknown;
             } | null;
-            /** Store */
-            store?: boolean | null;
+            /**
+             * Store
+             * @default true
+             */
+            store: boolean;
             /** Previous Response Id */
             previous_response_id?: string | null;
-            /** Background */
-            background?: boolean | null;
+            /**
+             * Background
+             * @default false
+             */
+            background: boolean;
             /** Include */
             include?: string[] | null;
             /** Top Logprobs */
@@ -2071,7 +2283,7 @@ export interface components {
              * @default in_progress
              * @enum {string}
              */
-            status: "in_progress" | "completed" | "incomplete" | "failed";
+            status: "queued" | "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
             /** Model */
             model: string;
             /** Output */
@@ -2109,6 +2321,11 @@ export interface components {
              * @default false
              */
             store: boolean;
+            /**
+             * Background
+             * @default false
+             */
+            background: boolean;
             /** Metadata */
             metadata: {
                 [key: string]: string;
@@ -2120,6 +2337,7 @@ export interface components {
              * @enum {string}
              */
             truncation: "auto" | "disabled";
+            reasoning: components["schemas"]["Reasoning"] | null;
         };
         /** ResponseUsage */
         ResponseUsage: {
@@ -2212,6 +2430,17 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** SummaryText */
+        SummaryText: {
+            /**
+             * Type
+             * @default summary_text
+             * @constant
+             */
+            type: "summary_text";
+            /** Text */
+            text: string;
+        };
         /**
          * TextFormat
          * @description `text.format`: a response format in the Responses API's shape, the schema's fields
@@ -2261,6 +2490,17 @@ export interface components {
             ttft_ms: number | null;
             /** Tokens Per S */
             tokens_per_s: number | null;
+        };
+        /** TokenLogprobObject */
+        TokenLogprobObject: {
+            /** Token */
+            token: string;
+            /** Logprob */
+            logprob: number;
+            /** Bytes */
+            bytes: number[] | null;
+            /** Top Logprobs */
+            top_logprobs: components["schemas"]["TopLogprobObject"][];
         };
         /** TokenResponse */
         TokenResponse: {
@@ -2347,6 +2587,15 @@ export interface components {
             tools: components["schemas"]["ToolPublic"][];
             /** Servers */
             servers: components["schemas"]["ToolServerStatus"][];
+        };
+        /** TopLogprobObject */
+        TopLogprobObject: {
+            /** Token */
+            token: string;
+            /** Logprob */
+            logprob: number;
+            /** Bytes */
+            bytes: number[] | null;
         };
         /** Usage */
         Usage: {
@@ -3682,6 +3931,60 @@ export interface operations {
             };
         };
     };
+    embeddings_v1_embeddings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmbeddingList"];
+                };
+            };
+            /** @description A model that does not embed, an input it cannot read (too long, empty, an unknown token id), or a parameter this server does not support */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description model_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description model_not_loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     create_response_v1_responses_post: {
         parameters: {
             query?: never;
@@ -3712,7 +4015,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description model_not_found */
+            /** @description model_not_found, or no such `previous_response_id` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3734,6 +4037,173 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    get_response_v1_responses__response_id__get: {
+        parameters: {
+            query?: {
+                stream?: boolean;
+                starting_after?: number | null;
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Response as it stands, or with `stream=true` a background response's events after `starting_after`, then each as it is made. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description No such response of this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_response_v1_responses__response_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedResponse"];
+                };
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_response_v1_responses__response_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObject"];
+                };
+            };
+            /** @description Not a background response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_input_items_v1_responses__response_id__input_items_get: {
+        parameters: {
+            query?: {
+                after?: string | null;
+                limit?: number;
+                order?: "asc" | "desc";
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InputItemList"];
+                };
+            };
+            /** @description No such response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

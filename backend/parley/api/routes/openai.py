@@ -1,4 +1,5 @@
-"""OpenAI-compatible routes under /v1: models and chat completions (streaming and not).
+"""OpenAI-compatible routes under /v1: models, chat completions (streaming and not) and
+embeddings.
 
 Reasoning goes in `reasoning_content` (of the message, and of the stream deltas), the answer
 in `content`. Errors use OpenAI's shape (see api/errors.py). Stateless.
@@ -19,6 +20,7 @@ from starlette.routing import Match
 
 from parley.api.completion_http import event_stream, render_sse, sse_data, unless_disconnected
 from parley.api.deps import ChatDep, CompletionsDep, CurrentUser
+from parley.api.embeddings_schemas import EmbeddingList, EmbeddingRequest
 from parley.api.errors import ApiError, http_status, openai_error_body
 from parley.api.openai_refusals import UnknownRoute
 from parley.api.openai_schemas import (
@@ -27,6 +29,7 @@ from parley.api.openai_schemas import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     Choice,
+    ChoiceLogprobs,
     ChunkChoice,
     ChunkDelta,
     ChunkFunction,
@@ -37,8 +40,8 @@ from parley.api.openai_schemas import (
     ModelObject,
     openai_finish,
 )
-from parley.chat.completions import CompletionFailed
-from parley.protocol import Finished, Piece, ToolCallMade
+from parley.chat.completions import CompletionFailed, Logprobs
+from parley.protocol import Finished, Piece, TokenLogprob, ToolCallMade
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,15 @@ class _OpenAIDialect:
         self._created = int(time.time())
         self._model = model
         self._include_usage = include_usage
+        # Log probabilities for the next chunk that carries text (or the last one).
+        self._logprobs: tuple[TokenLogprob, ...] = ()
+
+    def hold_logprobs(self, logprobs: Logprobs) -> None:
+        self._logprobs += logprobs.tokens
+
+    def _held_logprobs(self) -> ChoiceLogprobs | None:
+        held, self._logprobs = self._logprobs, ()
+        return ChoiceLogprobs.of(held) if held else None
 
     def _chunk(
         self,
@@ -109,7 +121,7 @@ class _OpenAIDialect:
             delta = ChunkDelta(reasoning_content=piece.text)
         else:
             delta = ChunkDelta(content=piece.text)
-        return self._chunk([ChunkChoice(delta=delta)])
+        return self._chunk([ChunkChoice(delta=delta, logprobs=self._held_logprobs())])
 
     def tool_call(self, made: ToolCallMade) -> Iterable[str]:
         """A call in two pieces, as OpenAI streams one: its id, type and name with no
@@ -129,7 +141,10 @@ class _OpenAIDialect:
 
     def finished(self, finished: Finished) -> Iterable[str]:
         reason = openai_finish(finished.finish_reason)
-        yield self._chunk([ChunkChoice(delta=ChunkDelta(), finish_reason=reason)])
+        logprobs = self._held_logprobs()
+        yield self._chunk(
+            [ChunkChoice(delta=ChunkDelta(), finish_reason=reason, logprobs=logprobs)]
+        )
         if self._include_usage:
             yield self._chunk([], CompletionUsage.of(finished))
 
@@ -182,10 +197,33 @@ async def chat_completions(
                     tool_calls=[MessageToolCall.of(call) for call in result.tool_calls] or None,
                 ),
                 finish_reason=openai_finish(result.finish.finish_reason),
+                logprobs=ChoiceLogprobs.of(result.logprobs) if body.logprobs else None,
             )
         ],
         usage=CompletionUsage.of(result.finish),
     )
+
+
+@router.post(
+    "/embeddings",
+    response_model=EmbeddingList,
+    responses={
+        400: {
+            "description": "A model that does not embed, an input it cannot read (too long, "
+            "empty, an unknown token id), or a parameter this server does not support"
+        },
+        404: {"description": "model_not_found"},
+        503: {"description": "model_not_loaded"},
+    },
+)
+async def embeddings(
+    body: EmbeddingRequest, _user: CurrentUser, completions: CompletionsDep
+) -> EmbeddingList:
+    """Vectors of texts (or token ids) from a model the models file marks as embedding
+    (`"embeddings": "mean"`, on llama.cpp) or a remote's, passed through."""
+    body.check_supported()
+    model, vectors = await completions.embed(body.model, body.inputs())
+    return EmbeddingList.of(model, vectors, body.encoding_format)
 
 
 def unknown_routes(*served: APIRouter) -> APIRouter:

@@ -72,6 +72,20 @@ _ANSWER_PROGRESS = (
 )
 
 
+def check_conversation_room(
+    session: Session, owner_id: str, adding: int, max_per_owner: int
+) -> None:
+    """QuotaExceeded when `adding` more conversations would make the owner keep more than
+    `max_per_owner`. Run it in the write transaction that adds them: writes take one lock
+    (db.py), so conversations made at once, on any instance, cannot pass it together."""
+    owner = col(Conversation.owner_id) == owner_id
+    held = session.exec(select(func.count()).select_from(Conversation).where(owner)).one()
+    if held + adding > max_per_owner:
+        raise QuotaExceeded(
+            "too_many_conversations", "conversations", max_per_owner, "max_conversations_per_user"
+        )
+
+
 class ChatStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -124,17 +138,8 @@ class ChatStore:
         """Saved; QuotaExceeded when its owner already keeps `max_per_owner` (None: no cap)."""
 
         def work(session: Session) -> Conversation:
-            # Counted in the write transaction, so that conversations made at once cannot pass it.
             if max_per_owner is not None:
-                owner = col(Conversation.owner_id) == conversation.owner_id
-                held = session.exec(select(func.count()).select_from(Conversation).where(owner))
-                if held.one() >= max_per_owner:
-                    raise QuotaExceeded(
-                        "too_many_conversations",
-                        "conversations",
-                        max_per_owner,
-                        "max_conversations_per_user",
-                    )
+                check_conversation_room(session, conversation.owner_id, 1, max_per_owner)
             session.add(conversation)
             session.flush()
             return conversation

@@ -31,6 +31,8 @@ class GenerationOptions:
     seed: int | None = None
     # JSON the answer must be (`response_format`).
     output: JsonOutput | None = None
+    # Log probabilities of the answer's tokens with this many alternatives each (/v1 only).
+    logprobs: int | None = None
 
     @classmethod
     def from_send(cls, options: SendOptions) -> GenerationOptions:
@@ -90,6 +92,7 @@ async def prepare_generation(
         top_p=defaults.top_p if options.top_p is None else options.top_p,
         stop=options.stop,
         seed=options.seed,
+        logprobs=options.logprobs,
         ignore_eos=ignore_eos,
     )
     request = dataclasses.replace(

@@ -1,7 +1,7 @@
 """The llama.cpp engine's decode loop: every active request of a GGUF model in one llama_batch.
 
 Each request owns a sequence id of one context, and with it a KV stream of its own (an even
-share of the pool; not `kv_unified`, whose shared cells made batched answers differ from
+share of its context; not `kv_unified`, whose shared cells made batched answers differ from
 one-at-a-time ones). A step is ONE `llama_decode` of a batch holding, for every decoding
 request, its last token at its own position under its own sequence id, and then as many
 prompt tokens of prefilling requests as the prefill budget allows (a long prompt is read over
@@ -10,6 +10,9 @@ asked only where a token is to be chosen. Each request samples with its own llam
 chain. A request that finishes or is cancelled leaves between two steps; its stream stays,
 kept for the conversation's next turn, until a running request needs its sequence id
 (llamacpp/streams.py, which says which id holds what).
+
+A model has a loop per llama.cpp context over the same weights: one of many short streams and
+one of a few of the model's whole context (`kv_pools` in llamacpp/engine.py says why).
 
 With a KV stream per sequence llama.cpp splits a batch into one forward pass per run of
 consecutive sequence ids in increasing order (`split_equal`, sequential). So the batch lists
@@ -37,6 +40,12 @@ same ggml kernel whatever else is in the batch: ggml's flash attention has two o
 one for 64 or more rows of a stream in a pass (never made: `PASS_ROWS`) and one for a lone
 token of a deep stream (never made: `_pair_lone_tokens`), and each rounds otherwise.
 
+A kept stream that is evicted, and every kept stream when the engine closes, is saved to disk
+with llama.cpp's per-sequence state API (llamacpp/saved_states.py). A request whose prompt
+starts with more of a saved state's tokens than a kept stream holds restores it into its own
+stream and reads only the rest: the restored cells are those a read of the same tokens wrote,
+at the same positions, so the answer is the one a fresh read gives.
+
 This is how llama.cpp's own server batches its slots, with Parley's admission in front.
 """
 
@@ -54,7 +63,9 @@ from parley.engine.base import SamplingParams
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
 from parley.engine.llamacpp.grammar import Constraint, Grammar
+from parley.engine.llamacpp.saved_states import SavedStates
 from parley.engine.llamacpp.streams import StreamTable, common_prefix
+from parley.engine.logprobs import asked_choice
 from parley.engine.sequence import SequenceState
 
 # The shortest shared prompt start worth a stream copy instead of reading it.
@@ -65,6 +76,8 @@ MIN_SHARED_TOKENS = 16
 PASS_ROWS = 63
 # llama.cpp attends over a stream's cells in blocks of this many (`llama_kv_cache::get_n_kv`).
 KV_BLOCK = 256
+# A saved state is restored when the prompt shares at least this share (1/n) of its tokens.
+RESTORE_SHARE = 8
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -119,22 +132,29 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         limits: BatchLimits,
         batch_tokens: int,
         name: str,
+        saved: SavedStates | None = None,
     ) -> None:
         super().__init__(limits, name)
         self._context = context
+        # The KV cells of each sequence's stream: the longest prompt plus answer it holds.
+        self.stream_tokens = int(lc.llama_n_ctx_seq(context))
         self._vocab = vocab
         self._n_vocab = lc.llama_vocab_n_tokens(vocab)
         self._memory = lc.llama_get_memory(context)
         self._batch_tokens = batch_tokens
         self._n_ubatch = lc.llama_n_ubatch(context)
         self._batch = lc.llama_batch_init(batch_tokens, 0, 1)
+        self._kv = _LlamaStreams(self._memory)
+        self._saved = saved
         self._streams = StreamTable(
-            _LlamaStreams(self._memory), limits.max_sequences, MIN_SHARED_TOKENS
+            self._kv, limits.max_sequences, MIN_SHARED_TOKENS, on_evict=self._save
         )
         # Prompt tokens not read because they were copied from another request's stream.
         self.prompt_tokens_copied = 0
         # Prompt tokens not read because a kept stream of an earlier answer held them.
         self.prompt_tokens_kept = 0
+        # Prompt tokens not read because a state saved on disk held them.
+        self.prompt_tokens_restored = 0
         # Owned by the loop thread.
         self._prefilling: list[LlamaSequence] = []
         self._running: list[LlamaSequence] = []
@@ -142,6 +162,10 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
 
     def close(self) -> None:
         super().close()
+        if self._saved is not None:
+            for seq_id, tokens in self._streams.kept_streams():
+                self._save(seq_id, tokens)
+            self._saved.close()
         lc.llama_batch_free(self._batch)
 
     def active(self) -> Sequence[LlamaSequence]:
@@ -152,7 +176,10 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
             claim = self._streams.claim(sequence.prompt_ids)
             sequence.seq_id = claim.seq_id
             sequence.prefilled = sequence.reused_tokens = claim.reused
-            self.prompt_tokens_kept += claim.reused
+            if self._saved is not None and claim.reused + 1 < len(sequence.prompt_ids):
+                self._restore(sequence, self._saved)
+            if sequence.prefilled == claim.reused:
+                self.prompt_tokens_kept += claim.reused
             sequence.sampler = new_sampler(sequence.params, sequence.prompt_ids, self._n_vocab)
             if sequence.grammar is not None:
                 sequence.constraint = Constraint(sequence.grammar, self._vocab)
@@ -172,6 +199,61 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         for sequence in self.active():
             sequence.seq_id = moves.get(sequence.seq_id, sequence.seq_id)
 
+    def _save(self, seq_id: int, tokens: list[int]) -> None:
+        """Hand a stream's state to the saved states (written on their thread)."""
+        if self._saved is None:
+            return
+        self._settle(seq_id)
+        size = lc.llama_state_seq_get_size(self._context, seq_id)
+        state = bytearray(size)
+        buffer = (ctypes.c_uint8 * size).from_buffer(state)
+        if lc.llama_state_seq_get_data(self._context, buffer, size, seq_id) == size:
+            self._saved.save(tokens, state)
+
+    def _restore(self, sequence: LlamaSequence, saved: SavedStates) -> None:
+        """Start the request from the saved state sharing the most of its prompt, when that
+        is more than its stream holds already and worth reading the state for (a state
+        costs its whole size to restore, however little of it is used)."""
+        shared, found = saved.best(sequence.prompt_ids)
+        shared = min(shared, len(sequence.prompt_ids) - 1)
+        if found is None or shared <= sequence.prefilled:
+            return
+        if shared < max(MIN_SHARED_TOKENS, len(found.tokens) // RESTORE_SHARE):
+            return
+        data = saved.read(found)
+        if data is None:
+            return
+        seq_id = sequence.seq_id
+        self._settle(seq_id)
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer(data)
+        restored = lc.llama_state_seq_set_data(self._context, buffer, len(data), seq_id)
+        if restored != len(data) or lc.llama_memory_seq_pos_max(self._memory, seq_id) + 1 < shared:
+            # llama.cpp refused it, or it holds less than its tokens say: never again.
+            saved.discard(found)
+            self._kv.clear(seq_id)
+            sequence.prefilled = sequence.reused_tokens = 0
+            return
+        self._kv.trim(seq_id, shared)
+        self.prompt_tokens_restored += shared
+        sequence.prefilled = sequence.reused_tokens = shared
+        if shared == len(found.tokens):  # Its stream holds all of it now, and more later.
+            saved.discard(found)
+
+    def _settle(self, seq_id: int) -> None:
+        """Run the stream copies llama.cpp has queued for its next decode: the state API reads
+        and writes the KV buffers at once. One token is decoded into `seq_id`'s stream past
+        what it holds (with the copies before it), then dropped."""
+        if not self._kv.copies_queued:
+            return
+        position = lc.llama_memory_seq_pos_max(self._memory, seq_id) + 1
+        put_token(self._batch, 0, 0, position, seq_id, False)
+        self._batch.n_tokens = 1
+        status = lc.llama_decode(self._context, self._batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        self._kv.trim(seq_id, position)
+        self._kv.copies_queued = False
+
     def _copy_shared_start(self, sequence: LlamaSequence) -> None:
         """Start a request that has read nothing from the longest prompt start it shares with
         one that has (the last prompt token is always read: it gives the first answer token)."""
@@ -183,8 +265,8 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         if shared < MIN_SHARED_TOKENS:
             return
         # Queued like the table's moves: they all run, in order, before the next decode.
-        lc.llama_memory_seq_cp(self._memory, donor, sequence.seq_id, -1, -1)
-        lc.llama_memory_seq_rm(self._memory, sequence.seq_id, shared, -1)
+        self._kv.copy(donor, sequence.seq_id)
+        self._kv.trim(sequence.seq_id, shared)
         sequence.prefilled = sequence.reused_tokens = shared
         self.prompt_tokens_copied += shared
 
@@ -221,6 +303,7 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
         status = lc.llama_decode(self._context, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
+        self._kv.copies_queued = False
         starting = [s for s in self._prefilling if s.prefilled == len(s.prompt_ids)]
         self._prefilling = [s for s in self._prefilling if s not in starting]
         self._running.extend(starting)
@@ -238,7 +321,10 @@ class LlamaLoop(DecodeLoop[LlamaSequence]):
                 token = int(logits[row].argmax())
             else:
                 token = lc.llama_sampler_sample(sequence.sampler, self._context, index)
-            if not sequence.accept(token, is_end=lc.llama_vocab_is_eog(self._vocab, token)):
+            # The sampler worked on a copy: the row is still the model's distribution.
+            choice = asked_choice(sequence.params, logits[row], token)
+            is_end = lc.llama_vocab_is_eog(self._vocab, token)
+            if not sequence.accept(token, is_end=is_end, choice=choice):
                 finished.add(sequence)
         self.remove(finished)
 
@@ -363,9 +449,12 @@ class _LlamaStreams:
 
     def __init__(self, memory: Any) -> None:
         self._memory = memory
+        # Whether a copy waits for the next decode (llama.cpp runs copies between streams then).
+        self.copies_queued = False
 
     def copy(self, source: int, target: int) -> None:
         lc.llama_memory_seq_cp(self._memory, source, target, -1, -1)
+        self.copies_queued = True
 
     def clear(self, seq_id: int) -> None:
         lc.llama_memory_seq_rm(self._memory, seq_id, -1, -1)

@@ -19,12 +19,15 @@ place. With nothing running, a conversation going on runs where its stream is ke
 chatting moves nothing. A move is `KvStreams.copy` (llama.cpp copies a whole stream, queued
 until the next decode, in order) then `clear` of the source; the cells keep their places, so
 what attention computes over them does not change.
+
+An evicted stream, and one whose own branch a request takes over, is handed to `on_evict`
+first (llamacpp/saved_states.py keeps it on disk).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,9 +72,21 @@ def common_prefix(mine: Sequence[int], theirs: Sequence[int]) -> int:
     return low
 
 
+def _forget(seq_id: int, tokens: list[int]) -> None:
+    pass
+
+
 class StreamTable:
-    def __init__(self, streams: KvStreams, size: int, min_reuse: int) -> None:
+    def __init__(
+        self,
+        streams: KvStreams,
+        size: int,
+        min_reuse: int,
+        on_evict: Callable[[int, list[int]], None] = _forget,
+    ) -> None:
         self._streams = streams
+        # Called with a kept stream's id and tokens just before it is evicted.
+        self._on_evict = on_evict
         self._size = size
         # The fewest tokens worth reusing: below it a stream is neither kept nor copied.
         self._min_reuse = min_reuse
@@ -89,6 +104,10 @@ class StreamTable:
         kept = self._kept.get(seq_id)
         return None if kept is None else kept.tokens
 
+    def kept_streams(self) -> list[tuple[int, list[int]]]:
+        """Every kept stream's id and tokens."""
+        return [(seq_id, kept.tokens) for seq_id, kept in self._kept.items()]
+
     def claim(self, prompt_ids: Sequence[int]) -> Claim:
         """The id for a new request, next to the running ones, holding the longest start of
         `prompt_ids` that a kept stream holds (never the last prompt token: reading it gives
@@ -103,6 +122,8 @@ class StreamTable:
         kept.last_used = next(self._clock)
         # Keeping the other branch takes a free id: never another conversation's stream.
         goes_on = shared + 1 >= len(kept.tokens) or not self._free_ids()
+        if goes_on and shared + 1 < len(kept.tokens):  # Its own branch is lost.
+            self._on_evict(source, kept.tokens)
         # Going on, the stream is taken over where it is when it can run there.
         slot = self._next_slot(preferred=source if goes_on else -1, spare=source)
         if not goes_on and source == slot:  # Its own branch stays, elsewhere if it can.
@@ -141,8 +162,7 @@ class StreamTable:
         others = [i for i in self._kept if i != spare] or [spare]
         victim = min(others, key=lambda i: self._kept[i].last_used)
         if victim != spare:
-            self._streams.clear(victim)
-            del self._kept[victim]
+            self._evict(victim)
         return victim
 
     def _best_start(self, prompt_ids: Sequence[int]) -> tuple[int, int]:
@@ -194,8 +214,7 @@ class StreamTable:
             return
         target = self._target_for(seq_id, spare)
         if target is None:
-            self._streams.clear(seq_id)
-            del self._kept[seq_id]
+            self._evict(seq_id)
         else:
             self._relocate(seq_id, target)
 
@@ -218,9 +237,13 @@ class StreamTable:
     def _relocate(self, seq_id: int, target: int) -> None:
         """Move the kept stream at `seq_id` to `target`, evicting what is kept there."""
         if target in self._kept:
-            self._streams.clear(target)
+            self._evict(target)
         self._kept[target] = self._kept.pop(seq_id)
         self._move(seq_id, target)
+
+    def _evict(self, seq_id: int) -> None:
+        self._on_evict(seq_id, self._kept.pop(seq_id).tokens)
+        self._streams.clear(seq_id)
 
     def _move(self, source: int, target: int) -> None:
         self._streams.copy(source, target)

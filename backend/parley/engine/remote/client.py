@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from parley.engine.remote.stream import (
+    RemoteRefused,
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
@@ -163,6 +164,24 @@ class OpenAIClient:
         finally:
             await deltas.aclose()
             await response.aclose()
+
+    async def embeddings(self, body: Mapping[str, Any]) -> Any:
+        """The remote's /embeddings answer, parsed JSON; raises RemoteRefused for a 4xx (not
+        429) with the remote's reason, RemoteUnavailable otherwise."""
+        try:
+            response = await self._http.post(f"{self.base_url}/embeddings", json=body)
+        except httpx.HTTPError as exc:
+            reason = _transport_reason(exc)
+            raise RemoteUnavailable(f"The remote model is unreachable ({reason}).") from exc
+        if response.status_code != 200:
+            summary = summarise_error(response.status_code, response.content)
+            if 400 <= response.status_code < 500 and response.status_code != 429:
+                raise RemoteRefused(f"The remote model refused the embeddings ({summary}).")
+            raise RemoteUnavailable(f"The remote model could not embed ({summary}).")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise RemoteUnavailable("The remote's embeddings answer is not JSON.") from exc
 
     async def _open(
         self, body: Mapping[str, Any], cancelled: asyncio.Event

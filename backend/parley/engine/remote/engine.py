@@ -22,10 +22,18 @@ from math import ceil
 from typing import Any
 from urllib.parse import urlsplit
 
-from parley.engine.base import ChatTurn, EngineError, GenerationRequest, ModelCard
+from parley.engine.base import (
+    ChatTurn,
+    EmbeddingInput,
+    Embeddings,
+    EngineError,
+    GenerationRequest,
+    ModelCard,
+)
 from parley.engine.reasoning import ReasoningSplitter
 from parley.engine.remote.client import OpenAIClient
 from parley.engine.remote.stream import (
+    RemoteRefused,
     RemoteStreamFailed,
     RemoteUnavailable,
     StreamDelta,
@@ -222,6 +230,9 @@ class RemoteEngine:
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = params.logprobs
         if params.ignore_eos:
             # vLLM's and SGLang's extension, for benchmarks.
             body["ignore_eos"] = True
@@ -302,7 +313,9 @@ class RemoteEngine:
                     if delta.reasoning or delta.content or delta.tool_calls:
                         # A streamed chunk is one token on vLLM, SGLang, llama.cpp and Ollama.
                         completion_tokens += 1
-                        yield Pieces(_pieces(delta, splitter), completion_tokens)
+                        yield Pieces(_pieces(delta, splitter), completion_tokens, delta.logprobs)
+                    elif delta.logprobs:
+                        yield Pieces((), completion_tokens, delta.logprobs)
                     usage = delta.usage or usage
                     finish = delta.finish_reason or finish
         except RemoteUnavailable as exc:
@@ -331,6 +344,24 @@ class RemoteEngine:
             )
         yield Finished(reason, usage)
 
+    async def embed(self, inputs: Sequence[EmbeddingInput]) -> Embeddings:
+        """The remote's /embeddings, passed through: whether its model embeds is its word."""
+        body = {
+            "model": self._spec.model,
+            "input": [value if isinstance(value, str) else list(value) for value in inputs],
+            "encoding_format": "float",
+        }
+        try:
+            answer = await self._client.embeddings(body)
+        except RemoteRefused as exc:
+            raise EngineError(exc.message, code="remote_refused", kind="malformed") from exc
+        except RemoteUnavailable as exc:
+            raise RemoteModelUnavailable(exc.message) from exc
+        embeddings = _embeddings(answer, len(inputs))
+        if embeddings is None:
+            raise RemoteModelUnavailable("The remote's embeddings answer is not OpenAI's shape.")
+        return embeddings
+
     async def cancel(self, request_id: str) -> None:
         cancelled = self._cancels.get(request_id)
         if cancelled is not None:
@@ -343,6 +374,29 @@ class RemoteEngine:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _CLOSE_GRACE_S)
         await self._client.close()
+
+
+def _embeddings(answer: Any, count: int) -> Embeddings | None:
+    """An OpenAI embeddings list as Embeddings, by `index`; None unless it holds `count`
+    float vectors."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list) or len(data) != count:
+        return None
+    vectors: list[tuple[float, ...] | None] = [None] * count
+    for item in data:
+        index = item.get("index") if isinstance(item, dict) else None
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if type(index) is not int or not 0 <= index < count or not isinstance(vector, list):
+            return None
+        if not all(isinstance(x, int | float) for x in vector):
+            return None
+        vectors[index] = tuple(float(x) for x in vector)
+    usage = answer.get("usage")
+    tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    found = [vector for vector in vectors if vector is not None]
+    if len(found) != count:
+        return None
+    return Embeddings(tuple(found), tokens if type(tokens) is int else 0)
 
 
 def _messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:

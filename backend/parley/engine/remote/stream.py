@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from parley.protocol import ToolCall, Usage
+from parley.protocol import TokenLogprob, ToolCall, TopLogprob, Usage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ class RemoteUnavailable(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class RemoteRefused(RemoteUnavailable):
+    """The remote answered the request itself is wrong (a 4xx other than 429): its reason."""
 
 
 class RemoteStreamFailed(Exception):
@@ -64,6 +68,8 @@ class StreamDelta:
     finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: tuple[ToolCallPiece, ...] = ()
+    # The chunk's tokens' log probabilities, where asked (`choices[].logprobs.content`).
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(slots=True)
@@ -151,9 +157,11 @@ def chunk_delta(payload: Any) -> StreamDelta:
     reasoning = content = ""
     finish: str | None = None
     calls: list[ToolCallPiece] = []
+    logprobs: list[TokenLogprob] = []
     for choice in payload.get("choices") or ():
         if not isinstance(choice, dict):
             continue
+        logprobs.extend(_logprobs(choice.get("logprobs")))
         delta = choice.get("delta") or {}
         if isinstance(delta, dict):
             # SGLang, llama.cpp, DeepSeek: reasoning_content; vLLM (2026) and Ollama: reasoning.
@@ -171,7 +179,33 @@ def chunk_delta(payload: Any) -> StreamDelta:
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if type(prompt) is int and type(completion) is int:
             parsed_usage = Usage(prompt, completion, _cached_tokens(usage))
-    return StreamDelta(reasoning, content, finish, parsed_usage, tuple(calls))
+    return StreamDelta(reasoning, content, finish, parsed_usage, tuple(calls), tuple(logprobs))
+
+
+def _logprobs(value: Any) -> list[TokenLogprob]:
+    """`choice.logprobs.content` as Parley's; entries not shaped like OpenAI's are skipped."""
+    content = value.get("content") if isinstance(value, dict) else None
+    out: list[TokenLogprob] = []
+    for entry in content if isinstance(content, list) else ():
+        parsed = _top_logprob(entry)
+        if parsed is None:
+            continue
+        tops = entry.get("top_logprobs")
+        top = (_top_logprob(t) for t in tops) if isinstance(tops, list) else ()
+        out.append(TokenLogprob(*parsed, tuple(TopLogprob(*t) for t in top if t is not None)))
+    return out
+
+
+def _top_logprob(entry: Any) -> tuple[str, bytes, float] | None:
+    """An entry's token, bytes (its text's, where the server sends none) and log probability."""
+    if not isinstance(entry, dict):
+        return None
+    token, logprob, data = entry.get("token"), entry.get("logprob"), entry.get("bytes")
+    if not isinstance(token, str) or not isinstance(logprob, int | float):
+        return None
+    if isinstance(data, list) and all(type(b) is int and 0 <= b < 256 for b in data):
+        return token, bytes(data), float(logprob)
+    return token, token.encode("utf-8"), float(logprob)
 
 
 def _cached_tokens(usage: dict[str, Any]) -> int:

@@ -34,6 +34,7 @@ from parley.engine.batch_queue import BatchLimits
 from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.devices import pick_device, pick_dtype
+from parley.engine.prompt_text import special_texts_pattern
 from parley.engine.specs import ModelSpec, chat_template_text, gguf_file, reads_enable_thinking
 from parley.engine.structured import CannotConstrain, constrains
 from parley.engine.tool_prompts import TemplateMessage, TemplateTools
@@ -184,13 +185,19 @@ class TransformersEngine(BatchedEngine[TransformersSequence]):
         self._tokenizer = tokenizer
         self._card = card
         self._sequence_kind = TransformersSequence
-        self._loop = TransformersLoop(
-            model,
-            eos_token_ids=_eos_token_ids(model, tokenizer),
-            vocab_size=len(tokenizer),
-            limits=limits,
-            name=card.name,
-        )
+        # Added tokens that are not special are matched in any text (as llama.cpp's
+        # user-defined ones are): only the special ones are parsed only when asked.
+        added = tokenizer.added_tokens_decoder.values()
+        self._specials = special_texts_pattern(token.content for token in added if token.special)
+        self._loops = [
+            TransformersLoop(
+                model,
+                eos_token_ids=_eos_token_ids(model, tokenizer),
+                vocab_size=len(tokenizer),
+                limits=limits,
+                name=card.name,
+            )
+        ]
 
     def _sequence_fields(self, request: GenerationRequest) -> dict[str, Any]:
         if constrains(request):
@@ -220,15 +227,23 @@ class TransformersEngine(BatchedEngine[TransformersSequence]):
         # Some tokenizers name several templates (e.g. "default" and "tool_use").
         return "\n".join(source.values()) if isinstance(source, dict) else source
 
-    def _encode(self, text: str) -> list[int]:
-        # The chat template already wrote every special token the model expects.
-        ids: list[int] = self._tokenizer.encode(text, add_special_tokens=False)
+    def _tokenize(self, text: str, parse_special: bool) -> list[int]:
+        # No BOS or EOS of its own: the chat template writes what the model expects.
+        ids: list[int] = self._tokenizer.encode(
+            text, add_special_tokens=False, split_special_tokens=not parse_special
+        )
         return ids
 
     def _decode(self, ids: list[int]) -> str:
         text = self._tokenizer.decode(ids, skip_special_tokens=True)
         assert isinstance(text, str)
         return text
+
+    def _token_bytes(self, token: int) -> bytes:
+        # A byte-level token that cuts a character decodes to U+FFFD: its bytes are that one's.
+        text = self._tokenizer.decode([token], skip_special_tokens=False)
+        assert isinstance(text, str)
+        return text.encode("utf-8")
 
 
 class TorchScorer:

@@ -27,6 +27,7 @@ from transformers import DynamicCache
 
 from parley.engine.batch_queue import BatchLimits
 from parley.engine.decode_loop import DecodeLoop
+from parley.engine.logprobs import token_choice
 from parley.engine.sequence import SequenceState
 from parley.engine.transformers.padded_batch import PaddedBatch, left_padded_prompts
 from parley.engine.transformers.sampling import RowSampling, choose_tokens, new_generator
@@ -143,7 +144,9 @@ class TransformersLoop(DecodeLoop[TransformersSequence]):
         """Take each prompt's first token and move the unfinished rows into the batch."""
         tokens = choose_tokens(logits, _samplings(group))
         staying = [
-            i for i, (s, t) in enumerate(zip(group, tokens, strict=True)) if self._accept(s, t)
+            i
+            for i, (s, t) in enumerate(zip(group, tokens, strict=True))
+            if self._accept(s, t, logits[i])
         ]
         if staying:
             self._running.extend(group[i] for i in staying)
@@ -160,7 +163,7 @@ class TransformersLoop(DecodeLoop[TransformersSequence]):
         leaving = {
             i
             for i, (s, t) in enumerate(zip(self._running, tokens, strict=True))
-            if not self._accept(s, t)
+            if not self._accept(s, t, logits[i])
         }
         self.remove({self._running[i] for i in leaving})
 
@@ -183,7 +186,10 @@ class TransformersLoop(DecodeLoop[TransformersSequence]):
         logits: torch.Tensor = output.logits[:, -1, : self._vocab_size]
         return logits
 
-    def _accept(self, sequence: TransformersSequence, token: int) -> bool:
+    def _accept(self, sequence: TransformersSequence, token: int, row: torch.Tensor) -> bool:
+        """`row`: the token's logits as the model gave them (choose_tokens penalised a copy)."""
         assert sequence.sampling is not None
         sequence.sampling.seen_ids.append(token)
-        return sequence.accept(token, is_end=token in self._eos)
+        top = sequence.params.logprobs
+        choice = None if top is None else token_choice(row.float().cpu().numpy(), token, top)
+        return sequence.accept(token, is_end=token in self._eos, choice=choice)
