@@ -1,7 +1,7 @@
 # Parley in a container: `docker build -t parley .` (or podman), then
 #   docker run -p 8000:8000 -v parley:/data parley
-# Every setting is a PARLEY_* environment variable (`parley serve --help`); docs/deployment.md
-# ("Container image") covers build arguments, the `full` target, upgrades and backups.
+# Every setting is a PARLEY_* environment variable (`parley serve --help`). docs/deployment.md,
+# section 9, covers build arguments, the `full` target, upgrades and backups.
 #
 # Targets: `runtime` (the default) serves GGUF models on llama.cpp and remote models, without
 # torch; `full` (--target full) adds torch (CPU) and the transformers engine for Hugging Face
