@@ -38,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="what the shared scripted server is: one process (default), or two instances on "
         "one database and one Redis behind nginx (tests/cluster/servers.py)",
     )
+    parser.addoption(
+        "--container",
+        action="store_true",
+        help="also run the container image's tests (tests/container/: builds the image with "
+        "podman; the first build compiles llama.cpp for every CPU level, an hour on 2 cores)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -46,6 +52,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skips.append(("sqlite_only", "checks SQLite itself (run without --db postgresql)"))
     if config.getoption("--front") != "direct":
         skips.append(("direct_only", "checks the server's own socket (run without --front)"))
+    if not config.getoption("--container"):
+        skips.append(("podman", "builds and runs the container image (run with --container)"))
     for marker, reason in skips:
         for item in items:
             if marker in item.keywords:

@@ -72,6 +72,21 @@ def test_auto_runs_a_gguf_on_llamacpp_when_it_passes_and_is_faster() -> None:
 
 
 @pytest.mark.usefixtures("llamacpp_importable")
+def test_without_torch_auto_runs_a_gguf_on_llamacpp_ungated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The container image has no torch: no fp32 reference to gate against, nothing to fall
+    # back on, and a GPU setting must not import torch to look for one.
+    monkeypatch.setattr(choice, "torch_missing", lambda: True)
+    config = Settings(device="auto").engine_config()
+    plan = plan_engine(SMOLLM2, config, never_gated)
+    assert plan.kind == "llamacpp" and plan.gguf is not None and plan.precision is None
+    assert plan.note == "torch is not installed: llama.cpp, ungated"
+    lora = ModelSpec(id="tuned", path="smollm2", lora="/adapters/tuned")
+    assert plan_engine(lora, config, never_gated).kind == "transformers"
+
+
+@pytest.mark.usefixtures("llamacpp_importable")
 def test_auto_picks_the_fastest_precision_that_passes() -> None:
     own, q8 = verdict(10.1, 80.0), verdict(10.3, 110.0, "llamacpp/Q8_0")
     plan = plan_engine(SMOLLM2, CONFIG, gated(own, q8))

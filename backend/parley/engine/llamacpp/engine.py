@@ -43,6 +43,7 @@ from parley.engine.batched import BatchedEngine
 from parley.engine.config import EngineConfig
 from parley.engine.decode_loop import IDLE_PREFILL_TOKENS
 from parley.engine.embedding import bad_embedding_input, cannot_embed
+from parley.engine.llamacpp.backends import load_cpu_backend
 from parley.engine.llamacpp.embeddings import EMBEDDING_CONTEXT_TOKENS, LlamaEmbedder
 from parley.engine.llamacpp.grammar import grammar_sampler, request_grammar
 from parley.engine.llamacpp.loop import (
@@ -78,6 +79,8 @@ _KV_ELEMENT_BYTES = 2
 _LONG_SHARE = 4
 
 _backend_ready = False
+# The CPU level llama.cpp loaded where it was built for several (backends.py), else None.
+_cpu_variant: str | None = None
 
 
 def _ignore_progress(fraction: float) -> None:
@@ -108,8 +111,9 @@ def cpu_threads(config: EngineConfig) -> int:
 
 
 def _load_model(gguf: Path) -> Any:
-    global _backend_ready
+    global _backend_ready, _cpu_variant
     if not _backend_ready:
+        _cpu_variant = load_cpu_backend()
         lc.llama_backend_init()
         _backend_ready = True
     model_params = lc.llama_model_default_params()
@@ -269,7 +273,7 @@ def load_llamacpp_engine(
         context_length=min(context_length, max(streams)),
         think_open=spec.think_open,
         think_close=spec.think_close,
-        device="cpu",
+        device="cpu" if _cpu_variant is None else f"cpu ({_cpu_variant})",
         dtype=gguf_precision(model),
         memory_bytes=int(lc.llama_model_size(model))
         + (cells + (embedder.max_tokens if embedder else 0)) * kv_per_token,

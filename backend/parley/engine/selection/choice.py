@@ -13,6 +13,7 @@ pins llama.cpp at that precision. What made `auto` decide is kept as the model's
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,13 @@ def llamacpp_unavailable() -> str | None:
     return None
 
 
+@functools.cache
+def torch_missing() -> bool:
+    """Whether torch is not installed (the container image without it): no transformers
+    engine, and no fp32 reference for llama.cpp's quality gate."""
+    return importlib.util.find_spec("torch") is None
+
+
 def _transformers_only(spec: ModelSpec, config: EngineConfig) -> str | None:
     """What in a model's configuration needs transformers, if anything."""
     if spec.lora is not None:
@@ -55,7 +63,8 @@ def _transformers_only(spec: ModelSpec, config: EngineConfig) -> str | None:
         return "dummy weights"
     if spec.dtype is not None and gguf_type_name(spec.dtype) is None:
         return f"the torch dtype {spec.dtype!r}"
-    if pick_device(spec.device or config.device) != "cpu":
+    # Without torch no engine here runs on a GPU (and picking one would import torch).
+    if not torch_missing() and pick_device(spec.device or config.device) != "cpu":
         return "a GPU"
     return None
 
@@ -98,6 +107,8 @@ def plan_engine(spec: ModelSpec, config: EngineConfig, verdicts_for: VerdictsFor
     reason = llamacpp_unavailable()
     if reason is not None:
         return EnginePlan("transformers", note=f"llama.cpp is not available: {reason}")
+    if torch_missing():
+        return EnginePlan("llamacpp", gguf, note="torch is not installed: llama.cpp, ungated")
     choices = verdicts_for(spec, gguf)
     passing = [choice for choice in choices if choice[1].passed]
     if not passing:
