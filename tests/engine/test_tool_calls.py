@@ -288,6 +288,19 @@ def test_malformed_hermes_calls_are_text(bad: str) -> None:
     assert parse(HERMES, characters(answer)) == [answer]
 
 
+@pytest.mark.parametrize("split", [lambda text: [text], characters])
+def test_a_hermes_call_whose_string_holds_the_closing_tag_ends_with_its_json(split: Any) -> None:
+    """A constrained call's arguments are any JSON the schema allows, the closing tag too."""
+    answer = (
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris}}</tool_call> "}}\n'
+        "</tool_call> after"
+    )
+    assert parse(HERMES, split(answer)) == [
+        ("get_weather", {"city": "Paris}}</tool_call> "}),
+        " after",
+    ]
+
+
 def test_text_like_the_opening_tag_is_held_only_while_it_may_be_one() -> None:
     parser = hermes_parser()
     assert parser.feed("a <tool") == ["a "]

@@ -81,6 +81,10 @@ class ToolCallParser(ABC):
 
 
 class HermesParser(ToolCallParser):
+    """`<tool_call>` JSON `</tool_call>`. The call ends where its JSON object does: a string
+    inside it may hold the closing tag itself (a constrained call's arguments may), so the
+    first `</tool_call>` after the opening ends it only when the JSON there is not an object."""
+
     _OPEN = "<tool_call>"
     _CLOSE = "</tool_call>"
 
@@ -96,25 +100,38 @@ class HermesParser(ToolCallParser):
                 self._held = buffer[len(buffer) - keep :]
                 break
             _add_text(out, buffer[:start])
-            end = buffer.find(self._CLOSE, start)
-            if end < 0:
+            found = self._call_at(buffer, start + len(self._OPEN))
+            if found is None:  # Not whole yet.
                 self._held = buffer[start:]
                 break
-            whole = buffer[start : end + len(self._CLOSE)]
-            call = self._parse(buffer[start + len(self._OPEN) : end])
+            call, end = found
             if call is None:
-                _add_text(out, whole)
+                _add_text(out, buffer[start:end])
             else:
                 out.append(call)
-            buffer = buffer[end + len(self._CLOSE) :]
+            buffer = buffer[end:]
         return out
 
-    def _parse(self, inner: str) -> ToolCall | None:
+    def _call_at(self, buffer: str, body: int) -> tuple[ToolCall | None, int] | None:
+        """The call whose JSON starts at `body` (None: not a call, text) and where its closing
+        tag ends; None while more text may still make it whole."""
+        json_start = len(buffer) - len(buffer[body:].lstrip())
         try:
-            candidate = json.loads(inner)
-        except json.JSONDecodeError:
-            return None
-        return _as_call(candidate, self._names, ("arguments", "parameters"))
+            candidate, json_end = _JSON.raw_decode(buffer, json_start)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= len(buffer) or exc.msg.startswith("Unterminated string"):
+                return None
+        else:
+            after = buffer[json_end:]
+            rest = after.lstrip()
+            if rest.startswith(self._CLOSE):
+                end = len(buffer) - len(rest) + len(self._CLOSE)
+                return _as_call(candidate, self._names, ("arguments", "parameters")), end
+            if self._CLOSE.startswith(rest):
+                return None
+        # Not a JSON object followed by the closing tag: text, up to the first closing tag.
+        close = buffer.find(self._CLOSE, body)
+        return None if close < 0 else (None, close + len(self._CLOSE))
 
 
 class MistralParser(ToolCallParser):
