@@ -168,15 +168,16 @@ async def test_a_stream_copied_since_the_last_decode_is_saved_with_the_copied_ce
     turns = [ChatTurn("user", DEEP_NOTES + "Which lighthouse is the oldest?")]
     async with saving_llamacpp(engine_kind, tmp_path) as engine:
         text, _ = await ask(engine, "first", turns)
-        loop = engine._loop
         for _ in range(1000):  # The loop thread keeps the stream just after the answer ends.
-            if kept := loop._streams.kept_streams():
+            kept = [(loop, kept) for loop in engine._loops for kept in loop._streams.kept_streams()]
+            if kept:
                 break
             await asyncio.sleep(0.01)
-        ((seq_id, tokens),) = kept
+        ((loop, (seq_id, tokens)),) = kept
         # While the loop waits for work: a copy as the table makes one, which llama.cpp runs
         # only at the next decode, saved before any (the close finds it saved already).
-        other = (seq_id + 1) % 8
+        assert loop.limits.max_sequences > 1
+        other = (seq_id + 1) % loop.limits.max_sequences
         loop._kv.copy(seq_id, other)
         loop._save(other, tokens)
     turns += [ChatTurn("assistant", text), ChatTurn("user", "And which ones are blue?")]
