@@ -47,7 +47,7 @@ from parley.chat.live.service import ChatService
 from parley.chat.prepare.fairness import Admission
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.responses import ResponseService
-from parley.cluster.counters import SharedAnswerCount
+from parley.cluster.counters import SharedAnswerCount, SharedSocketCounts
 from parley.cluster.keys import check_reachable
 from parley.cluster.registry import SharedRegistry
 from parley.config import Settings
@@ -231,7 +231,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
-    app.state.socket_counts = LocalSocketCounts()
+    app.state.socket_counts = (
+        SharedSocketCounts(shared.cluster, settings.run_lease_s)
+        if shared is not None
+        else LocalSocketCounts()
+    )
     install_error_handlers(app)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     if settings.allowed_origins:
