@@ -164,8 +164,11 @@ def check_the_agents_sdk(server: ServerProcess, key: str, model: str) -> None:
         tools=[get_weather],
         model=agents.OpenAIResponsesModel(model=model, openai_client=client),
         # Named, so that even a 135M model opens the call; the SDK lets the model answer
-        # freely once the tool has run.
-        model_settings=agents.ModelSettings(tool_choice="get_weather", max_tokens=40),
+        # freely once the tool has run. Greedy, with room to finish: the SDK raises on an
+        # answer cut at max_tokens (`response.incomplete`), and a sampled 135M answer may run.
+        model_settings=agents.ModelSettings(
+            tool_choice="get_weather", temperature=0, max_tokens=160
+        ),
     )
     result = agents.Runner.run_sync(
         agent,

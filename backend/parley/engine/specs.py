@@ -87,6 +87,8 @@ class ModelSpec:
     dummy_config: str | None = None
     # Serve /v1/embeddings with this pooling of the last hidden states (llama.cpp only).
     embeddings: EmbeddingPooling | None = None
+    # The longest conversation in tokens; default: the context the model was trained for.
+    context_length: int | None = None
 
 
 def chat_template_text(value: str | None) -> str | None:
@@ -140,6 +142,12 @@ class RemoteSpec:
 AnySpec = ModelSpec | RemoteSpec
 
 
+def _check_positive_int(where: Path, entry: dict[str, Any], key: str) -> None:
+    value = entry.get(key)
+    if value is not None and (type(value) is not int or value < 1):
+        raise ValueError(f"{where}: {key!r} of {entry.get('id')!r} must be a positive integer")
+
+
 def _remote_spec(where: Path, entry: dict[str, Any]) -> RemoteSpec:
     name = entry.get("id")
     missing = {"id", "base_url", "model"} - entry.keys()
@@ -154,9 +162,7 @@ def _remote_spec(where: Path, entry: dict[str, Any]) -> RemoteSpec:
     if not entry["base_url"].startswith(("http://", "https://")):
         raise ValueError(f"{where}: base_url of {name!r} must start with http:// or https://")
     for key in ("context_length", "max_concurrency"):
-        value = entry.get(key)
-        if value is not None and (type(value) is not int or value < 1):
-            raise ValueError(f"{where}: {key!r} of {name!r} must be a positive integer")
+        _check_positive_int(where, entry, key)
     idle = entry.get("idle_timeout_s", 60.0)
     if type(idle) not in (int, float) or idle <= 0:
         raise ValueError(f"{where}: 'idle_timeout_s' of {name!r} must be a positive number")
@@ -196,6 +202,7 @@ def read_models_file(models_file: Path) -> list[AnySpec]:
                 f"{models_file}: 'embeddings' of {entry['id']!r} must be one of "
                 f"{list(get_args(EmbeddingPooling))}"
             )
+        _check_positive_int(models_file, entry, "context_length")
         dtype = entry.get("dtype")
         if dtype is not None and dtype not in TORCH_DTYPES and gguf_type_name(dtype) is None:
             raise ValueError(

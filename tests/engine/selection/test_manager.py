@@ -11,12 +11,13 @@ import pytest
 from parley.config import Settings
 from parley.engine.base import SamplingParams
 from parley.engine.selection.manager import EngineManager, ModelUnavailable
+from parley.engine.specs import EngineChoice
 from tests.engine.helpers import answer, engine_settings
 
 QWEN3_SHAPE = Path(__file__).parents[3] / "backend/parley/model_configs/qwen3-0.6b.json"
 
 
-def models_file(tmp_path: Path, models: list[dict[str, str]]) -> Path:
+def models_file(tmp_path: Path, models: list[dict[str, object]]) -> Path:
     path = tmp_path / "models.json"
     path.write_text(json.dumps(models), encoding="utf-8")
     return path
@@ -123,6 +124,36 @@ def test_models_file_refuses_unknown_fields_and_repeated_ids(tmp_path: Path) -> 
         read_models_file(
             models_file(tmp_path, [{"id": "a", "path": "x"}, {"id": "a", "path": "y"}])
         )
+
+
+def test_models_file_refuses_a_context_length_that_is_no_positive_integer(
+    tmp_path: Path,
+) -> None:
+    from parley.engine.specs import read_models_file
+
+    for bad in (0, -5, "4096", 1.5, True):
+        listed = models_file(tmp_path, [{"id": "a", "path": "x", "context_length": bad}])
+        with pytest.raises(ValueError, match="'context_length' of 'a' must be a positive"):
+            read_models_file(listed)
+
+
+@pytest.mark.model
+async def test_a_models_file_context_length_bounds_a_local_model(
+    engine_kind: EngineChoice, model_data_dir: Path, tmp_path: Path
+) -> None:
+    """Shorter than the 8,192 tokens SmolLM2 was trained for: the card, what `GET /api/models`
+    reports, and what a prompt is measured against."""
+    listed = models_file(
+        tmp_path,
+        [{"id": "short", "path": "smollm2", "engine": engine_kind, "context_length": 600}],
+    )
+    manager = EngineManager(engine_settings(model_data_dir, models_file=listed))
+    try:
+        engine = await manager.acquire("short")
+        assert engine.card.context_length == 600
+        assert [status.context_length for status in manager.statuses()] == [600]
+    finally:
+        await manager.close()
 
 
 async def test_a_model_that_is_answering_is_never_unloaded_to_make_room(tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def load_llamacpp_engine(
     on_progress(0.7)
     contexts: list[tuple[Any, BatchLimits, int]] = []
     try:
-        context_length = int(lc.llama_model_n_ctx_train(model))
+        context_length = spec.context_length or int(lc.llama_model_n_ctx_train(model))
         sequences = min(config.max_concurrent_runs, _MAX_SEQUENCES)
         kv_per_token = _kv_bytes_per_token(model)
         pool = min(int(config.kv_cache_gib * 2**30) // kv_per_token, sequences * context_length)

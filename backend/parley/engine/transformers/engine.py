@@ -147,7 +147,7 @@ def load_engine(
     weight_bytes = sum(t.numel() * t.element_size() for t in tensors)
     card = ModelCard(
         name=spec.id,
-        context_length=int(model.config.max_position_embeddings),
+        context_length=spec.context_length or int(model.config.max_position_embeddings),
         think_open=spec.think_open,
         think_close=spec.think_close,
         device=device,
