@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -118,6 +119,27 @@ def stop_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def mcp_http_server(script: Path, *flags: str) -> Iterator[str]:
+    """An MCP server script (tests/tools/mcp_server.py) serving streamable HTTP on 127.0.0.1,
+    its URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(script), "--port", str(port), *flags])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(process, signal.SIGTERM, timeout_s=10)
 
 
 class ServerProcess:
