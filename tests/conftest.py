@@ -4,6 +4,7 @@ queries can differ between the two on each)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -242,10 +243,38 @@ def scripted_server(
     server.stop()
 
 
+# Converted weights and quality verdicts outlive a test session, so that each suite of
+# tests/run.sh after the first (and every later run) starts the real model at once instead of
+# converting it and running the quality gate again (minutes on 2 cores). Keyed by the GGUF and
+# the libraries that convert and measure it; verdicts are keyed finer still (quality.py).
+MODEL_CACHE = Path(
+    os.environ.get("PARLEY_TEST_MODEL_CACHE", Path.home() / ".cache/parley/test-model-data")
+)
+
+
+def model_cache_dir() -> Path:
+    from importlib import metadata
+
+    from parley.engine.specs import embedded_smollm2_gguf
+
+    gguf = embedded_smollm2_gguf()
+    stat = gguf.stat()
+    libraries = [metadata.version(name) for name in ("transformers", "torch", "llama_cpp_python")]
+    key = f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{libraries}"
+    return MODEL_CACHE / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data directory for every real-model server, so the GGUF is converted only once."""
-    return tmp_path_factory.mktemp("model-data")
+    """One data directory for every real-model server, its converted weights (`models/`) and
+    quality verdicts (`quality/`) in MODEL_CACHE: a conversion is written aside and renamed into
+    place, so sessions at once share them safely."""
+    data_dir = tmp_path_factory.mktemp("model-data")
+    cache = model_cache_dir()
+    for name in ("models", "quality"):
+        (cache / name).mkdir(parents=True, exist_ok=True)
+        (data_dir / name).symlink_to(cache / name, target_is_directory=True)
+    return data_dir
 
 
 class ServerFactory(Protocol):
