@@ -47,7 +47,7 @@ from parley.chat.live.service import ChatService
 from parley.chat.prepare.fairness import Admission
 from parley.chat.prepare.limits import MessageLimits
 from parley.chat.responses import ResponseService
-from parley.cluster.counters import SharedAnswerCount
+from parley.cluster.counters import SharedAnswerCount, SharedSocketCounts
 from parley.cluster.keys import check_reachable
 from parley.cluster.registry import SharedRegistry
 from parley.config import Settings
@@ -59,6 +59,7 @@ from parley.library.search import search_index_for
 from parley.library.transfer import ImportLimits
 from parley.protocol.conversations import SYSTEM_PROMPT_MAX
 from parley.realtime import socket
+from parley.realtime.counts import LocalSocketCounts
 from parley.security import PasswordHasher, TokenSigner, load_or_create_secret
 from parley.telemetry import GpuProbe, HostSampler, Telemetry, TelemetryMiddleware
 from parley.tools import ToolRegistry
@@ -230,7 +231,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.accounts = accounts
     app.state.telemetry = telemetry
     app.state.host = HostSampler(settings.data_dir, gpus)
-    app.state.socket_counts = socket.SocketCounts()
+    app.state.socket_counts = (
+        SharedSocketCounts(shared.cluster, settings.run_lease_s)
+        if shared is not None
+        else LocalSocketCounts()
+    )
     install_error_handlers(app)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     if settings.allowed_origins:

@@ -52,8 +52,9 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         description=(
-            "With Redis: how long an instance's hold on its runs lasts unless renewed (every "
-            "third of it); a dead instance's runs are interrupted within 4/3 of it."
+            "With Redis: how long an instance's hold on its runs and its open sockets lasts "
+            "unless renewed (every third of it); a dead instance's runs are interrupted within "
+            "4/3 of it, and its sockets stop counting against their users' cap within it."
         ),
     )
     model: str = Field(
@@ -141,7 +142,10 @@ class Settings(BaseSettings):
     max_sockets_per_user: int = Field(
         20,
         ge=1,
-        description="Sockets one user may hold open on one instance; one more closes with 4429.",
+        description=(
+            "Sockets one user may hold open (on all instances together, with Redis); one more "
+            "closes with 4429."
+        ),
     )
     max_conversations_per_user: int = Field(
         10_000,

@@ -4,9 +4,7 @@ clear error while other users go on; deleting makes room again."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -15,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import ServerFactory, ServerProcess
 from tests.helpers import error_code
-from tests.integration.ws import ChatSocket, ChatUser, new_user
+from tests.integration.ws import ChatSocket, new_user, reopened
 
 MAX_SOCKETS = 2
 MAX_CONVERSATIONS = 3
@@ -34,20 +32,6 @@ def capped(server_factory: ServerFactory) -> ServerProcess:
         max_stored_mb_per_user=str(MAX_STORED_MB),
         max_upload_mb="2",
     ).start()
-
-
-async def reopened(user: ChatUser, conversation_id: str) -> ChatSocket:
-    """A socket opened once the server has counted a closed one out (it does so just after
-    the close handshake, so a few tries may be refused; bounded in count and time)."""
-    deadline = time.monotonic() + 10
-    for _ in range(100):
-        socket, first = await ChatSocket.open(user, conversation_id)
-        if first["type"] == "ready":
-            return socket
-        await socket.close()
-        assert time.monotonic() < deadline, first
-        await asyncio.sleep(0.05)
-    raise AssertionError("the closed socket was never counted out")
 
 
 async def test_open_sockets_are_capped_per_user(capped: ServerProcess) -> None:

@@ -1,10 +1,11 @@
-"""Limits that instances sharing a Redis count together: the login throttle and each user's
-answers in progress, against a real redis-server, then through two real instances; and the
-REST state of a conversation whose run is on the other instance."""
+"""Limits that instances sharing a Redis count together: the login throttle, each user's
+answers in progress and open sockets, against a real redis-server, then through two real
+instances; and the REST state of a conversation whose run is on the other instance."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,18 +13,20 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from websockets.exceptions import ConnectionClosed
 
 from parley.accounts.throttle import SharedLoginThrottle
 from parley.chat.conversations.store import ChatStore
 from parley.chat.prepare.fairness import Admission, Ticket, TooManyActive
-from parley.cluster.counters import SharedAnswerCount
+from parley.cluster.counters import SharedAnswerCount, SharedSocketCounts
+from parley.cluster.keys import sockets_key
 from parley.cluster.registry import SharedRegistry
 from parley.db import Database
 from tests.cluster.conftest import Pair, PairFactory
 from tests.cluster.servers import LEASE_S, RedisServer
 from tests.cluster.test_two_instances import LONG, on
 from tests.helpers import error_code, login, new_account
-from tests.integration.ws import ChatSocket, new_user, text_of
+from tests.integration.ws import ChatSocket, ChatUser, new_user, reopened, text_of
 
 # ---------- the login throttle in Redis ----------
 
@@ -164,6 +167,89 @@ async def test_an_instance_that_is_gone_no_longer_counts(
         await alive.close()
 
 
+# ---------- a user's open sockets on every instance ----------
+
+# Short, so a dead instance's sockets stop counting within a test.
+HOLD_S = 0.6
+
+
+async def take_within(
+    counts: SharedSocketCounts, socket_id: str, limit: int, timeout_s: float
+) -> float:
+    """Seconds until `counts` lets alice's socket in (the others count until then)."""
+    started = time.monotonic()
+    while not await counts.take("alice", socket_id, limit):
+        assert time.monotonic() - started < timeout_s, "the other sockets never stopped counting"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def test_sockets_on_two_instances_count_together(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    registries = [await instance(redis_server, store), await instance(redis_server, store)]
+    try:
+        a, b = (SharedSocketCounts(registry.cluster, LEASE_S) for registry in registries)
+        assert await a.take("alice", "a1", 2) and await b.take("alice", "b1", 2)
+        for counts, socket_id in ((a, "a2"), (b, "b2")):
+            assert not await counts.take("alice", socket_id, 2)
+        assert await b.take("bob", "b3", 2)  # others are not affected
+        a.release("alice", "a1")  # uncounted in Redis on its way, so b may wait a moment
+        await take_within(b, "b4", 2, timeout_s=10)
+        assert not await a.take("alice", "a3", 2)
+    finally:
+        for registry in registries:
+            await registry.close()
+
+
+async def test_a_dead_instances_sockets_stop_counting_within_the_hold(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    """Renewed, a socket counts past its first hold; once its instance stops renewing (gone,
+    without uncounting it), it stops counting within one hold."""
+    gone, alive = await instance(redis_server, store), await instance(redis_server, store)
+    try:
+        before = SharedSocketCounts(gone.cluster, HOLD_S)
+        after = SharedSocketCounts(alive.cluster, HOLD_S)
+        assert await before.take("alice", "gone", 1)
+        taken_at = time.monotonic()
+        while time.monotonic() - taken_at < 3 * HOLD_S:
+            assert not await after.take("alice", "refused", 1)
+            await asyncio.sleep(0.05)
+        await gone.close()  # its renewal ends; its socket is never released
+        assert await take_within(after, "alive", 1, timeout_s=HOLD_S + 5) <= HOLD_S + 1
+        ttl_ms = redis_server.client().pttl(sockets_key("alice"))
+        assert 0 < ttl_ms <= HOLD_S * 1000  # the key itself goes with the last hold
+    finally:
+        await alive.close()
+
+
+async def test_without_redis_a_socket_is_let_in_on_this_instances_count(
+    redis_server: RedisServer, store: ChatStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis failing locks no one out: the cap holds per instance, a warning says why, and
+    once Redis is back the renewal counts the sockets let in meanwhile."""
+    registry = await instance(redis_server, store)
+    try:
+        counts = SharedSocketCounts(registry.cluster, HOLD_S)
+        redis_server.stop()
+        with caplog.at_level(logging.WARNING, logger="parley.cluster.counters"):
+            assert await counts.take("alice", "s1", 2) and await counts.take("alice", "s2", 2)
+        assert "let in on this instance's count" in caplog.text
+        assert not await counts.take("alice", "s3", 2)
+        redis_server.start()
+        client, deadline = redis_server.client(), time.monotonic() + 10
+        while set(client.zrange(sockets_key("alice"), 0, -1)) != {"s1", "s2"}:
+            assert time.monotonic() < deadline, "the renewal never counted them in Redis"
+            await asyncio.sleep(0.05)
+        counts.release("alice", "s1")
+        while client.zrange(sockets_key("alice"), 0, -1) != ["s2"]:
+            assert time.monotonic() < deadline, "a released socket was never uncounted"
+            await asyncio.sleep(0.05)
+    finally:
+        await registry.close()
+
+
 async def test_conversation_state_without_redis_answers_with_this_instances_runs(
     redis_server: RedisServer, store: ChatStore
 ) -> None:
@@ -249,3 +335,31 @@ async def test_rest_on_b_shows_a_run_on_a(pair: Pair) -> None:
         assert after["generating"] is False and listed[conversation_id]["generating"] is False
         assert after["last_seq"] == listed[conversation_id]["last_seq"] == end_seq
     await on_a.close()
+
+
+async def refused(user: ChatUser, conversation_id: str) -> None:
+    """A socket refused for the user's cap: an error frame, then close code 4429."""
+    socket, first = await ChatSocket.open(user, conversation_id)
+    assert first["type"] == "error" and first["code"] == "rate_limited", first
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.next()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+
+
+async def test_the_socket_cap_counts_both_instances(pair_factory: PairFactory) -> None:
+    pair = pair_factory(max_sockets_per_user="2")
+    user = new_user(pair.a)
+    conversation_id = user.new_conversation()
+    on_a, _ = await ChatSocket.open(user, conversation_id)
+    on_b, _ = await ChatSocket.open(on(user, pair), conversation_id)
+    for server_user in (user, on(user, pair)):
+        await refused(server_user, conversation_id)
+    # Another user is not held back; a socket closed on A makes room on B.
+    other = new_user(pair.b)
+    theirs, ready = await ChatSocket.open(other, other.new_conversation())
+    assert ready["type"] == "ready"
+    await on_a.close()
+    again = await reopened(on(user, pair), conversation_id)
+    await refused(user, conversation_id)
+    for socket in (on_b, again, theirs):
+        await socket.close()

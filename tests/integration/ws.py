@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,20 @@ async def refusal_code(user: ChatUser, conversation_id: str, **open_options: Any
     with pytest.raises(ConnectionClosed) as closed:
         await ChatSocket.open(user, conversation_id, **open_options)
     return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+async def reopened(user: ChatUser, conversation_id: str) -> ChatSocket:
+    """A socket opened once the server has counted a closed one out (it does so just after
+    the close handshake, so a few tries may be refused; bounded in count and time)."""
+    deadline = time.monotonic() + 10
+    for _ in range(100):
+        socket, first = await ChatSocket.open(user, conversation_id)
+        if first["type"] == "ready":
+            return socket
+        await socket.close()
+        assert time.monotonic() < deadline, first
+        await asyncio.sleep(0.05)
+    raise AssertionError("the closed socket was never counted out")
 
 
 def text_of(frames: list[Frame], kind: str) -> str:

@@ -17,9 +17,11 @@ And for the whole cluster: `parley:runs` (answer id -> its conversation and inst
 `parley:i:{instance}` (the instance's lease, a key that expires unless renewed) and the
 pub/sub channel `parley:control` (stop a run, close sockets, on every instance). The counts
 kept across instances: `parley:u:{user}:answers` (counters.py: a user's answers in progress,
-ticket -> instance: those of an instance whose lease ended no longer count) and
-`parley:login:...` (accounts/throttle.py: the login throttle's failures in a window, sorted by
-Redis's clock). connection.py is this instance's link to it all; registry.py owns it.
+ticket -> instance: those of an instance whose lease ended no longer count),
+`parley:u:{user}:sockets` (counters.py: a user's open sockets, each scored by when its hold
+ends; each instance renews its own every third of `run_lease_s`) and `parley:login:...`
+(accounts/throttle.py: the login throttle's failures in a window, sorted by Redis's clock).
+connection.py is this instance's link to it all; registry.py owns it.
 
 A socket joining reads the stream first, then the database, and takes live entries that
 arrive meanwhile: whatever was trimmed before the stream was read is in the database read

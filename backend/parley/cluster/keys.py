@@ -81,6 +81,29 @@ return 1
 LEASE_PREFIX = "parley:i:"
 # A user's answers key outlives the longest answer; a key of instances all gone goes then.
 ANSWERS_TTL_S = 24 * 3600
+# Count a socket of a user unless the user holds `limit` whose hold has not run out (those of
+# an instance that stopped renewing them are dropped here): 1 when counted, else 0. Scores are
+# when each hold ends, in ms of Redis's clock, so instances whose clocks differ agree.
+# KEYS: the user's sockets; ARGV: the socket, the limit, the hold in ms.
+SOCKET_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+# Hold a user's sockets (those open on the calling instance) for another hold from now; one
+# missing (Redis lost it, or it was let in while Redis failed) is counted again.
+# KEYS: the user's sockets; ARGV: the hold in ms, then the sockets.
+SOCKET_RENEW = """
+local t = redis.call('TIME')
+local ends = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ends, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 0
+"""
 
 
 def seq_key(conversation_id: str) -> str:
@@ -101,6 +124,10 @@ def lease_key(instance_id: str) -> str:
 
 def answers_key(user_id: str) -> str:
     return f"parley:u:{user_id}:answers"
+
+
+def sockets_key(user_id: str) -> str:
+    return f"parley:u:{user_id}:sockets"
 
 
 def login_keys(username: str, address: str) -> list[str]:

@@ -18,7 +18,7 @@ from parley.chat.errors import ChatRefused, ConversationNotFound
 from parley.chat.live.channels import Close, Subscriber
 from parley.chat.live.service import CLOSE_LOGGED_OUT, ChatService, Connection
 from parley.config import Settings
-from parley.models import utcnow
+from parley.models import new_id, utcnow
 from parley.protocol import (
     AuthFrame,
     ErrorCode,
@@ -33,6 +33,7 @@ from parley.protocol import (
     client_frame_adapter,
     socket_code,
 )
+from parley.realtime.counts import SocketCounts
 from parley.security import InvalidToken
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ AUTH_TIMEOUT_S = 10.0
 WS_MAX_FRAME_BYTES = 1024 * 1024
 CLOSE_POLICY = 1008
 CLOSE_NOT_FOUND = 4404
-# The user already holds PARLEY_MAX_SOCKETS_PER_USER sockets on this instance.
+# The user already holds PARLEY_MAX_SOCKETS_PER_USER sockets (on all instances, with Redis).
 CLOSE_TOO_MANY_SOCKETS = 4429
 # Checked a moment after a credential's expiry, so the check sees it expired.
 EXPIRY_MARGIN_S = 0.05
@@ -84,26 +85,6 @@ class RateLimiter:
 
 def error_frame(error: ParleyError) -> ErrorFrame:
     return ErrorFrame(code=socket_code(error), message=error.message)
-
-
-class SocketCounts:
-    """The sockets each user holds open on this instance, against their cap."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, int] = {}
-
-    def take(self, user_id: str, limit: int) -> bool:
-        """Count one more socket of the user; False (and nothing counted) past `limit`."""
-        held = self._open.get(user_id, 0)
-        if held >= limit:
-            return False
-        self._open[user_id] = held + 1
-        return True
-
-    def give_back(self, user_id: str) -> None:
-        held = self._open.pop(user_id, 1) - 1
-        if held > 0:
-            self._open[user_id] = held
 
 
 def _error(code: ErrorCode, message: str) -> str:
@@ -233,7 +214,8 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     except WebSocketDisconnect:
         return
     counts: SocketCounts = state.socket_counts
-    if not counts.take(principal.user.id, settings.max_sockets_per_user):
+    socket_id = new_id()
+    if not await counts.take(principal.user.id, socket_id, settings.max_sockets_per_user):
         refusal = QuotaExceeded(
             "too_many_sockets",
             "open sockets",
@@ -247,7 +229,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     try:
         await _serve(websocket, chat, conversation_id, auth, principal, settings)
     finally:
-        counts.give_back(principal.user.id)
+        counts.release(principal.user.id, socket_id)
 
 
 async def _serve(
