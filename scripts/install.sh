@@ -8,7 +8,8 @@ VENV="${PARLEY_VENV:-$REPO_ROOT/.venv}"
 CLIENTS_VENV="${PARLEY_CLIENTS_VENV:-$VENV-clients}"
 PYTHON_BIN="${PYTHON:-python3}"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step with the minutes and seconds since the script began, so a slow one shows.
+say() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 # Debian packages, installed with apt-get when a command (or, for an absolute path, a file) is
 # missing: `ensure_apt tmux:tmux /usr/share/fonts/x.ttc:fonts-x`.

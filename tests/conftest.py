@@ -4,6 +4,7 @@ queries can differ between the two on each)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -120,6 +122,27 @@ def stop_process(
             process.wait()
 
 
+@contextmanager
+def mcp_http_server(script: Path, *flags: str) -> Iterator[str]:
+    """An MCP server script (tests/tools/mcp_server.py) serving streamable HTTP on 127.0.0.1,
+    its URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(script), "--port", str(port), *flags])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(process, signal.SIGTERM, timeout_s=10)
+
+
 class ServerProcess:
     """`parley serve` in a subprocess, with its own data directory and log file."""
 
@@ -220,10 +243,38 @@ def scripted_server(
     server.stop()
 
 
+# Converted weights and quality verdicts outlive a test session, so that each suite of
+# tests/run.sh after the first (and every later run) starts the real model at once instead of
+# converting it and running the quality gate again (minutes on 2 cores). Keyed by the GGUF and
+# the libraries that convert and measure it; verdicts are keyed finer still (quality.py).
+MODEL_CACHE = Path(
+    os.environ.get("PARLEY_TEST_MODEL_CACHE", Path.home() / ".cache/parley/test-model-data")
+)
+
+
+def model_cache_dir() -> Path:
+    from importlib import metadata
+
+    from parley.engine.specs import embedded_smollm2_gguf
+
+    gguf = embedded_smollm2_gguf()
+    stat = gguf.stat()
+    libraries = [metadata.version(name) for name in ("transformers", "torch", "llama_cpp_python")]
+    key = f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{libraries}"
+    return MODEL_CACHE / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def model_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data directory for every real-model server, so the GGUF is converted only once."""
-    return tmp_path_factory.mktemp("model-data")
+    """One data directory for every real-model server, its converted weights (`models/`) and
+    quality verdicts (`quality/`) in MODEL_CACHE: a conversion is written aside and renamed into
+    place, so sessions at once share them safely."""
+    data_dir = tmp_path_factory.mktemp("model-data")
+    cache = model_cache_dir()
+    for name in ("models", "quality"):
+        (cache / name).mkdir(parents=True, exist_ok=True)
+        (data_dir / name).symlink_to(cache / name, target_is_directory=True)
+    return data_dir
 
 
 class ServerFactory(Protocol):

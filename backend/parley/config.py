@@ -267,7 +267,8 @@ class Settings(BaseSettings):
     tool_message_max_bytes: int = Field(
         1 << 20,
         ge=1024,
-        description="Most bytes read of one message from a stdio MCP server (the rest is cut).",
+        description="Most bytes read of one message (a stdio line, an HTTP body or SSE event) from "
+        "an MCP server; the rest is cut.",
     )
     tool_connect_timeout_s: float = Field(
         30.0, gt=0, description="Connecting to an MCP server and listing its tools, each time."

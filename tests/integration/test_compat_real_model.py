@@ -146,9 +146,18 @@ def check_stored_and_background_responses(client: openai.OpenAI, model: str) -> 
     assert "".join(deltas) == client.responses.retrieve(created.id).output_text
 
 
+CITY = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
 def check_the_agents_sdk(server: ServerProcess, key: str, model: str) -> None:
     """The OpenAI Agents SDK's default model (the Responses API) runs an agent with a function
-    tool to its final output: the call, the tool's result sent back, the answer after it."""
+    tool: the call, the tool run; then the SDK's own items (the call and the tool's result) are
+    read back by the server for the answer after it."""
     results: list[str] = []
 
     @agents.function_tool
@@ -163,23 +172,32 @@ def check_the_agents_sdk(server: ServerProcess, key: str, model: str) -> None:
         instructions="Answer with the get_weather tool.",
         tools=[get_weather],
         model=agents.OpenAIResponsesModel(model=model, openai_client=client),
-        # Named, so that even a 135M model opens the call; the SDK lets the model answer
-        # freely once the tool has run. Greedy, with room to finish: the SDK raises on an
-        # answer cut at max_tokens (`response.incomplete`), and a sampled 135M answer may run.
+        # Named, so that even a 135M model opens the call. The agent ends with the tool's
+        # result: the SDK raises on an answer cut at max_tokens, and SmolLM2's free answer
+        # after a tool result may ramble on (greedy, it repeats itself past 160 tokens).
         model_settings=agents.ModelSettings(
-            tool_choice="get_weather", temperature=0, max_tokens=160
+            tool_choice="get_weather", temperature=0, max_tokens=40
         ),
+        tool_use_behavior="stop_on_first_tool",
     )
     result = agents.Runner.run_sync(
         agent,
         "What is the weather in Paris?",
-        max_turns=4,
+        max_turns=2,
         run_config=agents.RunConfig(tracing_disabled=True),
     )
     kinds = [item.type for item in result.new_items]
     assert "tool_call_item" in kinds and "tool_call_output_item" in kinds, kinds
-    assert len(results) >= 1
-    assert isinstance(result.final_output, str)
+    assert results and result.final_output == f"18 C and sunny in {results[0]}"
+    with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key=key, max_retries=0) as sync:
+        after = sync.responses.create(
+            model=model,
+            input=result.to_input_list(),  # type: ignore[arg-type]
+            tools=[{"type": "function", "name": "get_weather", "parameters": CITY, "strict": True}],
+            max_output_tokens=8,
+        )
+    assert after.status in ("completed", "incomplete"), after
+    assert after.usage is not None and after.usage.input_tokens > 0
 
 
 def check_a_named_tool_call(client: openai.OpenAI, model: str) -> None:

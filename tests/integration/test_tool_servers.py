@@ -6,18 +6,15 @@ shows its state in GET /api/tools; a failure harms no other; failed servers are 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import ServerProcess, free_port, stop_process
+from tests.conftest import ServerProcess, free_port, mcp_http_server
 from tests.integration.test_tools_chat import MCP_SERVER, call, of_type, tool_conversation
 from tests.integration.ws import ChatSocket, ChatUser, new_admin, new_user
 
@@ -42,19 +39,8 @@ def stdio(server_id: str, *command: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def http_mcp() -> Iterator[str]:
     """tests/tools/mcp_server.py over streamable HTTP, its URL."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, str(MCP_SERVER), "--port", str(port)])
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    stop_process(process, signal.SIGTERM, timeout_s=10)
+    with mcp_http_server(MCP_SERVER) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """An MCP server for the tests, written with the official SDK: `python mcp_server.py` serves
-stdio, `python mcp_server.py --port N` streamable HTTP on 127.0.0.1:N.
+stdio, `python mcp_server.py --port N` streamable HTTP on 127.0.0.1:N (each reply an SSE stream,
+or with `--json` a JSON body).
 
 Tools: `add` two numbers, `echo` a text, `fail` (a tool error), `hang` (sleeps far past any
 test's call timeout), `crash` (the process dies mid-call), `flood` (a text result of as many
@@ -13,8 +14,9 @@ import asyncio
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import LoggingMessageNotification
 
 server = MCPServer("parley-test", log_level="WARNING")
 
@@ -45,8 +47,12 @@ async def hang() -> str:
 
 
 @server.tool(structured_output=False)
-def flood(megabytes: int) -> str:
+async def flood(megabytes: int, ctx: Context) -> str:
     """A result far past any limit on what is read."""
+    # A notification on the call's own stream first, so that over HTTP the reply is an SSE
+    # stream unless `--json` (the SDK sends a reply with none as a JSON body).
+    notice = LoggingMessageNotification(params={"level": "info", "data": "flooding"})
+    await ctx.session.send_notification(notice, related_request_id=ctx.request_id)
     return "x" * (megabytes << 20)
 
 
@@ -60,11 +66,12 @@ def crash() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.port is None:
         server.run()
     else:
-        server.run("streamable-http", host="127.0.0.1", port=args.port)
+        server.run("streamable-http", host="127.0.0.1", port=args.port, json_response=args.json)
 
 
 if __name__ == "__main__":

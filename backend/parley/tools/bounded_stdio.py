@@ -3,8 +3,8 @@
 The SDK's `stdio_client` keeps a whole line in memory however long it is (and rebuilds it for
 every chunk read), so a server that writes a 500 MB result can exhaust Parley. Here a line is
 kept only up to `max_line_bytes`; the rest is read and thrown away up to its newline, and the
-request it answers gets an error result made of the text kept, marked (`CUT_META_KEY`) so that the
-model reads it cut with a note. Spawning and stopping the server are the SDK's own.
+request it answers gets an error result made of the text kept (`results.cut_message`), marked so
+that the model reads it cut with a note. Spawning and stopping the server are the SDK's own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import TextIO
 
 import anyio
 import anyio.lowlevel
-import mcp_types as types
 from anyio.abc import ByteReceiveStream
 from mcp import StdioServerParameters
 from mcp.client._transport import TransportStreams
@@ -30,54 +29,13 @@ from mcp.client.stdio import (
     get_default_environment,
 )
 from mcp.shared.message import SessionMessage
-from pydantic_core import from_json
 
-from parley.tools.results import CUT_META_KEY
+from parley.tools.results import cut_message
 
 log = logging.getLogger(__name__)
 
 # How long messages already accepted may take to reach the server before its stdin closes.
 WRITER_FLUSH_S = 0.5
-
-
-def overflow_message(
-    beginning: bytes, whole_bytes: int, max_line_bytes: int
-) -> SessionMessage | Exception:
-    """What stands for a line cut at the limit: an error result, for the request the line answers,
-    made of the text of its beginning; an error value when the line names no request."""
-    try:
-        message = from_json(beginning.decode(errors="ignore"), allow_partial="trailing-strings")
-    except ValueError:
-        message = None
-    if (
-        not isinstance(message, dict)
-        or "method" in message
-        or not isinstance(message.get("id"), int | str)
-        or isinstance(message["id"], bool)
-    ):
-        return ValueError(
-            f"a message from the tool server passed the {max_line_bytes:,}-byte limit "
-            f"({whole_bytes:,} bytes) and answers no request"
-        )
-    result = message.get("result")
-    blocks = result.get("content") if isinstance(result, dict) else None
-    texts = [
-        block["text"]
-        for block in blocks or ()
-        if isinstance(block, dict) and isinstance(block.get("text"), str)
-    ]
-    text = "\n".join(texts) if texts else beginning.decode(errors="replace")
-    cut_result = types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        # An error, for the SDK checks a result's structured content (gone here) against the
-        # tool's output schema unless it is one; the note says what happened.
-        is_error=True,
-        _meta={CUT_META_KEY: whole_bytes},
-    )
-    response = types.JSONRPCResponse(
-        jsonrpc="2.0", id=message["id"], result=cut_result.model_dump(by_alias=True)
-    )
-    return SessionMessage(response)
 
 
 async def bounded_lines(
@@ -103,7 +61,7 @@ async def bounded_lines(
                 break
             if whole > max_line_bytes:
                 log.warning("a tool server's message of %d bytes was cut", whole)
-                yield overflow_message(bytes(line), whole, max_line_bytes)
+                yield cut_message(bytes(line), whole, max_line_bytes)
             elif line.strip():
                 yield _parse_line(line.decode(errors="replace"))
             line.clear()

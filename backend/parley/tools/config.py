@@ -22,5 +22,6 @@ class ToolsConfig:
     retry_max_s: float = 60.0
     # A result longer than this reaches the model (and the client) cut, with a note.
     result_max_chars: int = 20_000
-    # The most read of one message from a stdio server; past it a result is read cut.
+    # The most read of one message from a server (a stdio line, an HTTP body or SSE event);
+    # past it a result is read cut.
     message_max_bytes: int = 1 << 20

@@ -17,14 +17,13 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
-import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client import Transport
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import Tool
 
 from parley.protocol import ToolServerState
+from parley.tools.bounded_http import bounded_http_client
 from parley.tools.bounded_stdio import bounded_stdio_client
 from parley.tools.config import ToolsConfig
 from parley.tools.results import ToolOutcome, cut, read_cut_from, result_text
@@ -132,7 +131,7 @@ class ToolServer:
     async def _serve(self, stderr: StderrTail | None) -> None:
         async with contextlib.AsyncExitStack() as held:
             async with asyncio.timeout(self._config.connect_timeout_s):
-                client = await held.enter_async_context(Client(await self._transport(held, stderr)))
+                client = await held.enter_async_context(Client(self._transport(stderr)))
                 self.tools = await self._list(client)
             self._client, self.state, self.error = client, "ready", None
             log.info("tool server %s ready with %d tool(s)", self.id, len(self.tools))
@@ -148,9 +147,7 @@ class ToolServer:
             finally:
                 self._client = None
 
-    async def _transport(
-        self, held: contextlib.AsyncExitStack, stderr: StderrTail | None
-    ) -> Transport:
+    def _transport(self, stderr: StderrTail | None) -> Transport:
         entry = self.entry
         if isinstance(entry, StdioServer):
             assert stderr is not None
@@ -159,10 +156,7 @@ class ToolServer:
             return bounded_stdio_client(
                 params, self._config.message_max_bytes, errlog=stderr.start()
             )
-        http = await held.enter_async_context(
-            httpx2.AsyncClient(headers=entry.headers, timeout=httpx2.Timeout(30, read=300))
-        )
-        return streamable_http_client(entry.url, http_client=http)
+        return bounded_http_client(entry.url, entry.headers, self._config.message_max_bytes)
 
     @staticmethod
     async def _list(client: Client) -> dict[str, Tool]:

@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -219,7 +220,7 @@ def verdict_path(data_dir: Path, model_file: Path, choice: str) -> Path:
     key = json.dumps(
         [
             _VERDICT_FORMAT,
-            str(model_file),
+            str(model_file.resolve()),
             stat.st_size,
             stat.st_mtime_ns,
             choice,
@@ -240,7 +241,8 @@ def read_verdict(path: Path) -> Verdict | None:
 
 def write_verdict(path: Path, verdict: Verdict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(".tmp")
+    # Of this process: two servers on one data directory may measure the same choice at once.
+    staging = path.with_suffix(f".{os.getpid()}.tmp")
     staging.write_text(json.dumps(asdict(verdict), indent=2), encoding="utf-8")
     staging.replace(path)
 
