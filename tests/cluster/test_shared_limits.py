@@ -224,6 +224,30 @@ async def test_a_dead_instances_sockets_stop_counting_within_the_hold(
         await alive.close()
 
 
+async def test_closing_an_instance_ends_its_renewal_even_inside_a_command(
+    redis_server: RedisServer, store: ChatStore
+) -> None:
+    """Renewing every 2 ms, a close often lands inside a renewal's Redis command, where
+    redis-py may turn the cancel into an error or lose it; the renewal ends all the same, so
+    every hold runs out."""
+    client = redis_server.client()
+    for attempt in range(30):
+        registry = await instance(redis_server, store)
+        counts = SharedSocketCounts(registry.cluster, 0.006)
+        socket_id = f"s{attempt}"
+        assert await counts.take("alice", socket_id, 100)
+        first = client.zscore(sockets_key("alice"), socket_id)
+        deadline = time.monotonic() + 5
+        while client.zscore(sockets_key("alice"), socket_id) == first:  # renewed once
+            assert time.monotonic() < deadline, "the hold was never renewed"
+            await asyncio.sleep(0)
+        await registry.close()
+    deadline = time.monotonic() + 5
+    while client.exists(sockets_key("alice")):
+        assert time.monotonic() < deadline, client.zrange(sockets_key("alice"), 0, -1)
+        await asyncio.sleep(0.02)
+
+
 async def test_without_redis_a_socket_is_let_in_on_this_instances_count(
     redis_server: RedisServer, store: ChatStore, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -130,8 +130,12 @@ class SharedSocketCounts:
                             )
                     await pipe.execute()
             except redis.RedisError as exc:
+                if _cancel_requested():
+                    raise asyncio.CancelledError from exc
                 log.warning("could not renew the holds of open sockets in Redis: %s", exc)
                 continue
+            if _cancel_requested():
+                raise asyncio.CancelledError
             # Closed while the renewal was on its way: its uncounting may have gone first.
             held = self._here.held()
             closed = {
@@ -152,3 +156,11 @@ class SharedSocketCounts:
                 user_id,
                 exc,
             )
+
+
+def _cancel_requested() -> bool:
+    """Whether this task was cancelled: redis-py can turn a cancel that lands inside a command
+    into a connection error, or lose it (registry.close's note), and a renewal that went on
+    after its instance closed would hold its sockets forever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
