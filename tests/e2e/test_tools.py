@@ -76,14 +76,15 @@ def shoot(page: Page, name: str, width: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"tools-{name}-{width}.png"))
 
 
-def wait_tool_servers_settled(page: Page, base_url: str, timeout_s: float = 30) -> None:
-    """Until `demo` is ready and `broken` has failed (the servers start in the background)."""
+def wait_tool_servers_settled(page: Page, base_url: str, timeout_s: float = 30) -> int:
+    """Until `demo` is ready and `broken` has failed (the servers start in the background);
+    then how many tools `demo` offers."""
     deadline = time.monotonic() + timeout_s
     while True:
         listed = httpx.get(f"{base_url}/api/tools", headers=auth(page)).json()
         states = {server["id"]: server["state"] for server in listed["servers"]}
         if states == {"demo": "ready", "broken": "failed"}:
-            return
+            return sum(tool["server"] == "demo" for tool in listed["tools"])
         assert time.monotonic() < deadline, listed
         time.sleep(0.2)
 
@@ -114,14 +115,14 @@ def test_pick_a_tool_and_see_its_call_live_across_a_reload_and_after(
     base_url = tools_server.base_url
     page = session_factory(viewport=WIDTHS[width], base_url=base_url).new_page()
     log_in(page, base_url)
-    wait_tool_servers_settled(page, base_url)
+    demo_tools = wait_tool_servers_settled(page, base_url)
     conversation_id = new_chat(page)
 
     # The picker, from the composer: the ready server's tools, the failed one with its reason.
     page.get_by_role("button", name="Tools").click()
     dialog = page.get_by_role("dialog", name="Tools for this conversation")
     demo = dialog.get_by_role("group", name="demo")
-    expect(demo.get_by_role("checkbox")).to_have_count(5)
+    expect(demo.get_by_role("checkbox")).to_have_count(demo_tools)
     expect(dialog.get_by_role("group", name="broken")).to_contain_text("Not available")
     # Chosen with the keyboard: Space on a checkbox, Tab to the next, Enter on Save.
     add = demo.get_by_role("checkbox", name=re.compile("^add"))
