@@ -6,10 +6,7 @@ body) read cut, in bounded memory, with the server usable after."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import time
-import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 
 import httpx2
@@ -23,12 +20,11 @@ from parley.tools.results import CUT_META_KEY, CUT_PAST_META_KEY
 from parley.tools.servers_file import HttpServer
 from tests.conftest import mcp_http_server
 from tests.integration.test_tools_chat import MCP_SERVER
+from tests.tools.helpers import READY_TIMEOUT_S, check_a_huge_result_is_cut, ready_tool_server
 
 LIMIT = 1024
 URL = "http://127.0.0.1:9/mcp"
 CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "flood"}}
-# Long enough for the SDK to import and start on a busy machine.
-READY_TIMEOUT_S = 30
 
 
 class Chunks(httpx2.AsyncByteStream):
@@ -197,33 +193,13 @@ def http_mcp(reply_kind: str) -> Iterator[str]:
 async def http_server(http_mcp: str) -> AsyncIterator[ToolServer]:
     entry = HttpServer(id="web", transport="http", url=http_mcp)
     config = ToolsConfig(connect_timeout_s=READY_TIMEOUT_S, message_max_bytes=64 << 10)
-    server = ToolServer(entry, config)
-    server.start()
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while server.state != "ready":
-        assert server.state != "failed", server.error
-        assert time.monotonic() < deadline, "the server never became ready"
-        await asyncio.sleep(0.05)
-    yield server
-    await server.close()
+    async with ready_tool_server(entry, config) as server:
+        yield server
 
 
 async def test_a_huge_result_is_read_cut_in_bounded_memory(
     http_server: ToolServer, reply_kind: str
 ) -> None:
-    tracemalloc.start()
-    try:
-        outcome = await http_server.call("flood", {"megabytes": 20})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert outcome.is_error
-    assert outcome.content.startswith("x" * 20_000)
-    note = outcome.content[20_000:]
     # An event's size is never known; a JSON body's is, from its Content-Length.
     cut_from = {"sse": r"a message of over 65,536 bytes", "json": r"a 20,97\d,\d{3}-byte message"}
-    assert re.fullmatch(rf"\n\[Note: .* first 20,000 characters of {cut_from[reply_kind]}\.]", note)
-    assert peak < 4 << 20, f"peak {peak:,} bytes"
-    echo = await http_server.call("echo", {"text": "still here"})
-    assert echo.content == "still here" and not echo.is_error
-    assert json.loads((await http_server.call("add", {"a": 2, "b": 3})).content) == 5
+    await check_a_huge_result_is_cut(http_server, 20, cut_from[reply_kind], max_peak_bytes=4 << 20)

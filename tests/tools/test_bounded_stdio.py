@@ -4,11 +4,7 @@ with the server usable after."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 import sys
-import time
-import tracemalloc
 from collections.abc import AsyncIterator
 
 import anyio
@@ -22,10 +18,9 @@ from parley.tools.connection import ToolServer
 from parley.tools.results import CUT_META_KEY
 from parley.tools.servers_file import StdioServer
 from tests.integration.test_tools_chat import MCP_SERVER
+from tests.tools.helpers import READY_TIMEOUT_S, check_a_huge_result_is_cut, ready_tool_server
 
 LIMIT = 1024
-# Long enough for the SDK to import and start on a busy machine.
-READY_TIMEOUT_S = 30
 
 
 async def read_all(chunks: list[bytes]) -> list[SessionMessage | Exception]:
@@ -77,30 +72,11 @@ async def test_a_line_past_the_limit_that_answers_no_request_or_bad_bytes_is_an_
 @pytest.fixture
 async def stdio_server() -> AsyncIterator[ToolServer]:
     entry = StdioServer(id="local", transport="stdio", command=[sys.executable, str(MCP_SERVER)])
-    server = ToolServer(entry, ToolsConfig(connect_timeout_s=READY_TIMEOUT_S))
-    server.start()
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while server.state != "ready":
-        assert server.state != "failed", server.error
-        assert time.monotonic() < deadline, "the server never became ready"
-        await asyncio.sleep(0.05)
-    yield server
-    await server.close()
+    async with ready_tool_server(entry, ToolsConfig(connect_timeout_s=READY_TIMEOUT_S)) as server:
+        yield server
 
 
 async def test_a_huge_result_is_read_cut_in_bounded_memory(stdio_server: ToolServer) -> None:
-    tracemalloc.start()
-    try:
-        outcome = await stdio_server.call("flood", {"megabytes": 50})
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert outcome.is_error
-    assert outcome.content.startswith("x" * 20_000)
-    note = outcome.content[20_000:]
-    assert re.fullmatch(
-        r"\n\[Note: .* first 20,000 characters of a 52,42\d,\d{3}-byte message\.]", note
+    await check_a_huge_result_is_cut(
+        stdio_server, 50, r"a 52,42\d,\d{3}-byte message", max_peak_bytes=20 << 20
     )
-    assert peak < 20 << 20, f"peak {peak:,} bytes"
-    echo = await stdio_server.call("echo", {"text": "still here"})
-    assert echo.content == "still here" and not echo.is_error
